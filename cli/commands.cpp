@@ -1,4 +1,114 @@
+// The command table: every subcommand's words, options, help text and
+// handler in one place, so `--help`, usage errors and dispatch agree.
 #include "cli/commands.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+#include "cli/handlers.h"
+
 namespace kp::cli {
-int run(int, char**) { return 2; }
+
+namespace {
+
+struct Command {
+  std::vector<std::string> words;
+  ArgSpec spec;
+  std::string usage;
+  std::string help;
+  int (*handler)(const Args&);
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {{"init"}, {{"--data"}, {}, 0, 0}, "init --data DIR",
+       "Create a data directory: settings file, database, host keys, box folders.", cmd_init},
+      {{"serve"}, {{"--data", "--listen", "--http"}, {}, 0, 0},
+       "serve --data DIR [--listen 127.0.0.1:2222] [--http 127.0.0.1:8080]",
+       "Run the SSH/SFTP gateway (one process per connection).", cmd_serve},
+      {{"municipality", "add"}, {{"--data", "--name", "--recipient"}, {}, 1, 1},
+       "municipality add GMxxxx --name NAME [--recipient age1...[,age1...]]",
+       "Register a municipality (CBS code GM + 4 digits) and create its drop box.",
+       cmd_municipality_add},
+      {{"municipality", "list"}, {{"--data"}, {"--json"}, 0, 0}, "municipality list [--json]",
+       "List municipalities.", cmd_municipality_list},
+      {{"person", "add"}, {{"--data", "--ssh-key", "--sign-key", "--email"}, {}, 1, 1},
+       "person add ID --ssh-key FILE.pub --sign-key MINISIGN.pub [--email ADDRESS]",
+       "Register a contact person of a municipality (acts only under a mandate).", cmd_person_add},
+      {{"person", "list"}, {{"--data"}, {"--json"}, 0, 0}, "person list [--json]",
+       "List persons.", cmd_person_list},
+      {{"staff", "add"}, {{"--data", "--ssh-key", "--recipient", "--sign-key"}, {}, 1, 1},
+       "staff add ID --ssh-key FILE.pub --recipient age1... --sign-key MINISIGN.pub",
+       "Register a hub staff member.", cmd_staff_add},
+      {{"staff", "list"}, {{"--data"}, {"--json"}, 0, 0}, "staff list [--json]",
+       "List hub staff.", cmd_staff_list},
+      {{"auditor", "add"}, {{"--data", "--ssh-key"}, {}, 1, 1}, "auditor add ID --ssh-key FILE.pub",
+       "Register an auditor.", cmd_auditor_add},
+      {{"auditor", "list"}, {{"--data"}, {"--json"}, 0, 0}, "auditor list [--json]",
+       "List auditors.", cmd_auditor_list},
+      {{"mandate", "grant"}, {{"--data", "--level", "--scope", "--from", "--until"}, {}, 2, 2},
+       "mandate grant PERSON GMxxxx [--level EH3] [--scope upload,download] [--from YYYY-MM-DD] "
+       "[--until YYYY-MM-DD]",
+       "Grant a mandate; --until is the last valid day (UTC).", cmd_mandate_grant},
+      {{"mandate", "revoke"}, {{"--data"}, {}, 2, 2}, "mandate revoke PERSON GMxxxx",
+       "Revoke a mandate; open sessions lose access at their next operation.", cmd_mandate_revoke},
+      {{"mandate", "list"}, {{"--data"}, {"--json"}, 0, 0}, "mandate list [--json]",
+       "List mandates with their state.", cmd_mandate_list},
+  };
+  return table;
 }
+
+void print_overview(std::ostream& out) {
+  out << "usage: knooppunt COMMAND [options]\n\n"
+         "Every command that touches a data directory takes --data DIR (or KNOOPPUNT_DATA).\n"
+         "Exit status: 0 success, 1 refused or failed, 2 bad usage.\n\ncommands:\n";
+  for (const auto& c : commands()) out << "  knooppunt " << c.usage << "\n";
+}
+
+}  // namespace
+
+// Words a caller (e.g. `knooppunt` + argv) used to name a command, for matching.
+int run(int argc, char** argv) {
+  if (sodium_init() < 0) {
+    std::cerr << "knooppunt: crypto-init-failed: libsodium could not start\n";
+    return kExitRefused;
+  }
+  ::umask(077);  // the data directory holds personal data and keys: owner only
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_overview(args.empty() ? std::cerr : std::cout);
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  const Command* best = nullptr;
+  for (const auto& c : commands()) {
+    if (args.size() < c.words.size()) continue;
+    if (std::equal(c.words.begin(), c.words.end(), args.begin())) {
+      if (!best || c.words.size() > best->words.size()) best = &c;
+    }
+  }
+  if (!best) {
+    std::cerr << "knooppunt: usage: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "")
+              << "' (see knooppunt --help)\n";
+    return kExitUsage;
+  }
+  std::vector<std::string> rest(args.begin() + static_cast<long>(best->words.size()), args.end());
+  for (const auto& r : rest) {
+    if (r == "--help" || r == "-h") {
+      std::cout << "usage: knooppunt " << best->usage << "\n\n" << best->help << "\n";
+      return kExitOk;
+    }
+  }
+  auto parsed = parse_args(rest, best->spec);
+  if (!parsed.ok()) {
+    std::cerr << "knooppunt: usage: " << parsed.error().detail << "\nusage: knooppunt " << best->usage << "\n";
+    return kExitUsage;
+  }
+  return best->handler(*parsed);
+}
+
+}  // namespace kp::cli

@@ -1,0 +1,66 @@
+// Shared helpers of the subcommands; see context.h.
+#include "cli/context.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace kp::cli {
+
+int fail(const Error& e) {
+  std::cerr << "knooppunt: " << e.message() << "\n";
+  return e.code == "usage" ? kExitUsage : kExitRefused;
+}
+
+Result<DataDir> data_dir_of(const Args& a) { return resolve_data_dir(a.get_or("--data", "")); }
+
+Result<store::Db> open_store(const DataDir& d) {
+  KP_ENSURE(::access(d.settings().c_str(), F_OK) == 0, "not-initialised",
+            d.root + " is not a knooppunt data directory (run `knooppunt init --data " + d.root + "`)");
+  return store::Db::open(d.db());
+}
+
+Result<int64_t> parse_date_ms(const std::string& s) {
+  int y = 0, m = 0, d = 0;
+  char tail = 0;
+  KP_ENSURE(s.size() == 10 && std::sscanf(s.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 &&
+                s[4] == '-' && s[7] == '-',
+            "usage", "bad date '" + s + "' (want YYYY-MM-DD)");
+  KP_ENSURE(m >= 1 && m <= 12 && d >= 1 && d <= 31 && y >= 1970 && y <= 9999, "usage",
+            "bad date '" + s + "'");
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  std::time_t t = timegm(&tm);
+  std::tm back{};
+  gmtime_r(&t, &back);
+  KP_ENSURE(back.tm_mday == d && back.tm_mon == m - 1, "usage", "no such date '" + s + "'");
+  return static_cast<int64_t>(t) * 1000;
+}
+
+std::string format_time(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Result<std::string> read_small_file(const std::string& path, std::size_t cap) {
+  std::ifstream in(path, std::ios::binary);
+  KP_ENSURE(in.good(), "file-unreadable", "cannot read " + path);
+  std::string data;
+  data.resize(cap + 1);
+  in.read(data.data(), static_cast<std::streamsize>(cap + 1));
+  data.resize(static_cast<std::size_t>(in.gcount()));
+  KP_ENSURE(data.size() <= cap, "file-too-large", path + " is larger than " + std::to_string(cap) + " bytes");
+  return data;
+}
+
+}  // namespace kp::cli

@@ -1,0 +1,36 @@
+// What every subcommand that touches a data directory needs: the resolved
+// data directory and an open store. Also the shared output helpers, so that
+// every command reports the same way (one line on stderr, exit 1).
+#pragma once
+
+#include <string>
+
+#include "cli/args.h"
+#include "common/datadir.h"
+#include "common/result.h"
+#include "store/db.h"
+
+namespace kp::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+
+// Prints "knooppunt: <code>: <detail>" on stderr; returns 2 for "usage", else 1.
+int fail(const Error& e);
+
+// Opens DATA's store; the data directory must have been made by `init`.
+Result<store::Db> open_store(const DataDir& d);
+
+// The data directory from --data or KNOOPPUNT_DATA.
+Result<DataDir> data_dir_of(const Args& a);
+
+// Parses YYYY-MM-DD; returns ms at 00:00 UTC of that day. Error "usage".
+Result<int64_t> parse_date_ms(const std::string& s);
+// Formats ms since the epoch as ISO 8601 UTC ("2026-11-22T10:15:03Z").
+std::string format_time(int64_t ms);
+
+// Reads a whole (small) file. Errors: "file-unreadable".
+Result<std::string> read_small_file(const std::string& path, std::size_t cap);
+
+}  // namespace kp::cli

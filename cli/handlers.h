@@ -1,0 +1,23 @@
+// The subcommand handlers. Each takes the arguments after its command words,
+// parsed by the spec in commands.cpp, and returns the exit status.
+#pragma once
+
+#include "cli/args.h"
+
+namespace kp::cli {
+
+int cmd_init(const Args& a);
+int cmd_serve(const Args& a);
+int cmd_municipality_add(const Args& a);
+int cmd_municipality_list(const Args& a);
+int cmd_person_add(const Args& a);
+int cmd_staff_add(const Args& a);
+int cmd_auditor_add(const Args& a);
+int cmd_person_list(const Args& a);
+int cmd_staff_list(const Args& a);
+int cmd_auditor_list(const Args& a);
+int cmd_mandate_grant(const Args& a);
+int cmd_mandate_revoke(const Args& a);
+int cmd_mandate_list(const Args& a);
+
+}  // namespace kp::cli

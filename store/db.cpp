@@ -1,0 +1,127 @@
+// SQLite connection, statements and transactions; see db.h.
+#include "store/db.h"
+
+#include <string>
+
+namespace kp::store {
+
+namespace {
+
+Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
+  std::string detail = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return make_error("store-busy", detail);
+  if (primary == SQLITE_CONSTRAINT) return make_error("store-constraint", detail);
+  return make_error("store-failed", detail);
+}
+
+}  // namespace
+
+Stmt& Stmt::bind(int idx, std::string_view v) {
+  int rc = sqlite3_bind_text(st_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+Stmt& Stmt::bind(int idx, int64_t v) {
+  int rc = sqlite3_bind_int64(st_.get(), idx, v);
+  if (rc != SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+Stmt& Stmt::bind(int idx, const std::optional<std::string>& v) {
+  return v ? bind(idx, std::string_view(*v)) : bind_null(idx);
+}
+Stmt& Stmt::bind(int idx, const std::optional<int64_t>& v) { return v ? bind(idx, *v) : bind_null(idx); }
+Stmt& Stmt::bind_null(int idx) {
+  int rc = sqlite3_bind_null(st_.get(), idx);
+  if (rc != SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Result<bool> Stmt::step() {
+  if (bind_rc_ != SQLITE_OK) return sqlite_error(db_, bind_rc_, "bind");
+  int rc = sqlite3_step(st_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_error(db_, rc, "step");
+}
+
+Status Stmt::run() {
+  for (;;) {
+    KP_TRY(bool row, step());
+    if (!row) return ok_status();
+  }
+}
+
+int64_t Stmt::col_int(int i) const { return sqlite3_column_int64(st_.get(), i); }
+std::string Stmt::col_text(int i) const {
+  const unsigned char* p = sqlite3_column_text(st_.get(), i);
+  int n = sqlite3_column_bytes(st_.get(), i);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
+}
+std::optional<std::string> Stmt::col_opt_text(int i) const {
+  if (col_null(i)) return std::nullopt;
+  return col_text(i);
+}
+std::optional<int64_t> Stmt::col_opt_int(int i) const {
+  if (col_null(i)) return std::nullopt;
+  return col_int(i);
+}
+bool Stmt::col_null(int i) const { return sqlite3_column_type(st_.get(), i) == SQLITE_NULL; }
+
+Result<Db> Db::open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  SqliteDb owned(raw);
+  if (rc != SQLITE_OK) return make_error("store-open-failed", path + ": " + sqlite3_errstr(rc));
+  sqlite3_busy_timeout(raw, 10000);
+  sqlite3_extended_result_codes(raw, 1);
+  Db db(std::move(owned));
+  KP_GUARD(db.run_script(
+      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"));
+  KP_GUARD(migrate(db));
+  return db;
+}
+
+Result<Stmt> Db::prepare(std::string_view sql) {
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &st, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(db_.get(), rc, "prepare");
+  return Stmt(SqliteStmt(st), db_.get());
+}
+
+Status Db::run_script(std::string_view sql) {
+  const char* p = sql.data();
+  const char* end = sql.data() + sql.size();
+  while (p < end) {
+    sqlite3_stmt* st = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v2(db_.get(), p, static_cast<int>(end - p), &st, &tail);
+    if (rc != SQLITE_OK) return sqlite_error(db_.get(), rc, "prepare script");
+    p = tail;
+    if (!st) continue;  // whitespace or comment only
+    Stmt stmt(SqliteStmt(st), db_.get());
+    KP_GUARD(stmt.run());
+  }
+  return ok_status();
+}
+
+int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
+int Db::changes() const { return sqlite3_changes(db_.get()); }
+
+Result<Transaction> Transaction::begin(Db& db) {
+  KP_GUARD(db.run_script("BEGIN IMMEDIATE"));
+  return Transaction(&db);
+}
+
+Transaction::~Transaction() {
+  if (open_) (void)db_->run_script("ROLLBACK");
+}
+
+Status Transaction::commit() {
+  KP_GUARD(db_->run_script("COMMIT"));
+  open_ = false;
+  return ok_status();
+}
+
+}  // namespace kp::store

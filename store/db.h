@@ -1,0 +1,93 @@
+// The SQLite connection and statements: the one place SQL is executed.
+//
+// One database per data directory (DATA/knooppunt.db), in WAL mode with
+// foreign keys on, synchronous=FULL (an upload acknowledged to a client must
+// survive a crash of the machine, not only of the process) and a busy
+// timeout, so that the gateway's session processes, the workers and the CLI
+// can all use it at once. Every statement binds its parameters; nothing
+// here ever pastes a value into SQL text.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/handles.h"
+#include "common/result.h"
+
+namespace kp::store {
+
+class Stmt {
+ public:
+  explicit Stmt(SqliteStmt st, sqlite3* db) : st_(std::move(st)), db_(db) {}
+
+  // Binders take 1-based indexes, like sqlite3_bind_*. They return *this so
+  // calls chain; a bind failure is reported by the next step().
+  Stmt& bind(int idx, std::string_view v);
+  Stmt& bind(int idx, const char* v) { return bind(idx, std::string_view(v)); }
+  Stmt& bind(int idx, const std::string& v) { return bind(idx, std::string_view(v)); }
+  Stmt& bind(int idx, int64_t v);
+  Stmt& bind(int idx, int v) { return bind(idx, static_cast<int64_t>(v)); }
+  Stmt& bind(int idx, const std::optional<std::string>& v);
+  Stmt& bind(int idx, const std::optional<int64_t>& v);
+  Stmt& bind_null(int idx);
+
+  // Advances: true when a row is ready, false when done; an Error on failure
+  // (code "store-busy" when the database stayed locked past the timeout,
+  // "store-constraint" on a constraint violation, else "store-failed").
+  Result<bool> step();
+  // Runs a statement that returns no rows to completion.
+  Status run();
+
+  int64_t col_int(int i) const;
+  std::string col_text(int i) const;
+  std::optional<std::string> col_opt_text(int i) const;
+  std::optional<int64_t> col_opt_int(int i) const;
+  bool col_null(int i) const;
+
+ private:
+  SqliteStmt st_;
+  sqlite3* db_;
+  int bind_rc_ = SQLITE_OK;
+};
+
+class Db {
+ public:
+  // Opens (creating if needed) the database at `path` and applies every
+  // pending schema migration. Errors: "store-open-failed", "store-migration-failed".
+  static Result<Db> open(const std::string& path);
+
+  Result<Stmt> prepare(std::string_view sql);
+  // Runs a script of several statements (migrations only; fixed text, no values).
+  Status run_script(std::string_view sql);
+  int64_t last_insert_rowid() const;
+  int changes() const;
+  sqlite3* raw() const { return db_.get(); }
+
+ private:
+  explicit Db(SqliteDb db) : db_(std::move(db)) {}
+  SqliteDb db_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT; rolls back unless commit() succeeded.
+class Transaction {
+ public:
+  static Result<Transaction> begin(Db& db);
+  Transaction(Transaction&& o) noexcept : db_(o.db_), open_(o.open_) { o.open_ = false; }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+  Status commit();
+
+ private:
+  explicit Transaction(Db* db) : db_(db), open_(true) {}
+  Db* db_;
+  bool open_;
+};
+
+// Applies the numbered migrations in store/migrations.cpp that are newer
+// than PRAGMA user_version, each in its own transaction.
+Status migrate(Db& db);
+
+}  // namespace kp::store

@@ -1,0 +1,100 @@
+// Numbered schema migrations. Append new ones at the end; never edit one
+// that has shipped. PRAGMA user_version records how many are applied.
+#include <array>
+#include <string>
+
+#include "store/db.h"
+
+namespace kp::store {
+
+namespace {
+
+constexpr std::array<const char*, 1> kMigrations = {
+    // 1: registry, mandates, uploads, audit events.
+    R"sql(
+CREATE TABLE municipalities(
+  code TEXT PRIMARY KEY CHECK (code GLOB 'GM[0-9][0-9][0-9][0-9]'),
+  name TEXT NOT NULL,
+  created_ms INTEGER NOT NULL);
+CREATE TABLE municipality_recipients(
+  municipality TEXT NOT NULL REFERENCES municipalities(code),
+  recipient TEXT NOT NULL,
+  added_ms INTEGER NOT NULL,
+  PRIMARY KEY (municipality, recipient));
+CREATE TABLE accounts(
+  id TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK (role IN ('person', 'staff', 'auditor')),
+  email TEXT,
+  sign_key TEXT,
+  recipient TEXT,
+  created_ms INTEGER NOT NULL);
+CREATE TABLE ssh_keys(
+  account TEXT NOT NULL REFERENCES accounts(id),
+  key_type TEXT NOT NULL,
+  key_base64 TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  PRIMARY KEY (account, key_base64));
+CREATE TABLE mandates(
+  id INTEGER PRIMARY KEY,
+  person TEXT NOT NULL REFERENCES accounts(id),
+  municipality TEXT NOT NULL REFERENCES municipalities(code),
+  scopes TEXT NOT NULL,
+  level TEXT NOT NULL,
+  valid_from_ms INTEGER NOT NULL,
+  valid_until_ms INTEGER,
+  granted_ms INTEGER NOT NULL,
+  activated_ms INTEGER,
+  revoked_ms INTEGER);
+CREATE UNIQUE INDEX mandates_one_live ON mandates(person, municipality) WHERE revoked_ms IS NULL;
+CREATE TABLE uploads(
+  id INTEGER PRIMARY KEY,
+  municipality TEXT NOT NULL REFERENCES municipalities(code),
+  person TEXT NOT NULL REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  partial_name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  received_ms INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'received',
+  UNIQUE (municipality, name));
+CREATE INDEX uploads_by_day ON uploads(municipality, received_ms);
+CREATE TABLE audit_events(
+  id INTEGER PRIMARY KEY,
+  ts_ms INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  actor TEXT,
+  role TEXT,
+  municipality TEXT,
+  object TEXT,
+  size INTEGER,
+  sha256 TEXT,
+  source TEXT,
+  channel TEXT,
+  reason TEXT);
+CREATE INDEX audit_by_source ON audit_events(source, event, ts_ms);
+)sql",
+};
+
+}  // namespace
+
+Status migrate(Db& db) {
+  // Read the version inside the write transaction, so that two processes
+  // opening a fresh database at once never apply the same migration twice.
+  for (;;) {
+    KP_TRY(Transaction tx, Transaction::begin(db));
+    KP_TRY(Stmt version_stmt, db.prepare("PRAGMA user_version"));
+    KP_TRY(bool row, version_stmt.step());
+    std::size_t version = row ? static_cast<std::size_t>(version_stmt.col_int(0)) : 0;
+    if (version >= kMigrations.size()) return ok_status();
+    Status s = db.run_script(kMigrations[version]);
+    if (!s.ok())
+      return make_error("store-migration-failed",
+                        "migration " + std::to_string(version + 1) + ": " + s.error().detail);
+    // user_version cannot take a bound parameter; the value is our own counter.
+    KP_GUARD(db.run_script("PRAGMA user_version = " + std::to_string(version + 1)));
+    KP_GUARD(tx.commit());
+  }
+}
+
+}  // namespace kp::store
