@@ -52,6 +52,12 @@ Status Stmt::run() {
   }
 }
 
+void Stmt::reset() {
+  sqlite3_reset(st_.get());
+  sqlite3_clear_bindings(st_.get());
+  bind_rc_ = SQLITE_OK;
+}
+
 int64_t Stmt::col_int(int i) const { return sqlite3_column_int64(st_.get(), i); }
 std::string Stmt::col_text(int i) const {
   const unsigned char* p = sqlite3_column_text(st_.get(), i);

@@ -39,6 +39,9 @@ class Stmt {
   Result<bool> step();
   // Runs a statement that returns no rows to completion.
   Status run();
+  // Makes a finished or half-read statement ready to bind and run again
+  // (for hot statements kept prepared, such as the per-operation mandate check).
+  void reset();
 
   int64_t col_int(int i) const;
   std::string col_text(int i) const;

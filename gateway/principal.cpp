@@ -1,0 +1,135 @@
+// Login names, authentication decisions and per-operation rechecks; see principal.h.
+#include "gateway/principal.h"
+
+#include "common/log.h"
+#include "policy/identifiers.h"
+
+namespace kp::gateway {
+
+std::string_view role_name(Role r) {
+  switch (r) {
+    case Role::person: return "person";
+    case Role::staff: return "staff";
+    case Role::auditor: return "auditor";
+  }
+  return "person";
+}
+
+Result<LoginName> parse_login(std::string_view user) {
+  LoginName l;
+  auto at = user.find('@');
+  std::string_view id = user.substr(0, at);
+  KP_ENSURE(policy::valid_account_id(id), "login-name-invalid", "login name is not a valid id");
+  l.account = std::string(id);
+  if (at != std::string_view::npos) {
+    std::string_view code = user.substr(at + 1);
+    KP_ENSURE(policy::valid_municipality_code(code), "login-name-invalid",
+              "the part after @ is not a municipality code");
+    l.municipality = std::string(code);
+  }
+  return l;
+}
+
+Authority::Authority(store::Db& db) : db_(db) {}
+
+Result<bool> Authority::key_registered(const LoginName& login, const store::SshKeyRecord& key) {
+  return store::account_has_key(db_, login.account, key.key_base64);
+}
+
+Result<Principal> Authority::authenticate(const LoginName& login, const store::SshKeyRecord& key,
+                                          const std::string& source) {
+  KP_TRY(auto account, store::find_account(db_, login.account));
+  KP_ENSURE(account, "unknown-user", "no account " + login.account);
+  KP_TRY(bool has_key, store::account_has_key(db_, login.account, key.key_base64));
+  KP_ENSURE(has_key, "key-not-registered", "key " + key.fingerprint + " is not registered for " + login.account);
+  Principal p;
+  p.account = login.account;
+  p.source = source;
+  if (account->role == "staff" || account->role == "auditor") {
+    KP_ENSURE(!login.municipality, "login-name-invalid", account->role + " accounts log in without @CODE");
+    p.role = account->role == "staff" ? Role::staff : Role::auditor;
+    return p;
+  }
+  p.role = Role::person;
+  std::optional<policy::Mandate> mandate;
+  if (login.municipality) {
+    KP_TRY(auto m, store::latest_mandate(db_, login.account, *login.municipality));
+    mandate = m;
+    KP_ENSURE(mandate, "mandate-missing",
+              login.account + " holds no mandate for " + *login.municipality);
+  } else {
+    KP_TRY(auto live, store::live_mandates_of(db_, login.account));
+    int64_t now = log::now_ms();
+    std::vector<policy::Mandate> usable;
+    for (auto& m : live)
+      if (policy::check_mandate(m, now, std::nullopt).ok()) usable.push_back(m);
+    KP_ENSURE(!usable.empty(), "mandate-missing", login.account + " holds no live mandate");
+    KP_ENSURE(usable.size() == 1, "municipality-ambiguous",
+              login.account + " holds mandates for several municipalities; log in as " +
+                  login.account + "@GMxxxx");
+    mandate = usable.front();
+  }
+  KP_GUARD(policy::check_mandate(*mandate, log::now_ms(), std::nullopt));
+  p.municipality = mandate->municipality;
+  p.mandate_id = mandate->id;
+  KP_GUARD(store::mark_mandate_activated(db_, mandate->id, log::now_ms()));
+  return p;
+}
+
+Status Authority::recheck(const Principal& p, std::optional<policy::Scope> scope) {
+  if (p.role != Role::person) return ok_status();
+  if (!mandate_stmt_) {
+    KP_TRY(store::Stmt st, db_.prepare(
+        "SELECT id, person, municipality, scopes, level, valid_from_ms, valid_until_ms, "
+        "granted_ms, activated_ms, revoked_ms FROM mandates WHERE id = ?"));
+    mandate_stmt_.emplace(std::move(st));
+  }
+  store::Stmt& st = *mandate_stmt_;
+  st.reset();
+  st.bind(1, p.mandate_id);
+  KP_TRY(bool row, st.step());
+  KP_ENSURE(row, "mandate-missing", "the mandate of this session no longer exists");
+  policy::Mandate m;
+  m.id = st.col_int(0);
+  m.person = st.col_text(1);
+  m.municipality = st.col_text(2);
+  m.scopes = st.col_text(3);
+  m.level = st.col_text(4);
+  m.valid_from_ms = st.col_int(5);
+  m.valid_until_ms = st.col_opt_int(6);
+  m.revoked_ms = st.col_opt_int(9);
+  st.reset();
+  last_mandate_ = m;
+  return policy::check_mandate(m, log::now_ms(), scope);
+}
+
+bool Authority::has_scope(const Principal& p, policy::Scope scope) const {
+  return p.role != Role::person || policy::has_scope(last_mandate_, scope);
+}
+
+void Authority::audit(const Principal& p, store::AuditEvent e) {
+  e.actor = p.account;
+  e.role = std::string(role_name(p.role));
+  if (!p.municipality.empty()) e.municipality = p.municipality;
+  e.source = p.source;
+  if (!e.channel) e.channel = "sftp";
+  auto r = store::append_audit(db_, e);
+  if (!r.ok()) log::event("audit.write_failed", {{"event", e.event}, {"error", r.error().message()}});
+}
+
+void audit_connection(store::Db& db, const std::string& event, const std::string& outcome,
+                      const std::string& source, std::optional<std::string> actor,
+                      std::optional<std::string> municipality, std::optional<std::string> reason) {
+  store::AuditEvent e;
+  e.event = event;
+  e.outcome = outcome;
+  e.source = source;
+  e.actor = std::move(actor);
+  e.municipality = std::move(municipality);
+  e.reason = std::move(reason);
+  e.channel = "ssh";
+  auto r = store::append_audit(db, e);
+  if (!r.ok()) log::event("audit.write_failed", {{"event", event}, {"error", r.error().message()}});
+}
+
+}  // namespace kp::gateway

@@ -1,0 +1,83 @@
+// Who a session is: login name -> role (+ municipality for persons), fixed
+// at authentication and rechecked before every operation.
+//
+// A person logs in as PERSON@GMxxxx, or as PERSON when exactly one live
+// mandate exists; staff and auditors log in with their id. No request field
+// can change a principal after authentication (STYLE habit 7).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "policy/mandate.h"
+#include "store/audit_events.h"
+#include "store/db.h"
+#include "store/registry.h"
+
+namespace kp::gateway {
+
+enum class Role { person, staff, auditor };
+std::string_view role_name(Role r);
+
+struct LoginName {
+  std::string account;
+  std::optional<std::string> municipality;
+};
+
+// Parses "id" or "id@GMxxxx". Error "login-name-invalid" (nothing of the
+// name is echoed into paths or SQL before it passed these checks).
+Result<LoginName> parse_login(std::string_view user);
+
+struct Principal {
+  Role role = Role::person;
+  std::string account;
+  std::string municipality;  // persons only
+  int64_t mandate_id = 0;    // persons only
+  std::string source;        // client address, for the audit log
+};
+
+class Authority {
+ public:
+  explicit Authority(store::Db& db);
+
+  // For the key probe (no signature yet): true when `key` is registered to
+  // the account. Never authenticates.
+  Result<bool> key_registered(const LoginName& login, const store::SshKeyRecord& key);
+
+  // After libssh verified the signature: the account exists, the key is its,
+  // and for persons a live mandate for the municipality exists. On success
+  // the mandate is marked activated (first login) and the principal fixed.
+  // Refusal codes: "unknown-user", "key-not-registered", "mandate-missing",
+  // "municipality-ambiguous", and those of policy::check_mandate.
+  Result<Principal> authenticate(const LoginName& login, const store::SshKeyRecord& key,
+                                 const std::string& source);
+
+  // Before every operation: the principal is still entitled (persons: the
+  // mandate is live and has `scope`, if given). Uses one prepared statement.
+  // The mandate read is kept, so has_scope() answers for the same operation.
+  Status recheck(const Principal& p, std::optional<policy::Scope> scope);
+  // Whether the mandate read by the last recheck() grants `scope` (staff
+  // and auditors: always; their areas carry no scope).
+  bool has_scope(const Principal& p, policy::Scope scope) const;
+
+  // Writes an audit event for this session (actor, role, municipality,
+  // source and channel filled from `p`).
+  void audit(const Principal& p, store::AuditEvent e);
+
+  store::Db& db() { return db_; }
+
+ private:
+  store::Db& db_;
+  std::optional<store::Stmt> mandate_stmt_;
+  policy::Mandate last_mandate_;
+};
+
+// Audits an event of a connection that has no principal yet (failed logins).
+void audit_connection(store::Db& db, const std::string& event, const std::string& outcome,
+                      const std::string& source, std::optional<std::string> actor,
+                      std::optional<std::string> municipality, std::optional<std::string> reason);
+
+}  // namespace kp::gateway

@@ -1,0 +1,214 @@
+// The accepting parent: listen, limits, ban, fork; see ssh_server.h.
+#include "gateway/ssh_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <map>
+
+#include "common/handles.h"
+#include "common/log.h"
+#include "gateway/principal.h"
+#include "gateway/ssh_session.h"
+#include "gateway/upload.h"
+#include "store/audit_events.h"
+#include "store/db.h"
+
+namespace kp::gateway {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop_signal(int) { g_stop = 1; }
+
+// Only modern algorithms. AES-CTR with hmac-sha2 (non-ETM) stays for
+// libssh2-based clients such as Debian's curl (libssh2 1.10 has neither
+// AEAD ciphers nor ETM MACs).
+constexpr const char* kKex =
+    "curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group16-sha512,"
+    "diffie-hellman-group18-sha512";
+constexpr const char* kCiphers =
+    "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,"
+    "aes192-ctr,aes256-ctr";
+constexpr const char* kMacs =
+    "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512";
+constexpr const char* kHostKeyAlgorithms = "ssh-ed25519,rsa-sha2-512,rsa-sha2-256";
+constexpr const char* kUserKeyTypes =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256";
+
+Result<SshBind> make_bind(const DataDir& data) {
+  SshBind bind(ssh_bind_new());
+  KP_ENSURE(bind, "ssh-init-failed", "ssh_bind_new failed");
+  bool no = false;
+  ssh_bind b = bind.get();
+  ssh_bind_options_set(b, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);  // never read system libssh config
+  std::string ed = data.keys() + "/ssh_host_ed25519_key";
+  std::string rsa = data.keys() + "/ssh_host_rsa_key";
+  KP_ENSURE(ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY, ed.c_str()) == SSH_OK, "host-key-missing",
+            "cannot load " + ed);
+  KP_ENSURE(ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY, rsa.c_str()) == SSH_OK, "host-key-missing",
+            "cannot load " + rsa);
+  const std::pair<enum ssh_bind_options_e, const char*> opts[] = {
+      {SSH_BIND_OPTIONS_KEY_EXCHANGE, kKex},
+      {SSH_BIND_OPTIONS_CIPHERS_C_S, kCiphers},
+      {SSH_BIND_OPTIONS_CIPHERS_S_C, kCiphers},
+      {SSH_BIND_OPTIONS_HMAC_C_S, kMacs},
+      {SSH_BIND_OPTIONS_HMAC_S_C, kMacs},
+      {SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, kHostKeyAlgorithms},
+      {SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, kUserKeyTypes},
+  };
+  for (const auto& [opt, value] : opts)
+    KP_ENSURE(ssh_bind_options_set(b, opt, value) == SSH_OK, "ssh-init-failed",
+              std::string("cannot set algorithms: ") + ssh_get_error(b));
+  int rsa_min = 3072;
+  ssh_bind_options_set(b, SSH_BIND_OPTIONS_RSA_MIN_SIZE, &rsa_min);
+  return bind;
+}
+
+Result<Fd> listen_on(const std::string& address, std::string& bound) {
+  auto colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  int port = std::stoi(address.substr(colon + 1));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  KP_ENSURE(::inet_pton(AF_INET, host.c_str(), &sa.sin_addr) == 1, "settings-bad-value",
+            "listen address " + address + " is not an IPv4 address:port");
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  KP_ENSURE(fd.valid(), "listen-failed", std::strerror(errno));
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  KP_ENSURE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0, "listen-failed",
+            "cannot bind " + address + ": " + std::strerror(errno));
+  KP_ENSURE(::listen(fd.get(), 512) == 0, "listen-failed", std::strerror(errno));
+  socklen_t len = sizeof sa;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len);
+  char buf[INET_ADDRSTRLEN];
+  ::inet_ntop(AF_INET, &sa.sin_addr, buf, sizeof buf);
+  bound = std::string(buf) + ":" + std::to_string(ntohs(sa.sin_port));
+  return fd;
+}
+
+std::string peer_address(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "unknown";
+  char buf[INET6_ADDRSTRLEN] = "unknown";
+  if (ss.ss_family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
+  else if (ss.ss_family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+class Gate {
+ public:
+  Gate(const Settings& s, store::Db& db) : s_(s), db_(db) {}
+
+  // Why a new connection from `source` is refused, or nothing.
+  std::optional<std::string> refuse(const std::string& source) {
+    if (static_cast<int64_t>(by_pid_.size()) >= s_.max_connections) return "limit-connections";
+    if (per_source_[source] >= s_.max_connections_per_source) return "limit-connections-per-source";
+    bool safe = std::find(s_.ban_safelist.begin(), s_.ban_safelist.end(), source) != s_.ban_safelist.end();
+    if (!safe) {
+      auto failed = store::count_failed_logins(db_, source, log::now_ms() - s_.ban_window_seconds * 1000);
+      if (failed.ok() && *failed >= s_.ban_after_failures) return "source-banned";
+    }
+    return std::nullopt;
+  }
+  void add(pid_t pid, const std::string& source) {
+    by_pid_[pid] = source;
+    ++per_source_[source];
+  }
+  void reap() {
+    for (;;) {
+      int status = 0;
+      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) return;
+      auto it = by_pid_.find(pid);
+      if (it == by_pid_.end()) continue;
+      if (--per_source_[it->second] <= 0) per_source_.erase(it->second);
+      if (WIFSIGNALED(status))
+        log::event("session.crashed", {{"pid", std::to_string(pid)}, {"signal", std::to_string(WTERMSIG(status))}});
+      by_pid_.erase(it);
+    }
+  }
+  void stop_all() {
+    for (const auto& [pid, source] : by_pid_) ::kill(pid, SIGTERM);
+  }
+
+ private:
+  const Settings& s_;
+  store::Db& db_;
+  std::map<pid_t, std::string> by_pid_;
+  std::map<std::string, int64_t> per_source_;
+};
+
+}  // namespace
+
+Status serve(const DataDir& data, const Settings& settings) {
+  ssh_init();
+  KP_TRY(store::Db db, store::Db::open(data.db()));
+  KP_GUARD(recover_uploads(data, db));
+  KP_TRY(SshBind bind, make_bind(data));
+  std::string bound;
+  KP_TRY(Fd listener, listen_on(settings.listen, bound));
+
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  Gate gate(settings, db);
+  log::event("serve.listening", {{"addr", bound}, {"data", data.root}});
+  while (!g_stop) {
+    gate.reap();
+    pollfd pfd{listener.get(), POLLIN, 0};
+    int ready = ::poll(&pfd, 1, 500);
+    if (ready <= 0) continue;
+    Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn.valid()) continue;
+    std::string source = peer_address(conn.get());
+    if (auto why = gate.refuse(source)) {
+      log::event("connection.refused", {{"source", source}, {"reason", *why}});
+      audit_connection(db, "connection.refused", "refused", source, std::nullopt, std::nullopt, *why);
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      log::event("connection.fork_failed", {{"error", std::strerror(errno)}});
+      continue;
+    }
+    if (pid == 0) {
+      // The child: die with the parent, default signals, serve, exit
+      // without running the parent's destructors (its SQLite handle stays
+      // untouched: SQLite connections must not cross fork).
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      ::signal(SIGTERM, SIG_DFL);
+      ::signal(SIGINT, SIG_DFL);
+      ::close(listener.get());
+      int rc = run_connection(bind.get(), conn.release(), source, data, settings);
+      ::_exit(rc);
+    }
+    gate.add(pid, source);
+  }
+  log::event("serve.stopping", {});
+  gate.stop_all();
+  return ok_status();
+}
+
+}  // namespace kp::gateway

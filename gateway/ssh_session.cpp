@@ -1,0 +1,232 @@
+// One SSH connection; see ssh_session.h.
+#include "gateway/ssh_session.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <optional>
+
+#include "common/handles.h"
+#include "common/log.h"
+#include "gateway/principal.h"
+#include "gateway/sftp_codec.h"
+#include "gateway/sftp_session.h"
+#include "gateway/view.h"
+#include "keys/ssh_key.h"
+#include "store/db.h"
+
+namespace kp::gateway {
+
+namespace {
+
+// libssh 0.10 marks the message-based publickey state deprecated in favour
+// of callbacks; the message loop keeps the auth decision in one place.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+enum ssh_publickey_state_e signature_state(ssh_message msg) { return ssh_message_auth_publickey_state(msg); }
+ssh_key offered_key(ssh_message msg) { return ssh_message_auth_pubkey(msg); }
+#pragma GCC diagnostic pop
+
+// Runs the authentication exchange. Returns the principal, or nothing when
+// the client gave up, failed too often or the connection broke.
+std::optional<Principal> authenticate(ssh_session session, Authority& auth, store::Db& db,
+                                      const std::string& source, const Settings& settings) {
+  int64_t failures = 0;
+  for (;;) {
+    SshMessage msg(ssh_message_get(session));
+    if (!msg) return std::nullopt;
+    if (ssh_message_type(msg.get()) != SSH_REQUEST_AUTH) {
+      ssh_message_reply_default(msg.get());
+      continue;
+    }
+    if (ssh_message_subtype(msg.get()) != SSH_AUTH_METHOD_PUBLICKEY) {
+      // "none" and every other method: tell the client publickey is the one.
+      ssh_message_auth_set_methods(msg.get(), SSH_AUTH_METHOD_PUBLICKEY);
+      ssh_message_reply_default(msg.get());
+      continue;
+    }
+    const char* user_c = ssh_message_auth_user(msg.get());
+    std::string user = user_c ? user_c : "";
+    ssh_key offered = offered_key(msg.get());
+    enum ssh_publickey_state_e state = signature_state(msg.get());
+    auto login = parse_login(user);
+    auto key = offered ? keys::describe_ssh_key(offered) : Result<store::SshKeyRecord>(make_error("key-unreadable"));
+    std::optional<Error> refusal;
+    if (!login.ok()) refusal = login.error();
+    else if (!key.ok()) refusal = key.error();
+
+    if (state == SSH_PUBLICKEY_STATE_NONE) {
+      // The probe: say whether the key would be accepted; never authenticate.
+      bool acceptable = false;
+      if (!refusal) {
+        auto r = auth.key_registered(*login, *key);
+        acceptable = r.ok() && *r;
+      }
+      if (acceptable) {
+        ssh_message_auth_reply_pk_ok_simple(msg.get());
+        continue;
+      }
+      ssh_message_auth_set_methods(msg.get(), SSH_AUTH_METHOD_PUBLICKEY);
+      ssh_message_reply_default(msg.get());
+    } else {
+      std::optional<Principal> p;
+      if (!refusal && state != SSH_PUBLICKEY_STATE_VALID)
+        refusal = make_error("signature-invalid", "the public-key signature did not verify");
+      if (!refusal) {
+        auto r = auth.authenticate(*login, *key, source);
+        if (r.ok()) p = *r;
+        else refusal = r.error();
+      }
+      std::optional<std::string> muni;
+      if (login.ok() && login->municipality) muni = login->municipality;
+      if (p) {
+        ssh_message_auth_reply_success(msg.get(), 0);
+        audit_connection(db, "auth.login", "success", source, p->account,
+                         p->municipality.empty() ? std::nullopt : std::optional<std::string>(p->municipality),
+                         std::nullopt);
+        log::event("auth.accepted", {{"user", user}, {"source", source}, {"role", role_name(p->role)},
+                                     {"fingerprint", key->fingerprint}});
+        return p;
+      }
+      audit_connection(db, "auth.login", "refused", source,
+                       login.ok() ? std::optional<std::string>(login->account) : std::nullopt, muni,
+                       refusal->code);
+      log::event("auth.refused", {{"user", user}, {"source", source}, {"reason", refusal->code},
+                                  {"detail", refusal->detail}});
+      ssh_message_auth_set_methods(msg.get(), SSH_AUTH_METHOD_PUBLICKEY);
+      ssh_message_reply_default(msg.get());
+    }
+    if (++failures >= settings.max_auth_tries) {
+      log::event("auth.too_many_tries", {{"source", source}});
+      return std::nullopt;
+    }
+  }
+}
+
+// The SFTP read / dispatch / write loop over one channel.
+void run_sftp(ssh_channel channel, SftpSession& session, const Settings& settings) {
+  sftp::Framer framer;
+  std::vector<uint8_t> out;
+  out.reserve(1 << 20);
+  const int idle_ms = static_cast<int>(settings.idle_timeout_seconds * 1000);
+  auto last_activity = std::chrono::steady_clock::now();
+  for (;;) {
+    std::span<uint8_t> room = framer.prepare(256 * 1024);
+    int n = ssh_channel_read_timeout(channel, room.data(), static_cast<uint32_t>(room.size()), 0,
+                                     std::min(idle_ms, 5000));
+    if (n == SSH_ERROR) break;
+    if (n <= 0) {
+      if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel)) break;
+      if (std::chrono::steady_clock::now() - last_activity > std::chrono::milliseconds(idle_ms)) {
+        log::event("sftp.idle_timeout", {});
+        break;
+      }
+      continue;
+    }
+    last_activity = std::chrono::steady_clock::now();
+    framer.commit(static_cast<std::size_t>(n));
+    bool alive = true;
+    for (;;) {
+      auto body = framer.next();
+      if (!body.ok()) {
+        log::event("sftp.protocol_error", {{"reason", body.error().message()}});
+        alive = false;
+        break;
+      }
+      if (body->empty()) break;
+      auto req = sftp::decode_request(*body);
+      if (!req.ok()) {
+        log::event("sftp.protocol_error", {{"reason", req.error().message()}});
+        alive = false;
+        break;
+      }
+      if (!session.handle(*req, out)) {
+        log::event("sftp.protocol_error", {{"reason", "request out of sequence"}});
+        alive = false;
+        break;
+      }
+      if (out.size() >= (1 << 20)) {
+        if (ssh_channel_write(channel, out.data(), static_cast<uint32_t>(out.size())) == SSH_ERROR) return;
+        out.clear();
+      }
+    }
+    if (!out.empty()) {
+      if (ssh_channel_write(channel, out.data(), static_cast<uint32_t>(out.size())) == SSH_ERROR) return;
+      out.clear();
+    }
+    if (!alive) break;
+  }
+}
+
+}  // namespace
+
+int run_connection(ssh_bind bind, int fd, const std::string& source, const DataDir& data,
+                   const Settings& settings) {
+  SshSession session(ssh_new());
+  if (!session) return 1;
+  ::alarm(static_cast<unsigned>(settings.login_grace_seconds));  // login grace time
+  if (ssh_bind_accept_fd(bind, session.get(), fd) != SSH_OK) {
+    log::event("ssh.accept_failed", {{"source", source}, {"error", ssh_get_error(bind)}});
+    return 1;
+  }
+  ssh_set_auth_methods(session.get(), SSH_AUTH_METHOD_PUBLICKEY);
+  if (ssh_handle_key_exchange(session.get()) != SSH_OK) {
+    log::event("ssh.kex_failed", {{"source", source}, {"error", ssh_get_error(session.get())}});
+    return 1;
+  }
+  auto db = store::Db::open(data.db());
+  if (!db.ok()) {
+    log::event("store.open_failed", {{"error", db.error().message()}});
+    return 1;
+  }
+  Authority auth(*db);
+  std::optional<Principal> principal = authenticate(session.get(), auth, *db, source, settings);
+  if (!principal) return 0;
+  ::alarm(0);
+
+  auto view = View::open(data, *principal);
+  if (!view.ok()) {
+    log::event("session.view_failed", {{"error", view.error().message()}});
+    return 1;
+  }
+  SftpSession sftp_session(settings, auth, *principal, std::move(*view));
+  int64_t sessions = 0;
+  SshChannel channel;
+  for (;;) {
+    SshMessage msg(ssh_message_get(session.get()));
+    if (!msg) break;
+    int type = ssh_message_type(msg.get());
+    int subtype = ssh_message_subtype(msg.get());
+    if (type == SSH_REQUEST_CHANNEL_OPEN && subtype == SSH_CHANNEL_SESSION && !channel &&
+        sessions < settings.max_sessions_per_connection) {
+      channel.reset(ssh_message_channel_request_open_reply_accept(msg.get()));
+      continue;
+    }
+    if (type == SSH_REQUEST_CHANNEL && channel && subtype == SSH_CHANNEL_REQUEST_SUBSYSTEM &&
+        std::strcmp(ssh_message_channel_request_subsystem(msg.get()) ? ssh_message_channel_request_subsystem(msg.get()) : "", "sftp") == 0) {
+      ssh_message_channel_request_reply_success(msg.get());
+      msg.reset();
+      ++sessions;
+      run_sftp(channel.get(), sftp_session, settings);
+      ssh_channel_send_eof(channel.get());
+      ssh_channel_close(channel.get());
+      channel.reset();
+      continue;
+    }
+    if (type == SSH_REQUEST_CHANNEL &&
+        (subtype == SSH_CHANNEL_REQUEST_EXEC || subtype == SSH_CHANNEL_REQUEST_SHELL ||
+         subtype == SSH_CHANNEL_REQUEST_SUBSYSTEM)) {
+      const char* what = subtype == SSH_CHANNEL_REQUEST_EXEC ? "exec"
+                         : subtype == SSH_CHANNEL_REQUEST_SHELL ? "shell" : "subsystem";
+      auth.audit(*principal, store::AuditEvent{0, 0, std::string("ssh.") + what, "refused", {}, {}, {}, {}, {},
+                                               {}, {}, std::string("ssh"), std::string("channel-type-refused")});
+      log::event("ssh.channel_refused", {{"source", source}, {"request", what}});
+    }
+    ssh_message_reply_default(msg.get());
+  }
+  sftp_session.finish();
+  return 0;
+}
+
+}  // namespace kp::gateway

@@ -1,0 +1,22 @@
+// One SSH connection, in its own process: key exchange, public-key
+// authentication (success only after libssh verified the signature, never
+// on the probe), the session channel and the sftp subsystem. exec, shell,
+// pty, env and port forwarding are refused.
+#pragma once
+
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include <string>
+
+#include "common/datadir.h"
+#include "common/settings.h"
+
+namespace kp::gateway {
+
+// Serves the accepted socket `fd` from `source` to the end; returns the
+// process exit status. Called in the forked child.
+int run_connection(ssh_bind bind, int fd, const std::string& source, const DataDir& data,
+                   const Settings& settings);
+
+}  // namespace kp::gateway

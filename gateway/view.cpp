@@ -1,0 +1,64 @@
+// Per-role views; see view.h.
+#include "gateway/view.h"
+
+#include "gateway/confine.h"
+
+namespace kp::gateway {
+
+namespace {
+
+Result<Area> make_area(std::string name, const std::string& dir, std::optional<policy::Scope> scope) {
+  Area a;
+  a.name = std::move(name);
+  a.scope = scope;
+  KP_TRY(Fd fd, confine::open_dir(dir));
+  a.dir = std::move(fd);
+  return a;
+}
+
+}  // namespace
+
+Result<View> View::open(const DataDir& d, const Principal& p) {
+  View v;
+  switch (p.role) {
+    case Role::person: {
+      KP_GUARD(ensure_box(d, p.municipality));
+      std::string box = d.box(p.municipality);
+      KP_TRY(Area inbox, make_area("inbox", box + "/inbox", policy::Scope::upload));
+      inbox.can_create = true;
+      KP_TRY(Fd partial, confine::open_dir(box + "/partial"));
+      inbox.partial = std::move(partial);
+      KP_TRY(Area outbox, make_area("outbox", box + "/outbox", policy::Scope::download));
+      outbox.can_read = true;
+      outbox.can_acknowledge = true;
+      KP_TRY(Fd archive, confine::open_dir(box + "/archive"));
+      outbox.archive = std::move(archive);
+      v.areas_.push_back(std::move(inbox));
+      v.areas_.push_back(std::move(outbox));
+      break;
+    }
+    case Role::staff: {
+      KP_TRY(Area queue, make_area("queue", d.queue(), std::nullopt));
+      queue.can_read = true;
+      KP_TRY(Area outgoing, make_area("outgoing", d.outgoing(), std::nullopt));
+      v.areas_.push_back(std::move(queue));
+      v.areas_.push_back(std::move(outgoing));
+      break;
+    }
+    case Role::auditor: {
+      KP_TRY(Area audit, make_area("audit", d.audit(), std::nullopt));
+      audit.can_read = true;
+      v.areas_.push_back(std::move(audit));
+      break;
+    }
+  }
+  return v;
+}
+
+Area* View::find(std::string_view name) {
+  for (auto& a : areas_)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+}  // namespace kp::gateway

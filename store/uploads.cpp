@@ -1,0 +1,73 @@
+// Upload rows; see uploads.h.
+#include "store/uploads.h"
+
+namespace kp::store {
+
+Result<int64_t> record_upload(Db& db, const Upload& u, AuditEvent audit) {
+  KP_TRY(Transaction tx, Transaction::begin(db));
+  KP_TRY(Stmt st, db.prepare(
+      "INSERT INTO uploads(municipality, person, name, partial_name, size, sha256, received_ms, state) "
+      "VALUES (?,?,?,?,?,?,?,?)"));
+  st.bind(1, u.municipality).bind(2, u.person).bind(3, u.name).bind(4, u.partial_name)
+      .bind(5, u.size).bind(6, u.sha256).bind(7, u.received_ms).bind(8, u.state);
+  Status s = st.run();
+  if (!s.ok()) {
+    if (s.error().code == "store-constraint")
+      return make_error("already-exists", u.name + " was uploaded before");
+    return s.error();
+  }
+  int64_t id = db.last_insert_rowid();
+  audit.object = "upload/" + std::to_string(id) + " " + u.name;
+  KP_GUARD(append_audit(db, audit));
+  KP_GUARD(tx.commit());
+  return id;
+}
+
+Status delete_upload(Db& db, int64_t id) {
+  KP_TRY(Stmt st, db.prepare("DELETE FROM uploads WHERE id = ?"));
+  st.bind(1, id);
+  return st.run();
+}
+
+Result<bool> upload_name_taken(Db& db, const std::string& municipality, const std::string& name) {
+  KP_TRY(Stmt st, db.prepare("SELECT 1 FROM uploads WHERE municipality = ? AND name = ?"));
+  st.bind(1, municipality).bind(2, name);
+  return st.step();
+}
+
+Result<DayUsage> usage_since(Db& db, const std::string& municipality, int64_t since_ms) {
+  KP_TRY(Stmt st, db.prepare(
+      "SELECT count(*), coalesce(sum(size), 0) FROM uploads WHERE municipality = ? AND received_ms >= ?"));
+  st.bind(1, municipality).bind(2, since_ms);
+  KP_TRY(bool row, st.step());
+  DayUsage u;
+  if (row) {
+    u.files = st.col_int(0);
+    u.bytes = st.col_int(1);
+  }
+  return u;
+}
+
+Result<std::vector<Upload>> list_uploads(Db& db) {
+  KP_TRY(Stmt st, db.prepare(
+      "SELECT id, municipality, person, name, partial_name, size, sha256, received_ms, state "
+      "FROM uploads ORDER BY id"));
+  std::vector<Upload> out;
+  for (;;) {
+    KP_TRY(bool row, st.step());
+    if (!row) return out;
+    Upload u;
+    u.id = st.col_int(0);
+    u.municipality = st.col_text(1);
+    u.person = st.col_text(2);
+    u.name = st.col_text(3);
+    u.partial_name = st.col_text(4);
+    u.size = st.col_int(5);
+    u.sha256 = st.col_text(6);
+    u.received_ms = st.col_int(7);
+    u.state = st.col_text(8);
+    out.push_back(std::move(u));
+  }
+}
+
+}  // namespace kp::store

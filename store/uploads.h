@@ -1,0 +1,47 @@
+// Upload rows: one per completed upload, written in the same transaction as
+// its audit event. The UNIQUE (municipality, name) constraint is what makes
+// an upload name single-use per municipality, even across processes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "store/audit_events.h"
+#include "store/db.h"
+
+namespace kp::store {
+
+struct Upload {
+  int64_t id = 0;
+  std::string municipality;
+  std::string person;
+  std::string name;          // final name in the inbox
+  std::string partial_name;  // name of the fsynced partial file it was renamed from
+  int64_t size = 0;
+  std::string sha256;        // lowercase hex of the uploaded bytes
+  int64_t received_ms = 0;
+  std::string state = "received";
+};
+
+// Inserts the upload row and its audit event in one transaction.
+// Errors: "already-exists" when the name was used before in that municipality.
+Result<int64_t> record_upload(Db& db, const Upload& u, AuditEvent audit);
+
+// Removes a row whose file could not be placed (compensation; rare).
+Status delete_upload(Db& db, int64_t id);
+
+Result<bool> upload_name_taken(Db& db, const std::string& municipality, const std::string& name);
+
+struct DayUsage {
+  int64_t files = 0;
+  int64_t bytes = 0;
+};
+// Uploads of `municipality` received at or after `since_ms`.
+Result<DayUsage> usage_since(Db& db, const std::string& municipality, int64_t since_ms);
+
+Result<std::vector<Upload>> list_uploads(Db& db);
+
+}  // namespace kp::store
