@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -19,6 +20,7 @@
 
 #include "common/handles.h"
 #include "common/log.h"
+#include "gateway/http_endpoint.h"
 #include "gateway/principal.h"
 #include "gateway/ssh_session.h"
 #include "gateway/upload.h"
@@ -78,8 +80,12 @@ Result<SshBind> make_bind(const DataDir& data) {
 
 Result<Fd> listen_on(const std::string& address, std::string& bound) {
   auto colon = address.rfind(':');
+  KP_ENSURE(colon != std::string::npos, "settings-bad-value", "listen address " + address + " is not host:port");
   std::string host = address.substr(0, colon);
-  int port = std::stoi(address.substr(colon + 1));
+  int port = -1;
+  auto [end, ec] = std::from_chars(address.data() + colon + 1, address.data() + address.size(), port);
+  KP_ENSURE(ec == std::errc() && end == address.data() + address.size() && port >= 0 && port <= 65535,
+            "settings-bad-value", "listen address " + address + " has no valid port");
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(port));
@@ -171,6 +177,7 @@ Status serve(const DataDir& data, const Settings& settings) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  if (!settings.http.empty()) KP_GUARD(start_http_endpoint(data, settings.http));
   Gate gate(settings, db);
   log::event("serve.listening", {{"addr", bound}, {"data", data.root}});
   while (!g_stop) {

@@ -209,6 +209,8 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
       msg.reset();
       ++sessions;
       run_sftp(channel.get(), sftp_session, settings);
+      // Clients (scp, ssh) take a missing exit-status as failure.
+      ssh_channel_request_send_exit_status(channel.get(), 0);
       ssh_channel_send_eof(channel.get());
       ssh_channel_close(channel.get());
       channel.reset();

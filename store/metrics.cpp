@@ -1,0 +1,28 @@
+// Metrics queries; see metrics.h.
+#include "store/metrics.h"
+
+namespace kp::store {
+
+Result<std::vector<std::pair<std::string, int64_t>>> read_metrics(Db& db) {
+  struct Query {
+    const char* name;
+    const char* sql;
+  };
+  static const Query kQueries[] = {
+      {"uploads_total", "SELECT count(*) FROM uploads"},
+      {"upload_bytes_total", "SELECT coalesce(sum(size), 0) FROM uploads"},
+      {"logins_total", "SELECT count(*) FROM audit_events WHERE event = 'auth.login' AND outcome = 'success'"},
+      {"logins_refused_total", "SELECT count(*) FROM audit_events WHERE event = 'auth.login' AND outcome = 'refused'"},
+      {"limit_hits_total", "SELECT count(*) FROM audit_events WHERE event = 'limit.hit'"},
+      {"audit_events_total", "SELECT count(*) FROM audit_events"},
+  };
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const Query& q : kQueries) {
+    KP_TRY(Stmt st, db.prepare(q.sql));
+    KP_TRY(bool row, st.step());
+    out.emplace_back(q.name, row ? st.col_int(0) : 0);
+  }
+  return out;
+}
+
+}  // namespace kp::store
