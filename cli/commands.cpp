@@ -59,6 +59,9 @@ const std::vector<Command>& commands() {
        "Revoke a mandate; open sessions lose access at their next operation.", cmd_mandate_revoke},
       {{"mandate", "list"}, {{"--data"}, {"--json"}, 0, 0}, "mandate list [--json]",
        "List mandates with their state.", cmd_mandate_list},
+      {{"keys", "show"}, {{"--data"}, {"--json"}, 0, 0}, "keys show [--json]",
+       "Show the gateway's intake recipient, the hub's minisign key and the log's verifier key.",
+       cmd_keys_show},
   };
   return table;
 }

@@ -19,5 +19,6 @@ int cmd_auditor_list(const Args& a);
 int cmd_mandate_grant(const Args& a);
 int cmd_mandate_revoke(const Args& a);
 int cmd_mandate_list(const Args& a);
+int cmd_keys_show(const Args& a);
 
 }  // namespace kp::cli

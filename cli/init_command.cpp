@@ -10,6 +10,7 @@
 #include "cli/handlers.h"
 #include "common/datadir.h"
 #include "common/settings.h"
+#include "keys/keystore.h"
 #include "keys/ssh_key.h"
 #include "store/db.h"
 
@@ -24,6 +25,7 @@ int cmd_init(const Args& a) {
     for (const auto& dir : {d.root, d.keys(), d.boxes(), d.queue(), d.quarantine(), d.outgoing(), d.audit()})
       KP_GUARD(ensure_dir(dir));
     KP_GUARD(keys::ensure_host_keys(d.keys()));
+    KP_GUARD(keys::ensure_keys(d));
     KP_TRY(store::Db db, store::Db::open(d.db()));
     // The settings file is written last: its presence marks a complete init.
     std::string tmp = d.settings() + ".tmp";

@@ -1,0 +1,151 @@
+// Key files in DATA/keys; see keystore.h.
+#include "keys/keystore.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/handles.h"
+
+namespace kp::keys {
+
+namespace {
+
+std::string path_of(const DataDir& d, const char* name) { return d.keys() + "/" + name; }
+
+bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
+
+// Writes a new file with `mode`, refusing to replace an existing one.
+Status write_new(const std::string& path, const uint8_t* p, std::size_t n, mode_t mode) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+  KP_ENSURE(fd.valid(), "key-generation-failed", "cannot create " + path + ": " + std::strerror(errno));
+  while (n > 0) {
+    ssize_t w = ::write(fd.get(), p, n);
+    if (w < 0 && errno == EINTR) continue;
+    KP_ENSURE(w > 0, "key-generation-failed", "cannot write " + path);
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  KP_ENSURE(::fsync(fd.get()) == 0, "key-generation-failed", "cannot sync " + path);
+  return ok_status();
+}
+Status write_new(const std::string& path, std::string_view s, mode_t mode) {
+  return write_new(path, reinterpret_cast<const uint8_t*>(s.data()), s.size(), mode);
+}
+Status write_secret(const std::string& path, const SecretBytes& s) {
+  return write_new(path, s.data(), s.size(), 0600);
+}
+
+// Reads a key file into guarded memory (secrets never sit in std::string).
+Result<SecretBytes> read_secret(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  KP_ENSURE(fd.valid(), "key-unreadable", "cannot read " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  KP_ENSURE(::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < 65536, "key-unreadable",
+            path + " is not a key file");
+  KP_ENSURE((st.st_mode & 077) == 0, "key-unreadable", path + " is readable by others (want mode 0600)");
+  SecretBytes buf(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t r = ::read(fd.get(), buf.data() + got, buf.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    KP_ENSURE(r > 0, "key-unreadable", "cannot read " + path);
+    got += static_cast<std::size_t>(r);
+  }
+  return buf;
+}
+
+Result<std::string> read_public(const std::string& path) {
+  KP_TRY(SecretBytes b, read_secret(path));
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::string_view view(const SecretBytes& b) {
+  return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+}  // namespace
+
+Status ensure_keys(const DataDir& d) {
+  KP_GUARD(ensure_dir(d.keys()));
+  std::string intake = path_of(d, "intake.age");
+  if (!exists(intake)) {
+    KP_TRY(age::Identity id, age::generate_identity());
+    KP_GUARD(write_secret(intake, age::format_identity(id)));
+  }
+  std::string hub = path_of(d, "hub.minisign.key");
+  if (!exists(hub)) {
+    KP_TRY(minisign::SecretKey key, minisign::generate());
+    KP_TRY(SecretBytes text, minisign::format_secret_key(key));
+    KP_GUARD(write_secret(hub, text));
+    KP_GUARD(write_new(path_of(d, "hub.minisign.pub"), minisign::format_public_key(key.public_key()), 0600));
+  }
+  std::string origin_path = path_of(d, "log.origin");
+  if (!exists(origin_path)) {
+    char host[256] = "localhost";
+    ::gethostname(host, sizeof host - 1);
+    std::string origin = "knooppunt.example/" + std::string(host) + "/transfer-log";
+    for (char& c : origin)
+      if (c == ' ' || c == '+') c = '-';
+    KP_GUARD(write_new(origin_path, origin + "\n", 0600));
+  }
+  std::string log = path_of(d, "log.note.key");
+  if (!exists(log)) {
+    KP_TRY(std::string origin, log_origin(d));
+    KP_TRY(note::SignerKey key, note::generate(origin));
+    KP_TRY(SecretBytes text, note::format_signer_key(key));
+    KP_GUARD(write_secret(log, text));
+    KP_GUARD(write_new(path_of(d, "log.note.vkey"), note::format_verifier_key(key.verifier()) + "\n", 0600));
+  }
+  return ok_status();
+}
+
+Result<std::string> log_origin(const DataDir& d) {
+  KP_TRY(std::string text, read_public(path_of(d, "log.origin")));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+Result<PublicKeys> public_keys(const DataDir& d) {
+  PublicKeys out;
+  // The recipient is derived from the identity file; this reads the secret
+  // briefly in guarded memory (the CLI's `keys show` runs on the hub host).
+  KP_TRY(auto ids, load_intake_identities(d));
+  out.intake_recipient = age::recipient_of(ids.front());
+  KP_TRY(out.hub_minisign_public, read_public(path_of(d, "hub.minisign.pub")));
+  KP_TRY(minisign::PublicKey pk, minisign::parse_public_key(out.hub_minisign_public));
+  out.hub_minisign_base64 = minisign::public_key_base64(pk);
+  KP_TRY(std::string vkey, read_public(path_of(d, "log.note.vkey")));
+  while (!vkey.empty() && vkey.back() == '\n') vkey.pop_back();
+  out.log_verifier_key = vkey;
+  return out;
+}
+
+Result<std::vector<age::Identity>> load_intake_identities(const DataDir& d) {
+  std::vector<age::Identity> ids;
+  KP_TRY(SecretBytes current, read_secret(path_of(d, "intake.age")));
+  KP_TRY(age::Identity id, age::parse_identity(view(current)));
+  ids.push_back(std::move(id));
+  std::string previous = path_of(d, "intake.previous.age");
+  if (exists(previous)) {
+    KP_TRY(SecretBytes prev, read_secret(previous));
+    KP_TRY(age::Identity pid, age::parse_identity(view(prev)));
+    ids.push_back(std::move(pid));
+  }
+  return ids;
+}
+
+Result<minisign::SecretKey> load_hub_key(const DataDir& d) {
+  KP_TRY(SecretBytes text, read_secret(path_of(d, "hub.minisign.key")));
+  return minisign::parse_secret_key(view(text));
+}
+
+Result<note::SignerKey> load_log_key(const DataDir& d) {
+  KP_TRY(SecretBytes text, read_secret(path_of(d, "log.note.key")));
+  return note::parse_signer_key(view(text));
+}
+
+}  // namespace kp::keys
