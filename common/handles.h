@@ -7,6 +7,7 @@
 #pragma once
 
 #include <archive.h>
+#include <archive_entry.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <sodium.h>
@@ -68,6 +69,10 @@ struct ArchiveWriteDeleter {
 };
 using ArchiveReader = std::unique_ptr<struct archive, ArchiveReadDeleter>;
 using ArchiveWriter = std::unique_ptr<struct archive, ArchiveWriteDeleter>;
+struct ArchiveEntryDeleter {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+using ArchiveEntry = std::unique_ptr<archive_entry, ArchiveEntryDeleter>;
 
 // A file descriptor that closes itself.
 class Fd {

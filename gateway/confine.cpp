@@ -68,21 +68,45 @@ bool is_single_component(std::string_view name) {
 Error error_from_errno(int err, std::string_view op, std::string_view name) {
   const char* code;
   switch (err) {
-    case ENOENT: code = "not-found"; break;
-    case EEXIST: code = "already-exists"; break;
-    case ENOTEMPTY: code = "not-empty"; break;
-    case ELOOP: code = "symlink-refused"; break;
-    case EXDEV: code = (op == "rename") ? "cross-device" : "outside-root"; break;
+    case ENOENT:
+      code = "not-found";
+      break;
+    case EEXIST:
+      code = "already-exists";
+      break;
+    case ENOTEMPTY:
+      code = "not-empty";
+      break;
+    case ELOOP:
+      code = "symlink-refused";
+      break;
+    case EXDEV:
+      code = (op == "rename") ? "cross-device" : "outside-root";
+      break;
     case EACCES:
-    case EPERM: code = "permission-denied"; break;
-    case ENOTDIR: code = "not-a-directory"; break;
-    case EISDIR: code = "is-a-directory"; break;
+    case EPERM:
+      code = "permission-denied";
+      break;
+    case ENOTDIR:
+      code = "not-a-directory";
+      break;
+    case EISDIR:
+      code = "is-a-directory";
+      break;
     case ENOSPC:
-    case EDQUOT: code = "no-space"; break;
-    case ENAMETOOLONG: code = "name-too-long"; break;
+    case EDQUOT:
+      code = "no-space";
+      break;
+    case ENAMETOOLONG:
+      code = "name-too-long";
+      break;
     case EMFILE:
-    case ENFILE: code = "too-many-open-files"; break;
-    default: code = "io-error"; break;
+    case ENFILE:
+      code = "too-many-open-files";
+      break;
+    default:
+      code = "io-error";
+      break;
   }
   std::string detail(op);
   detail += " '";
@@ -111,8 +135,7 @@ Result<Fd> open_beneath(int dirfd, std::string_view name, int flags, mode_t mode
     struct open_how how {};
     how.flags = static_cast<uint64_t>(static_cast<unsigned>(flags));
     how.mode = mode;
-    how.resolve =
-        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
     long fd;
     int tries = 0;
     // EAGAIN: the kernel saw a concurrent rename and could not prove the
@@ -214,7 +237,9 @@ Status fsync_dir(int dirfd) {
 }
 
 namespace testing {
-void force_openat_fallback(bool on) { g_force_fallback.store(on, std::memory_order_relaxed); }
+void force_openat_fallback(bool on) {
+  g_force_fallback.store(on, std::memory_order_relaxed);
+}
 }  // namespace testing
 
 }  // namespace kp::confine

@@ -91,8 +91,7 @@ Error bad_message(std::string_view what) {
 // Framing
 // ---------------------------------------------------------------------------
 
-Result<std::size_t> frame_one(std::string_view buf, std::string_view& body,
-                              std::size_t max_body) {
+Result<std::size_t> frame_one(std::string_view buf, std::string_view& body, std::size_t max_body) {
   body = {};
   if (buf.size() < 4) return std::size_t{0};
   Reader r(buf);
@@ -404,14 +403,30 @@ namespace {
 std::string mode_string(uint32_t m) {
   std::string s(11, '-');
   switch (m & S_IFMT) {
-    case S_IFDIR: s[0] = 'd'; break;
-    case S_IFREG: s[0] = '-'; break;
-    case S_IFLNK: s[0] = 'l'; break;
-    case S_IFCHR: s[0] = 'c'; break;
-    case S_IFBLK: s[0] = 'b'; break;
-    case S_IFIFO: s[0] = 'p'; break;
-    case S_IFSOCK: s[0] = 's'; break;
-    default: s[0] = '?'; break;
+    case S_IFDIR:
+      s[0] = 'd';
+      break;
+    case S_IFREG:
+      s[0] = '-';
+      break;
+    case S_IFLNK:
+      s[0] = 'l';
+      break;
+    case S_IFCHR:
+      s[0] = 'c';
+      break;
+    case S_IFBLK:
+      s[0] = 'b';
+      break;
+    case S_IFIFO:
+      s[0] = 'p';
+      break;
+    case S_IFSOCK:
+      s[0] = 's';
+      break;
+    default:
+      s[0] = '?';
+      break;
   }
   if (m & S_IRUSR) s[1] = 'r';
   if (m & S_IWUSR) s[2] = 'w';
@@ -479,33 +494,48 @@ std::string longname(std::string_view name, const Attrs& attrs, std::string_view
 
 std::string_view status_text(StatusCode code) {
   switch (code) {
-    case StatusCode::ok: return "Success";
-    case StatusCode::eof: return "End of file";
-    case StatusCode::no_such_file: return "No such file";
-    case StatusCode::permission_denied: return "Permission denied";
-    case StatusCode::failure: return "Failure";
-    case StatusCode::bad_message: return "Bad message";
-    case StatusCode::no_connection: return "No connection";
-    case StatusCode::connection_lost: return "Connection lost";
-    case StatusCode::op_unsupported: return "Operation unsupported";
+    case StatusCode::ok:
+      return "Success";
+    case StatusCode::eof:
+      return "End of file";
+    case StatusCode::no_such_file:
+      return "No such file";
+    case StatusCode::permission_denied:
+      return "Permission denied";
+    case StatusCode::failure:
+      return "Failure";
+    case StatusCode::bad_message:
+      return "Bad message";
+    case StatusCode::no_connection:
+      return "No connection";
+    case StatusCode::connection_lost:
+      return "Connection lost";
+    case StatusCode::op_unsupported:
+      return "Operation unsupported";
   }
   return "Unknown error";
 }
 
 StatusCode status_from_errno(int err) {
   switch (err) {
-    case 0: return StatusCode::ok;
+    case 0:
+      return StatusCode::ok;
     case ENOENT:
     case ENOTDIR:
     case EBADF:
-    case ELOOP: return StatusCode::no_such_file;
+    case ELOOP:
+      return StatusCode::no_such_file;
     case EPERM:
     case EACCES:
-    case EFAULT: return StatusCode::permission_denied;
+    case EFAULT:
+      return StatusCode::permission_denied;
     case ENAMETOOLONG:
-    case EINVAL: return StatusCode::bad_message;
-    case ENOSYS: return StatusCode::op_unsupported;
-    default: return StatusCode::failure;
+    case EINVAL:
+      return StatusCode::bad_message;
+    case ENOSYS:
+      return StatusCode::op_unsupported;
+    default:
+      return StatusCode::failure;
   }
 }
 
@@ -543,19 +573,27 @@ StatusCode status_from_error(const Error& e) {
 
 std::string type_name(uint8_t type) {
   static constexpr const char* kNames[] = {
-      nullptr,   "init",    "version",  "open",    "close",    "read",     "write",
-      "lstat",   "fstat",   "setstat",  "fsetstat", "opendir", "readdir",  "remove",
-      "mkdir",   "rmdir",   "realpath", "stat",    "rename",   "readlink", "symlink"};
+      nullptr, "init",  "version",  "open",     "close",   "read",     "write",
+      "lstat", "fstat", "setstat",  "fsetstat", "opendir", "readdir",  "remove",
+      "mkdir", "rmdir", "realpath", "stat",     "rename",  "readlink", "symlink"};
   if (type >= 1 && type <= 20) return kNames[type];
   switch (static_cast<Fxp>(type)) {
-    case Fxp::status: return "status";
-    case Fxp::handle: return "handle";
-    case Fxp::data: return "data";
-    case Fxp::name: return "name";
-    case Fxp::attrs: return "attrs";
-    case Fxp::extended: return "extended";
-    case Fxp::extended_reply: return "extended-reply";
-    default: return "type-" + std::to_string(type);
+    case Fxp::status:
+      return "status";
+    case Fxp::handle:
+      return "handle";
+    case Fxp::data:
+      return "data";
+    case Fxp::name:
+      return "name";
+    case Fxp::attrs:
+      return "attrs";
+    case Fxp::extended:
+      return "extended";
+    case Fxp::extended_reply:
+      return "extended-reply";
+    default:
+      return "type-" + std::to_string(type);
   }
 }
 

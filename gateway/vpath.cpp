@@ -46,8 +46,8 @@ std::size_t utf8_decode(std::string_view s, std::size_t i, uint32_t& cp) {
   }
   if (c >= 0xF0 && c <= 0xF4) {
     if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    cp = (uint32_t(c & 0x07) << 18) | (uint32_t(b(1) & 0x3F) << 12) |
-         (uint32_t(b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+    cp = (uint32_t(c & 0x07) << 18) | (uint32_t(b(1) & 0x3F) << 12) | (uint32_t(b(2) & 0x3F) << 6) |
+         (b(3) & 0x3F);
     if (cp < 0x10000 || cp > 0x10FFFF) return 0;  // overlong or out of range
     return 4;
   }
@@ -147,7 +147,9 @@ Result<VPath> canonicalise(std::string_view client_path, const VPath& base) {
   return v;
 }
 
-bool is_hidden_name(std::string_view name) { return !name.empty() && name.front() == '.'; }
+bool is_hidden_name(std::string_view name) {
+  return !name.empty() && name.front() == '.';
+}
 
 bool is_strict_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
