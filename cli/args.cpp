@@ -18,7 +18,9 @@ Result<Args> parse_args(const std::vector<std::string>& argv, const ArgSpec& spe
   Args a;
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& arg = argv[i];
-    if (arg.size() > 2 && arg.compare(0, 2, "--") == 0) {
+    bool long_flag = arg.size() > 2 && arg.compare(0, 2, "--") == 0;
+    bool short_flag = arg.size() == 2 && arg[0] == '-' && arg[1] != '-';
+    if (long_flag || short_flag) {
       std::string flag = arg, value;
       bool inline_value = false;
       if (auto eq = arg.find('='); eq != std::string::npos) {

@@ -78,6 +78,8 @@ const std::vector<Entry>& entries() {
        integer(&Settings::max_bytes_per_day, 1, int64_t(1) << 60)},
       {{"max_open_handles", "64", "open SFTP file/dir handles per session"},
        integer(&Settings::max_open_handles, 1, 1024)},
+      {{"workers", "1", "intake worker processes serve starts (0 = run `knooppunt worker` separately)"},
+       integer(&Settings::workers, 0, 64)},
   };
   return table;
 }

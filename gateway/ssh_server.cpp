@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -137,13 +138,19 @@ class Gate {
     by_pid_[pid] = source;
     ++per_source_[source];
   }
-  void reap() {
+  // Reaps exited children; returns the pids that were not connections
+  // (worker processes), so the caller can restart them.
+  std::vector<pid_t> reap() {
+    std::vector<pid_t> others;
     for (;;) {
       int status = 0;
       pid_t pid = ::waitpid(-1, &status, WNOHANG);
-      if (pid <= 0) return;
+      if (pid <= 0) return others;
       auto it = by_pid_.find(pid);
-      if (it == by_pid_.end()) continue;
+      if (it == by_pid_.end()) {
+        others.push_back(pid);
+        continue;
+      }
       if (--per_source_[it->second] <= 0) per_source_.erase(it->second);
       if (WIFSIGNALED(status))
         log::event("session.crashed", {{"pid", std::to_string(pid)}, {"signal", std::to_string(WTERMSIG(status))}});
@@ -160,6 +167,27 @@ class Gate {
   std::map<pid_t, std::string> by_pid_;
   std::map<std::string, int64_t> per_source_;
 };
+
+// Starts `knooppunt worker` as a fresh executable image (not a fork of this
+// process): the worker loads the private keys; this process never does.
+Result<pid_t> spawn_worker(const DataDir& data) {
+  std::string parent = std::to_string(::getpid());
+  std::string env_parent = "KNOOPPUNT_PARENT_PID=" + parent;
+  std::vector<std::string> args = {"knooppunt", "worker", "--data", data.root};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; e && *e; ++e)
+    if (std::strncmp(*e, "KNOOPPUNT_PARENT_PID=", 21) != 0) envp.push_back(*e);
+  envp.push_back(env_parent.data());
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
+  KP_ENSURE(rc == 0, "worker-spawn-failed", std::string("cannot start a worker: ") + std::strerror(rc));
+  log::event("worker.spawned", {{"worker", std::to_string(pid)}});
+  return pid;
+}
 
 }  // namespace
 
@@ -179,9 +207,25 @@ Status serve(const DataDir& data, const Settings& settings) {
 
   if (!settings.http.empty()) KP_GUARD(start_http_endpoint(data, settings.http));
   Gate gate(settings, db);
+  std::vector<pid_t> workers;
+  for (int64_t i = 0; i < settings.workers; ++i) {
+    KP_TRY(pid_t w, spawn_worker(data));
+    workers.push_back(w);
+  }
+  int64_t last_restart_ms = 0;
   log::event("serve.listening", {{"addr", bound}, {"data", data.root}});
   while (!g_stop) {
-    gate.reap();
+    for (pid_t gone : gate.reap()) {
+      auto it = std::find(workers.begin(), workers.end(), gone);
+      if (it == workers.end()) continue;
+      log::event("worker.exited", {{"pid", std::to_string(gone)}});
+      // A crashing worker is restarted, at most once a second.
+      if (log::now_ms() - last_restart_ms < 1000) ::usleep(1000 * 1000);
+      last_restart_ms = log::now_ms();
+      auto w = spawn_worker(data);
+      if (w.ok()) *it = *w;
+      else workers.erase(it);
+    }
     pollfd pfd{listener.get(), POLLIN, 0};
     int ready = ::poll(&pfd, 1, 500);
     if (ready <= 0) continue;
@@ -215,6 +259,7 @@ Status serve(const DataDir& data, const Settings& settings) {
   }
   log::event("serve.stopping", {});
   gate.stop_all();
+  for (pid_t w : workers) ::kill(w, SIGTERM);
   return ok_status();
 }
 

@@ -197,6 +197,7 @@ std::string format_verifier_key(const VerifierKey& key) {
 
 Result<VerifierKey> parse_verifier_key(std::string_view text) {
   KP_ENSURE(text.size() <= 4096, "key-malformed", "verifier key is too long");
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
   const std::size_t p1 = text.find('+');
   KP_ENSURE(p1 != std::string_view::npos, "key-malformed", "verifier key is name+id+key");
   const std::size_t p2 = text.find('+', p1 + 1);

@@ -78,8 +78,9 @@ Result<SignerKey> generate(std::string_view name);
 
 // "<name>+<hex id>+<base64(0x01||pk)>".
 std::string format_verifier_key(const VerifierKey& key);
-// Parses the vkey text (surrounding white space is not accepted) and checks
-// that the id matches the name and key. Errors: "key-malformed".
+// Parses the vkey text and checks that the id matches the name and key.
+// One trailing LF is tolerated (a vkey file ends in one); other white space
+// is not. Errors: "key-malformed".
 Result<VerifierKey> parse_verifier_key(std::string_view text);
 
 // "PRIVATE+KEY+<name>+<hex id>+<base64(0x01||seed)>" (no newline), in

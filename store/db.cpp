@@ -37,6 +37,12 @@ Stmt& Stmt::bind_null(int idx) {
   return *this;
 }
 
+Stmt& Stmt::bind_double(int idx, double v) {
+  int rc = sqlite3_bind_double(st_.get(), idx, v);
+  if (rc != SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
 Result<bool> Stmt::step() {
   if (bind_rc_ != SQLITE_OK) return sqlite_error(db_, bind_rc_, "bind");
   int rc = sqlite3_step(st_.get());
@@ -59,6 +65,7 @@ void Stmt::reset() {
 }
 
 int64_t Stmt::col_int(int i) const { return sqlite3_column_int64(st_.get(), i); }
+double Stmt::col_double(int i) const { return sqlite3_column_double(st_.get(), i); }
 std::string Stmt::col_text(int i) const {
   const unsigned char* p = sqlite3_column_text(st_.get(), i);
   int n = sqlite3_column_bytes(st_.get(), i);

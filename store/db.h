@@ -32,6 +32,7 @@ class Stmt {
   Stmt& bind(int idx, const std::optional<std::string>& v);
   Stmt& bind(int idx, const std::optional<int64_t>& v);
   Stmt& bind_null(int idx);
+  Stmt& bind_double(int idx, double v);
 
   // Advances: true when a row is ready, false when done; an Error on failure
   // (code "store-busy" when the database stayed locked past the timeout,
@@ -44,6 +45,7 @@ class Stmt {
   void reset();
 
   int64_t col_int(int i) const;
+  double col_double(int i) const;
   std::string col_text(int i) const;
   std::optional<std::string> col_opt_text(int i) const;
   std::optional<int64_t> col_opt_int(int i) const;

@@ -9,7 +9,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -73,6 +73,31 @@ CREATE TABLE audit_events(
   channel TEXT,
   reason TEXT);
 CREATE INDEX audit_by_source ON audit_events(source, event, ts_ms);
+)sql",
+    // 2: intake: claims on uploads, verdicts, cases.
+    R"sql(
+ALTER TABLE uploads ADD COLUMN claim_pid INTEGER;
+ALTER TABLE uploads ADD COLUMN claimed_ms INTEGER;
+ALTER TABLE uploads ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE uploads ADD COLUMN reason_code TEXT;
+ALTER TABLE uploads ADD COLUMN reason_text TEXT;
+ALTER TABLE uploads ADD COLUMN processed_ms INTEGER;
+CREATE INDEX uploads_by_state ON uploads(state, id);
+CREATE TABLE cases(
+  id TEXT PRIMARY KEY,
+  upload_id INTEGER NOT NULL UNIQUE REFERENCES uploads(id),
+  municipality TEXT NOT NULL REFERENCES municipalities(code),
+  kind TEXT NOT NULL,
+  in_reply_to TEXT,
+  provider_kvk TEXT NOT NULL,
+  provider_name TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  score REAL NOT NULL,
+  score_parts TEXT NOT NULL,
+  queue_name TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'queued',
+  created_ms INTEGER NOT NULL);
+CREATE INDEX cases_by_kvk ON cases(provider_kvk, municipality);
 )sql",
 };
 

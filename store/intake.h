@@ -1,0 +1,80 @@
+// The intake queue: claiming received uploads (exactly once across worker
+// processes and across kill -9), and recording each verdict together with
+// its case and audit events in one transaction.
+//
+// States of an upload row: received -> processing (claimed by a worker pid)
+// -> accepted | rejected. A claim whose worker died is released by the next
+// worker (release_dead_claims), so the upload is processed again from the
+// start; nothing a dead worker wrote counts until the verdict commits.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "store/audit_events.h"
+#include "store/db.h"
+#include "store/uploads.h"
+
+namespace kp::store {
+
+// Claims the oldest received upload for worker `pid`; nothing when idle.
+Result<std::optional<Upload>> claim_upload(Db& db, int64_t pid, int64_t now_ms);
+
+// Releases claims held by pids for which `alive(pid)` is false.
+Result<int> release_dead_claims(Db& db, const std::function<bool(int64_t)>& alive);
+
+struct Case {
+  std::string id;  // "KP-2026-000042"
+  int64_t upload_id = 0;
+  std::string municipality;
+  std::string kind;  // "signal" | "enrichment-response"
+  std::optional<std::string> in_reply_to;
+  std::string provider_kvk;
+  std::string provider_name;
+  std::string domain;
+  double score = 0;
+  std::string score_parts;  // JSON object of the ranking's parts
+  std::string queue_name;
+  std::string state = "queued";
+  int64_t created_ms = 0;
+};
+
+struct Verdict {
+  int64_t upload_id = 0;
+  int64_t pid = 0;              // the claim that must still hold
+  bool accepted = false;
+  std::string reason_code;      // "accepted" or a rejection code
+  std::string reason_text;
+  std::optional<Case> new_case; // when accepted
+};
+
+// Commits the verdict: the upload's state, its case (if accepted) and the
+// audit events `events`, in one transaction. Calls `before_commit(log_index)`
+// with the id of the last audit event inside the transaction, so receipts
+// can name it; its failure rolls everything back. Error "claim-lost" when
+// another worker took the upload over meanwhile.
+Status record_verdict(Db& db, const Verdict& v, const std::vector<AuditEvent>& events,
+                      const std::function<Status(int64_t log_index)>& before_commit);
+
+// Other municipalities that reported the same KvK number, with the time of
+// their first case (for ranking and for staff; never shown to uploaders).
+struct KvkMatch {
+  std::string municipality;
+  int64_t first_ms = 0;
+};
+Result<std::vector<KvkMatch>> other_reports_of(Db& db, const std::string& kvk,
+                                               const std::string& municipality);
+
+// The next case number in `year` ("KP-2026-000001"...).
+Result<std::string> next_case_id(Db& db, int year);
+
+Result<std::vector<Case>> list_cases(Db& db);
+
+// Uploads in a final state, for recovery of their output files.
+Result<std::vector<Upload>> processed_uploads(Db& db);
+
+}  // namespace kp::store

@@ -1,0 +1,281 @@
+// The intake pipeline; see intake.h.
+#include "workers/intake.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <Poco/JSON/Object.h>
+
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <sstream>
+
+#include "common/log.h"
+#include "gateway/confine.h"
+#include "store/registry.h"
+#include "workers/package.h"
+#include "workers/receipt.h"
+#include "workers/reseal.h"
+
+namespace kp::workers {
+
+namespace {
+
+// Sentences for rejections whose low-level detail would not help a
+// municipal employee.
+std::string reason_sentence(const Error& e) {
+  static const std::map<std::string, std::string> kText = {
+      {"age-no-match", "the package is not sealed to the gateway's intake recipient; seal it to the "
+                       "recipient shown by the hub (knooppunt keys show)"},
+      {"age-header-invalid", "the upload is not an age-encrypted file, or its header is damaged"},
+      {"age-hmac-mismatch", "the age header of the upload was altered or damaged"},
+      {"age-payload-invalid", "the encrypted content of the upload is damaged or was altered"},
+      {"age-truncated", "the upload is incomplete: the encrypted content ends too early"},
+      {"age-trailing-data", "the upload has extra bytes after the end of the encrypted content"},
+      {"upload-empty", "the upload is empty"},
+  };
+  auto it = kText.find(e.code);
+  return it != kText.end() ? it->second : e.detail;
+}
+
+std::string work_path(const IntakeContext& ctx, int64_t id, const char* suffix) {
+  return ctx.data.root + "/work/" + std::to_string(id) + suffix;
+}
+
+Status write_file(const std::string& path, const std::string& data) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  KP_ENSURE(fd.valid(), "io-failed", "cannot create " + path);
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t w = ::write(fd.get(), data.data() + off, data.size() - off);
+    KP_ENSURE(w > 0, "io-failed", "cannot write " + path);
+    off += static_cast<std::size_t>(w);
+  }
+  KP_ENSURE(::fsync(fd.get()) == 0, "io-failed", "cannot sync " + path);
+  return ok_status();
+}
+
+// Moves a work file into `dir` as `name` unless it is there already.
+void place(const std::string& work_file, const std::string& dir, const std::string& name) {
+  if (::access(work_file.c_str(), F_OK) != 0) return;
+  auto work_dir = confine::open_dir(work_file.substr(0, work_file.rfind('/')));
+  auto to = confine::open_dir(dir);
+  if (!work_dir.ok() || !to.ok()) return;
+  std::string base = work_file.substr(work_file.rfind('/') + 1);
+  Status s = confine::rename_noreplace(work_dir->get(), base, to->get(), name);
+  if (!s.ok() && s.error().code == "already-exists") (void)confine::unlink_beneath(work_dir->get(), base);
+  (void)confine::fsync_dir(to->get());
+}
+
+std::string queue_name(const std::string& case_id, const std::string& municipality, double score,
+                       int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char date[16];
+  std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
+  char rank[8];
+  std::snprintf(rank, sizeof rank, "%03d", static_cast<int>(std::lround(score)));
+  return std::string("rank-") + rank + "-" + municipality + "-" + case_id + "-" + date + ".age";
+}
+
+std::string parts_json(const policy::RankResult& r) {
+  Poco::JSON::Object o;
+  for (const auto& [k, v] : r.parts) o.set(k, v);
+  std::ostringstream out;
+  o.stringify(out);
+  return out.str();
+}
+
+void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::optional<std::string>& queue_name);
+
+struct Checked {
+  policy::Manifest manifest;
+};
+
+// Everything that decides the verdict, given the opened package.
+Result<Checked> verify(IntakeContext& ctx, const store::Upload& upload, const OpenedPackage& pkg) {
+  KP_TRY(auto account, store::find_account(*ctx.db, upload.person));
+  KP_ENSURE(account && account->sign_key, "manifest-signature-invalid",
+            "no signing key is registered for " + upload.person);
+  KP_TRY(minisign::PublicKey pk, minisign::parse_public_key(*account->sign_key));
+  auto verified = minisign::verify(pk, pkg.manifest, pkg.signature);
+  if (!verified.ok())
+    return make_error("manifest-signature-invalid",
+                      "manifest.json.minisig is not a valid signature of manifest.json by " + upload.person +
+                          "'s registered key (" + verified.error().code + ")");
+  KP_TRY(policy::Manifest m, policy::parse_manifest(pkg.manifest, ctx.manifest_limits));
+  KP_GUARD(policy::check_manifest_context(m, upload.municipality, upload.person));
+  KP_GUARD(check_files(m, pkg));
+  return Checked{std::move(m)};
+}
+
+store::AuditEvent system_event(const store::Upload& u, const std::string& event, const std::string& outcome,
+                               std::optional<std::string> reason) {
+  store::AuditEvent e;
+  e.ts_ms = log::now_ms();
+  e.event = event;
+  e.outcome = outcome;
+  e.actor = "intake-worker";
+  e.role = "system";
+  e.municipality = u.municipality;
+  e.object = "upload/" + std::to_string(u.id) + " " + u.name;
+  e.size = u.size;
+  e.sha256 = u.sha256;
+  e.channel = "worker";
+  e.reason = std::move(reason);
+  return e;
+}
+
+}  // namespace
+
+Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
+  KP_GUARD(ensure_dir(ctx.data.root + "/work"));
+  KP_TRY(auto staff, store::list_accounts(*ctx.db, "staff"));
+  std::vector<age::PublicKey> staff_recipients;
+  for (const auto& s : staff) {
+    if (!s.recipient) continue;
+    auto pk = age::parse_recipient(*s.recipient);
+    if (pk.ok()) staff_recipients.push_back(*pk);
+  }
+  KP_ENSURE(!staff_recipients.empty(), "no-staff-recipients",
+            "no staff member with an age recipient is registered; packages wait in the inbox");
+
+  std::string queue_work = work_path(ctx, upload.id, ".queue.age");
+  std::optional<Error> rejection;
+  std::optional<Checked> checked;
+  {
+    KP_TRY(Fd inbox, confine::open_dir(ctx.data.box(upload.municipality) + "/inbox"));
+    auto in = confine::open_beneath(inbox.get(), upload.name, O_RDONLY);
+    if (!in.ok()) return in.error();  // not placed yet (gateway recovery); retried later
+    Fd out(::open(queue_work.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    KP_ENSURE(out.valid(), "io-failed", "cannot create " + queue_work);
+    KP_TRY(auto sealer, TarSealer::create(out.get(), staff_recipients));
+    std::vector<const age::Identity*> ids;
+    for (const auto& id : ctx.identities) ids.push_back(&id);
+    auto pkg = upload.size == 0 ? Result<OpenedPackage>(make_error("upload-empty", "the upload is empty"))
+                                : open_package(in->get(), ids, ctx.rules, sealer.get());
+    if (!pkg.ok()) {
+      rejection = pkg.error();
+    } else {
+      auto v = verify(ctx, upload, *pkg);
+      if (!v.ok()) rejection = v.error();
+      else checked = std::move(*v);
+      if (checked) {
+        int64_t now_s = log::now_ms() / 1000;
+        KP_GUARD(sealer->add("manifest.json", pkg->manifest, now_s));
+        KP_GUARD(sealer->add("manifest.json.minisig", pkg->signature, now_s));
+        KP_GUARD(sealer->finish());
+      }
+    }
+  }
+  if (rejection) ::unlink(queue_work.c_str());
+
+  int64_t now = log::now_ms();
+  store::Verdict v;
+  v.upload_id = upload.id;
+  v.pid = ctx.pid;
+  v.accepted = !rejection;
+  std::vector<store::AuditEvent> events;
+  events.push_back(system_event(upload, "intake.opened", "success", std::nullopt));
+  Receipt r;
+  r.upload = upload.name;
+  r.sha256 = upload.sha256;
+  r.received = iso8601_ms(upload.received_ms);
+  if (rejection) {
+    v.reason_code = rejection->code;
+    v.reason_text = reason_sentence(*rejection);
+    events.push_back(system_event(upload, "intake.rejected", "refused", v.reason_code));
+  } else {
+    const policy::Manifest& m = checked->manifest;
+    KP_TRY(auto matches, store::other_reports_of(*ctx.db, m.provider.kvk, upload.municipality));
+    policy::RankResult rank = policy::rank(policy::rank_input(m, static_cast<int>(matches.size())), ctx.weights);
+    std::time_t t = static_cast<std::time_t>(now / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    KP_TRY(std::string case_id, store::next_case_id(*ctx.db, tm.tm_year + 1900));
+    store::Case c;
+    c.id = case_id;
+    c.upload_id = upload.id;
+    c.municipality = upload.municipality;
+    c.kind = std::string(policy::kind_name(m.kind));
+    c.in_reply_to = m.in_reply_to;
+    c.provider_kvk = m.provider.kvk;
+    c.provider_name = m.provider.name;
+    c.domain = std::string(policy::domain_name(m.domain));
+    c.score = rank.score;
+    c.score_parts = parts_json(rank);
+    c.queue_name = queue_name(case_id, upload.municipality, rank.score, now);
+    c.created_ms = now;
+    v.new_case = c;
+    v.reason_code = "accepted";
+    v.reason_text = "the package was verified and queued for the hub as case " + case_id;
+    r.case_id = case_id;
+    events.push_back(system_event(upload, "intake.verified", "success", std::nullopt));
+    auto queued = system_event(upload, "intake.queued", "success", std::nullopt);
+    queued.object = "case/" + case_id + " " + c.queue_name;
+    events.push_back(queued);
+  }
+  events.push_back(system_event(upload, "intake.receipt", "success", v.reason_code));
+  r.accepted = v.accepted;
+  r.reason_code = v.reason_code;
+  r.reason_text = v.reason_text;
+
+  Status committed = store::record_verdict(*ctx.db, v, events, [&](int64_t log_index) -> Status {
+    r.log_index = log_index;
+    std::string json = receipt_json(r);
+    KP_TRY(std::string sig, sign_receipt(ctx.hub_key, r, json));
+    KP_GUARD(write_file(work_path(ctx, upload.id, ".receipt.json"), json));
+    return write_file(work_path(ctx, upload.id, ".receipt.json.minisig"), sig);
+  });
+  if (!committed.ok()) {
+    ::unlink(queue_work.c_str());
+    return committed.error();
+  }
+  log::event(v.accepted ? "intake.accepted" : "intake.rejected",
+             {{"upload", std::to_string(upload.id)}, {"municipality", upload.municipality},
+              {"reason", v.reason_code}, {"case", r.case_id ? *r.case_id : ""}});
+  store::Upload done = upload;
+  done.state = v.accepted ? "accepted" : "rejected";
+  place_outputs_of(ctx, done, v.new_case ? std::optional<std::string>(v.new_case->queue_name) : std::nullopt);
+  return ok_status();
+}
+
+Status place_outputs(IntakeContext& ctx) {
+  KP_TRY(auto processed, store::processed_uploads(*ctx.db));
+  KP_TRY(auto cases, store::list_cases(*ctx.db));
+  std::map<int64_t, std::string> queue_names;
+  for (const auto& c : cases) queue_names[c.upload_id] = c.queue_name;
+  for (const auto& u : processed) {
+    auto it = queue_names.find(u.id);
+    place_outputs_of(ctx, u, it == queue_names.end() ? std::nullopt : std::optional<std::string>(it->second));
+  }
+  return ok_status();
+}
+
+namespace {
+
+void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::optional<std::string>& queue_name) {
+  {
+    std::string outbox = ctx.data.box(u.municipality) + "/outbox";
+    // The signature first: a receipt is never visible without it.
+    place(work_path(ctx, u.id, ".receipt.json.minisig"), outbox, u.name + ".receipt.json.minisig");
+    place(work_path(ctx, u.id, ".receipt.json"), outbox, u.name + ".receipt.json");
+    if (queue_name) place(work_path(ctx, u.id, ".queue.age"), ctx.data.queue(), *queue_name);
+    if (u.state == "rejected") {
+      // Rejected uploads are kept sealed in quarantine, never deleted silently.
+      auto inbox = confine::open_dir(ctx.data.box(u.municipality) + "/inbox");
+      auto quarantine = confine::open_dir(ctx.data.quarantine());
+      if (inbox.ok() && quarantine.ok() && confine::stat_beneath(inbox->get(), u.name).ok()) {
+        std::string qname = u.municipality + "-" + std::to_string(u.id) + "-" + u.name;
+        (void)confine::rename_noreplace(inbox->get(), u.name, quarantine->get(), qname);
+        (void)confine::fsync_dir(quarantine->get());
+      }
+    }
+  }
+}
+
+}  // namespace
+
+}  // namespace kp::workers

@@ -1,0 +1,47 @@
+// The intake of one claimed upload: open, verify, validate, rank, reseal to
+// the staff recipients, and answer with a signed receipt -- exactly once.
+//
+// Outputs are first written to DATA/work/<upload id>.* (fsynced); the
+// verdict, the case and the audit records then commit in one transaction;
+// only after that are the outputs renamed into place (queue, outbox,
+// quarantine). A worker killed before the commit leaves only work files,
+// which the retry overwrites; one killed after it leaves work files that
+// place_outputs() moves into place at the next start. Plaintext never
+// reaches disk.
+#pragma once
+
+#include <vector>
+
+#include "common/datadir.h"
+#include "common/result.h"
+#include "keys/age.h"
+#include "keys/minisign.h"
+#include "policy/manifest.h"
+#include "policy/package_rules.h"
+#include "policy/ranking.h"
+#include "store/db.h"
+#include "store/intake.h"
+
+namespace kp::workers {
+
+struct IntakeContext {
+  DataDir data;
+  store::Db* db = nullptr;
+  std::vector<age::Identity> identities;  // current and previous intake identity
+  minisign::SecretKey hub_key;
+  policy::PackageRules rules;
+  policy::ManifestLimits manifest_limits;
+  policy::RankWeights weights;
+  int64_t pid = 0;
+};
+
+// Processes one claimed upload to its verdict. Errors are operational
+// (store, disk, no staff recipients): the claim is then released so the
+// upload is retried; a bad package is never an error here, it is a
+// rejection with a receipt.
+Status process_upload(IntakeContext& ctx, const store::Upload& upload);
+
+// Moves outputs of committed verdicts that are still in DATA/work into place.
+Status place_outputs(IntakeContext& ctx);
+
+}  // namespace kp::workers

@@ -1,0 +1,316 @@
+// Streaming package opening; see package_reader.h.
+#include "workers/package.h"
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <map>
+#include <functional>
+#include <optional>
+#include <sstream>
+
+#include "common/digest.h"
+#include "common/handles.h"
+#include "gateway/confine.h"
+
+namespace kp::workers {
+
+namespace {
+
+constexpr std::size_t kReadBlock = 256 * 1024;
+
+// Adapts the push-style age Decryptor to libarchive's pull-style reader:
+// each read callback feeds ciphertext until verified plaintext is ready.
+struct Pull {
+  int fd = -1;
+  std::optional<age::Decryptor> dec;
+  std::vector<uint8_t> plain;
+  std::vector<uint8_t> cipher = std::vector<uint8_t>(kReadBlock);
+  uint64_t sealed = 0;
+  uint64_t max_sealed = 0;
+  bool eof = false;
+  std::optional<Error> error;
+
+  // Fills `plain` with the next verified plaintext; empty at the end.
+  void next() {
+    plain.clear();
+    while (plain.empty() && !eof && !error) {
+      ssize_t n = ::read(fd, cipher.data(), cipher.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        error = make_error("io-failed", "cannot read the upload");
+        return;
+      }
+      if (n == 0) {
+        eof = true;
+        Status s = dec->finish();
+        if (!s.ok()) error = s.error();
+        return;
+      }
+      sealed += static_cast<uint64_t>(n);
+      if (sealed > max_sealed) {
+        error = make_error("package-too-large", "the package is larger than " + std::to_string(max_sealed) + " bytes");
+        return;
+      }
+      Status s = dec->feed(cipher.data(), static_cast<std::size_t>(n));
+      if (!s.ok()) error = s.error();
+    }
+  }
+};
+
+la_ssize_t pull_read(struct archive*, void* ctx, const void** buf) {
+  Pull* p = static_cast<Pull*>(ctx);
+  p->next();
+  if (p->error) return -1;
+  *buf = p->plain.data();
+  return static_cast<la_ssize_t>(p->plain.size());
+}
+
+policy::EntryInfo entry_info(archive_entry* e) {
+  policy::EntryInfo info;
+  const char* name = archive_entry_pathname(e);
+  info.name = name ? name : "";
+  info.size = archive_entry_size_is_set(e) ? static_cast<uint64_t>(archive_entry_size(e)) : 0;
+  if (archive_entry_hardlink(e)) info.type = policy::EntryInfo::hardlink;
+  else switch (archive_entry_filetype(e)) {
+      case AE_IFREG: info.type = policy::EntryInfo::regular; break;
+      case AE_IFDIR: info.type = policy::EntryInfo::directory; break;
+      case AE_IFLNK: info.type = policy::EntryInfo::symlink; break;
+      case AE_IFCHR:
+      case AE_IFBLK: info.type = policy::EntryInfo::device; break;
+      case AE_IFIFO: info.type = policy::EntryInfo::fifo; break;
+      default: info.type = policy::EntryInfo::other; break;
+    }
+  return info;
+}
+
+}  // namespace
+
+Result<OpenedPackage> open_package(int fd, const std::vector<const age::Identity*>& identities,
+                                   const policy::PackageRules& rules, EntrySink* reseal) {
+  Pull pull;
+  pull.fd = fd;
+  pull.max_sealed = rules.max_package_bytes;
+  KP_TRY(age::Decryptor dec, age::Decryptor::create(
+                                 identities,
+                                 [&pull](const uint8_t* p, std::size_t n) -> Status {
+                                   pull.plain.insert(pull.plain.end(), p, p + n);
+                                   return ok_status();
+                                 },
+                                 age::InputFormat::binary));
+  pull.dec.emplace(std::move(dec));
+
+  ArchiveReader tar(archive_read_new());
+  KP_ENSURE(tar, "io-failed", "archive_read_new failed");
+  archive_read_support_format_tar(tar.get());
+  archive_read_support_filter_gzip(tar.get());
+  archive_read_support_filter_xz(tar.get());
+  archive_read_support_filter_zstd(tar.get());
+  // The age layer's own errors come first: they say more than "not a tar".
+  auto fail = [&](const std::string& code, const std::string& detail) -> Error {
+    if (pull.error) return *pull.error;
+    return make_error(code, detail);
+  };
+  if (archive_read_open(tar.get(), &pull, nullptr, pull_read, nullptr) != ARCHIVE_OK)
+    return fail("package-not-tar", "the sealed content is not a tar archive");
+
+  policy::PackageChecker checker(rules);
+  OpenedPackage out;
+  std::vector<uint8_t> buf(kReadBlock);
+  uint64_t unpacked_total = 0;
+  for (;;) {
+    archive_entry* e = nullptr;
+    int rc = archive_read_next_header(tar.get(), &e);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc != ARCHIVE_OK)
+      return fail("package-not-tar", std::string("the tar archive is damaged: ") +
+                                         (archive_error_string(tar.get()) ? archive_error_string(tar.get()) : "?"));
+    policy::EntryInfo info = entry_info(e);
+    KP_GUARD(checker.on_entry(info));
+    if (info.type != policy::EntryInfo::regular) continue;  // directories: allowed, ignored
+    bool is_manifest = info.name == "manifest.json";
+    bool is_signature = info.name == "manifest.json.minisig";
+    uint64_t cap = is_manifest ? rules.max_manifest_bytes : is_signature ? rules.max_signature_bytes : UINT64_MAX;
+    std::string* small = is_manifest ? &out.manifest : is_signature ? &out.signature : nullptr;
+    Sha256 hasher;
+    uint64_t size = 0;
+    if (!small && reseal) KP_GUARD(reseal->begin_entry(info.name, info.size, archive_entry_mtime(e)));
+    for (;;) {
+      la_ssize_t n = archive_read_data(tar.get(), buf.data(), buf.size());
+      if (n < 0)
+        return fail("package-not-tar", std::string("cannot read ") + info.name + " from the tar archive");
+      if (n == 0) break;
+      std::size_t k = static_cast<std::size_t>(n);
+      size += k;
+      unpacked_total += k;
+      KP_GUARD(checker.on_bytes(k, pull.sealed));
+      if (small) {
+        KP_ENSURE(size <= cap, is_manifest ? "manifest-too-large" : "signature-malformed",
+                  info.name + " is larger than " + std::to_string(cap) + " bytes");
+        small->append(reinterpret_cast<const char*>(buf.data()), k);
+      } else {
+        hasher.update(buf.data(), k);
+        if (reseal) KP_GUARD(reseal->write(buf.data(), k));
+      }
+    }
+    if (!small) out.files[info.name] = SeenFile{size, to_hex(hasher.finish())};
+  }
+  // Drain: the age layer must reach its verified final chunk, with nothing after it.
+  while (!pull.eof && !pull.error) pull.next();
+  if (pull.error) return *pull.error;
+  KP_GUARD(checker.finish());
+  KP_ENSURE(!out.manifest.empty(), "package-manifest-missing", "the package has no manifest.json");
+  KP_ENSURE(!out.signature.empty(), "package-signature-missing", "the package has no manifest.json.minisig");
+  out.sealed_bytes = pull.sealed;
+  (void)unpacked_total;
+  return out;
+}
+
+Status check_files(const policy::Manifest& m, const OpenedPackage& pkg) {
+  std::map<std::string, const policy::ManifestFile*> listed;
+  for (const auto& f : m.files) listed[f.name] = &f;
+  for (const auto& f : m.files) {
+    auto it = pkg.files.find(f.name);
+    KP_ENSURE(it != pkg.files.end(), "manifest-file-missing",
+              f.name + " is listed in the manifest but not in the package");
+    KP_ENSURE(it->second.size == f.size, "manifest-hash-mismatch",
+              f.name + " is " + std::to_string(it->second.size) + " bytes, manifest says " + std::to_string(f.size));
+    KP_ENSURE(it->second.sha256 == f.sha256, "manifest-hash-mismatch",
+              f.name + " has SHA-256 " + it->second.sha256 + ", manifest says " + f.sha256);
+  }
+  for (const auto& [name, seen] : pkg.files)
+    KP_ENSURE(listed.count(name), "manifest-file-extra", name + " is in the package but not in the manifest");
+  return ok_status();
+}
+
+namespace {
+
+// Writes each entry as DIR/files/<name>; refuses nested names and existing files.
+class DirSink : public EntrySink {
+ public:
+  explicit DirSink(int dirfd) : dirfd_(dirfd) {}
+  Status begin_entry(const std::string& name, uint64_t, int64_t) override {
+    if (!files_.valid()) {
+      if (::mkdirat(dirfd_, "files", 0700) != 0 && errno != EEXIST)
+        return make_error("io-failed", "cannot create files/");
+      KP_TRY(Fd f, confine::open_subdir(dirfd_, "files"));
+      files_ = std::move(f);
+    }
+    std::string leaf = name.substr(std::string("files/").size());
+    KP_TRY(Fd out, confine::open_beneath(files_.get(), leaf, O_WRONLY | O_CREAT | O_EXCL, 0600));
+    out_ = std::move(out);
+    return ok_status();
+  }
+  Status write(const void* p, std::size_t n) override {
+    const char* c = static_cast<const char*>(p);
+    while (n > 0) {
+      ssize_t w = ::write(out_.get(), c, n);
+      if (w < 0 && errno == EINTR) continue;
+      KP_ENSURE(w > 0, "io-failed", "cannot write an opened file");
+      c += w;
+      n -= static_cast<std::size_t>(w);
+    }
+    return ok_status();
+  }
+
+ private:
+  int dirfd_;
+  Fd files_;
+  Fd out_;
+};
+
+}  // namespace
+
+Result<OpenedPackage> open_package_to_dir(int fd, const std::vector<const age::Identity*>& identities,
+                                          const policy::PackageRules& rules, int dirfd) {
+  DirSink sink(dirfd);
+  KP_TRY(OpenedPackage pkg, open_package(fd, identities, rules, &sink));
+  KP_ENSURE(::mkdirat(dirfd, "files", 0700) == 0 || errno == EEXIST, "io-failed", "cannot create files/");
+  KP_TRY(Fd manifest, confine::open_beneath(dirfd, "manifest.json", O_WRONLY | O_CREAT | O_EXCL, 0600));
+  KP_TRY(Fd sig, confine::open_beneath(dirfd, "manifest.json.minisig", O_WRONLY | O_CREAT | O_EXCL, 0600));
+  KP_ENSURE(::write(manifest.get(), pkg.manifest.data(), pkg.manifest.size()) == static_cast<ssize_t>(pkg.manifest.size()),
+            "io-failed", "cannot write manifest.json");
+  KP_ENSURE(::write(sig.get(), pkg.signature.data(), pkg.signature.size()) == static_cast<ssize_t>(pkg.signature.size()),
+            "io-failed", "cannot write manifest.json.minisig");
+  return pkg;
+}
+
+namespace {
+
+Result<Fd> open_input(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  KP_ENSURE(fd.valid(), "file-unreadable", "cannot read " + path);
+  return fd;
+}
+
+// Reads `fd` to the end in blocks, calling `each` for every block.
+Status for_each_block(int fd, const std::function<Status(const uint8_t*, std::size_t)>& each) {
+  std::vector<uint8_t> buf(kReadBlock);
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    KP_ENSURE(n >= 0, "io-failed", "read failed");
+    if (n == 0) return ok_status();
+    KP_GUARD(each(buf.data(), static_cast<std::size_t>(n)));
+  }
+}
+
+}  // namespace
+
+Status seal_package(const std::string& manifest_json, const std::vector<PackageFile>& files,
+                    const minisign::SecretKey& sign_key, const std::vector<age::PublicKey>& recipients,
+                    int out_fd) {
+  Poco::JSON::Array listed;
+  for (const auto& f : files) {
+    KP_TRY(Fd in, open_input(f.path));
+    Sha256 hasher;
+    uint64_t size = 0;
+    KP_GUARD(for_each_block(in.get(), [&](const uint8_t* p, std::size_t n) {
+      hasher.update(p, n);
+      size += n;
+      return ok_status();
+    }));
+    Poco::JSON::Object entry;
+    entry.set("name", f.name);
+    entry.set("size", size);
+    entry.set("sha256", to_hex(hasher.finish()));
+    listed.add(entry);
+  }
+  std::string manifest;
+  try {
+    Poco::JSON::Parser parser;
+    auto root = parser.parse(manifest_json).extract<Poco::JSON::Object::Ptr>();
+    KP_ENSURE(root, "manifest-not-json", "the manifest is not a JSON object");
+    root->set("files", listed);
+    std::ostringstream out;
+    root->stringify(out, 2);
+    manifest = out.str() + "\n";
+  } catch (const Poco::Exception& e) {
+    return make_error("manifest-not-json", "the manifest is not valid JSON: " + e.displayText());
+  } catch (const std::exception& e) {
+    return make_error("manifest-not-json", std::string("the manifest is not a JSON object: ") + e.what());
+  }
+  KP_TRY(std::string signature, minisign::sign(sign_key, manifest, "knooppunt manifest"));
+  KP_TRY(auto sealer, TarSealer::create(out_fd, recipients));
+  int64_t now = static_cast<int64_t>(::time(nullptr));
+  KP_GUARD(sealer->add("manifest.json", manifest, now));
+  KP_GUARD(sealer->add("manifest.json.minisig", signature, now));
+  for (const auto& f : files) {
+    KP_TRY(Fd in, open_input(f.path));
+    struct stat st {};
+    KP_ENSURE(::fstat(in.get(), &st) == 0 && S_ISREG(st.st_mode), "file-unreadable", f.path + " is not a file");
+    KP_GUARD(sealer->begin_entry(f.name, static_cast<uint64_t>(st.st_size), now));
+    KP_GUARD(for_each_block(in.get(), [&](const uint8_t* p, std::size_t n) { return sealer->write(p, n); }));
+  }
+  return sealer->finish();
+}
+
+}  // namespace kp::workers

@@ -1,0 +1,70 @@
+// Signal packages: age( tar{ manifest.json, manifest.json.minisig, files/... } ).
+//
+// Sealing (seal_package) builds one from a manifest and files. Opening
+// (open_package) reads one in one streaming pass: age (intake identities)
+// -> tar (libarchive) -> every entry checked against the package rules ->
+// every file hashed (SHA-256) and counted -> copied into a TarSealer for
+// the next recipients. Returns what the caller needs to verify the package:
+// the manifest and its signature (small, in memory) and each file's size
+// and hash. Nothing is trusted yet: the caller verifies the signature and
+// the manifest, and discards the resealed output unless everything holds.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "keys/age.h"
+#include "keys/minisign.h"
+#include "policy/manifest.h"
+#include "policy/package_rules.h"
+#include "workers/reseal.h"
+
+namespace kp::workers {
+
+struct SeenFile {
+  uint64_t size = 0;
+  std::string sha256;  // hex
+};
+
+struct OpenedPackage {
+  std::string manifest;   // manifest.json bytes
+  std::string signature;  // manifest.json.minisig text
+  std::map<std::string, SeenFile> files;  // "files/..." -> what was read
+  uint64_t sealed_bytes = 0;
+};
+
+// Reads the sealed package from `fd` (not owned). Errors carry the reason
+// codes of keys/age ("age-*"), policy/package_rules ("package-*"), and
+// "package-not-tar", "package-manifest-missing", "package-signature-missing".
+// `sink` (may be null) receives every file below files/ as it streams.
+Result<OpenedPackage> open_package(int fd, const std::vector<const age::Identity*>& identities,
+                                   const policy::PackageRules& rules, EntrySink* sink);
+
+// open_package writing the files below `dirfd` (files/<name>; nested
+// folders are refused). For `knooppunt open` on the recipient's machine.
+Result<OpenedPackage> open_package_to_dir(int fd, const std::vector<const age::Identity*>& identities,
+                                          const policy::PackageRules& rules, int dirfd);
+
+// Compares what was read with the manifest's file list. Errors:
+// "manifest-file-missing", "manifest-hash-mismatch" (naming the file and
+// both sizes or hashes), "manifest-file-extra".
+Status check_files(const policy::Manifest& m, const OpenedPackage& pkg);
+
+struct PackageFile {
+  std::string path;  // on the local disk (the sender's machine)
+  std::string name;  // "files/<basename>"
+};
+
+// Builds a package: computes each file's size and SHA-256 into the
+// manifest's "files" list (replacing any given), signs the manifest with
+// `sign_key`, and seals manifest, signature and files (streamed) to
+// `recipients` into `out_fd`. Errors: "manifest-not-json", "file-unreadable",
+// "io-failed".
+Status seal_package(const std::string& manifest_json, const std::vector<PackageFile>& files,
+                    const minisign::SecretKey& sign_key, const std::vector<age::PublicKey>& recipients,
+                    int out_fd);
+
+}  // namespace kp::workers
