@@ -23,5 +23,8 @@ int cmd_keys_show(const Args& a);
 int cmd_worker(const Args& a);
 int cmd_seal(const Args& a);
 int cmd_open(const Args& a);
+int cmd_audit_verify(const Args& a);
+int cmd_audit_export(const Args& a);
+int cmd_audit_proof(const Args& a);
 
 }  // namespace kp::cli

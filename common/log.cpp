@@ -42,8 +42,9 @@ long long now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string now_iso8601() {
-  long long ms = now_ms();
+std::string now_iso8601() { return format_iso8601(now_ms()); }
+
+std::string format_iso8601(long long ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);

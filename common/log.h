@@ -21,6 +21,9 @@ void event(std::string_view name, std::initializer_list<Field> fields = {});
 // The current UTC time as ISO 8601 with milliseconds ("2026-11-22T10:15:03.120Z").
 std::string now_iso8601();
 
+// A time in ms since the epoch as ISO 8601 UTC with milliseconds.
+std::string format_iso8601(long long ms);
+
 // Milliseconds since the Unix epoch.
 long long now_ms();
 

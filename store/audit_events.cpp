@@ -1,12 +1,48 @@
 // Audit event storage; see audit_events.h.
 #include "store/audit_events.h"
 
+#include "audit/merkle.h"
+#include "audit/record.h"
 #include "common/log.h"
 
 namespace kp::store {
 
+namespace {
+
+// Appends leaf `index` to the stored tree: the leaf hash at level 0, then
+// every perfect subtree it completes (one sibling read and one write per
+// level; amortised O(1)).
+Status append_leaf(Db& db, uint64_t index, const merkle::Hash& leaf) {
+  KP_TRY(Stmt put, db.prepare("INSERT INTO merkle_nodes(level, idx, hash) VALUES (?, ?, ?)"));
+  KP_TRY(Stmt get, db.prepare("SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?"));
+  merkle::Hash h = leaf;
+  uint64_t idx = index;
+  for (int64_t level = 0;; ++level) {
+    put.reset();
+    put.bind(1, level).bind(2, static_cast<int64_t>(idx)).bind_blob(3, h.data(), h.size());
+    KP_GUARD(put.run());
+    if ((idx & 1) == 0) return ok_status();
+    get.reset();
+    get.bind(1, level).bind(2, static_cast<int64_t>(idx - 1));
+    KP_TRY(bool row, get.step());
+    KP_ENSURE(row, "audit-tree-damaged", "missing node " + std::to_string(level) + "/" + std::to_string(idx - 1));
+    merkle::Hash left = get.col_hash(0);
+    h = merkle::node_hash(left, h);
+    idx >>= 1;
+  }
+}
+
+}  // namespace
+
 Result<int64_t> append_audit(Db& db, AuditEvent e) {
   if (e.ts_ms == 0) e.ts_ms = log::now_ms();
+  // The record and its tree nodes commit together: inside the caller's
+  // transaction when there is one, else in a write transaction of its own.
+  std::optional<Transaction> own;
+  if (sqlite3_get_autocommit(db.raw())) {
+    KP_TRY(Transaction tx, Transaction::begin(db));
+    own.emplace(std::move(tx));
+  }
   KP_TRY(Stmt st, db.prepare(
       "INSERT INTO audit_events(ts_ms, event, outcome, actor, role, municipality, object, size, "
       "sha256, source, channel, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
@@ -14,7 +50,12 @@ Result<int64_t> append_audit(Db& db, AuditEvent e) {
       .bind(6, e.municipality).bind(7, e.object).bind(8, e.size).bind(9, e.sha256)
       .bind(10, e.source).bind(11, e.channel).bind(12, e.reason);
   KP_GUARD(st.run());
-  return db.last_insert_rowid();
+  int64_t id = db.last_insert_rowid();
+  e.id = id;
+  uint64_t index = static_cast<uint64_t>(id - 1);
+  KP_GUARD(append_leaf(db, index, merkle::leaf_hash(audit::canonical_record(e, index))));
+  if (own) KP_GUARD(own->commit());
+  return id;
 }
 
 Result<std::vector<AuditEvent>> list_audit(Db& db, const std::optional<std::string>& event) {

@@ -1,6 +1,7 @@
 // SQLite connection, statements and transactions; see db.h.
 #include "store/db.h"
 
+#include <cstring>
 #include <string>
 
 namespace kp::store {
@@ -43,6 +44,12 @@ Stmt& Stmt::bind_double(int idx, double v) {
   return *this;
 }
 
+Stmt& Stmt::bind_blob(int idx, const void* p, std::size_t n) {
+  int rc = sqlite3_bind_blob(st_.get(), idx, p, static_cast<int>(n), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
 Result<bool> Stmt::step() {
   if (bind_rc_ != SQLITE_OK) return sqlite_error(db_, bind_rc_, "bind");
   int rc = sqlite3_step(st_.get());
@@ -66,6 +73,17 @@ void Stmt::reset() {
 
 int64_t Stmt::col_int(int i) const { return sqlite3_column_int64(st_.get(), i); }
 double Stmt::col_double(int i) const { return sqlite3_column_double(st_.get(), i); }
+std::string Stmt::col_blob(int i) const {
+  const void* p = sqlite3_column_blob(st_.get(), i);
+  int n = sqlite3_column_bytes(st_.get(), i);
+  return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
+}
+std::array<uint8_t, 32> Stmt::col_hash(int i) const {
+  std::array<uint8_t, 32> h{};
+  const void* p = sqlite3_column_blob(st_.get(), i);
+  if (p && sqlite3_column_bytes(st_.get(), i) == 32) std::memcpy(h.data(), p, 32);
+  return h;
+}
 std::string Stmt::col_text(int i) const {
   const unsigned char* p = sqlite3_column_text(st_.get(), i);
   int n = sqlite3_column_bytes(st_.get(), i);

@@ -8,6 +8,7 @@
 // here ever pastes a value into SQL text.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,6 +34,7 @@ class Stmt {
   Stmt& bind(int idx, const std::optional<int64_t>& v);
   Stmt& bind_null(int idx);
   Stmt& bind_double(int idx, double v);
+  Stmt& bind_blob(int idx, const void* p, std::size_t n);
 
   // Advances: true when a row is ready, false when done; an Error on failure
   // (code "store-busy" when the database stayed locked past the timeout,
@@ -46,6 +48,9 @@ class Stmt {
 
   int64_t col_int(int i) const;
   double col_double(int i) const;
+  std::string col_blob(int i) const;
+  // A 32-byte blob column (tree hashes); zeros when the size is wrong.
+  std::array<uint8_t, 32> col_hash(int i) const;
   std::string col_text(int i) const;
   std::optional<std::string> col_opt_text(int i) const;
   std::optional<int64_t> col_opt_int(int i) const;

@@ -9,7 +9,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -98,6 +98,20 @@ CREATE TABLE cases(
   state TEXT NOT NULL DEFAULT 'queued',
   created_ms INTEGER NOT NULL);
 CREATE INDEX cases_by_kvk ON cases(provider_kvk, municipality);
+)sql",
+    // 3: the transfer log: perfect-subtree hashes of the RFC 6962 tree over
+    // audit_events (level 0 = leaf hashes), and signed checkpoints.
+    R"sql(
+CREATE TABLE merkle_nodes(
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE checkpoints(
+  size INTEGER PRIMARY KEY,
+  root BLOB NOT NULL,
+  note TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL);
 )sql",
 };
 

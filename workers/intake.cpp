@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "audit/log.h"
 #include "common/log.h"
 #include "gateway/confine.h"
 #include "store/registry.h"
@@ -222,8 +223,14 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
   r.reason_code = v.reason_code;
   r.reason_text = v.reason_text;
 
-  Status committed = store::record_verdict(*ctx.db, v, events, [&](int64_t log_index) -> Status {
-    r.log_index = log_index;
+  Status committed = store::record_verdict(*ctx.db, v, events, [&](int64_t last_id) -> Status {
+    // The receipt's record (the last event) and a checkpoint that covers
+    // it, signed in the same transaction, so the receipt carries its proof.
+    r.log_index = last_id - 1;
+    KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin));
+    (void)cp;
+    KP_TRY(std::string proof, audit::proof_for(*ctx.db, static_cast<uint64_t>(r.log_index)));
+    r.proof = proof;
     std::string json = receipt_json(r);
     KP_TRY(std::string sig, sign_receipt(ctx.hub_key, r, json));
     KP_GUARD(write_file(work_path(ctx, upload.id, ".receipt.json"), json));
@@ -233,12 +240,21 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     ::unlink(queue_work.c_str());
     return committed.error();
   }
+  (void)publish_checkpoint(ctx);
   log::event(v.accepted ? "intake.accepted" : "intake.rejected",
              {{"upload", std::to_string(upload.id)}, {"municipality", upload.municipality},
               {"reason", v.reason_code}, {"case", r.case_id ? *r.case_id : ""}});
   store::Upload done = upload;
   done.state = v.accepted ? "accepted" : "rejected";
   place_outputs_of(ctx, done, v.new_case ? std::optional<std::string>(v.new_case->queue_name) : std::nullopt);
+  return ok_status();
+}
+
+Status publish_checkpoint(IntakeContext& ctx) {
+  KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin));
+  std::string path = ctx.data.audit() + "/checkpoint";
+  KP_GUARD(write_file(path + ".tmp", cp.note));
+  KP_ENSURE(::rename((path + ".tmp").c_str(), path.c_str()) == 0, "io-failed", "cannot publish " + path);
   return ok_status();
 }
 

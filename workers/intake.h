@@ -16,6 +16,7 @@
 #include "common/result.h"
 #include "keys/age.h"
 #include "keys/minisign.h"
+#include "keys/signed_note.h"
 #include "policy/manifest.h"
 #include "policy/package_rules.h"
 #include "policy/ranking.h"
@@ -29,6 +30,8 @@ struct IntakeContext {
   store::Db* db = nullptr;
   std::vector<age::Identity> identities;  // current and previous intake identity
   minisign::SecretKey hub_key;
+  note::SignerKey log_key;
+  std::string log_origin;
   policy::PackageRules rules;
   policy::ManifestLimits manifest_limits;
   policy::RankWeights weights;
@@ -40,6 +43,10 @@ struct IntakeContext {
 // upload is retried; a bad package is never an error here, it is a
 // rejection with a receipt.
 Status process_upload(IntakeContext& ctx, const store::Upload& upload);
+
+// Signs a checkpoint of the transfer log if it grew, and publishes the
+// latest one as DATA/audit/checkpoint for auditors.
+Status publish_checkpoint(IntakeContext& ctx);
 
 // Moves outputs of committed verdicts that are still in DATA/work into place.
 Status place_outputs(IntakeContext& ctx);

@@ -3,21 +3,14 @@
 
 #include <Poco/JSON/Object.h>
 
+#include "common/log.h"
+
 #include <ctime>
 #include <sstream>
 
 namespace kp::workers {
 
-std::string iso8601_ms(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[80];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
-}
+std::string iso8601_ms(int64_t ms) { return log::format_iso8601(ms); }
 
 std::string receipt_json(const Receipt& r) {
   // Poco's Object keeps keys sorted, which makes the serialisation stable.

@@ -18,6 +18,8 @@ namespace kp::workers {
 
 namespace {
 
+constexpr int64_t kCheckpointIntervalMs = 10000;
+
 bool process_alive(int64_t pid) {
   if (pid <= 0) return false;
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
@@ -33,7 +35,11 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   ctx.pid = ::getpid();
   KP_TRY(ctx.identities, keys::load_intake_identities(data));
   KP_TRY(ctx.hub_key, keys::load_hub_key(data));
+  KP_TRY(ctx.log_key, keys::load_log_key(data));
+  KP_TRY(ctx.log_origin, keys::log_origin(data));
   KP_GUARD(place_outputs(ctx));
+  KP_GUARD(publish_checkpoint(ctx));
+  int64_t last_checkpoint_ms = log::now_ms();
   log::event("worker.started", {{"data", data.root}});
   int backoff_ms = poll_ms;
   // Started by serve: end with it (a kill -9 of serve must not leave workers behind).
@@ -52,6 +58,12 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       std::this_thread::sleep_for(std::chrono::milliseconds(1000));
       continue;
     }
+    // Checkpoints every few seconds while the log grows (and at shutdown).
+    if (log::now_ms() - last_checkpoint_ms >= kCheckpointIntervalMs) {
+      Status cs = publish_checkpoint(ctx);
+      if (!cs.ok()) log::event("worker.checkpoint_failed", {{"error", cs.error().message()}});
+      last_checkpoint_ms = log::now_ms();
+    }
     if (!*claimed) {
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
       continue;
@@ -68,6 +80,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
     }
     backoff_ms = poll_ms;
   }
+  (void)publish_checkpoint(ctx);
   log::event("worker.stopped", {});
   return ok_status();
 }

@@ -1,0 +1,140 @@
+// The transfer log; see log.h.
+#include "audit/log.h"
+
+#include "audit/record.h"
+#include "common/log.h"
+#include "store/audit_events.h"
+
+namespace kp::audit {
+
+namespace {
+
+class StoreSource final : public merkle::HashSource {
+ public:
+  explicit StoreSource(store::Db& db) : db_(db) {}
+  Result<merkle::Hash> perfect(unsigned level, uint64_t index) override { return store::tree_node(db_, level, index); }
+
+ private:
+  store::Db& db_;
+};
+
+std::string when(int64_t ms) { return log::format_iso8601(ms); }
+
+}  // namespace
+
+Result<merkle::Hash> root_at(store::Db& db, uint64_t size) {
+  StoreSource src(db);
+  return merkle::tree_root(src, size);
+}
+
+Result<store::StoredCheckpoint> sign_checkpoint(store::Db& db, const note::SignerKey& key,
+                                                const std::string& origin) {
+  std::optional<store::Transaction> own;
+  if (sqlite3_get_autocommit(db.raw())) {
+    KP_TRY(store::Transaction tx, store::Transaction::begin(db));
+    own.emplace(std::move(tx));
+  }
+  KP_TRY(uint64_t size, store::log_size(db));
+  KP_TRY(auto latest, store::latest_checkpoint(db));
+  if (latest && latest->size == size) return *latest;
+  KP_ENSURE(!latest || latest->size < size, "audit-tree-damaged", "the log is smaller than its last checkpoint");
+  KP_TRY(merkle::Hash root, root_at(db, size));
+  merkle::Checkpoint cp{origin, size, root, {}};
+  KP_TRY(std::string body, merkle::format_checkpoint(cp));
+  KP_TRY(std::string signed_note, note::sign(body, key));
+  store::StoredCheckpoint stored{size, root, signed_note, log::now_ms()};
+  KP_GUARD(store::insert_checkpoint(db, stored));
+  if (own) KP_GUARD(own->commit());
+  return stored;
+}
+
+Result<std::string> proof_for(store::Db& db, uint64_t index) {
+  KP_TRY(auto cp, store::checkpoint_covering(db, index));
+  KP_ENSURE(cp, "audit-no-checkpoint", "no signed checkpoint covers record " + std::to_string(index) + " yet");
+  StoreSource src(db);
+  KP_TRY(auto hashes, merkle::inclusion_proof(src, index, cp->size));
+  merkle::TlogProof proof;
+  proof.index = index;
+  proof.hashes = std::move(hashes);
+  proof.checkpoint = cp->note;
+  return merkle::format_tlog_proof(proof);
+}
+
+Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key, const std::string& origin,
+                                const std::optional<std::string>& trusted_checkpoint) {
+  VerifyReport report;
+  KP_TRY(auto checkpoints, store::all_checkpoints(db));
+  std::size_t next_cp = 0;
+  merkle::Appender tree;
+  int64_t expected_id = 1;
+  auto check_checkpoints_at = [&](uint64_t size) -> Status {
+    while (next_cp < checkpoints.size() && checkpoints[next_cp].size == size) {
+      const auto& c = checkpoints[next_cp];
+      auto text = note::open(c.note, key);
+      KP_ENSURE(text.ok(), "audit-checkpoint-signature",
+                "the checkpoint of size " + std::to_string(c.size) + " is not signed by the log key");
+      KP_TRY(merkle::Checkpoint parsed, merkle::parse_checkpoint(*text));
+      KP_ENSURE(parsed.origin == origin && parsed.size == c.size, "audit-checkpoint-mismatch",
+                "the checkpoint of size " + std::to_string(c.size) + " names another log or size");
+      KP_ENSURE(parsed.root == tree.root(), "audit-checkpoint-mismatch",
+                "the records do not add up to the signed checkpoint of size " + std::to_string(c.size) +
+                    ": a record before it was altered, inserted or removed");
+      ++report.checkpoints;
+      ++next_cp;
+    }
+    return ok_status();
+  };
+  KP_GUARD(check_checkpoints_at(0));
+  KP_TRY(store::Stmt st, db.prepare(
+      "SELECT e.id, e.ts_ms, e.event, e.outcome, e.actor, e.role, e.municipality, e.object, e.size, e.sha256, "
+      "e.source, e.channel, e.reason, n.hash FROM audit_events e "
+      "LEFT JOIN merkle_nodes n ON n.level = 0 AND n.idx = e.id - 1 ORDER BY e.id"));
+  for (;;) {
+    KP_TRY(bool row, st.step());
+    if (!row) break;
+    store::AuditEvent e;
+    e.id = st.col_int(0);
+    e.ts_ms = st.col_int(1);
+    e.event = st.col_text(2);
+    e.outcome = st.col_text(3);
+    e.actor = st.col_opt_text(4);
+    e.role = st.col_opt_text(5);
+    e.municipality = st.col_opt_text(6);
+    e.object = st.col_opt_text(7);
+    e.size = st.col_opt_int(8);
+    e.sha256 = st.col_opt_text(9);
+    e.source = st.col_opt_text(10);
+    e.channel = st.col_opt_text(11);
+    e.reason = st.col_opt_text(12);
+    KP_ENSURE(e.id == expected_id, "audit-record-missing",
+              "record " + std::to_string(expected_id - 1) + " is missing (the next one is " +
+                  std::to_string(e.id - 1) + ")");
+    uint64_t index = static_cast<uint64_t>(e.id - 1);
+    merkle::Hash leaf = merkle::leaf_hash(canonical_record(e, index));
+    KP_ENSURE(!st.col_null(13) && st.col_hash(13) == leaf, "audit-record-altered",
+              "record " + std::to_string(index) + " (" + e.event + " at " + when(e.ts_ms) +
+                  ") does not match its leaf in the tree");
+    tree.append(leaf);
+    ++expected_id;
+    ++report.records;
+    KP_GUARD(check_checkpoints_at(tree.size()));
+  }
+  KP_ENSURE(next_cp == checkpoints.size(), "audit-record-missing",
+            "the log has " + std::to_string(tree.size()) + " records but a checkpoint of size " +
+                std::to_string(checkpoints[next_cp].size) + " was signed: records were removed");
+  if (trusted_checkpoint) {
+    auto text = note::open(*trusted_checkpoint, key);
+    KP_ENSURE(text.ok(), "audit-checkpoint-signature", "the given checkpoint is not signed by the log key");
+    KP_TRY(merkle::Checkpoint old, merkle::parse_checkpoint(*text));
+    KP_ENSURE(old.size <= tree.size(), "audit-not-grown",
+              "the given checkpoint has " + std::to_string(old.size) + " records, the log only " +
+                  std::to_string(tree.size()));
+    StoreSource src(db);
+    KP_TRY(auto proof, merkle::consistency_proof(src, old.size, tree.size()));
+    KP_ENSURE(merkle::verify_consistency(old.size, tree.size(), old.root, tree.root(), proof).ok(),
+              "audit-not-grown", "the log is not an extension of the given checkpoint");
+  }
+  return report;
+}
+
+}  // namespace kp::audit

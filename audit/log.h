@@ -1,0 +1,48 @@
+// The tamper-evident transfer log: every audit record is a leaf of an
+// RFC 6962 Merkle tree (stored as perfect-subtree hashes, so roots and
+// proofs cost O(log n) reads); checkpoints in the C2SP tlog-checkpoint
+// format are signed as C2SP signed notes with the log key. The log signs a
+// checkpoint only for the tree it has, inside a write transaction, and sizes
+// only grow, so it never signs two checkpoints that disagree.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "audit/merkle.h"
+#include "common/result.h"
+#include "keys/signed_note.h"
+#include "store/db.h"
+#include "store/transfer_log.h"
+
+namespace kp::audit {
+
+// Root of the first `size` leaves.
+Result<merkle::Hash> root_at(store::Db& db, uint64_t size);
+
+// Signs a checkpoint of the current tree unless one of that size exists;
+// returns the latest checkpoint. Must run inside the caller's write
+// transaction or opens its own.
+Result<store::StoredCheckpoint> sign_checkpoint(store::Db& db, const note::SignerKey& key,
+                                                const std::string& origin);
+
+// A C2SP tlog-proof for leaf `index` against the first checkpoint that
+// covers it. Error "audit-no-checkpoint" when none covers it yet.
+Result<std::string> proof_for(store::Db& db, uint64_t index);
+
+struct VerifyReport {
+  uint64_t records = 0;
+  uint64_t checkpoints = 0;
+};
+
+// Recomputes every leaf from its record, checks it against the stored tree,
+// recomputes every checkpoint's root and checks its signature, and (with
+// `trusted_checkpoint`, a note an auditor kept) that the log only grew since.
+// Errors name the first bad record or checkpoint: "audit-record-altered",
+// "audit-record-missing", "audit-checkpoint-mismatch",
+// "audit-checkpoint-signature", "audit-not-grown".
+Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key, const std::string& origin,
+                                const std::optional<std::string>& trusted_checkpoint);
+
+}  // namespace kp::audit

@@ -1,0 +1,33 @@
+// Storage of the transfer log's tree and checkpoints (SQL lives in store/).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/merkle.h"
+#include "common/result.h"
+#include "store/db.h"
+
+namespace kp::store {
+
+// The number of records (leaves) in the log.
+Result<uint64_t> log_size(Db& db);
+
+// A stored perfect-subtree hash. Error "audit-tree-damaged" when missing.
+Result<merkle::Hash> tree_node(Db& db, unsigned level, uint64_t index);
+
+struct StoredCheckpoint {
+  uint64_t size = 0;
+  merkle::Hash root{};
+  std::string note;  // the signed note, verbatim
+  int64_t ts_ms = 0;
+};
+Status insert_checkpoint(Db& db, const StoredCheckpoint& c);
+Result<std::optional<StoredCheckpoint>> latest_checkpoint(Db& db);
+Result<std::vector<StoredCheckpoint>> all_checkpoints(Db& db);
+// The smallest checkpoint whose size is greater than `index`.
+Result<std::optional<StoredCheckpoint>> checkpoint_covering(Db& db, uint64_t index);
+
+}  // namespace kp::store
