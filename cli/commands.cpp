@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "common/result.h"
 #include "cli/handlers.h"
 
 namespace kp::cli {
@@ -113,9 +114,8 @@ int run(int argc, char** argv) {
     }
   }
   if (!best) {
-    std::cerr << "knooppunt: usage: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "")
-              << "' (see knooppunt --help)\n";
-    return kExitUsage;
+    return fail(make_error("usage", "unknown command '" + args[0] + (args.size() > 1 ? " " + args[1] : "") +
+                                        "' (see knooppunt --help)"));
   }
   std::vector<std::string> rest(args.begin() + static_cast<long>(best->words.size()), args.end());
   for (const auto& r : rest) {
@@ -126,8 +126,7 @@ int run(int argc, char** argv) {
   }
   auto parsed = parse_args(rest, best->spec);
   if (!parsed.ok()) {
-    std::cerr << "knooppunt: usage: " << parsed.error().detail << "\nusage: knooppunt " << best->usage << "\n";
-    return kExitUsage;
+    return fail(make_error("usage", parsed.error().detail + " (usage: knooppunt " + best->usage + ")"));
   }
   return best->handler(*parsed);
 }

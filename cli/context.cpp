@@ -12,7 +12,18 @@
 namespace kp::cli {
 
 int fail(const Error& e) {
-  std::cerr << "knooppunt: " << e.message() << "\n";
+  // One line, whatever the message repeats of the user's input.
+  std::string line;
+  for (unsigned char c : e.message()) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      line += buf;
+    } else {
+      line.push_back(static_cast<char>(c));
+    }
+  }
+  std::cerr << "knooppunt: " << line << "\n";
   return e.code == "usage" ? kExitUsage : kExitRefused;
 }
 

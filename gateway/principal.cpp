@@ -119,8 +119,10 @@ void Authority::audit(const Principal& p, store::AuditEvent e) {
 
 void audit_connection(store::Db& db, const std::string& event, const std::string& outcome,
                       const std::string& source, std::optional<std::string> actor,
-                      std::optional<std::string> municipality, std::optional<std::string> reason) {
+                      std::optional<std::string> municipality, std::optional<std::string> reason,
+                      std::optional<std::string> role) {
   store::AuditEvent e;
+  e.role = std::move(role);
   e.event = event;
   e.outcome = outcome;
   e.source = source;

@@ -78,6 +78,7 @@ class Authority {
 // Audits an event of a connection that has no principal yet (failed logins).
 void audit_connection(store::Db& db, const std::string& event, const std::string& outcome,
                       const std::string& source, std::optional<std::string> actor,
-                      std::optional<std::string> municipality, std::optional<std::string> reason);
+                      std::optional<std::string> municipality, std::optional<std::string> reason,
+                      std::optional<std::string> role = std::nullopt);
 
 }  // namespace kp::gateway

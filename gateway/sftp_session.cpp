@@ -36,6 +36,7 @@ struct SftpSession::Handle {
   bool in_order = true;
   uint64_t size = 0;
   uint64_t day_bytes_before = 0;  // the municipality's bytes today before this upload
+  std::optional<Error> failed;    // a refused or failed WRITE: the upload can never commit
   // read
   uint64_t bytes_read = 0;
 };
@@ -316,21 +317,24 @@ void SftpSession::on_write(const sftp::Request& req, Out& out) {
   Handle* h = find_handle(req.handle);
   if (!h || h->kind != Handle::Kind::write)
     return reply_error(out, req.id, make_error("bad-handle", "not an upload handle"), "write");
+  // Once a WRITE was refused the upload can never be complete: every later
+  // WRITE fails too, and CLOSE discards the partial file.
+  auto refuse = [&](Error e) {
+    if (!h->failed) h->failed = e;
+    reply_error(out, req.id, e, "write");
+  };
+  if (h->failed) return refuse(*h->failed);
   uint64_t end = req.offset + req.data.size();
   if (end < req.offset || end > static_cast<uint64_t>(settings_.max_file_size)) {
     audit("limit.hit", "refused", "/inbox/" + h->name, static_cast<int64_t>(end), {},
           std::string("limit-file-size"));
-    return reply_error(out, req.id,
-                       make_error("limit-file-size", "uploads are limited to " +
-                                                         std::to_string(settings_.max_file_size) + " bytes"),
-                       "write");
+    return refuse(make_error("limit-file-size", "uploads are limited to " +
+                                                    std::to_string(settings_.max_file_size) + " bytes"));
   }
   if (h->day_bytes_before + std::max(end, h->size) > static_cast<uint64_t>(settings_.max_bytes_per_day)) {
     audit("limit.hit", "refused", "/inbox/" + h->name, static_cast<int64_t>(end), {},
           std::string("limit-bytes-per-day"));
-    return reply_error(out, req.id,
-                       make_error("limit-bytes-per-day", "the municipality reached its daily upload volume"),
-                       "write");
+    return refuse(make_error("limit-bytes-per-day", "the municipality reached its daily upload volume"));
   }
   const char* p = req.data.data();
   std::size_t left = req.data.size();
@@ -338,7 +342,7 @@ void SftpSession::on_write(const sftp::Request& req, Out& out) {
   while (left > 0) {
     ssize_t n = ::pwrite(h->fd.get(), p, left, static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return reply_error(out, req.id, confine::error_from_errno(errno, "write", h->name), "write");
+    if (n <= 0) return refuse(confine::error_from_errno(errno, "write", h->name));
     p += n;
     left -= static_cast<std::size_t>(n);
     off += static_cast<uint64_t>(n);
@@ -384,6 +388,9 @@ void SftpSession::on_read(const sftp::Request& req, Out& out) {
 }
 
 Status SftpSession::close_upload(Handle& h) {
+  if (h.failed)
+    return make_error(h.failed->code, "the upload was not stored: an earlier write was refused (" +
+                                          h.failed->detail + ")");
   if (::fsync(h.fd.get()) != 0) return confine::error_from_errno(errno, "fsync", h.name);
   struct stat st {};
   if (::fstat(h.fd.get(), &st) != 0) return confine::error_from_errno(errno, "fstat", h.name);

@@ -28,6 +28,17 @@ enum ssh_publickey_state_e signature_state(ssh_message msg) { return ssh_message
 ssh_key offered_key(ssh_message msg) { return ssh_message_auth_pubkey(msg); }
 #pragma GCC diagnostic pop
 
+// The role of the account a login names, for the audit record.
+std::optional<std::string> role_of(store::Db& db, const Result<LoginName>& login) {
+  if (!login.ok()) return std::nullopt;
+  auto acc = store::find_account(db, login->account);
+  if (!acc.ok() || !*acc) return std::nullopt;
+  return (*acc)->role;
+}
+
+// Login names are client bytes: logged with a length cap (the log escapes them).
+std::string printable(const std::string& s) { return s.substr(0, 128); }
+
 // Runs the authentication exchange. Returns the principal, or nothing when
 // the client gave up, failed too often or the connection broke.
 std::optional<Principal> authenticate(ssh_session session, Authority& auth, store::Db& db,
@@ -67,6 +78,13 @@ std::optional<Principal> authenticate(ssh_session session, Authority& auth, stor
         ssh_message_auth_reply_pk_ok_simple(msg.get());
         continue;
       }
+      // A refused key offer is a failed login (OpenSSH's client never signs
+      // with a key the server refused): audited, and it counts for the ban.
+      if (!refusal) refusal = make_error("key-not-registered", "the offered key is not registered for this login");
+      audit_connection(db, "auth.login", "refused", source,
+                       login.ok() ? std::optional<std::string>(login->account) : std::nullopt,
+                       login.ok() ? login->municipality : std::nullopt, refusal->code, role_of(db, login));
+      log::event("auth.refused", {{"user", printable(user)}, {"source", source}, {"reason", refusal->code}});
       ssh_message_auth_set_methods(msg.get(), SSH_AUTH_METHOD_PUBLICKEY);
       ssh_message_reply_default(msg.get());
     } else {
@@ -84,15 +102,15 @@ std::optional<Principal> authenticate(ssh_session session, Authority& auth, stor
         ssh_message_auth_reply_success(msg.get(), 0);
         audit_connection(db, "auth.login", "success", source, p->account,
                          p->municipality.empty() ? std::nullopt : std::optional<std::string>(p->municipality),
-                         std::nullopt);
-        log::event("auth.accepted", {{"user", user}, {"source", source}, {"role", role_name(p->role)},
+                         std::nullopt, std::string(role_name(p->role)));
+        log::event("auth.accepted", {{"user", printable(user)}, {"source", source}, {"role", role_name(p->role)},
                                      {"fingerprint", key->fingerprint}});
         return p;
       }
       audit_connection(db, "auth.login", "refused", source,
                        login.ok() ? std::optional<std::string>(login->account) : std::nullopt, muni,
-                       refusal->code);
-      log::event("auth.refused", {{"user", user}, {"source", source}, {"reason", refusal->code},
+                       refusal->code, role_of(db, login));
+      log::event("auth.refused", {{"user", printable(user)}, {"source", source}, {"reason", refusal->code},
                                   {"detail", refusal->detail}});
       ssh_message_auth_set_methods(msg.get(), SSH_AUTH_METHOD_PUBLICKEY);
       ssh_message_reply_default(msg.get());
@@ -102,6 +120,18 @@ std::optional<Principal> authenticate(ssh_session session, Authority& auth, stor
       return std::nullopt;
     }
   }
+}
+
+// While an SFTP session runs, every other request (a second session
+// channel, port forwarding, global requests) is answered at once with the
+// default refusal instead of waiting unanswered: one session at a time per
+// connection (returning 1 makes libssh send the default reply).
+int refuse_during_sftp(ssh_session, ssh_message msg, void*) {
+  int type = ssh_message_type(msg);
+  log::event("ssh.request_refused", {{"type", std::to_string(type)},
+                                     {"subtype", std::to_string(ssh_message_subtype(msg))},
+                                     {"reason", "one-session-at-a-time"}});
+  return 1;
 }
 
 // The SFTP read / dispatch / write loop over one channel.
@@ -185,12 +215,6 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
   if (!principal) return 0;
   ::alarm(0);
 
-  auto view = View::open(data, *principal);
-  if (!view.ok()) {
-    log::event("session.view_failed", {{"error", view.error().message()}});
-    return 1;
-  }
-  SftpSession sftp_session(settings, auth, *principal, std::move(*view));
   int64_t sessions = 0;
   SshChannel channel;
   for (;;) {
@@ -205,10 +229,20 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
     }
     if (type == SSH_REQUEST_CHANNEL && channel && subtype == SSH_CHANNEL_REQUEST_SUBSYSTEM &&
         std::strcmp(ssh_message_channel_request_subsystem(msg.get()) ? ssh_message_channel_request_subsystem(msg.get()) : "", "sftp") == 0) {
+      // Each SFTP session starts afresh: its own view, handles and INIT.
+      auto view = View::open(data, *principal);
+      if (!view.ok()) {
+        log::event("session.view_failed", {{"error", view.error().message()}});
+        return 1;
+      }
       ssh_message_channel_request_reply_success(msg.get());
       msg.reset();
       ++sessions;
+      SftpSession sftp_session(settings, auth, *principal, std::move(*view));
+      ssh_set_message_callback(session.get(), refuse_during_sftp, nullptr);
       run_sftp(channel.get(), sftp_session, settings);
+      ssh_set_message_callback(session.get(), nullptr, nullptr);
+      sftp_session.finish();
       // Clients (scp, ssh) take a missing exit-status as failure.
       ssh_channel_request_send_exit_status(channel.get(), 0);
       ssh_channel_send_eof(channel.get());
@@ -227,7 +261,6 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
     }
     ssh_message_reply_default(msg.get());
   }
-  sftp_session.finish();
   return 0;
 }
 

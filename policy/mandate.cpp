@@ -66,6 +66,8 @@ Status check_mandate(const Mandate& m, int64_t now_ms, std::optional<Scope> scop
   auto level = parse_level(m.level);
   KP_ENSURE(level && *level >= kMinimumLevel, "mandate-level-too-low",
             "the mandate's assurance level " + m.level + " is below EH3");
+  KP_ENSURE(has_scope(m, Scope::upload) || has_scope(m, Scope::download), "mandate-scope-missing",
+            "the mandate grants neither upload nor download");
   if (scope)
     KP_ENSURE(has_scope(m, *scope), "mandate-scope-missing",
               "the mandate does not include " + std::string(scope_name(*scope)));

@@ -58,6 +58,15 @@ Result<int64_t> append_audit(Db& db, AuditEvent e) {
   return id;
 }
 
+Status rebuild_tree_leaves(Db& db) {
+  KP_TRY(auto events, list_audit(db, std::nullopt));
+  for (const auto& e : events) {
+    uint64_t index = static_cast<uint64_t>(e.id - 1);
+    KP_GUARD(append_leaf(db, index, merkle::leaf_hash(audit::canonical_record(e, index))));
+  }
+  return ok_status();
+}
+
 Result<std::vector<AuditEvent>> list_audit(Db& db, const std::optional<std::string>& event) {
   KP_TRY(Stmt st, db.prepare(
       "SELECT id, ts_ms, event, outcome, actor, role, municipality, object, size, sha256, source, "

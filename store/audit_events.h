@@ -30,6 +30,9 @@ struct AuditEvent {
 // Appends one event (ts_ms = now when 0). Returns its id.
 Result<int64_t> append_audit(Db& db, AuditEvent e);
 
+// Appends the tree leaves of every record that has none (migration 3).
+Status rebuild_tree_leaves(Db& db);
+
 // Events in id order, optionally only those of `event` type.
 Result<std::vector<AuditEvent>> list_audit(Db& db, const std::optional<std::string>& event);
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <string>
 
+#include "store/audit_events.h"
 #include "store/db.h"
 
 namespace kp::store {
@@ -127,6 +128,9 @@ Status migrate(Db& db) {
     std::size_t version = row ? static_cast<std::size_t>(version_stmt.col_int(0)) : 0;
     if (version >= kMigrations.size()) return ok_status();
     Status s = db.run_script(kMigrations[version]);
+    // Migration 3 starts the transfer log: records written before it become
+    // its first leaves, in order.
+    if (s.ok() && version + 1 == 3) s = rebuild_tree_leaves(db);
     if (!s.ok())
       return make_error("store-migration-failed",
                         "migration " + std::to_string(version + 1) + ": " + s.error().detail);
