@@ -81,6 +81,9 @@ const std::vector<Command>& commands() {
       {{"keys", "show"}, {{"--data"}, {"--json"}, 0, 0}, "keys show [--json]",
        "Show the gateway's intake recipient, the hub's minisign key and the log's verifier key.",
        cmd_keys_show},
+      {{"keys", "rotate"}, {{"--data"}, {}, 0, 0}, "keys rotate",
+       "Make a new intake identity; the previous one opens packages for intake_rotation_grace_days.",
+       cmd_keys_rotate},
   };
   return table;
 }

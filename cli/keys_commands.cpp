@@ -8,7 +8,10 @@
 
 #include "cli/context.h"
 #include "cli/handlers.h"
+#include "common/log.h"
+#include "common/settings.h"
 #include "keys/keystore.h"
+#include "store/audit_events.h"
 
 namespace kp::cli {
 
@@ -30,6 +33,30 @@ int cmd_keys_show(const Args& a) {
               << "log verifier key (checkpoints, proofs):   " << keys->log_verifier_key << "\n";
   }
   return kExitOk;
+}
+
+int cmd_keys_rotate(const Args& a) {
+  auto run = [&]() -> Status {
+    KP_TRY(DataDir d, data_dir_of(a));
+    KP_TRY(store::Db db, open_store(d));
+    KP_TRY(Settings s, load_settings(d.settings()));
+    int64_t now = log::now_ms();
+    int64_t grace = s.intake_rotation_grace_days * 86400000LL;
+    KP_TRY(std::string recipient, keys::rotate_intake(d, now, grace));
+    store::AuditEvent e;
+    e.event = "keys.rotate";
+    e.outcome = "success";
+    e.actor = "operator";
+    e.role = "operator";
+    e.object = "intake " + recipient;
+    e.channel = "cli";
+    KP_GUARD(store::append_audit(db, e).ok() ? ok_status() : make_error("audit-failed", "keys.rotate"));
+    std::cout << "new intake recipient: " << recipient << "\n"
+              << "the previous identity opens packages until " << log::format_iso8601(now + grace) << "\n";
+    return ok_status();
+  };
+  Status s = run();
+  return s.ok() ? kExitOk : fail(s.error());
 }
 
 }  // namespace kp::cli

@@ -31,6 +31,7 @@ struct Settings {
   int64_t max_bytes_per_day = 64LL << 30;
   int64_t max_open_handles = 64;
   int64_t workers = 1;
+  int64_t intake_rotation_grace_days = 14;
 };
 
 struct SettingInfo {

@@ -9,6 +9,10 @@
 #include <cstring>
 
 #include "common/handles.h"
+#include "common/log.h"
+
+#include <cstdlib>
+#include <optional>
 
 namespace kp::keys {
 
@@ -124,13 +128,80 @@ Result<PublicKeys> public_keys(const DataDir& d) {
   return out;
 }
 
+namespace {
+
+// When the previous identity stops being used (ms), or nothing.
+std::optional<int64_t> previous_expiry(const DataDir& d) {
+  auto text = read_public(path_of(d, "intake.previous.expires"));
+  if (!text.ok()) return std::nullopt;
+  return std::atoll(text->c_str());
+}
+
+}  // namespace
+
+Result<std::string> rotate_intake(const DataDir& d, int64_t now_ms, int64_t grace_ms) {
+  KP_TRY(bool expired, expire_previous_intake(d, now_ms));
+  (void)expired;
+  std::string previous = path_of(d, "intake.previous.age");
+  if (exists(previous)) {
+    auto until = previous_expiry(d);
+    return make_error("rotation-in-progress", "the previous intake identity is still valid until " +
+                                                  log::format_iso8601(until ? *until : 0) +
+                                                  "; rotate again after that");
+  }
+  std::string current = path_of(d, "intake.age");
+  std::string expires = path_of(d, "intake.previous.expires");
+  ::unlink(expires.c_str());
+  KP_GUARD(write_new(expires, std::to_string(now_ms + grace_ms) + "\n", 0600));
+  KP_ENSURE(::rename(current.c_str(), previous.c_str()) == 0, "io-failed", "cannot move " + current);
+  KP_TRY(age::Identity id, age::generate_identity());
+  KP_GUARD(write_secret(current, age::format_identity(id)));
+  return age::recipient_of(id);
+}
+
+Result<bool> expire_previous_intake(const DataDir& d, int64_t now_ms) {
+  std::string previous = path_of(d, "intake.previous.age");
+  if (!exists(previous)) return false;
+  auto until = previous_expiry(d);
+  if (until && *until > now_ms) return false;
+  // Overwrite before unlinking, so the key does not linger in free blocks
+  // longer than the file system must keep it.
+  {
+    Fd fd(::open(previous.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st {};
+    if (fd.valid() && ::fstat(fd.get(), &st) == 0) {
+      std::string zeros(static_cast<std::size_t>(st.st_size), '\0');
+      ssize_t w = ::pwrite(fd.get(), zeros.data(), zeros.size(), 0);
+      (void)w;
+      (void)::fsync(fd.get());
+    }
+  }
+  KP_ENSURE(::unlink(previous.c_str()) == 0, "io-failed", "cannot remove " + previous);
+  ::unlink(path_of(d, "intake.previous.expires").c_str());
+  return true;
+}
+
+std::string intake_generation(const DataDir& d) {
+  std::string gen;
+  for (const char* name : {"intake.age", "intake.previous.age"}) {
+    struct stat st {};
+    if (::stat(path_of(d, name).c_str(), &st) == 0)
+      gen += std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+             std::to_string(st.st_mtim.tv_nsec) + ";";
+    else
+      gen += "-;";
+  }
+  return gen;
+}
+
 Result<std::vector<age::Identity>> load_intake_identities(const DataDir& d) {
   std::vector<age::Identity> ids;
   KP_TRY(SecretBytes current, read_secret(path_of(d, "intake.age")));
   KP_TRY(age::Identity id, age::parse_identity(view(current)));
   ids.push_back(std::move(id));
   std::string previous = path_of(d, "intake.previous.age");
-  if (exists(previous)) {
+  auto until = previous_expiry(d);
+  if (exists(previous) && (!until || *until > log::now_ms())) {
     KP_TRY(SecretBytes prev, read_secret(previous));
     KP_TRY(age::Identity pid, age::parse_identity(view(prev)));
     ids.push_back(std::move(pid));

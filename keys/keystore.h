@@ -39,6 +39,19 @@ Result<std::vector<age::Identity>> load_intake_identities(const DataDir& d);
 Result<minisign::SecretKey> load_hub_key(const DataDir& d);
 Result<note::SignerKey> load_log_key(const DataDir& d);
 
+// Rotates the intake identity: the current one becomes the previous one
+// (still opening packages until now + grace_ms), a new one is made. Error
+// "rotation-in-progress" while an earlier previous identity is in its grace
+// period. Returns the new recipient.
+Result<std::string> rotate_intake(const DataDir& d, int64_t now_ms, int64_t grace_ms);
+
+// Destroys the previous intake identity once its grace period has ended
+// (overwritten, synced, unlinked). True when it destroyed one.
+Result<bool> expire_previous_intake(const DataDir& d, int64_t now_ms);
+
+// Changes whenever the intake identities change (workers reload on change).
+std::string intake_generation(const DataDir& d);
+
 // The origin line of the transfer log's checkpoints ("knooppunt/<hostname>/log" style);
 // fixed at init in keys/log.origin.
 Result<std::string> log_origin(const DataDir& d);

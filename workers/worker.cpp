@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "keys/keystore.h"
+#include "store/audit_events.h"
 #include "store/db.h"
 #include "store/intake.h"
 #include "workers/intake.h"
@@ -40,6 +41,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   KP_GUARD(place_outputs(ctx));
   KP_GUARD(publish_checkpoint(ctx));
   int64_t last_checkpoint_ms = log::now_ms();
+  std::string key_generation = keys::intake_generation(data);
   log::event("worker.started", {{"data", data.root}});
   int backoff_ms = poll_ms;
   // Started by serve: end with it (a kill -9 of serve must not leave workers behind).
@@ -58,8 +60,28 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       std::this_thread::sleep_for(std::chrono::milliseconds(1000));
       continue;
     }
-    // Checkpoints every few seconds while the log grows (and at shutdown).
+    // Checkpoints every few seconds while the log grows (and at shutdown);
+    // at the same pace: destroy an expired previous intake identity, and
+    // reload the identities after a rotation.
     if (log::now_ms() - last_checkpoint_ms >= kCheckpointIntervalMs) {
+      auto destroyed = keys::expire_previous_intake(data, log::now_ms());
+      if (destroyed.ok() && *destroyed) {
+        store::AuditEvent e;
+        e.event = "keys.previous_intake_destroyed";
+        e.outcome = "success";
+        e.actor = "intake-worker";
+        e.role = "system";
+        e.channel = "worker";
+        (void)store::append_audit(db, e);
+      }
+      if (keys::intake_generation(data) != key_generation) {
+        auto ids = keys::load_intake_identities(data);
+        if (ids.ok()) {
+          ctx.identities = std::move(*ids);
+          key_generation = keys::intake_generation(data);
+          log::event("worker.keys_reloaded", {{"identities", std::to_string(ctx.identities.size())}});
+        }
+      }
       Status cs = publish_checkpoint(ctx);
       if (!cs.ok()) log::event("worker.checkpoint_failed", {{"error", cs.error().message()}});
       last_checkpoint_ms = log::now_ms();

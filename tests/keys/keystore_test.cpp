@@ -1,0 +1,61 @@
+// Unit tests for keys/keystore.h: generation at init, modes, rotation with a
+// grace period, destruction of the previous intake identity.
+#include "keys/keystore.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "tests/support/temp_dir.h"
+
+using namespace kp;
+
+TEST_CASE("keystore: init makes every key, private ones 0600") {
+  testing::TempDir dir;
+  DataDir d{dir.path()};
+  REQUIRE(keys::ensure_keys(d).ok());
+  for (const char* f : {"intake.age", "hub.minisign.key", "log.note.key"}) {
+    struct stat st {};
+    REQUIRE(::stat((d.keys() + "/" + f).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
+  auto pub = keys::public_keys(d);
+  REQUIRE(pub.ok());
+  CHECK(pub->intake_recipient.rfind("age1", 0) == 0);
+  CHECK(keys::load_hub_key(d).ok());
+  CHECK(keys::load_log_key(d).ok());
+  // A second run changes nothing.
+  REQUIRE(keys::ensure_keys(d).ok());
+  CHECK(keys::public_keys(d)->intake_recipient == pub->intake_recipient);
+}
+
+TEST_CASE("keystore: a key readable by others is refused") {
+  testing::TempDir dir;
+  DataDir d{dir.path()};
+  REQUIRE(keys::ensure_keys(d).ok());
+  ::chmod((d.keys() + "/hub.minisign.key").c_str(), 0644);
+  CHECK(keys::load_hub_key(d).error().code == "key-unreadable");
+}
+
+TEST_CASE("keystore: rotation keeps the previous identity for the grace period") {
+  testing::TempDir dir;
+  DataDir d{dir.path()};
+  REQUIRE(keys::ensure_keys(d).ok());
+  std::string before = keys::public_keys(d)->intake_recipient;
+  std::string gen0 = keys::intake_generation(d);
+  auto now = log::now_ms();
+  auto rotated = keys::rotate_intake(d, now, 1000000);
+  REQUIRE(rotated.ok());
+  CHECK(*rotated != before);
+  CHECK(keys::intake_generation(d) != gen0);
+  auto ids = keys::load_intake_identities(d);
+  REQUIRE(ids.ok());
+  REQUIRE(ids->size() == 2);
+  CHECK(age::recipient_of((*ids)[0]) == *rotated);
+  CHECK(age::recipient_of((*ids)[1]) == before);
+  CHECK(keys::rotate_intake(d, now, 1000000).error().code == "rotation-in-progress");
+  CHECK_FALSE(*keys::expire_previous_intake(d, now));
+  CHECK(*keys::expire_previous_intake(d, now + 2000000));
+  CHECK(keys::load_intake_identities(d)->size() == 1);
+  CHECK(keys::rotate_intake(d, now + 3000000, 1000).ok());
+}
