@@ -39,6 +39,10 @@ Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
   e.sha256 = req.sha256_hex;
   e.source = p.source;
   e.channel = "sftp";
+  // The partial file's directory entry is durable before the row says the
+  // upload exists. The rename after the commit needs no directory sync: if
+  // a crash loses it, recover_uploads() redoes it from the row.
+  KP_GUARD(confine::fsync_dir(inbox.partial.get()));
   KP_TRY(int64_t id, store::record_upload(auth.db(), u, e));
   Status moved = confine::rename_noreplace(inbox.partial.get(), req.partial_name, inbox.dir.get(),
                                            req.final_name);
@@ -47,8 +51,6 @@ Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
     (void)store::delete_upload(auth.db(), id);
     return moved.error();
   }
-  KP_GUARD(confine::fsync_dir(inbox.dir.get()));
-  KP_GUARD(confine::fsync_dir(inbox.partial.get()));
   return id;
 }
 
