@@ -85,27 +85,11 @@ Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key, con
     return ok_status();
   };
   KP_GUARD(check_checkpoints_at(0));
-  KP_TRY(store::Stmt st, db.prepare(
-      "SELECT e.id, e.ts_ms, e.event, e.outcome, e.actor, e.role, e.municipality, e.object, e.size, e.sha256, "
-      "e.source, e.channel, e.reason, n.hash FROM audit_events e "
-      "LEFT JOIN merkle_nodes n ON n.level = 0 AND n.idx = e.id - 1 ORDER BY e.id"));
+  KP_TRY(store::Stmt st, store::prepare_audit_with_leaves(db));
   for (;;) {
     KP_TRY(bool row, st.step());
     if (!row) break;
-    store::AuditEvent e;
-    e.id = st.col_int(0);
-    e.ts_ms = st.col_int(1);
-    e.event = st.col_text(2);
-    e.outcome = st.col_text(3);
-    e.actor = st.col_opt_text(4);
-    e.role = st.col_opt_text(5);
-    e.municipality = st.col_opt_text(6);
-    e.object = st.col_opt_text(7);
-    e.size = st.col_opt_int(8);
-    e.sha256 = st.col_opt_text(9);
-    e.source = st.col_opt_text(10);
-    e.channel = st.col_opt_text(11);
-    e.reason = st.col_opt_text(12);
+    store::AuditEvent e = store::read_audit(st);
     KP_ENSURE(e.id == expected_id, "audit-record-missing",
               "record " + std::to_string(expected_id - 1) + " is missing (the next one is " +
                   std::to_string(e.id - 1) + ")");

@@ -78,27 +78,10 @@ Result<Principal> Authority::authenticate(const LoginName& login, const store::S
 
 Status Authority::recheck(const Principal& p, std::optional<policy::Scope> scope) {
   if (p.role != Role::person) return ok_status();
-  if (!mandate_stmt_) {
-    KP_TRY(store::Stmt st, db_.prepare(
-        "SELECT id, person, municipality, scopes, level, valid_from_ms, valid_until_ms, "
-        "granted_ms, activated_ms, revoked_ms FROM mandates WHERE id = ?"));
-    mandate_stmt_.emplace(std::move(st));
-  }
-  store::Stmt& st = *mandate_stmt_;
-  st.reset();
-  st.bind(1, p.mandate_id);
-  KP_TRY(bool row, st.step());
-  KP_ENSURE(row, "mandate-missing", "the mandate of this session no longer exists");
-  policy::Mandate m;
-  m.id = st.col_int(0);
-  m.person = st.col_text(1);
-  m.municipality = st.col_text(2);
-  m.scopes = st.col_text(3);
-  m.level = st.col_text(4);
-  m.valid_from_ms = st.col_int(5);
-  m.valid_until_ms = st.col_opt_int(6);
-  m.revoked_ms = st.col_opt_int(9);
-  st.reset();
+  if (!mandates_) mandates_.emplace(db_);
+  KP_TRY(auto found, mandates_->find(p.mandate_id));
+  KP_ENSURE(found, "mandate-missing", "the mandate of this session no longer exists");
+  const policy::Mandate& m = *found;
   last_mandate_ = m;
   return policy::check_mandate(m, log::now_ms(), scope);
 }

@@ -71,7 +71,7 @@ class Authority {
 
  private:
   store::Db& db_;
-  std::optional<store::Stmt> mandate_stmt_;
+  std::optional<store::MandateById> mandates_;
   policy::Mandate last_mandate_;
 };
 

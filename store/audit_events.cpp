@@ -67,30 +67,33 @@ Status rebuild_tree_leaves(Db& db) {
   return ok_status();
 }
 
+AuditEvent read_audit(const Stmt& st) {
+  AuditEvent e;
+  e.id = st.col_int(0);
+  e.ts_ms = st.col_int(1);
+  e.event = st.col_text(2);
+  e.outcome = st.col_text(3);
+  e.actor = st.col_opt_text(4);
+  e.role = st.col_opt_text(5);
+  e.municipality = st.col_opt_text(6);
+  e.object = st.col_opt_text(7);
+  e.size = st.col_opt_int(8);
+  e.sha256 = st.col_opt_text(9);
+  e.source = st.col_opt_text(10);
+  e.channel = st.col_opt_text(11);
+  e.reason = st.col_opt_text(12);
+  return e;
+}
+
 Result<std::vector<AuditEvent>> list_audit(Db& db, const std::optional<std::string>& event) {
-  KP_TRY(Stmt st, db.prepare(
-      "SELECT id, ts_ms, event, outcome, actor, role, municipality, object, size, sha256, source, "
-      "channel, reason FROM audit_events WHERE (?1 IS NULL OR event = ?1) ORDER BY id"));
+  KP_TRY(Stmt st, db.prepare(std::string("SELECT ") + kAuditColumns +
+                             " FROM audit_events WHERE (?1 IS NULL OR event = ?1) ORDER BY id"));
   st.bind(1, event);
   std::vector<AuditEvent> out;
   for (;;) {
     KP_TRY(bool row, st.step());
     if (!row) return out;
-    AuditEvent e;
-    e.id = st.col_int(0);
-    e.ts_ms = st.col_int(1);
-    e.event = st.col_text(2);
-    e.outcome = st.col_text(3);
-    e.actor = st.col_opt_text(4);
-    e.role = st.col_opt_text(5);
-    e.municipality = st.col_opt_text(6);
-    e.object = st.col_opt_text(7);
-    e.size = st.col_opt_int(8);
-    e.sha256 = st.col_opt_text(9);
-    e.source = st.col_opt_text(10);
-    e.channel = st.col_opt_text(11);
-    e.reason = st.col_opt_text(12);
-    out.push_back(std::move(e));
+    out.push_back(read_audit(st));
   }
 }
 

@@ -36,6 +36,11 @@ Status rebuild_tree_leaves(Db& db);
 // Events in id order, optionally only those of `event` type.
 Result<std::vector<AuditEvent>> list_audit(Db& db, const std::optional<std::string>& event);
 
+// The columns read_audit() expects, in order, for SELECTs on audit_events.
+inline constexpr const char* kAuditColumns =
+    "id, ts_ms, event, outcome, actor, role, municipality, object, size, sha256, source, channel, reason";
+AuditEvent read_audit(const Stmt& st);
+
 // Failed logins from `source` since `since_ms` (for the ban rule).
 Result<int64_t> count_failed_logins(Db& db, const std::string& source, int64_t since_ms);
 

@@ -5,27 +5,6 @@
 
 namespace kp::store {
 
-namespace {
-
-constexpr const char* kUploadColumns =
-    "id, municipality, person, name, partial_name, size, sha256, received_ms, state";
-
-Upload read_upload(const Stmt& st) {
-  Upload u;
-  u.id = st.col_int(0);
-  u.municipality = st.col_text(1);
-  u.person = st.col_text(2);
-  u.name = st.col_text(3);
-  u.partial_name = st.col_text(4);
-  u.size = st.col_int(5);
-  u.sha256 = st.col_text(6);
-  u.received_ms = st.col_int(7);
-  u.state = st.col_text(8);
-  return u;
-}
-
-}  // namespace
-
 Result<std::optional<Upload>> claim_upload(Db& db, int64_t pid, int64_t now_ms) {
   // One statement: the row is claimed atomically even with many workers.
   KP_TRY(Stmt st, db.prepare(std::string(

@@ -177,6 +177,20 @@ Result<std::vector<policy::Mandate>> list_mandates(Db& db) {
   return query_mandates(st);
 }
 
+Result<std::optional<policy::Mandate>> MandateById::find(int64_t id) {
+  if (!st_) {
+    KP_TRY(Stmt st, db_.prepare(std::string("SELECT ") + kMandateColumns + " FROM mandates WHERE id = ?"));
+    st_.emplace(std::move(st));
+  }
+  st_->reset();
+  st_->bind(1, id);
+  KP_TRY(bool row, st_->step());
+  std::optional<policy::Mandate> m;
+  if (row) m = read_mandate(*st_);
+  st_->reset();
+  return m;
+}
+
 Status mark_mandate_activated(Db& db, int64_t id, int64_t now_ms) {
   KP_TRY(Stmt st, db.prepare("UPDATE mandates SET activated_ms = ? WHERE id = ? AND activated_ms IS NULL"));
   st.bind(1, now_ms).bind(2, id);

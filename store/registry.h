@@ -61,6 +61,18 @@ Result<std::optional<policy::Mandate>> latest_mandate(Db& db, const std::string&
 // Every unrevoked mandate of `person`.
 Result<std::vector<policy::Mandate>> live_mandates_of(Db& db, const std::string& person);
 Result<std::vector<policy::Mandate>> list_mandates(Db& db);
+// The mandate with `id`, through one statement kept prepared (the gateway
+// checks it before every SFTP operation).
+class MandateById {
+ public:
+  explicit MandateById(Db& db) : db_(db) {}
+  Result<std::optional<policy::Mandate>> find(int64_t id);
+
+ private:
+  Db& db_;
+  std::optional<Stmt> st_;
+};
+
 // Records the first successful login under mandate `id` (no-op afterwards).
 Status mark_mandate_activated(Db& db, int64_t id, int64_t now_ms);
 

@@ -1,6 +1,8 @@
 // Transfer log storage; see transfer_log.h.
 #include "store/transfer_log.h"
 
+#include "store/audit_events.h"
+
 namespace kp::store {
 
 namespace {
@@ -11,6 +13,13 @@ Result<std::optional<StoredCheckpoint>> one_checkpoint(Stmt& st) {
       StoredCheckpoint{static_cast<uint64_t>(st.col_int(0)), st.col_hash(1), st.col_text(2), st.col_int(3)});
 }
 }  // namespace
+
+Result<Stmt> prepare_audit_with_leaves(Db& db) {
+  return db.prepare(
+      "SELECT e.id, e.ts_ms, e.event, e.outcome, e.actor, e.role, e.municipality, e.object, e.size, e.sha256, "
+      "e.source, e.channel, e.reason, n.hash FROM audit_events e "
+      "LEFT JOIN merkle_nodes n ON n.level = 0 AND n.idx = e.id - 1 ORDER BY e.id");
+}
 
 Result<uint64_t> log_size(Db& db) {
   KP_TRY(Stmt st, db.prepare("SELECT coalesce(max(id), 0) FROM audit_events"));

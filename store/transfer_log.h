@@ -18,6 +18,10 @@ Result<uint64_t> log_size(Db& db);
 // A stored perfect-subtree hash. Error "audit-tree-damaged" when missing.
 Result<merkle::Hash> tree_node(Db& db, unsigned level, uint64_t index);
 
+// Every record in id order with its stored leaf hash as column 13 (NULL
+// when missing), for verification; read rows with read_audit().
+Result<Stmt> prepare_audit_with_leaves(Db& db);
+
 struct StoredCheckpoint {
   uint64_t size = 0;
   merkle::Hash root{};

@@ -48,25 +48,27 @@ Result<DayUsage> usage_since(Db& db, const std::string& municipality, int64_t si
   return u;
 }
 
+Upload read_upload(const Stmt& st) {
+  Upload u;
+  u.id = st.col_int(0);
+  u.municipality = st.col_text(1);
+  u.person = st.col_text(2);
+  u.name = st.col_text(3);
+  u.partial_name = st.col_text(4);
+  u.size = st.col_int(5);
+  u.sha256 = st.col_text(6);
+  u.received_ms = st.col_int(7);
+  u.state = st.col_text(8);
+  return u;
+}
+
 Result<std::vector<Upload>> list_uploads(Db& db) {
-  KP_TRY(Stmt st, db.prepare(
-      "SELECT id, municipality, person, name, partial_name, size, sha256, received_ms, state "
-      "FROM uploads ORDER BY id"));
+  KP_TRY(Stmt st, db.prepare(std::string("SELECT ") + kUploadColumns + " FROM uploads ORDER BY id"));
   std::vector<Upload> out;
   for (;;) {
     KP_TRY(bool row, st.step());
     if (!row) return out;
-    Upload u;
-    u.id = st.col_int(0);
-    u.municipality = st.col_text(1);
-    u.person = st.col_text(2);
-    u.name = st.col_text(3);
-    u.partial_name = st.col_text(4);
-    u.size = st.col_int(5);
-    u.sha256 = st.col_text(6);
-    u.received_ms = st.col_int(7);
-    u.state = st.col_text(8);
-    out.push_back(std::move(u));
+    out.push_back(read_upload(st));
   }
 }
 

@@ -44,4 +44,9 @@ Result<DayUsage> usage_since(Db& db, const std::string& municipality, int64_t si
 
 Result<std::vector<Upload>> list_uploads(Db& db);
 
+// The columns read_upload() expects, in order, for SELECTs on uploads.
+inline constexpr const char* kUploadColumns =
+    "id, municipality, person, name, partial_name, size, sha256, received_ms, state";
+Upload read_upload(const Stmt& st);
+
 }  // namespace kp::store

@@ -157,6 +157,11 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     for (const auto& id : ctx.identities) ids.push_back(&id);
     auto pkg = upload.size == 0 ? Result<OpenedPackage>(make_error("upload-empty", "the upload is empty"))
                                 : open_package(in->get(), ids, ctx.rules, sealer.get());
+    if (!pkg.ok() && pkg.error().code == "io-failed") {
+      // Our own output failed (disk full...), not the package: retry later.
+      ::unlink(queue_work.c_str());
+      return pkg.error();
+    }
     if (!pkg.ok()) {
       rejection = pkg.error();
     } else {

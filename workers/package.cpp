@@ -22,8 +22,6 @@
 #include <sstream>
 #include <system_error>
 #include <thread>
-#include <chrono>
-#include <cstdio>
 
 #include "common/digest.h"
 #include "common/handles.h"
@@ -113,8 +111,7 @@ class FileFanout {
       stop_threads();  // degraded but correct: consumers run inline
     }
   }
-  ~FileFanout() { (void)finish(); fprintf(stderr, "acq %.3f hasher-wait %.3f sink-wait %.3f\n", std::chrono::duration<double>(dbg_acq_).count(), std::chrono::duration<double>(dbg_wait_[0]).count(), std::chrono::duration<double>(dbg_wait_[1]).count()); }
-  std::chrono::steady_clock::duration dbg_acq_{}, dbg_wait_[2]{};
+  ~FileFanout() { (void)finish(); }
   FileFanout(const FileFanout&) = delete;
   FileFanout& operator=(const FileFanout&) = delete;
 
@@ -126,9 +123,7 @@ class FileFanout {
   // A free slot of kReadBlock bytes, waiting while all are in flight.
   Result<uint8_t*> acquire() {
     std::unique_lock<std::mutex> lock(mu_);
-    auto t0 = std::chrono::steady_clock::now();
     slot_free_.wait(lock, [this] { return !free_.empty() || error_.has_value(); });
-    dbg_acq_ += std::chrono::steady_clock::now() - t0;
     if (error_) return *error_;
     held_ = free_.front();
     free_.pop_front();
@@ -240,9 +235,7 @@ class FileFanout {
       bool skip = false;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        auto t0 = std::chrono::steady_clock::now();
         lane.work.wait(lock, [&lane] { return !lane.items.empty(); });
-        dbg_wait_[l] += std::chrono::steady_clock::now() - t0;
         it = std::move(lane.items.front());
         lane.items.pop_front();
         skip = error_.has_value();
@@ -289,7 +282,8 @@ la_ssize_t pull_read(struct archive*, void* ctx, const void** buf) {
 
 policy::EntryInfo entry_info(archive_entry* e) {
   policy::EntryInfo info;
-  const char* name = archive_entry_pathname(e);
+  const char* name = archive_entry_pathname_utf8(e);
+  if (!name) name = archive_entry_pathname(e);
   info.name = name ? name : "";
   info.size = archive_entry_size_is_set(e) ? static_cast<uint64_t>(archive_entry_size(e)) : 0;
   if (archive_entry_hardlink(e)) info.type = policy::EntryInfo::hardlink;
@@ -350,7 +344,9 @@ Result<OpenedPackage> read_package(int fd, const std::vector<const age::Identity
     archive_entry* e = nullptr;
     int rc = archive_read_next_header(tar.get(), &e);
     if (rc == ARCHIVE_EOF) break;
-    if (rc != ARCHIVE_OK)
+    // ARCHIVE_WARN: a header field could not be converted to the locale; the
+    // UTF-8 name below is still exact, and the package rules judge it.
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
       return fail("package-not-tar", std::string("the tar archive is damaged: ") +
                                          (archive_error_string(tar.get()) ? archive_error_string(tar.get()) : "?"));
     policy::EntryInfo info = entry_info(e);

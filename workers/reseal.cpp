@@ -64,12 +64,13 @@ TarSealer::~TarSealer() = default;
 
 Status TarSealer::begin_entry(const std::string& name, uint64_t size, int64_t mtime) {
   ArchiveEntry e(archive_entry_new());
-  archive_entry_set_pathname(e.get(), name.c_str());
+  archive_entry_update_pathname_utf8(e.get(), name.c_str());
   archive_entry_set_filetype(e.get(), AE_IFREG);
   archive_entry_set_perm(e.get(), 0644);
   archive_entry_set_size(e.get(), static_cast<la_int64_t>(size));
   archive_entry_set_mtime(e.get(), mtime, 0);
-  if (archive_write_header(s_->tar.get(), e.get()) != ARCHIVE_OK)
+  int rc = archive_write_header(s_->tar.get(), e.get());
+  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
     return s_->sink_failed ? s_->sink_error : make_error("io-failed", "cannot write tar header");
   return ok_status();
 }

@@ -126,12 +126,13 @@ def device(name, kind=tarfile.CHRTYPE, major=1, minor=3):
     return ti, None
 
 
-def tar_bytes(entries, compression=""):
-    """A tar archive (ustar/pax, as tarfile writes it) of (TarInfo, data)
-    entries, in order; `compression` "" or "gz" or "xz"."""
+def tar_bytes(entries, compression="", fmt=tarfile.PAX_FORMAT):
+    """A tar archive of (TarInfo, data) entries, in order; `compression` ""
+    or "gz" or "xz"; `fmt` a tarfile format (pax by default, as bsdtar and
+    `tar --format=posix` write; GNU_FORMAT stores non-ASCII names as raw UTF-8)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:" + compression if compression else "w",
-                      format=tarfile.PAX_FORMAT) as t:
+                      format=fmt, encoding="utf-8") as t:
         for ti, data in entries:
             t.addfile(ti, io.BytesIO(data) if data is not None else None)
     return buf.getvalue()

@@ -46,8 +46,10 @@ USER = "j.jansen@GM0363"
 VERDICT_TIMEOUT = 90  # seconds; generous, the test machines are shared
 
 # Files that change on every operation and say nothing about what the worker
-# wrote: the store, and the server's own log.
+# wrote about a package: the store, the server's own log, and the transfer
+# log's published checkpoint (rewritten, via a .tmp file, after each verdict).
 VOLATILE = ("knooppunt.db", "knooppunt.db-wal", "knooppunt.db-shm", "knooppunt.db-journal")
+VOLATILE_PATHS = (os.path.join("audit", "checkpoint"), os.path.join("audit", "checkpoint.tmp"))
 
 # The private keys only workers may open (DESIGN.md "Keys").
 PRIVATE_KEYS = ("intake.age", "intake.previous.age", "hub.minisign.key", "log.note.key")
@@ -191,6 +193,8 @@ def snapshot(root):
             leaf = os.path.basename(rel)
             if leaf in VOLATILE or (leaf.startswith("serve-") and leaf.endswith(".log")):
                 continue
+            if any(rel.endswith(os.sep + v) for v in VOLATILE_PATHS):
+                continue
             st = os.lstat(p)
             kind = "dir" if os.path.isdir(p) and not os.path.islink(p) else (
                 "link" if os.path.islink(p) else "file")
@@ -264,6 +268,10 @@ def _age(it):
         s = one_chunk()
         return s[:ip.header_end(s)]
 
+    def truncated_in_nonce():
+        s = one_chunk()
+        return s[:ip.header_end(s) + 8]
+
     def flipped_version_line():
         return ip.flip(one_chunk(), 3)
 
@@ -297,7 +305,12 @@ def _age(it):
         # A cut inside a chunk cannot be told from tampering; either code is honest.
         "truncated-in-last-chunk": (truncated_in_last_chunk, {"age-truncated", "age-payload-invalid"}),
         "truncated-in-header": (truncated_in_header, {"age-header-invalid"}),
-        "truncated-after-header": (truncated_after_header, {"age-truncated", "age-header-invalid"}),
+        # The header is complete and its MAC verifies: this is an age file
+        # that ends too early, not a damaged or foreign header.
+        # The C2SP CCTV vectors stream_no_nonce and stream_short_nonce class a
+        # file that ends before its 16-byte payload nonce as a header failure.
+        "truncated-after-header": (truncated_after_header, {"age-header-invalid"}),
+        "truncated-in-nonce": (truncated_in_nonce, {"age-header-invalid"}),
         "flipped-header-version": (flipped_version_line, {"age-header-invalid"}),
         "flipped-header-mac": (lambda: _mac_flip(one_chunk()), {"age-hmac-mismatch"}),
         # A damaged wrapped key looks exactly like a stanza for someone else.
@@ -405,6 +418,9 @@ def _tar(it):
         "tar-100k-entries": (many_entries, {"package-too-many-entries"}),
         "tar-gzip-bomb": (zero_bomb, {"package-compression-ratio"}),
         "tar-declared-5gib": (declared_too_large, {"package-too-large-unpacked"}),
+        "tar-name-too-long": (with_extra(ip.reg("files/" + "a" * 300 + ".pdf", b"long")),
+                              {"package-entry-name-too-long"}),
+        "tar-name-bidi": (with_extra(ip.reg("files/rapport\u202efdp.exe", b"MZ")), {"package-entry-name-invalid"}),
         "tar-outside-files": (with_extra(ip.reg("notes.txt", b"top level")), {"package-entry-outside"}),
         "tar-executable": (with_extra(ip.reg("files/run.exe", b"MZ\x90\x00")), {"package-file-type"}),
         "tar-archive-inside": (with_extra(ip.reg("files/more.zip", b"PK\x03\x04")), {"package-file-type"}),
@@ -500,14 +516,14 @@ def _manifest(it):
 class _Cases:
     """Collects the case tables once, by name, so parametrize can list them."""
     AGE = ["wrong-recipient", "truncated-at-chunk-boundary", "truncated-in-last-chunk", "truncated-in-header",
-           "truncated-after-header", "flipped-header-version", "flipped-header-mac", "flipped-header-stanza",
+           "truncated-after-header", "truncated-in-nonce", "flipped-header-version", "flipped-header-mac", "flipped-header-stanza",
            "flipped-nonce", "flipped-payload", "flipped-last-chunk", "flipped-only-chunk-tag",
            "trailing-after-final-chunk", "trailing-after-short-chunk", "second-age-file-appended", "not-age",
            "unsealed-tar", "armored-age", "empty"]
     TAR = ["tar-dotdot", "tar-dotdot-below-files", "tar-absolute", "tar-symlink", "tar-hardlink",
            "tar-hardlink-outside", "tar-device", "tar-block-device", "tar-fifo", "tar-duplicate",
            "tar-duplicate-manifest", "tar-100k-entries", "tar-gzip-bomb", "tar-declared-5gib",
-           "tar-outside-files", "tar-executable", "tar-archive-inside", "tar-manifest-missing",
+           "tar-name-too-long", "tar-name-bidi", "tar-outside-files", "tar-executable", "tar-archive-inside", "tar-manifest-missing",
            "tar-signature-missing", "not-tar"]
     MANIFEST = ["manifest-not-json", "manifest-json-array", "manifest-10mb", "signature-by-other-person",
                 "signature-over-other-manifest", "signature-garbage", "file-hash-mismatch", "file-size-mismatch",
@@ -558,6 +574,7 @@ def test_hostile_package_is_rejected_cleanly(intake, case):
     assert receipt["reason_text"] and "\n" not in receipt["reason_text"]
     assert receipt["case_id"] is None
     assert isinstance(receipt["log_index"], int)
+    assert receipt["proof"].startswith(f"c2sp.org/tlog-proof@v1\nindex {receipt['log_index']}\n")
     assert it.case_of(row) is None
     with open(it.quarantine_path(row), "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == receipt["sha256"], "quarantine keeps the upload as sent"
@@ -665,6 +682,28 @@ def test_valid_stock_tool_package_is_accepted_and_resealed_to_staff(intake, tmp_
     assert r.returncode == 0, r.stderr
     for n, d in files.items():
         assert (out / n).read_bytes() == d
+
+
+@pytest.mark.parametrize("fmt", ["pax", "gnu"])
+def test_file_names_with_diacritics_are_accepted(intake, fmt):
+    """Dutch file names carry diacritics ("één", "coöperatie"); a package
+    whose tar stores them as UTF-8 -- in a pax header, as bsdtar and
+    Python write, or raw, as GNU tar does -- is accepted like any other."""
+    it = intake
+    files = it.files("utf8")
+    files["files/rapport-één-coöperatie.pdf"] = "%PDF-1.4\nzorgcoöperatie\n".encode()
+    mb = ip.manifest_bytes(ip.manifest(files))
+    entries = ip.package_entries(files, it.sender.sign_sec, manifest_override=mb)
+    tar = ip.tar_bytes(entries, fmt={"pax": tarfile.PAX_FORMAT, "gnu": tarfile.GNU_FORMAT}[fmt])
+    name = f"diacritics-{fmt}.age"
+    it.upload({name: it.seal(tar)})
+    [row] = it.wait(name)
+    assert row["state"] == "accepted", f"{row['reason_code']}: {row['reason_text']}"
+    rc, plain, err = ip.age_open(open(os.path.join(it.data.path, "queue", it.case_of(row)["queue_name"]), "rb").read(),
+                                 it.w.staff.age_key)
+    assert rc == 0, err
+    with tarfile.open(fileobj=io.BytesIO(plain), encoding="utf-8") as t:
+        assert t.extractfile("files/rapport-één-coöperatie.pdf").read() == files["files/rapport-één-coöperatie.pdf"]
 
 
 def _member(tar, name):
