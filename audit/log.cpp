@@ -38,6 +38,13 @@ Result<store::StoredCheckpoint> sign_checkpoint(store::Db& db, const note::Signe
   KP_TRY(auto latest, store::latest_checkpoint(db));
   if (latest && latest->size == size) return *latest;
   KP_ENSURE(!latest || latest->size < size, "audit-tree-damaged", "the log is smaller than its last checkpoint");
+  // Never sign a fork: the tree must still hold the last signed checkpoint.
+  if (latest) {
+    KP_TRY(merkle::Hash old_root, root_at(db, latest->size));
+    KP_ENSURE(old_root == latest->root, "audit-fork-refused",
+              "the stored tree no longer matches the signed checkpoint of size " + std::to_string(latest->size) +
+                  "; refusing to sign a checkpoint that contradicts it");
+  }
   KP_TRY(merkle::Hash root, root_at(db, size));
   merkle::Checkpoint cp{origin, size, root, {}};
   KP_TRY(std::string body, merkle::format_checkpoint(cp));
@@ -53,6 +60,12 @@ Result<std::string> proof_for(store::Db& db, uint64_t index) {
   KP_ENSURE(cp, "audit-no-checkpoint", "no signed checkpoint covers record " + std::to_string(index) + " yet");
   StoreSource src(db);
   KP_TRY(auto hashes, merkle::inclusion_proof(src, index, cp->size));
+  // Check the proof before handing it out: a damaged interior node must
+  // give an error here, not a proof that fails at the municipality.
+  KP_TRY(merkle::Hash leaf, store::tree_node(db, 0, index));
+  KP_ENSURE(merkle::verify_inclusion(leaf, index, cp->size, hashes, cp->root).ok(), "audit-tree-damaged",
+            "the stored tree does not prove record " + std::to_string(index) + " against checkpoint " +
+                std::to_string(cp->size));
   merkle::TlogProof proof;
   proof.index = index;
   proof.hashes = std::move(hashes);
@@ -79,6 +92,10 @@ Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key, con
       KP_ENSURE(parsed.root == tree.root(), "audit-checkpoint-mismatch",
                 "the records do not add up to the signed checkpoint of size " + std::to_string(c.size) +
                     ": a record before it was altered, inserted or removed");
+      // The stored tree (which proofs are built from) must agree too.
+      KP_TRY(merkle::Hash stored, root_at(db, c.size));
+      KP_ENSURE(stored == parsed.root, "audit-tree-damaged",
+                "the stored tree nodes disagree with the checkpoint of size " + std::to_string(c.size));
       ++report.checkpoints;
       ++next_cp;
     }
@@ -106,10 +123,24 @@ Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key, con
   KP_ENSURE(next_cp == checkpoints.size(), "audit-record-missing",
             "the log has " + std::to_string(tree.size()) + " records but a checkpoint of size " +
                 std::to_string(checkpoints[next_cp].size) + " was signed: records were removed");
+  // Every stored interior node (proofs are built from them) must be the hash
+  // of its two children; the leaves were checked against the records above.
+  KP_TRY(store::Stmt nodes, store::prepare_interior_nodes(db));
+  for (;;) {
+    KP_TRY(bool row, nodes.step());
+    if (!row) break;
+    std::string where = std::to_string(nodes.col_int(0)) + "/" + std::to_string(nodes.col_int(1));
+    KP_ENSURE(!nodes.col_null(3) && !nodes.col_null(4), "audit-tree-damaged",
+              "stored tree node " + where + " has a missing child");
+    KP_ENSURE(merkle::node_hash(nodes.col_hash(3), nodes.col_hash(4)) == nodes.col_hash(2), "audit-tree-damaged",
+              "stored tree node " + where + " is not the hash of its children");
+  }
   if (trusted_checkpoint) {
     auto text = note::open(*trusted_checkpoint, key);
     KP_ENSURE(text.ok(), "audit-checkpoint-signature", "the given checkpoint is not signed by the log key");
     KP_TRY(merkle::Checkpoint old, merkle::parse_checkpoint(*text));
+    KP_ENSURE(old.origin == origin, "audit-checkpoint-mismatch",
+              "the given checkpoint is for another log (" + old.origin + ")");
     KP_ENSURE(old.size <= tree.size(), "audit-not-grown",
               "the given checkpoint has " + std::to_string(old.size) + " records, the log only " +
                   std::to_string(tree.size()));

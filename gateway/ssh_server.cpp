@@ -259,7 +259,15 @@ Status serve(const DataDir& data, const Settings& settings) {
   }
   log::event("serve.stopping", {});
   gate.stop_all();
+  // Workers sign a last checkpoint when they stop: wait for them (10 s at most).
   for (pid_t w : workers) ::kill(w, SIGTERM);
+  for (int i = 0; i < 100 && !workers.empty(); ++i) {
+    for (auto it = workers.begin(); it != workers.end();) {
+      if (::waitpid(*it, nullptr, WNOHANG) == *it) it = workers.erase(it);
+      else ++it;
+    }
+    if (!workers.empty()) ::usleep(100 * 1000);
+  }
   return ok_status();
 }
 

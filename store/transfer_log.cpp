@@ -21,6 +21,14 @@ Result<Stmt> prepare_audit_with_leaves(Db& db) {
       "LEFT JOIN merkle_nodes n ON n.level = 0 AND n.idx = e.id - 1 ORDER BY e.id");
 }
 
+Result<Stmt> prepare_interior_nodes(Db& db) {
+  return db.prepare(
+      "SELECT c.level, c.idx, c.hash, l.hash, r.hash FROM merkle_nodes c "
+      "LEFT JOIN merkle_nodes l ON l.level = c.level - 1 AND l.idx = 2 * c.idx "
+      "LEFT JOIN merkle_nodes r ON r.level = c.level - 1 AND r.idx = 2 * c.idx + 1 "
+      "WHERE c.level > 0");
+}
+
 Result<uint64_t> log_size(Db& db) {
   KP_TRY(Stmt st, db.prepare("SELECT coalesce(max(id), 0) FROM audit_events"));
   KP_TRY(bool row, st.step());

@@ -22,6 +22,10 @@ Result<merkle::Hash> tree_node(Db& db, unsigned level, uint64_t index);
 // when missing), for verification; read rows with read_audit().
 Result<Stmt> prepare_audit_with_leaves(Db& db);
 
+// Every interior node with its two children's hashes (columns: level, idx,
+// hash, left hash or NULL, right hash or NULL), for verification.
+Result<Stmt> prepare_interior_nodes(Db& db);
+
 struct StoredCheckpoint {
   uint64_t size = 0;
   merkle::Hash root{};
