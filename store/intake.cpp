@@ -6,6 +6,13 @@
 namespace kp::store {
 
 Result<std::optional<Upload>> claim_upload(Db& db, int64_t pid, int64_t now_ms) {
+  // A claim need not survive power loss (the upload is then simply claimed
+  // again), so it commits without an fsync; verdicts keep synchronous=FULL.
+  KP_GUARD(db.run_script("PRAGMA synchronous=NORMAL"));
+  struct Restore {
+    Db& db;
+    ~Restore() { (void)db.run_script("PRAGMA synchronous=FULL"); }
+  } restore{db};
   // One statement: the row is claimed atomically even with many workers.
   KP_TRY(Stmt st, db.prepare(std::string(
       "UPDATE uploads SET state = 'processing', claim_pid = ?1, claimed_ms = ?2, attempts = attempts + 1 "
@@ -65,6 +72,39 @@ Status record_verdict(Db& db, const Verdict& v, const std::vector<AuditEvent>& e
   }
   KP_GUARD(before_commit(last));
   return tx.commit();
+}
+
+Status insert_receipt(Db& db, int64_t upload_id, const std::string& json, const std::string& signature) {
+  KP_TRY(Stmt st, db.prepare("INSERT INTO receipts(upload_id, json, signature) VALUES (?, ?, ?)"));
+  st.bind(1, upload_id).bind(2, json).bind(3, signature);
+  return st.run();
+}
+
+Result<std::vector<StoredReceipt>> unplaced_receipts(Db& db) {
+  KP_TRY(Stmt st, db.prepare("SELECT upload_id, json, signature FROM receipts WHERE placed = 0 ORDER BY upload_id"));
+  std::vector<StoredReceipt> out;
+  for (;;) {
+    KP_TRY(bool row, st.step());
+    if (!row) return out;
+    out.push_back({st.col_int(0), st.col_text(1), st.col_text(2)});
+  }
+}
+
+Result<std::optional<StoredReceipt>> receipt_of(Db& db, int64_t upload_id) {
+  KP_TRY(Stmt st, db.prepare("SELECT upload_id, json, signature FROM receipts WHERE upload_id = ?"));
+  st.bind(1, upload_id);
+  KP_TRY(bool row, st.step());
+  if (!row) return std::optional<StoredReceipt>();
+  return std::optional<StoredReceipt>(StoredReceipt{st.col_int(0), st.col_text(1), st.col_text(2)});
+}
+
+Status mark_receipt_placed(Db& db, int64_t upload_id) {
+  KP_GUARD(db.run_script("PRAGMA synchronous=NORMAL"));
+  KP_TRY(Stmt st, db.prepare("UPDATE receipts SET placed = 1 WHERE upload_id = ?"));
+  st.bind(1, upload_id);
+  Status s = st.run();
+  (void)db.run_script("PRAGMA synchronous=FULL");
+  return s;
 }
 
 Result<std::vector<KvkMatch>> other_reports_of(Db& db, const std::string& kvk,

@@ -60,6 +60,18 @@ struct Verdict {
 Status record_verdict(Db& db, const Verdict& v, const std::vector<AuditEvent>& events,
                       const std::function<Status(int64_t log_index)>& before_commit);
 
+// Receipts: stored with the verdict, placed in the outbox afterwards.
+Status insert_receipt(Db& db, int64_t upload_id, const std::string& json, const std::string& signature);
+struct StoredReceipt {
+  int64_t upload_id = 0;
+  std::string json, signature;
+};
+// Receipts not yet placed in an outbox.
+Result<std::vector<StoredReceipt>> unplaced_receipts(Db& db);
+Result<std::optional<StoredReceipt>> receipt_of(Db& db, int64_t upload_id);
+// Marks a receipt placed (no fsync: if the mark is lost, placing again is harmless).
+Status mark_receipt_placed(Db& db, int64_t upload_id);
+
 // Other municipalities that reported the same KvK number, with the time of
 // their first case (for ranking and for staff; never shown to uploaders).
 struct KvkMatch {

@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -113,6 +113,15 @@ CREATE TABLE checkpoints(
   root BLOB NOT NULL,
   note TEXT NOT NULL,
   ts_ms INTEGER NOT NULL);
+)sql",
+    // 4: receipts live in the store (committed with their verdict); the
+    // outbox files are written from here and rewritten after a crash.
+    R"sql(
+CREATE TABLE receipts(
+  upload_id INTEGER PRIMARY KEY REFERENCES uploads(id),
+  json TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  placed INTEGER NOT NULL DEFAULT 0);
 )sql",
 };
 

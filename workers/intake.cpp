@@ -9,6 +9,7 @@
 #include <cmath>
 #include <ctime>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "audit/log.h"
@@ -44,7 +45,7 @@ std::string work_path(const IntakeContext& ctx, int64_t id, const char* suffix) 
   return ctx.data.root + "/work/" + std::to_string(id) + suffix;
 }
 
-Status write_file(const std::string& path, const std::string& data) {
+Status write_file(const std::string& path, const std::string& data, bool sync = true) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   KP_ENSURE(fd.valid(), "io-failed", "cannot create " + path);
   std::size_t off = 0;
@@ -53,7 +54,7 @@ Status write_file(const std::string& path, const std::string& data) {
     KP_ENSURE(w > 0, "io-failed", "cannot write " + path);
     off += static_cast<std::size_t>(w);
   }
-  KP_ENSURE(::fsync(fd.get()) == 0, "io-failed", "cannot sync " + path);
+  if (sync) KP_ENSURE(::fsync(fd.get()) == 0, "io-failed", "cannot sync " + path);
   return ok_status();
 }
 
@@ -64,9 +65,10 @@ void place(const std::string& work_file, const std::string& dir, const std::stri
   auto to = confine::open_dir(dir);
   if (!work_dir.ok() || !to.ok()) return;
   std::string base = work_file.substr(work_file.rfind('/') + 1);
+  // No directory sync: a rename lost in a crash leaves the work file, and
+  // place_outputs() moves it again at the next start.
   Status s = confine::rename_noreplace(work_dir->get(), base, to->get(), name);
   if (!s.ok() && s.error().code == "already-exists") (void)confine::unlink_beneath(work_dir->get(), base);
-  (void)confine::fsync_dir(to->get());
 }
 
 std::string queue_name(const std::string& case_id, const std::string& municipality, double score,
@@ -89,7 +91,8 @@ std::string parts_json(const policy::RankResult& r) {
   return out.str();
 }
 
-void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::optional<std::string>& queue_name);
+void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::optional<std::string>& queue_name,
+                      const std::set<int64_t>& placed_receipts = {});
 
 struct Checked {
   policy::Manifest manifest;
@@ -238,14 +241,12 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     r.proof = proof;
     std::string json = receipt_json(r);
     KP_TRY(std::string sig, sign_receipt(ctx.hub_key, r, json));
-    KP_GUARD(write_file(work_path(ctx, upload.id, ".receipt.json"), json));
-    return write_file(work_path(ctx, upload.id, ".receipt.json.minisig"), sig);
+    return store::insert_receipt(*ctx.db, upload.id, json, sig);
   });
   if (!committed.ok()) {
     ::unlink(queue_work.c_str());
     return committed.error();
   }
-  (void)publish_checkpoint(ctx);
   log::event(v.accepted ? "intake.accepted" : "intake.rejected",
              {{"upload", std::to_string(upload.id)}, {"municipality", upload.municipality},
               {"reason", v.reason_code}, {"case", r.case_id ? *r.case_id : ""}});
@@ -266,23 +267,42 @@ Status publish_checkpoint(IntakeContext& ctx) {
 Status place_outputs(IntakeContext& ctx) {
   KP_TRY(auto processed, store::processed_uploads(*ctx.db));
   KP_TRY(auto cases, store::list_cases(*ctx.db));
+  KP_TRY(auto unplaced, store::unplaced_receipts(*ctx.db));
+  std::set<int64_t> todo;
+  for (const auto& r : unplaced) todo.insert(r.upload_id);
   std::map<int64_t, std::string> queue_names;
   for (const auto& c : cases) queue_names[c.upload_id] = c.queue_name;
+  std::set<int64_t> placed;
+  for (const auto& u : processed)
+    if (!todo.count(u.id)) placed.insert(u.id);
   for (const auto& u : processed) {
     auto it = queue_names.find(u.id);
-    place_outputs_of(ctx, u, it == queue_names.end() ? std::nullopt : std::optional<std::string>(it->second));
+    place_outputs_of(ctx, u, it == queue_names.end() ? std::nullopt : std::optional<std::string>(it->second),
+                     placed);
   }
   return ok_status();
 }
 
 namespace {
 
-void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::optional<std::string>& queue_name) {
+void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::optional<std::string>& queue_name,
+                      const std::set<int64_t>& placed_receipts) {
   {
     std::string outbox = ctx.data.box(u.municipality) + "/outbox";
-    // The signature first: a receipt is never visible without it.
-    place(work_path(ctx, u.id, ".receipt.json.minisig"), outbox, u.name + ".receipt.json.minisig");
-    place(work_path(ctx, u.id, ".receipt.json"), outbox, u.name + ".receipt.json");
+    // Receipts come from the store (no fsync needed: after a crash they are
+    // written again from there); the signature first, so a receipt is never
+    // visible without it.
+    auto receipt = store::receipt_of(*ctx.db, u.id);
+    if (receipt.ok() && *receipt && !placed_receipts.count(u.id)) {
+      std::string sig_work = work_path(ctx, u.id, ".receipt.json.minisig");
+      std::string json_work = work_path(ctx, u.id, ".receipt.json");
+      if (write_file(sig_work, (*receipt)->signature, false).ok() &&
+          write_file(json_work, (*receipt)->json, false).ok()) {
+        place(sig_work, outbox, u.name + ".receipt.json.minisig");
+        place(json_work, outbox, u.name + ".receipt.json");
+        (void)store::mark_receipt_placed(*ctx.db, u.id);
+      }
+    }
     if (queue_name) place(work_path(ctx, u.id, ".queue.age"), ctx.data.queue(), *queue_name);
     if (u.state == "rejected") {
       // Rejected uploads are kept sealed in quarantine, never deleted silently.
@@ -291,7 +311,6 @@ void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::opt
       if (inbox.ok() && quarantine.ok() && confine::stat_beneath(inbox->get(), u.name).ok()) {
         std::string qname = u.municipality + "-" + std::to_string(u.id) + "-" + u.name;
         (void)confine::rename_noreplace(inbox->get(), u.name, quarantine->get(), qname);
-        (void)confine::fsync_dir(quarantine->get());
       }
     }
   }
