@@ -1,5 +1,6 @@
 // RFC 6962 Merkle tree hashing, proofs over a HashSource, the incremental
 // Appender, and the C2SP checkpoint and proof texts; see merkle.h.
+#include "common/base64.h"
 #include "audit/merkle.h"
 
 #include <sodium.h>
@@ -18,31 +19,9 @@ constexpr std::size_t kMaxExtraBytes = 64u << 10;
 
 Error invalid(std::string detail) { return make_error("proof-invalid", std::move(detail)); }
 
-std::string b64_encode(const uint8_t* p, std::size_t n) {
-  std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), p, n, sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();
-  return out;
-}
-
-bool b64_alphabet(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
-// Canonical padded base64 into `out` (at most `max` bytes). The alphabet is
-// checked here: libsodium 1.0.18 reads every byte >= 0x80 as '/'.
-bool b64_decode(std::string_view in, uint8_t* out, std::size_t max, std::size_t& len) {
-  if (in.empty() || in.size() % 4 != 0) return false;
-  std::string_view body = in;
-  while (!body.empty() && body.back() == '=') body.remove_suffix(1);
-  if (!std::all_of(body.begin(), body.end(), b64_alphabet)) return false;
-  return sodium_base642bin(out, max, in.data(), in.size(), nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) ==
-         0;
-}
-
 bool decode_hash(std::string_view in, Hash& h) {
   std::size_t len = 0;
-  return in.size() == 44 && b64_decode(in, h.data(), h.size(), len) && len == h.size();
+  return in.size() == 44 && base64_decode(in, h.data(), h.size(), len) && len == h.size();
 }
 
 // ASCII decimal without leading zeros (except "0") that fits in uint64.
@@ -313,7 +292,7 @@ Result<Hash> MemoryTree::perfect(unsigned level, uint64_t index) {
 Result<std::string> format_checkpoint(const Checkpoint& cp) {
   KP_ENSURE(!cp.origin.empty() && !has_control(cp.origin), "checkpoint-malformed",
             "origin must be a non-empty line");
-  std::string out = cp.origin + "\n" + std::to_string(cp.size) + "\n" + b64_encode(cp.root.data(), cp.root.size()) + "\n";
+  std::string out = cp.origin + "\n" + std::to_string(cp.size) + "\n" + base64_encode(cp.root.data(), cp.root.size()) + "\n";
   for (const std::string& ext : cp.extensions) {
     KP_ENSURE(!ext.empty() && !has_control(ext), "checkpoint-malformed", "extension lines must be non-empty lines");
     out += ext + "\n";
@@ -350,10 +329,10 @@ Result<std::string> format_tlog_proof(const TlogProof& proof) {
   if (proof.extra) {
     KP_ENSURE(!proof.extra->empty() && proof.extra->size() <= kMaxExtraBytes, "proof-malformed",
               "extra data must be non-empty and at most 64 KiB");
-    out += "extra " + b64_encode(reinterpret_cast<const uint8_t*>(proof.extra->data()), proof.extra->size()) + "\n";
+    out += "extra " + base64_encode(reinterpret_cast<const uint8_t*>(proof.extra->data()), proof.extra->size()) + "\n";
   }
   out += "index " + std::to_string(proof.index) + "\n";
-  for (const Hash& h : proof.hashes) out += b64_encode(h.data(), h.size()) + "\n";
+  for (const Hash& h : proof.hashes) out += base64_encode(h.data(), h.size()) + "\n";
   out += "\n";
   out += proof.checkpoint;
   return out;
@@ -378,7 +357,7 @@ Result<TlogProof> parse_tlog_proof(std::string_view text) {
               "proof-malformed", "extra data is too large");
     std::string extra(b64.size(), '\0');
     std::size_t len = 0;
-    KP_ENSURE(b64_decode(b64, reinterpret_cast<uint8_t*>(extra.data()), extra.size(), len) && len > 0,
+    KP_ENSURE(base64_decode(b64, reinterpret_cast<uint8_t*>(extra.data()), extra.size(), len) && len > 0,
               "proof-malformed", "extra data is not base64");
     extra.resize(len);
     proof.extra = std::move(extra);

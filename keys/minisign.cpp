@@ -2,6 +2,7 @@
 // layouts. Parsing is strict (exact lengths, canonical base64, known
 // algorithm bytes, bounded comments) and happens completely before any
 // signature is checked.
+#include "common/base64.h"
 #include "keys/minisign.h"
 
 #include <algorithm>
@@ -37,31 +38,12 @@ Status ensure_sodium() {
   return ok_status();
 }
 
-std::string b64_encode(const uint8_t* p, std::size_t n) {
-  std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), p, n, sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();  // the terminating NUL sodium writes
-  return out;
-}
-
-bool b64_alphabet(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
 // Decodes canonical padded base64 of exactly `n` bytes into `out`; false on
 // anything else (wrong length, stray characters, non-zero padding bits).
-// The alphabet is checked here because libsodium 1.0.18 decodes every byte
-// >= 0x80 as '/', which would let a flipped high bit pass unnoticed.
 bool b64_decode_exact(std::string_view in, uint8_t* out, std::size_t n) {
   std::size_t len = 0;
   if (in.size() != sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL) - 1) return false;
-  std::string_view body = in;
-  while (!body.empty() && body.back() == '=') body.remove_suffix(1);
-  if (!std::all_of(body.begin(), body.end(), b64_alphabet)) return false;
-  if (sodium_base642bin(out, n, in.data(), in.size(), nullptr, &len, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0)
-    return false;
-  return len == n;
+  return base64_decode(in, out, n, len) && len == n;
 }
 
 // Splits text into lines on LF, dropping one CR before each LF (minisign
@@ -130,7 +112,7 @@ std::string public_key_base64(const PublicKey& key) {
   std::memcpy(buf, kAlgEd, 2);
   std::memcpy(buf + 2, key.key_id.data(), kKeyIdBytes);
   std::memcpy(buf + 2 + kKeyIdBytes, key.pk.data(), kPublicKeyBytes);
-  return b64_encode(buf, sizeof buf);
+  return base64_encode(buf, sizeof buf);
 }
 
 std::string format_public_key(const PublicKey& key) {
@@ -274,12 +256,12 @@ std::string format_signature(const Signature& sig) {
   out += kUntrustedPrefix;
   out += sig.untrusted_comment;
   out += '\n';
-  out += b64_encode(buf, sizeof buf);
+  out += base64_encode(buf, sizeof buf);
   out += '\n';
   out += kTrustedPrefix;
   out += sig.trusted_comment;
   out += '\n';
-  out += b64_encode(sig.global_sig.data(), kSignatureBytes);
+  out += base64_encode(sig.global_sig.data(), kSignatureBytes);
   out += '\n';
   return out;
 }

@@ -1,6 +1,7 @@
 // C2SP signed notes with Ed25519; see signed_note.h for the format and the
 // verification rules. Parsing checks the whole note (encoding, structure,
 // every signature line) before a single signature is verified.
+#include "common/base64.h"
 #include "keys/signed_note.h"
 
 #include <sodium.h>
@@ -23,28 +24,6 @@ constexpr std::size_t kMaxSigBytes = 8192;
 Status ensure_sodium() {
   KP_ENSURE(sodium_init() >= 0, "crypto-init-failed", "libsodium could not be initialised");
   return ok_status();
-}
-
-std::string b64_encode(const uint8_t* p, std::size_t n) {
-  std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), p, n, sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();
-  return out;
-}
-
-bool b64_alphabet(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
-// Canonical padded base64 into out (at most `max` bytes); false otherwise.
-// The alphabet is checked first: libsodium 1.0.18 reads bytes >= 0x80 as '/'.
-bool b64_decode(std::string_view in, uint8_t* out, std::size_t max, std::size_t& len) {
-  if (in.empty() || in.size() % 4 != 0) return false;
-  std::string_view body = in;
-  while (!body.empty() && body.back() == '=') body.remove_suffix(1);
-  if (!std::all_of(body.begin(), body.end(), b64_alphabet)) return false;
-  return sodium_base642bin(out, max, in.data(), in.size(), nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) ==
-         0;
 }
 
 std::string hex32(uint32_t v) {
@@ -124,7 +103,7 @@ bool valid_note_text(std::string_view s) {
 std::string signature_line(std::string_view name, uint32_t id, const uint8_t* sig, std::size_t n) {
   std::vector<uint8_t> raw = {uint8_t(id >> 24), uint8_t(id >> 16), uint8_t(id >> 8), uint8_t(id)};
   raw.insert(raw.end(), sig, sig + n);
-  return std::string(kDash) + std::string(name) + " " + b64_encode(raw.data(), raw.size()) + "\n";
+  return std::string(kDash) + std::string(name) + " " + base64_encode(raw.data(), raw.size()) + "\n";
 }
 
 Status check_signable(std::string_view text, const SignerKey& key) {
@@ -192,7 +171,7 @@ std::string format_verifier_key(const VerifierKey& key) {
   uint8_t raw[1 + 32];
   raw[0] = kAlgEd25519;
   std::memcpy(raw + 1, key.pk.data(), 32);
-  return key.name + "+" + hex32(key.key_id) + "+" + b64_encode(raw, sizeof raw);
+  return key.name + "+" + hex32(key.key_id) + "+" + base64_encode(raw, sizeof raw);
 }
 
 Result<VerifierKey> parse_verifier_key(std::string_view text) {
@@ -209,7 +188,7 @@ Result<VerifierKey> parse_verifier_key(std::string_view text) {
             "verifier key id is not 8 hex digits");
   uint8_t raw[1 + 32];
   std::size_t len = 0;
-  KP_ENSURE(b64_decode(text.substr(p2 + 1), raw, sizeof raw, len) && len == sizeof raw, "key-malformed",
+  KP_ENSURE(base64_decode(text.substr(p2 + 1), raw, sizeof raw, len) && len == sizeof raw, "key-malformed",
             "verifier key is not base64 of 33 bytes");
   KP_ENSURE(raw[0] == kAlgEd25519, "key-malformed", "verifier key is not an Ed25519 key");
   std::memcpy(key.pk.data(), raw + 1, 32);
@@ -258,7 +237,7 @@ Result<SignerKey> parse_signer_key(std::string_view text) {
   key.sk = SecretBytes(crypto_sign_SECRETKEYBYTES);
   KP_ENSURE(raw.valid() && key.sk.valid(), "crypto-init-failed", "cannot allocate secure memory");
   std::size_t len = 0;
-  KP_ENSURE(b64_decode(text.substr(p2 + 1), raw.data(), raw.size(), len) && len == raw.size(), "key-malformed",
+  KP_ENSURE(base64_decode(text.substr(p2 + 1), raw.data(), raw.size(), len) && len == raw.size(), "key-malformed",
             "signer key is not base64 of 33 bytes");
   KP_ENSURE(raw.data()[0] == kAlgEd25519, "key-malformed", "signer key is not an Ed25519 key");
   PublicKeyBytes pk{};
@@ -291,7 +270,7 @@ Result<Note> parse(std::string_view note) {
     s.name = std::string(line.substr(0, sp));
     KP_ENSURE(valid_key_name(s.name), "note-malformed", "signature key name is invalid");
     std::size_t len = 0;
-    KP_ENSURE(b64_decode(line.substr(sp + 1), buf.data(), buf.size(), len) && len > 4, "note-malformed",
+    KP_ENSURE(base64_decode(line.substr(sp + 1), buf.data(), buf.size(), len) && len > 4, "note-malformed",
               "signature is not base64 of a key id and a signature");
     s.key_id = (uint32_t(buf[0]) << 24) | (uint32_t(buf[1]) << 16) | (uint32_t(buf[2]) << 8) | uint32_t(buf[3]);
     s.sig.assign(buf.begin() + 4, buf.begin() + std::ptrdiff_t(len));
