@@ -1,4 +1,6 @@
-// age v1 (age-encryption.org/v1) with X25519 recipients, on libsodium.
+// age v1 (age-encryption.org/v1) with X25519 recipients, on libsodium (keys,
+// X25519, HKDF, header) and libcrypto (the payload's ChaCha20-Poly1305
+// chunks: several times faster than libsodium 1.0.18's on this hardware).
 //
 // Every sealed form in knooppunt is an age file: signal packages arrive
 // sealed to the intake identity, verified packages are resealed to staff,
@@ -31,6 +33,7 @@
 //   age-identity-invalid / age-recipient-invalid   bad key strings
 //   age-no-recipients    Encryptor::start with an empty recipient list
 //   age-misuse           write/feed after finish or after an error
+//   crypto-failed        libcrypto refused a cipher operation (should not happen)
 // An error from a Sink or Source is passed through unchanged.
 #pragma once
 

@@ -1,4 +1,12 @@
-// Streaming package opening; see package_reader.h.
+// Streaming package opening and sealing; see package.h.
+//
+// Opening is one pass with bounded memory (about 5 MiB whatever the package
+// size): read(2) -> age Decryptor -> libarchive tar reader -> per file,
+// SHA-256 and the caller's sink (the intake worker's TarSealer). Reading
+// runs on the calling thread; hashing and the sink are shared between it
+// and one helper thread (FileFanout below), so the intake worker uses both
+// cores of the reference VM and keeps pace with the stock `age -d` CLI
+// decrypting alone (bench/README.md, "intake").
 #include "workers/package.h"
 
 #include <Poco/Exception.h>
@@ -32,12 +40,10 @@ namespace kp::workers {
 namespace {
 
 constexpr std::size_t kReadBlock = 256 * 1024;
-// Ciphertext read per read(2): whole STREAM chunks, so after the header
-// most chunks are opened straight from this buffer without a copy.
-constexpr std::size_t kCipherRead = 4 * age::kChunkCipherSize;
 // Plaintext one feed can release: the chunks of one read plus the one the
-// decryptor held back from the read before.
-constexpr std::size_t kPlainMax = kCipherRead + age::kChunkSize;
+// decryptor held back from the read before (reserved once, so appending
+// never reallocates).
+constexpr std::size_t kPlainMax = kReadBlock + age::kChunkSize;
 
 // Adapts the push-style age Decryptor to libarchive's pull-style reader:
 // each read callback feeds ciphertext until verified plaintext is ready.
@@ -45,7 +51,7 @@ struct Pull {
   int fd = -1;
   std::optional<age::Decryptor> dec;
   std::vector<uint8_t> plain;
-  std::vector<uint8_t> cipher = std::vector<uint8_t>(kCipherRead);
+  std::vector<uint8_t> cipher = std::vector<uint8_t>(kReadBlock);
   uint64_t sealed = 0;
   uint64_t max_sealed = 0;
   bool eof = false;
@@ -78,37 +84,45 @@ struct Pull {
   }
 };
 
-// The bytes of every file below files/ fan out to two consumers, each on a
-// thread of its own: the hasher (SHA-256 per file) and the caller's sink
-// (for the intake worker: tar write, ChaCha20-Poly1305 sealing, write(2)).
-// The calling thread keeps read(2), ChaCha20-Poly1305 opening and the tar
-// parsing. The three cost about the same CPU per byte -- each about what
-// the stock `age -d` spends on decryption alone -- so on two cores the
-// whole pipeline keeps pace with a decrypt-only pass.
+// The bytes of every file below files/ go through two ordered streams of
+// work: hashing (SHA-256 per file) and the caller's sink (for the intake
+// worker: tar write, ChaCha20-Poly1305 sealing, write(2)). Reading -- read(2),
+// ChaCha20-Poly1305 opening, tar parsing -- stays on the calling thread.
+// The three cost about the same CPU per byte, each about what the stock
+// `age -d` spends on decryption alone, so the pipeline only keeps pace with
+// a decrypt-only pass if both cores are busy all the time.
+//
+// Hence one helper thread, and work sharing rather than a thread per
+// stream: the helper runs whichever stream has work (the sink first), and
+// the reader, whenever it would otherwise wait for a slot, runs stream work
+// itself (hashing first). A stream is run by one thread at a time, item by
+// item in order (a busy flag under the mutex), so the hasher and the sink
+// see their calls strictly in sequence, never concurrently -- just not
+// always from the same thread. Three threads on two cores measured worse:
+// the scheduler left a core idle about a fifth of the time.
 //
 // The reader acquire()s a slot (kReadBlock bytes), reads file bytes
-// straight into it and submit()s it; a slot is free again when every
-// consumer is done with it. kSlots bounds the memory (4 MiB) and how far
-// the reader may run ahead. Per file: begin_entry(), data, end_entry().
-// Consumers see everything in order; the sink is only ever called from its
-// thread until finish() joins it, after which the caller owns it again.
+// straight into it and submit()s it; a slot is free again when both streams
+// are done with it. kSlots bounds the memory (4 MiB) and how far the reader
+// may run ahead. Per file: begin_entry(), data, end_entry(). After finish()
+// the caller owns the sink again.
 //
-// Errors: only the sink can fail. Its first error is sticky: begin_entry(),
-// acquire() and submit() return it from then on, and so does finish().
-// Since the sink only ever sees bytes the reader produced before any later
-// failure of the reader's own, open_package gives a sink error precedence
-// over the reader's, which is what the single-threaded loop (stopping at
-// the failing write) returned. If a thread cannot be started, both
-// consumers run on the caller's thread.
+// Errors: only the sink can fail. Its first error is sticky: the remaining
+// work is dropped, begin_entry(), acquire() and submit() return the error
+// from then on, and so does finish(). Since the sink only ever sees bytes
+// the reader produced before any later failure of the reader's own,
+// open_package gives a sink error precedence over the reader's, which is
+// what the single-threaded loop (stopping at the failing write) returned.
+// If the helper cannot be started, the reader does all the work inline.
 class FileFanout {
  public:
-  explicit FileFanout(EntrySink* sink) : sink_(sink), lanes_(sink ? 2 : 1) {
+  explicit FileFanout(EntrySink* sink) : sink_(sink), streams_(sink ? 2 : 1) {
     for (auto& s : slots_) s.resize(kReadBlock);
     for (int i = 0; i < kSlots; ++i) free_.push_back(i);
     try {
-      for (int l = 0; l < lanes_; ++l) lane_[l].thread = std::thread([this, l] { run(l); });
+      helper_ = std::thread([this] { help(); });
     } catch (const std::system_error&) {
-      stop_threads();  // degraded but correct: consumers run inline
+      // Degraded but correct: push() runs the work inline.
     }
   }
   ~FileFanout() { (void)finish(); }
@@ -120,34 +134,42 @@ class FileFanout {
   }
   Status end_entry() { return push(Item{Item::end_entry, {}, 0, 0, -1, 0}); }
 
-  // A free slot of kReadBlock bytes, waiting while all are in flight.
+  // A free slot of kReadBlock bytes. While none is free, the caller works
+  // on the streams instead of waiting.
   Result<uint8_t*> acquire() {
     std::unique_lock<std::mutex> lock(mu_);
-    slot_free_.wait(lock, [this] { return !free_.empty() || error_.has_value(); });
+    while (free_.empty() && !error_) {
+      if (!run_one(lock, kHash)) reader_wake_.wait(lock);
+    }
     if (error_) return *error_;
     held_ = free_.front();
     free_.pop_front();
     return slots_[static_cast<std::size_t>(held_)].data();
   }
 
-  // Hands the first n bytes of the acquired slot to the consumers (n == 0
+  // Hands the first n bytes of the acquired slot to the streams (n == 0
   // just gives the slot back).
   Status submit(std::size_t n) {
     const int slot = held_;
     held_ = -1;
     if (n > 0) return push(Item{Item::data, {}, 0, 0, slot, n});
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      free_.push_back(slot);
-    }
-    slot_free_.notify_one();
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(slot);
     return ok_status();
   }
 
-  // Waits until the consumers have taken everything, ends their threads,
-  // and returns the sink's first error, if any. Idempotent.
+  // Runs or waits for all outstanding work, ends the helper, and returns
+  // the sink's first error, if any. Idempotent.
   Status finish() {
-    stop_threads();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (pending()) {
+        if (!run_one(lock, kHash)) reader_wake_.wait(lock);
+      }
+      stopping_ = true;
+    }
+    helper_wake_.notify_one();
+    if (helper_.joinable()) helper_.join();
     std::lock_guard<std::mutex> lock(mu_);
     if (error_) return *error_;
     return ok_status();
@@ -158,67 +180,81 @@ class FileFanout {
 
  private:
   static constexpr int kSlots = 16;
-  static constexpr int kHasher = 0;
+  static constexpr int kHash = 0;
   static constexpr int kSink = 1;
   struct Item {
-    enum Kind { begin, data, end_entry, stop } kind;
+    enum Kind { begin, data, end_entry } kind;
     std::string name;
     uint64_t size;
     int64_t mtime;
     int slot;
     std::size_t n;
   };
-  struct Lane {
+  struct Stream {
     std::deque<Item> items;
-    std::condition_variable work;  // items became non-empty
-    std::thread thread;
+    bool busy = false;  // an item of this stream is being run
   };
 
-  bool threaded() const { return lane_[0].thread.joinable(); }
-
-  void stop_threads() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int l = 0; l < lanes_; ++l)
-        if (lane_[l].thread.joinable()) lane_[l].items.push_back(Item{Item::stop, {}, 0, 0, -1, 0});
-    }
-    for (int l = 0; l < lanes_; ++l) {
-      lane_[l].work.notify_one();
-      if (lane_[l].thread.joinable()) lane_[l].thread.join();
-    }
+  // Whether any stream has work queued or running (mu_ held).
+  bool pending() const {
+    for (int s = 0; s < streams_; ++s)
+      if (stream_[s].busy || !stream_[s].items.empty()) return true;
+    return false;
   }
 
   Status push(Item it) {
-    if (!threaded()) {
-      for (int l = 0; l < lanes_; ++l) {
-        Status s = consume(l, it);
-        if (!s.ok()) {
-          std::lock_guard<std::mutex> lock(mu_);
-          if (!error_) error_ = s.error();
-        }
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      if (it.kind == Item::data) free_.push_back(it.slot);
-      if (error_) return *error_;
-      return ok_status();
-    }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       if (error_) {
         if (it.kind == Item::data) free_.push_back(it.slot);
         return *error_;
       }
-      if (it.kind == Item::data) refs_[static_cast<std::size_t>(it.slot)] = lanes_;
-      for (int l = 0; l < lanes_; ++l) lane_[l].items.push_back(it);
+      if (it.kind == Item::data) refs_[static_cast<std::size_t>(it.slot)] = streams_;
+      for (int s = 0; s < streams_; ++s) stream_[s].items.push_back(it);
+      if (!helper_.joinable()) {
+        while (run_one(lock, kHash)) {
+        }
+        if (error_) return *error_;
+        return ok_status();
+      }
     }
-    for (int l = 0; l < lanes_; ++l) lane_[l].work.notify_one();
+    helper_wake_.notify_one();
     return ok_status();
   }
 
-  // One item's work for lane l (on the lane's thread, or inline).
-  Status consume(int l, const Item& it) {
+  // Runs the next item of the first stream (starting at `first`) that has
+  // work and is not being run by the other thread. Called and returns with
+  // mu_ held; the work itself runs unlocked. False if there was nothing to
+  // run.
+  bool run_one(std::unique_lock<std::mutex>& lock, int first) {
+    int s = -1;
+    for (int k = 0; k < streams_ && s < 0; ++k) {
+      const int c = (first + k) % streams_;
+      if (!stream_[c].busy && !stream_[c].items.empty()) s = c;
+    }
+    if (s < 0) return false;
+    Item it = std::move(stream_[s].items.front());
+    stream_[s].items.pop_front();
+    stream_[s].busy = true;
+    const bool skip = error_.has_value();
+    lock.unlock();
+    Status st = skip ? ok_status() : consume(s, it);
+    lock.lock();
+    stream_[s].busy = false;
+    if (it.kind == Item::data && --refs_[static_cast<std::size_t>(it.slot)] == 0)
+      free_.push_back(it.slot);
+    if (!st.ok() && !error_) error_ = st.error();
+    // The other thread may be waiting for this slot or for this stream.
+    reader_wake_.notify_one();
+    helper_wake_.notify_one();
+    return true;
+  }
+
+  // One item's work for stream s (mu_ not held; the stream's busy flag
+  // makes this thread the only one touching that stream's state).
+  Status consume(int s, const Item& it) {
     const uint8_t* p = it.kind == Item::data ? slots_[static_cast<std::size_t>(it.slot)].data() : nullptr;
-    if (l == kHasher) {
+    if (s == kHash) {
       if (it.kind == Item::data) hasher_.update(p, it.n);
       if (it.kind == Item::end_entry) digests_.push_back(hasher_.finish());
       return ok_status();
@@ -228,48 +264,30 @@ class FileFanout {
     return ok_status();
   }
 
-  void run(int l) {
-    Lane& lane = lane_[l];
+  void help() {
+    std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      Item it;
-      bool skip = false;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        lane.work.wait(lock, [&lane] { return !lane.items.empty(); });
-        it = std::move(lane.items.front());
-        lane.items.pop_front();
-        skip = error_.has_value();
-      }
-      if (it.kind == Item::stop) return;
-      Status s = skip ? ok_status() : consume(l, it);
-      bool freed = false;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (it.kind == Item::data && --refs_[static_cast<std::size_t>(it.slot)] == 0) {
-          free_.push_back(it.slot);
-          freed = true;
-        }
-        if (!s.ok() && !error_) {
-          error_ = s.error();
-          freed = true;  // wake a reader waiting for a slot: it must see the error
-        }
-      }
-      if (freed) slot_free_.notify_one();
+      if (run_one(lock, kSink)) continue;
+      if (stopping_) return;
+      helper_wake_.wait(lock);
     }
   }
 
   EntrySink* sink_;
-  const int lanes_;
+  const int streams_;
   std::array<std::vector<uint8_t>, kSlots> slots_;
-  std::array<int, kSlots> refs_{};
-  int held_ = -1;  // the slot between acquire() and submit() (reader only)
-  Sha256 hasher_;  // hasher lane only
-  std::vector<Sha256Digest> digests_;  // hasher lane only, until finish()
+  std::array<int, kSlots> refs_{};  // streams still to run each slot
+  int held_ = -1;                   // the slot between acquire() and submit()
+  Sha256 hasher_;                   // hash stream only
+  std::vector<Sha256Digest> digests_;  // hash stream only, until finish()
   std::mutex mu_;
-  std::condition_variable slot_free_;  // free_ grew, or error_ was set
+  std::condition_variable reader_wake_;  // a slot or a stream became free, or an error
+  std::condition_variable helper_wake_;  // work was queued or a stream became free, or stop
+  std::array<Stream, 2> stream_;
   std::deque<int> free_;
   std::optional<Error> error_;
-  std::array<Lane, 2> lane_;
+  bool stopping_ = false;
+  std::thread helper_;  // last: started after everything it uses exists
 };
 
 la_ssize_t pull_read(struct archive*, void* ctx, const void** buf) {

@@ -23,6 +23,7 @@ import sys
 import time
 import warnings
 
+import intake as intake_bench
 import procstat
 
 MIB = 1024 * 1024
@@ -372,6 +373,37 @@ def _concurrency(n):
     return run
 
 
+def _prepare_intake(ctx, servers):
+    """Build the package once (its own data dir, not the serving one, so
+    the server's own workers never see it)."""
+    if getattr(ctx, "intake", None) is None:
+        ours = next((s for s in servers if s.name == "ours"), None)
+        binary = ours.bin if ours else os.environ.get("KNOOPPUNT_BIN", "build/knooppunt")
+        ctx.intake = intake_bench.IntakeBench(ctx.tmp, binary, ctx.big_size)
+    ctx.intake_error = None
+    try:
+        ctx.intake.setup()
+    except intake_bench.RunFailed as e:
+        # Reported by every run of the case (prepare must not raise).
+        ctx.intake_error = f"intake setup failed: {e}"
+
+
+def _intake(ctx, server, tag):
+    """ours: the worker, then `knooppunt open`; openssh side: `age -d`."""
+    if ctx.intake_error:
+        raise RunFailed(ctx.intake_error)
+    try:
+        if server.name != "ours":
+            return ctx.intake.run_age(tag)
+        m = ctx.intake.run_worker(tag)
+        o = ctx.intake.run_open(tag)
+    except intake_bench.RunFailed as e:
+        raise RunFailed(str(e))
+    m["open_mbps"] = o["mbps"]
+    m["open_cpu_per_gib"] = o["cpu_per_gib"]
+    return m
+
+
 def all_cases(ctx):
     """Every benchmark, in the order they run."""
     cases = []
@@ -415,12 +447,20 @@ def all_cases(ctx):
              ("idle_pss_mib", f"server PSS, {n} idle sessions", "MiB", "lower"),
              ("pss_per_session_kib", "PSS per idle session", "KiB", "lower")],
             _concurrency(n)))
-    cases.append(Stub(
+    cases.append(Case(
         "intake", f"intake: open+verify+reseal {size} package",
-        "worker intake of one sealed package (age open, tar read, manifest "
-        "signature and per-file SHA-256 check, reseal to staff) vs "
-        "`age -d -i KEY FILE > /dev/null`; MB/s and CPU s/GiB",
-        "not yet available: the intake worker is not built"))
+        "one package (one file of random bytes) sealed with `knooppunt seal`; "
+        "ours = `knooppunt worker` from start until the signed receipt is in "
+        "the outbox (age open, tar read, SHA-256 per file, signature and "
+        "manifest checks, reseal to staff, fsync), then `knooppunt open` of "
+        "the same package into the work dir; openssh column = stock "
+        "`age -d -i KEY PKG > /dev/null` (see bench/lib/intake.py)",
+        [("mbps", "throughput (ours: worker)", "MB/s", "higher"),
+         ("cpu_per_gib", "CPU (ours: worker)", "s/GiB", "lower"),
+         ("peak_rss_mib", "peak RSS (ours: worker)", "MiB", "lower"),
+         ("open_mbps", "`knooppunt open` throughput", "MB/s", "higher"),
+         ("open_cpu_per_gib", "`knooppunt open` CPU", "s/GiB", "lower")],
+        _intake, prepare=_prepare_intake))
     cases.append(Stub(
         "end-to-end", "1,000 packages of 4 KiB, upload to receipt",
         "seal 1,000 small packages, upload them in one session, wait until "

@@ -207,7 +207,9 @@ def markdown(env, results):
                 if side + "_ok_runs" not in m:
                     cells += ["not run", ""]
                 elif not s:
-                    cells += ["failed", ""]
+                    # Runs succeeded but reported no value: a metric of the
+                    # other side only (intake's `open` figures).
+                    cells += ["n/a" if m.get(side + "_ok_runs") else "failed", ""]
                 else:
                     cells += [fmt(s["median"]), f"{fmt(s['min'])}–{fmt(s['max'])}"]
             ratio = f"{m['ratio']:.2f}" if m.get("ratio") is not None else "–"
