@@ -18,8 +18,6 @@ class StoreSource final : public merkle::HashSource {
   store::Db& db_;
 };
 
-std::string when(int64_t ms) { return log::format_iso8601(ms); }
-
 }  // namespace
 
 Result<merkle::Hash> root_at(store::Db& db, uint64_t size) {
@@ -113,7 +111,7 @@ Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key, con
     uint64_t index = static_cast<uint64_t>(e.id - 1);
     merkle::Hash leaf = merkle::leaf_hash(canonical_record(e, index));
     KP_ENSURE(!st.col_null(13) && st.col_hash(13) == leaf, "audit-record-altered",
-              "record " + std::to_string(index) + " (" + e.event + " at " + when(e.ts_ms) +
+              "record " + std::to_string(index) + " (" + e.event + " at " + log::format_iso8601(e.ts_ms) +
                   ") does not match its leaf in the tree");
     tree.append(leaf);
     ++expected_id;

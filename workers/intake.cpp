@@ -292,8 +292,9 @@ void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::opt
     // Receipts come from the store (no fsync needed: after a crash they are
     // written again from there); the signature first, so a receipt is never
     // visible without it.
-    auto receipt = store::receipt_of(*ctx.db, u.id);
-    if (receipt.ok() && *receipt && !placed_receipts.count(u.id)) {
+    auto receipt = placed_receipts.count(u.id) ? Result<std::optional<store::StoredReceipt>>(std::nullopt)
+                                               : store::receipt_of(*ctx.db, u.id);
+    if (receipt.ok() && *receipt) {
       std::string sig_work = work_path(ctx, u.id, ".receipt.json.minisig");
       std::string json_work = work_path(ctx, u.id, ".receipt.json");
       if (write_file(sig_work, (*receipt)->signature, false).ok() &&
