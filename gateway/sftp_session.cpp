@@ -14,6 +14,7 @@
 #include "gateway/confine.h"
 #include "gateway/upload.h"
 #include "gateway/vpath.h"
+#include "store/outbox.h"
 #include "store/uploads.h"
 
 namespace kp::gateway {
@@ -526,6 +527,8 @@ void SftpSession::on_remove(const sftp::Request& req, Out& out) {
   if (!moved.ok()) return reply_error(out, req.id, moved.error(), "remove");
   (void)confine::fsync_dir(a.archive.get());
   (void)confine::fsync_dir(a.dir.get());
+  Status recorded = store::record_acknowledgement(auth_.db(), principal_.municipality, t->name, archived, log::now_ms());
+  if (!recorded.ok()) log::event("sftp.acknowledge_unrecorded", {{"error", recorded.error().message()}});
   audit("sftp.acknowledge", "success", "/" + a.name + "/" + t->name, static_cast<int64_t>(st->st_size));
   reply_ok(out, req.id);
 }

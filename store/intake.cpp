@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "common/log.h"
+
 namespace kp::store {
 
 Result<std::optional<Upload>> claim_upload(Db& db, int64_t pid, int64_t now_ms) {
@@ -103,6 +105,12 @@ Status mark_receipt_placed(Db& db, int64_t upload_id) {
   KP_TRY(Stmt st, db.prepare("UPDATE receipts SET placed = 1 WHERE upload_id = ?"));
   st.bind(1, upload_id);
   Status s = st.run();
+  if (s.ok()) {
+    KP_TRY(Stmt item, db.prepare(
+        "UPDATE outbox_items SET placed_ms = ? WHERE upload_id = ? AND kind = 'receipt' AND placed_ms IS NULL"));
+    item.bind(1, static_cast<int64_t>(log::now_ms())).bind(2, upload_id);
+    s = item.run();
+  }
   (void)db.run_script("PRAGMA synchronous=FULL");
   return s;
 }

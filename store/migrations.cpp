@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -122,6 +122,58 @@ CREATE TABLE receipts(
   json TEXT NOT NULL,
   signature TEXT NOT NULL,
   placed INTEGER NOT NULL DEFAULT 0);
+)sql",
+    // 5: the hub's side. Case decisions (take, decline, close) with who and
+    // when; staff submissions to /outgoing, processed like uploads; what the
+    // hub placed in each outbox (SIPs, enrichment requests, notices, receipts)
+    // and when it was acknowledged; enrichment responses joining a case.
+    R"sql(
+ALTER TABLE cases ADD COLUMN state_ms INTEGER;
+ALTER TABLE cases ADD COLUMN state_by TEXT;
+ALTER TABLE cases ADD COLUMN state_reason TEXT;
+ALTER TABLE cases ADD COLUMN taken_ms INTEGER;
+CREATE TABLE submissions(
+  id INTEGER PRIMARY KEY,
+  submitter TEXT NOT NULL,
+  name TEXT NOT NULL UNIQUE,
+  partial_name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  received_ms INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'received',
+  claim_pid INTEGER,
+  claimed_ms INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  reason_code TEXT,
+  reason_text TEXT,
+  processed_ms INTEGER,
+  receipt_json TEXT,
+  receipt_signature TEXT,
+  receipt_placed INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX submissions_by_state ON submissions(state, id);
+CREATE TABLE outbox_items(
+  id INTEGER PRIMARY KEY,
+  municipality TEXT NOT NULL REFERENCES municipalities(code),
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('receipt', 'sip', 'request', 'notice')),
+  case_id TEXT REFERENCES cases(id),
+  item_id TEXT UNIQUE,
+  submission_id INTEGER REFERENCES submissions(id),
+  upload_id INTEGER REFERENCES uploads(id),
+  body TEXT,
+  signature TEXT,
+  created_ms INTEGER NOT NULL,
+  placed_ms INTEGER,
+  acknowledged_ms INTEGER,
+  archived_name TEXT,
+  UNIQUE (municipality, name));
+CREATE INDEX outbox_items_by_case ON outbox_items(case_id, kind);
+CREATE TABLE replies(
+  upload_id INTEGER PRIMARY KEY REFERENCES uploads(id),
+  request_id TEXT NOT NULL,
+  case_id TEXT NOT NULL REFERENCES cases(id),
+  queue_name TEXT NOT NULL,
+  created_ms INTEGER NOT NULL);
 )sql",
 };
 

@@ -15,6 +15,7 @@
 #include "audit/log.h"
 #include "common/log.h"
 #include "gateway/confine.h"
+#include "store/outbox.h"
 #include "store/registry.h"
 #include "workers/package.h"
 #include "workers/receipt.h"
@@ -241,6 +242,15 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     r.proof = proof;
     std::string json = receipt_json(r);
     KP_TRY(std::string sig, sign_receipt(ctx.hub_key, r, json));
+    store::OutboxItem item;
+    item.municipality = upload.municipality;
+    item.name = upload.name + ".receipt.json";
+    item.kind = "receipt";
+    item.case_id = r.case_id;
+    item.upload_id = upload.id;
+    item.created_ms = now;
+    KP_TRY(int64_t item_id, store::insert_outbox_item(*ctx.db, item));
+    (void)item_id;
     return store::insert_receipt(*ctx.db, upload.id, json, sig);
   });
   if (!committed.ok()) {
