@@ -106,8 +106,15 @@ int cmd_open(const Args& a) {
     KP_ENSURE(verified.ok(), "manifest-signature-invalid",
               "the manifest's signature does not verify with " + *verify_path + " (" +
                   (verified.ok() ? "" : verified.error().code) + ")");
-    KP_TRY(policy::Manifest m, policy::parse_manifest(pkg.manifest));
-    KP_GUARD(workers::check_files(m, pkg));
+    // A signal package, or a SIP / enrichment request from the hub.
+    auto signal = policy::parse_manifest(pkg.manifest);
+    if (signal.ok()) {
+      KP_GUARD(workers::check_files(signal->files, pkg));
+    } else {
+      KP_ENSURE(signal.error().code == "manifest-format-unknown", signal.error().code, signal.error().detail);
+      KP_TRY(policy::HubManifest m, policy::parse_hub_manifest(pkg.manifest));
+      KP_GUARD(workers::check_files(m.files, pkg));
+    }
     std::cout << "opened and verified " << pkg.files.size() << " file(s) into " << *out_dir
               << " (signed: " << *verified << ")\n";
     return ok_status();

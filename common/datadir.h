@@ -9,6 +9,7 @@
 //   DATA/boxes/GMxxxx/archive  outbox items the municipality acknowledged
 //   DATA/boxes/GMxxxx/partial  uploads in progress (never visible over SFTP)
 //   DATA/queue, DATA/quarantine, DATA/outgoing, DATA/audit
+//   DATA/outgoing-partial      staff uploads in progress (never visible over SFTP)
 #pragma once
 
 #include <string>
@@ -29,6 +30,7 @@ struct DataDir {
   std::string queue() const { return root + "/queue"; }
   std::string quarantine() const { return root + "/quarantine"; }
   std::string outgoing() const { return root + "/outgoing"; }
+  std::string outgoing_partial() const { return root + "/outgoing-partial"; }
   std::string audit() const { return root + "/audit"; }
 };
 

@@ -94,8 +94,8 @@ void SftpSession::finish() {
       (void)confine::unlink_beneath(h->area->partial.get(), h->partial_name);
   }
   handles_.clear();
-  if (Area* inbox = view_.find("inbox")) {
-    for (auto& [name, t] : temps_) (void)confine::unlink_beneath(inbox->partial.get(), t.partial_name);
+  if (Area* target = view_.upload_area()) {
+    for (auto& [name, t] : temps_) (void)confine::unlink_beneath(target->partial.get(), t.partial_name);
   }
   temps_.clear();
 }
@@ -260,13 +260,12 @@ void SftpSession::on_fstat(const sftp::Request& req, Out& out) {
 
 Status SftpSession::open_upload(const Target& t, std::unique_ptr<Handle>& h) {
   KP_ENSURE(!temps_.count(t.name), "already-exists", t.name + " already exists");
-  KP_TRY(bool taken, store::upload_name_taken(auth_.db(), principal_.municipality, t.name));
-  KP_ENSURE(!taken, "already-exists", t.name + " was uploaded before; upload under a new name");
+  KP_GUARD(check_new_upload_name(auth_, principal_, t.name));
   KP_ENSURE(!confine::stat_beneath(t.area->dir.get(), t.name).ok(), "already-exists",
             t.name + " already exists");
   KP_TRY(store::DayUsage usage, store::usage_since(auth_.db(), principal_.municipality, utc_day_start_ms()));
   if (usage.files >= settings_.max_files_per_day) {
-    audit("limit.hit", "refused", "/inbox/" + t.name, {}, {}, std::string("limit-files-per-day"));
+    audit("limit.hit", "refused", "/" + t.area->name + "/" + t.name, {}, {}, std::string("limit-files-per-day"));
     return make_error("limit-files-per-day", "the municipality reached its limit of " +
                                                  std::to_string(settings_.max_files_per_day) +
                                                  " uploads today");
@@ -327,13 +326,13 @@ void SftpSession::on_write(const sftp::Request& req, Out& out) {
   if (h->failed) return refuse(*h->failed);
   uint64_t end = req.offset + req.data.size();
   if (end < req.offset || end > static_cast<uint64_t>(settings_.max_file_size)) {
-    audit("limit.hit", "refused", "/inbox/" + h->name, static_cast<int64_t>(end), {},
+    audit("limit.hit", "refused", "/" + h->area->name + "/" + h->name, static_cast<int64_t>(end), {},
           std::string("limit-file-size"));
     return refuse(make_error("limit-file-size", "uploads are limited to " +
                                                     std::to_string(settings_.max_file_size) + " bytes"));
   }
   if (h->day_bytes_before + std::max(end, h->size) > static_cast<uint64_t>(settings_.max_bytes_per_day)) {
-    audit("limit.hit", "refused", "/inbox/" + h->name, static_cast<int64_t>(end), {},
+    audit("limit.hit", "refused", "/" + h->area->name + "/" + h->name, static_cast<int64_t>(end), {},
           std::string("limit-bytes-per-day"));
     return refuse(make_error("limit-bytes-per-day", "the municipality reached its daily upload volume"));
   }
@@ -423,7 +422,7 @@ Status SftpSession::close_upload(Handle& h) {
   if (!id.ok()) {
     (void)confine::unlink_beneath(h.area->partial.get(), h.partial_name);
     h.partial_name.clear();
-    audit("sftp.upload", "refused", "/inbox/" + h.name, st.st_size, sha, id.error().code);
+    audit("sftp.upload", "refused", "/" + h.area->name + "/" + h.name, st.st_size, sha, id.error().code);
     return id.error();
   }
   h.partial_name.clear();
@@ -534,8 +533,8 @@ void SftpSession::on_remove(const sftp::Request& req, Out& out) {
 }
 
 Status SftpSession::finish_temp(const std::string& temp, const std::string& final_name) {
-  Area* inbox = view_.find("inbox");
-  KP_ENSURE(inbox, "permission-denied", "no inbox");
+  Area* target = view_.upload_area();
+  KP_ENSURE(target, "permission-denied", "nothing can be uploaded here");
   auto it = temps_.find(temp);
   KP_ENSURE(it != temps_.end(), "permission-denied", "only an upload of this session under a temporary name can be renamed");
   if (is_temporary_name(final_name)) {
@@ -545,10 +544,9 @@ Status SftpSession::finish_temp(const std::string& temp, const std::string& fina
     temps_[final_name] = t;
     return ok_status();
   }
-  KP_TRY(bool taken, store::upload_name_taken(auth_.db(), principal_.municipality, final_name));
-  KP_ENSURE(!taken, "already-exists", final_name + " was uploaded before; upload under a new name");
+  KP_GUARD(check_new_upload_name(auth_, principal_, final_name));
   CommitRequest c{it->second.partial_name, final_name, it->second.size, it->second.sha256_hex};
-  KP_TRY(int64_t id, commit_upload(auth_, principal_, *inbox, c));
+  KP_TRY(int64_t id, commit_upload(auth_, principal_, *target, c));
   (void)id;
   temps_.erase(it);
   log::event("sftp.upload", {{"actor", principal_.account}, {"municipality", principal_.municipality},
@@ -564,7 +562,7 @@ void SftpSession::on_rename(const sftp::Request& req, Out& out) {
   if (!to.ok()) return reply_error(out, req.id, to.error(), "rename");
   if (!from->area || !to->area || from->area != to->area || from->name.empty() || to->name.empty() ||
       !from->area->can_create)
-    return reply_error(out, req.id, make_error("permission-denied", "rename is only for finishing an upload in /inbox"),
+    return reply_error(out, req.id, make_error("permission-denied", "rename is only for finishing an upload"),
                        "rename");
   Status allowed = check_area(*from->area, true);
   if (!allowed.ok()) return reply_error(out, req.id, allowed.error(), "rename");

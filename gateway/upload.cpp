@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "gateway/confine.h"
 #include "policy/identifiers.h"
+#include "store/submissions.h"
 #include "store/uploads.h"
 
 namespace kp::gateway {
@@ -17,6 +18,20 @@ bool is_temporary_name(std::string_view name) {
   for (std::string_view suffix : {".filepart", ".part", ".tmp", ".partial", ".temp", "~"})
     if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) return true;
   return false;
+}
+
+Status check_new_upload_name(Authority& auth, const Principal& p, const std::string& name) {
+  if (p.role == Role::staff) {
+    for (std::string_view suffix : {".receipt.json", ".receipt.json.minisig"})
+      KP_ENSURE(!(name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0),
+                "name-reserved", "names ending in " + std::string(suffix) + " are kept for the gateway's receipts");
+    KP_TRY(bool taken, store::submission_name_taken(auth.db(), name));
+    KP_ENSURE(!taken, "already-exists", name + " was uploaded before; upload under a new name");
+    return ok_status();
+  }
+  KP_TRY(bool taken, store::upload_name_taken(auth.db(), p.municipality, name));
+  KP_ENSURE(!taken, "already-exists", name + " was uploaded before; upload under a new name");
+  return ok_status();
 }
 
 Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
@@ -43,18 +58,60 @@ Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
   // upload exists. The rename after the commit needs no directory sync: if
   // a crash loses it, recover_uploads() redoes it from the row.
   KP_GUARD(confine::fsync_dir(inbox.partial.get()));
-  KP_TRY(int64_t id, store::record_upload(auth.db(), u, e));
+  const bool staff = p.role == Role::staff;
+  KP_TRY(int64_t id, staff ? store::record_submission(auth.db(), u, e) : store::record_upload(auth.db(), u, e));
   Status moved = confine::rename_noreplace(inbox.partial.get(), req.partial_name, inbox.dir.get(),
                                            req.final_name);
   if (!moved.ok()) {
     // A file the host placed under that name: undo the row, keep the bytes.
-    (void)store::delete_upload(auth.db(), id);
+    (void)(staff ? store::delete_submission(auth.db(), id) : store::delete_upload(auth.db(), id));
     return moved.error();
   }
   return id;
 }
 
+namespace {
+
+// Finishes the rename of a committed row whose partial file is still there.
+void place_committed(int partial, int dir, const store::Upload& u, const std::string& where) {
+  if (!confine::stat_beneath(partial, u.partial_name).ok() || confine::stat_beneath(dir, u.name).ok()) return;
+  Status s = confine::rename_noreplace(partial, u.partial_name, dir, u.name);
+  log::event("recovery.upload_placed",
+             {{"where", where}, {"name", u.name}, {"outcome", s.ok() ? "ok" : s.error().message()}});
+  (void)confine::fsync_dir(dir);
+}
+
+// Removes partial files that no committed row refers to: they were never
+// acknowledged to any client.
+void remove_unreferenced(int partial, const std::set<std::string>& referenced, const std::string& where) {
+  auto entries = confine::list_dir(partial);
+  if (!entries.ok()) return;
+  for (const auto& e : *entries) {
+    if (referenced.count(e.name)) continue;
+    (void)confine::unlink_beneath(partial, e.name);
+    log::event("recovery.partial_removed", {{"where", where}, {"name", e.name}});
+  }
+}
+
+// Staff submissions in /outgoing.
+Status recover_submissions(const DataDir& d, store::Db& db) {
+  KP_GUARD(ensure_dir(d.outgoing_partial()));
+  KP_TRY(Fd outgoing, confine::open_dir(d.outgoing()));
+  KP_TRY(Fd partial, confine::open_dir(d.outgoing_partial()));
+  KP_TRY(auto submissions, store::list_submissions(db));
+  std::set<std::string> referenced;
+  for (const auto& s : submissions) {
+    referenced.insert(s.partial_name);
+    place_committed(partial.get(), outgoing.get(), s, "outgoing");
+  }
+  remove_unreferenced(partial.get(), referenced, "outgoing");
+  return ok_status();
+}
+
+}  // namespace
+
 Status recover_uploads(const DataDir& d, store::Db& db) {
+  KP_GUARD(recover_submissions(d, db));
   KP_TRY(auto uploads, store::list_uploads(db));
   std::set<std::pair<std::string, std::string>> referenced;
   for (const auto& u : uploads) {
@@ -64,13 +121,7 @@ Status recover_uploads(const DataDir& d, store::Db& db) {
     auto inbox = confine::open_dir(box + "/inbox");
     auto partial = confine::open_dir(box + "/partial");
     if (!inbox.ok() || !partial.ok()) continue;
-    if (confine::stat_beneath(partial->get(), u.partial_name).ok() &&
-        !confine::stat_beneath(inbox->get(), u.name).ok()) {
-      Status s = confine::rename_noreplace(partial->get(), u.partial_name, inbox->get(), u.name);
-      log::event("recovery.upload_placed", {{"municipality", u.municipality}, {"name", u.name},
-                                            {"outcome", s.ok() ? "ok" : s.error().message()}});
-      (void)confine::fsync_dir(inbox->get());
-    }
+    place_committed(partial->get(), inbox->get(), u, u.municipality);
   }
   // Partial files no row refers to were never acknowledged: remove them.
   auto boxes_dir = confine::open_dir(d.boxes());
@@ -80,13 +131,10 @@ Status recover_uploads(const DataDir& d, store::Db& db) {
     if (!box.is_dir() || !policy::valid_municipality_code(box.name)) continue;
     auto partial = confine::open_dir(d.box(box.name) + "/partial");
     if (!partial.ok()) continue;
-    auto entries = confine::list_dir(partial->get());
-    if (!entries.ok()) continue;
-    for (const auto& e : *entries) {
-      if (referenced.count({box.name, e.name})) continue;
-      (void)confine::unlink_beneath(partial->get(), e.name);
-      log::event("recovery.partial_removed", {{"municipality", box.name}, {"name", e.name}});
-    }
+    std::set<std::string> names;
+    for (const auto& [code, name] : referenced)
+      if (code == box.name) names.insert(name);
+    remove_unreferenced(partial->get(), names, box.name);
   }
   return ok_status();
 }

@@ -25,6 +25,12 @@ namespace kp::gateway {
 // registered when it is closed, only once it is renamed to a final name.
 bool is_temporary_name(std::string_view name);
 
+// Refuses a name that cannot be a new upload of `p`: used before (uploads
+// are single-use per municipality; staff submissions per /outgoing), or, in
+// /outgoing, a name the gateway keeps for its receipts. Errors:
+// "already-exists", "name-reserved".
+Status check_new_upload_name(Authority& auth, const Principal& p, const std::string& name);
+
 struct CommitRequest {
   std::string partial_name;  // in inbox.partial
   std::string final_name;    // validated single component
@@ -32,7 +38,8 @@ struct CommitRequest {
   std::string sha256_hex;
 };
 
-// Commits a closed, fsynced partial file as an upload. Errors:
+// Commits a closed, fsynced partial file as an upload (a person's) or a
+// submission (staff's). Errors:
 // "already-exists" (the name was used before), "io-failed".
 Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
                               const CommitRequest& req);

@@ -41,6 +41,11 @@ Result<View> View::open(const DataDir& d, const Principal& p) {
       KP_TRY(Area queue, make_area("queue", d.queue(), std::nullopt));
       queue.can_read = true;
       KP_TRY(Area outgoing, make_area("outgoing", d.outgoing(), std::nullopt));
+      outgoing.can_read = true;  // staff read their receipts here
+      outgoing.can_create = true;
+      KP_GUARD(ensure_dir(d.outgoing_partial()));
+      KP_TRY(Fd partial, confine::open_dir(d.outgoing_partial()));
+      outgoing.partial = std::move(partial);
       v.areas_.push_back(std::move(queue));
       v.areas_.push_back(std::move(outgoing));
       break;
@@ -53,6 +58,12 @@ Result<View> View::open(const DataDir& d, const Principal& p) {
     }
   }
   return v;
+}
+
+Area* View::upload_area() {
+  for (auto& a : areas_)
+    if (a.can_create) return &a;
+  return nullptr;
 }
 
 Area* View::find(std::string_view name) {

@@ -4,7 +4,7 @@
 //
 //   person  /inbox  (create new files only; scope upload)
 //           /outbox (list, read, remove = acknowledge; scope download)
-//   staff   /queue  (list, read)       /outgoing (list; uploads arrive with the SIP issue)
+//   staff   /queue  (list, read)       /outgoing (create new files, list, read receipts)
 //   auditor /audit  (list, read)
 #pragma once
 
@@ -39,6 +39,8 @@ class View {
   static Result<View> open(const DataDir& d, const Principal& p);
 
   Area* find(std::string_view name);
+  // The one area new files are uploaded to (/inbox, /outgoing), if any.
+  Area* upload_area();
   const std::vector<Area>& areas() const { return areas_; }
 
  private:

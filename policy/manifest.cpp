@@ -234,7 +234,7 @@ Status only_known(const Object& o, const std::string& prefix,
     if (!found)
       return make_error(
           "manifest-field-unknown",
-          prefix + safe_key(it->first) + " is not a field of " + std::string(kSignalFormat));
+          prefix + safe_key(it->first) + " is not a field of this manifest format");
   }
   return ok_status();
 }
@@ -339,13 +339,13 @@ Status read_bsns(const Object& root, Manifest& m, const ManifestLimits& lim) {
   return ok_status();
 }
 
-Status read_files(const Object& root, Manifest& m, const ManifestLimits& lim) {
+Status read_files(const Object& root, std::vector<ManifestFile>& files, const ManifestLimits& lim) {
   KP_TRY(std::optional<Var> v, member(root, "files", "files", true));
   KP_TRY(Array::Ptr a, as_array(*v, "files"));
   KP_ENSURE(a->size() <= lim.max_files, "manifest-too-many-files",
             "files lists more than " + std::to_string(lim.max_files) + " files");
   std::map<std::string, std::size_t, std::less<>> seen;
-  m.files.reserve(a->size());
+  files.reserve(a->size());
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string path = "files[" + std::to_string(i) + "]";
     KP_TRY(Object::Ptr f, as_object(a->get(static_cast<unsigned>(i)), path));
@@ -368,7 +368,7 @@ Status read_files(const Object& root, Manifest& m, const ManifestLimits& lim) {
     auto [it, inserted] = seen.emplace(mf.name, i);
     KP_ENSURE(inserted, "manifest-file-duplicate",
               path + ".name repeats files[" + std::to_string(it->second) + "].name");
-    m.files.push_back(std::move(mf));
+    files.push_back(std::move(mf));
   }
   // A name cannot be both a file and a folder of another file: a package
   // with both cannot be unpacked anywhere.
@@ -446,8 +446,53 @@ Status read_fields(const Object& root, Manifest& m, const ManifestLimits& lim) {
     m.in_reply_to = std::move(id);
   }
 
-  KP_GUARD(read_files(root, m, lim));
+  KP_GUARD(read_files(root, m.files, lim));
   return ok_status();
+}
+
+// The hub manifest's fields, in the order of HubManifest.
+Status read_hub_fields(const Object& root, HubManifest& m, const ManifestLimits& lim) {
+  const bool sip = m.kind == HubKind::sip;
+  if (sip)
+    KP_GUARD(only_known(root, "", {"format", "id", "published", "case", "municipality", "submitted_by",
+                                   "created", "title", "summary", "files"}));
+  else
+    KP_GUARD(only_known(root, "", {"format", "id", "published", "case", "municipality", "submitted_by",
+                                   "created", "question", "summary", "files"}));
+  KP_TRY(std::optional<Var> id, member(root, "id", "id", false));
+  if (id) {
+    KP_TRY(std::string v, as_string(*id, "id"));
+    KP_ENSURE(valid_request_id(v), "manifest-field-invalid", "id is not an item id");
+    m.id = std::move(v);
+  }
+  KP_TRY(std::optional<Var> published, member(root, "published", "published", false));
+  if (published) {
+    KP_TRY(std::string v, as_string(*published, "published"));
+    KP_ENSURE(valid_utc_timestamp(v), "manifest-field-invalid", "published must be a UTC time");
+    m.published = std::move(v);
+  }
+  KP_TRY(m.case_id, string_member(root, "case", "case"));
+  KP_ENSURE(valid_case_id(m.case_id), "manifest-field-invalid", "case must be a case id like KP-2026-000042");
+  KP_TRY(m.municipality, string_member(root, "municipality", "municipality"));
+  KP_ENSURE(valid_municipality_code(m.municipality), "manifest-field-invalid",
+            "municipality must be GM followed by 4 digits");
+  KP_TRY(m.submitted_by, string_member(root, "submitted_by", "submitted_by"));
+  KP_ENSURE(valid_account_id(m.submitted_by), "manifest-field-invalid",
+            "submitted_by must be an account name (lowercase letters, digits, . _ -)");
+  KP_TRY(m.created, string_member(root, "created", "created"));
+  KP_ENSURE(valid_utc_timestamp(m.created), "manifest-field-invalid",
+            "created must be a UTC time like 2026-11-22T10:15:00Z");
+  const char* text_field = sip ? "title" : "question";
+  KP_TRY(m.text, string_member(root, text_field, text_field));
+  KP_GUARD(check_text(m.text, text_field, sip ? lim.max_irregularity_chars : lim.max_summary_chars,
+                      sip ? TextKind::one_line : TextKind::multi_line));
+  KP_TRY(std::optional<Var> summary, member(root, "summary", "summary", false));
+  if (summary) {
+    KP_TRY(std::string v, as_string(*summary, "summary"));
+    KP_GUARD(check_text(v, "summary", lim.max_summary_chars, TextKind::multi_line));
+    m.summary = std::move(v);
+  }
+  return read_files(root, m.files, lim);
 }
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n) {
@@ -545,7 +590,11 @@ bool valid_sha256_hex(std::string_view s) {
   return true;
 }
 
-Result<Manifest> parse_manifest(std::string_view json_text, const ManifestLimits& limits) {
+namespace {
+
+// Phase one, shared by every manifest format: size, UTF-8, JSON syntax
+// (bounded nesting), duplicate keys, one object at the top.
+Result<Object::Ptr> parse_root(std::string_view json_text, const ManifestLimits& limits) {
   KP_ENSURE(json_text.size() <= limits.max_manifest_bytes, "manifest-too-large",
             "manifest.json is " + std::to_string(json_text.size()) + " bytes; at most " +
                 std::to_string(limits.max_manifest_bytes) + " are accepted");
@@ -581,15 +630,27 @@ Result<Manifest> parse_manifest(std::string_view json_text, const ManifestLimits
     return make_error("manifest-key-duplicate",
                       safe_key(*handler->duplicate()) + " occurs twice in one object");
 
+  return root;
+}
+
+// The "format" member must be exactly `format`.
+Status check_format(const Object& root, std::string_view format) {
+  KP_ENSURE(root.has("format"), "manifest-format-unknown",
+            "format is missing; it must be " + std::string(format));
+  Var v = root.get("format");
+  KP_ENSURE(v.isString() && v.type() == typeid(std::string) && v.extract<std::string>() == format,
+            "manifest-format-unknown", "format must be " + std::string(format));
+  return ok_status();
+}
+
+}  // namespace
+
+Result<Manifest> parse_manifest(std::string_view json_text, const ManifestLimits& limits) {
+  KP_TRY(Object::Ptr root, parse_root(json_text, limits));
   // Phase two: schema.
   try {
     Manifest m;
-    KP_ENSURE(root->has("format"), "manifest-format-unknown",
-              "format is missing; it must be " + std::string(kSignalFormat));
-    Var format = root->get("format");
-    KP_ENSURE(format.isString() && format.type() == typeid(std::string) &&
-                  format.extract<std::string>() == kSignalFormat,
-              "manifest-format-unknown", "format must be " + std::string(kSignalFormat));
+    KP_GUARD(check_format(*root, kSignalFormat));
     m.format = std::string(kSignalFormat);
     if (auto key = find_out_of_range_integer(json_text))
       return invalid(safe_key(*key), "holds a number out of range");
@@ -612,6 +673,37 @@ Status check_manifest_context(const Manifest& m, std::string_view upload_municip
             "the manifest names submitter " + m.submitted_by + " but the package was uploaded by " +
                 std::string(uploader));
   return ok_status();
+}
+
+Result<HubManifest> parse_hub_manifest(std::string_view json_text, const ManifestLimits& limits) {
+  KP_TRY(Object::Ptr root, parse_root(json_text, limits));
+  try {
+    HubManifest m;
+    Var format = root->has("format") ? root->get("format") : Var();
+    const bool sip = format.isString() && format.type() == typeid(std::string) &&
+                     format.extract<std::string>() == kSipFormat;
+    m.kind = sip ? HubKind::sip : HubKind::request;
+    if (!sip) {
+      Status request = check_format(*root, kRequestFormat);
+      if (!request.ok())
+        return make_error("manifest-format-unknown", "format must be " + std::string(kSipFormat) + " or " +
+                                                         std::string(kRequestFormat));
+    }
+    if (auto key = find_out_of_range_integer(json_text))
+      return invalid(safe_key(*key), "holds a number out of range");
+    KP_GUARD(read_hub_fields(*root, m, limits));
+    return m;
+  } catch (const Poco::Exception& e) {
+    return make_error("manifest-field-invalid",
+                      "a field could not be read: " + safe_parser_message(e.message()));
+  } catch (const std::exception&) {
+    return make_error("manifest-field-invalid", "a field could not be read");
+  }
+}
+
+bool valid_case_id(std::string_view s) {
+  // KP-YYYY-NNNNNN
+  return s.size() == 14 && s.substr(0, 3) == "KP-" && digits(s, 3, 4) && s[7] == '-' && digits(s, 8, 6);
 }
 
 }  // namespace kp::policy

@@ -163,6 +163,35 @@ Result<Manifest> parse_manifest(std::string_view json_text, const ManifestLimits
 Status check_manifest_context(const Manifest& m, std::string_view upload_municipality,
                               std::string_view uploader);
 
+// The hub's answers to a municipality, uploaded by staff to /outgoing (or
+// made by `sip publish` / `request send`): a SIP ("knooppunt-sip/1", with a
+// one-line title) or an enrichment request ("knooppunt-request/1", with the
+// question). Same field rules and reason codes as the signal manifest. The
+// gateway adds "id" and "published" when it signs the manifest for the
+// municipality; a staff upload leaves them out.
+inline constexpr std::string_view kSipFormat = "knooppunt-sip/1";
+inline constexpr std::string_view kRequestFormat = "knooppunt-request/1";
+
+enum class HubKind { sip, request };
+
+struct HubManifest {
+  HubKind kind = HubKind::sip;
+  std::optional<std::string> id;         // "KP-2026-000042-S1" / "-R1", set by the gateway
+  std::optional<std::string> published;  // UTC time, set by the gateway
+  std::string case_id;                   // "KP-2026-000042"
+  std::string municipality;              // GM + 4 digits
+  std::string submitted_by;              // staff account id, or "hub" for the gateway host's CLI
+  std::string created;                   // UTC time
+  std::string text;                      // the SIP's title or the request's question
+  std::optional<std::string> summary;
+  std::vector<ManifestFile> files;
+};
+
+Result<HubManifest> parse_hub_manifest(std::string_view json_text, const ManifestLimits& limits = {});
+
+// "KP-" + 4-digit year + "-" + 6 digits.
+bool valid_case_id(std::string_view s);
+
 // Syntax checks used by the parser, exposed for the CLI and tests.
 // A calendar date "YYYY-MM-DD" (years 0001..9999, real day of month).
 bool valid_date(std::string_view s);

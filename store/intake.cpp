@@ -4,46 +4,16 @@
 #include <cstdio>
 
 #include "common/log.h"
+#include "store/claims.h"
 
 namespace kp::store {
 
 Result<std::optional<Upload>> claim_upload(Db& db, int64_t pid, int64_t now_ms) {
-  // A claim need not survive power loss (the upload is then simply claimed
-  // again), so it commits without an fsync; verdicts keep synchronous=FULL.
-  KP_GUARD(db.run_script("PRAGMA synchronous=NORMAL"));
-  struct Restore {
-    Db& db;
-    ~Restore() { (void)db.run_script("PRAGMA synchronous=FULL"); }
-  } restore{db};
-  // One statement: the row is claimed atomically even with many workers.
-  KP_TRY(Stmt st, db.prepare(std::string(
-      "UPDATE uploads SET state = 'processing', claim_pid = ?1, claimed_ms = ?2, attempts = attempts + 1 "
-      "WHERE id = (SELECT id FROM uploads WHERE state = 'received' ORDER BY id LIMIT 1) RETURNING ") +
-      kUploadColumns));
-  st.bind(1, pid).bind(2, now_ms);
-  KP_TRY(bool row, st.step());
-  if (!row) return std::optional<Upload>();
-  Upload u = read_upload(st);
-  KP_GUARD(st.run());
-  return std::optional<Upload>(std::move(u));
+  return claim_oldest(db, ClaimTable::uploads, pid, now_ms);
 }
 
 Result<int> release_dead_claims(Db& db, const std::function<bool(int64_t)>& alive) {
-  KP_TRY(Stmt st, db.prepare("SELECT id, claim_pid FROM uploads WHERE state = 'processing'"));
-  std::vector<std::pair<int64_t, int64_t>> dead;
-  for (;;) {
-    KP_TRY(bool row, st.step());
-    if (!row) break;
-    if (!alive(st.col_int(1))) dead.emplace_back(st.col_int(0), st.col_int(1));
-  }
-  for (const auto& [id, pid] : dead) {
-    KP_TRY(Stmt up, db.prepare(
-        "UPDATE uploads SET state = 'received', claim_pid = NULL WHERE id = ? AND state = 'processing' "
-        "AND claim_pid = ?"));
-    up.bind(1, id).bind(2, pid);
-    KP_GUARD(up.run());
-  }
-  return static_cast<int>(dead.size());
+  return release_dead(db, ClaimTable::uploads, alive);
 }
 
 Status record_verdict(Db& db, const Verdict& v, const std::vector<AuditEvent>& events,
@@ -139,32 +109,6 @@ Result<std::string> next_case_id(Db& db, int year) {
   char id[32];
   std::snprintf(id, sizeof id, "%s%06lld", prefix, static_cast<long long>(n));
   return std::string(id);
-}
-
-Result<std::vector<Case>> list_cases(Db& db) {
-  KP_TRY(Stmt st, db.prepare(
-      "SELECT id, upload_id, municipality, kind, in_reply_to, provider_kvk, provider_name, domain, score, "
-      "score_parts, queue_name, state, created_ms FROM cases ORDER BY score DESC, created_ms"));
-  std::vector<Case> out;
-  for (;;) {
-    KP_TRY(bool row, st.step());
-    if (!row) return out;
-    Case c;
-    c.id = st.col_text(0);
-    c.upload_id = st.col_int(1);
-    c.municipality = st.col_text(2);
-    c.kind = st.col_text(3);
-    c.in_reply_to = st.col_opt_text(4);
-    c.provider_kvk = st.col_text(5);
-    c.provider_name = st.col_text(6);
-    c.domain = st.col_text(7);
-    c.score = st.col_double(8);
-    c.score_parts = st.col_text(9);
-    c.queue_name = st.col_text(10);
-    c.state = st.col_text(11);
-    c.created_ms = st.col_int(12);
-    out.push_back(std::move(c));
-  }
 }
 
 Result<std::vector<Upload>> processed_uploads(Db& db) {

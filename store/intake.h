@@ -16,6 +16,7 @@
 
 #include "common/result.h"
 #include "store/audit_events.h"
+#include "store/cases.h"
 #include "store/db.h"
 #include "store/uploads.h"
 
@@ -26,22 +27,6 @@ Result<std::optional<Upload>> claim_upload(Db& db, int64_t pid, int64_t now_ms);
 
 // Releases claims held by pids for which `alive(pid)` is false.
 Result<int> release_dead_claims(Db& db, const std::function<bool(int64_t)>& alive);
-
-struct Case {
-  std::string id;  // "KP-2026-000042"
-  int64_t upload_id = 0;
-  std::string municipality;
-  std::string kind;  // "signal" | "enrichment-response"
-  std::optional<std::string> in_reply_to;
-  std::string provider_kvk;
-  std::string provider_name;
-  std::string domain;
-  double score = 0;
-  std::string score_parts;  // JSON object of the ranking's parts
-  std::string queue_name;
-  std::string state = "queued";
-  int64_t created_ms = 0;
-};
 
 struct Verdict {
   int64_t upload_id = 0;
@@ -83,8 +68,6 @@ Result<std::vector<KvkMatch>> other_reports_of(Db& db, const std::string& kvk,
 
 // The next case number in `year` ("KP-2026-000001"...).
 Result<std::string> next_case_id(Db& db, int year);
-
-Result<std::vector<Case>> list_cases(Db& db);
 
 // Uploads in a final state, for recovery of their output files.
 Result<std::vector<Upload>> processed_uploads(Db& db);

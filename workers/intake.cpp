@@ -17,6 +17,7 @@
 #include "gateway/confine.h"
 #include "store/outbox.h"
 #include "store/registry.h"
+#include "workers/outputs.h"
 #include "workers/package.h"
 #include "workers/receipt.h"
 #include "workers/reseal.h"
@@ -40,36 +41,6 @@ std::string reason_sentence(const Error& e) {
   };
   auto it = kText.find(e.code);
   return it != kText.end() ? it->second : e.detail;
-}
-
-std::string work_path(const IntakeContext& ctx, int64_t id, const char* suffix) {
-  return ctx.data.root + "/work/" + std::to_string(id) + suffix;
-}
-
-Status write_file(const std::string& path, const std::string& data, bool sync = true) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  KP_ENSURE(fd.valid(), "io-failed", "cannot create " + path);
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t w = ::write(fd.get(), data.data() + off, data.size() - off);
-    KP_ENSURE(w > 0, "io-failed", "cannot write " + path);
-    off += static_cast<std::size_t>(w);
-  }
-  if (sync) KP_ENSURE(::fsync(fd.get()) == 0, "io-failed", "cannot sync " + path);
-  return ok_status();
-}
-
-// Moves a work file into `dir` as `name` unless it is there already.
-void place(const std::string& work_file, const std::string& dir, const std::string& name) {
-  if (::access(work_file.c_str(), F_OK) != 0) return;
-  auto work_dir = confine::open_dir(work_file.substr(0, work_file.rfind('/')));
-  auto to = confine::open_dir(dir);
-  if (!work_dir.ok() || !to.ok()) return;
-  std::string base = work_file.substr(work_file.rfind('/') + 1);
-  // No directory sync: a rename lost in a crash leaves the work file, and
-  // place_outputs() moves it again at the next start.
-  Status s = confine::rename_noreplace(work_dir->get(), base, to->get(), name);
-  if (!s.ok() && s.error().code == "already-exists") (void)confine::unlink_beneath(work_dir->get(), base);
 }
 
 std::string queue_name(const std::string& case_id, const std::string& municipality, double score,
@@ -112,7 +83,7 @@ Result<Checked> verify(IntakeContext& ctx, const store::Upload& upload, const Op
                           "'s registered key (" + verified.error().code + ")");
   KP_TRY(policy::Manifest m, policy::parse_manifest(pkg.manifest, ctx.manifest_limits));
   KP_GUARD(policy::check_manifest_context(m, upload.municipality, upload.person));
-  KP_GUARD(check_files(m, pkg));
+  KP_GUARD(check_files(m.files, pkg));
   return Checked{std::move(m)};
 }
 
@@ -147,7 +118,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
   KP_ENSURE(!staff_recipients.empty(), "no-staff-recipients",
             "no staff member with an age recipient is registered; packages wait in the inbox");
 
-  std::string queue_work = work_path(ctx, upload.id, ".queue.age");
+  std::string queue_work = work_path(ctx.data, std::to_string(upload.id), ".queue.age");
   std::optional<Error> rejection;
   std::optional<Checked> checked;
   {
@@ -269,7 +240,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
 Status publish_checkpoint(IntakeContext& ctx) {
   KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin));
   std::string path = ctx.data.audit() + "/checkpoint";
-  KP_GUARD(write_file(path + ".tmp", cp.note));
+  KP_GUARD(write_work_file(path + ".tmp", cp.note));
   KP_ENSURE(::rename((path + ".tmp").c_str(), path.c_str()) == 0, "io-failed", "cannot publish " + path);
   return ok_status();
 }
@@ -305,16 +276,16 @@ void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::opt
     auto receipt = placed_receipts.count(u.id) ? Result<std::optional<store::StoredReceipt>>(std::nullopt)
                                                : store::receipt_of(*ctx.db, u.id);
     if (receipt.ok() && *receipt) {
-      std::string sig_work = work_path(ctx, u.id, ".receipt.json.minisig");
-      std::string json_work = work_path(ctx, u.id, ".receipt.json");
-      if (write_file(sig_work, (*receipt)->signature, false).ok() &&
-          write_file(json_work, (*receipt)->json, false).ok()) {
+      std::string sig_work = work_path(ctx.data, std::to_string(u.id), ".receipt.json.minisig");
+      std::string json_work = work_path(ctx.data, std::to_string(u.id), ".receipt.json");
+      if (write_work_file(sig_work, (*receipt)->signature, false).ok() &&
+          write_work_file(json_work, (*receipt)->json, false).ok()) {
         place(sig_work, outbox, u.name + ".receipt.json.minisig");
         place(json_work, outbox, u.name + ".receipt.json");
         (void)store::mark_receipt_placed(*ctx.db, u.id);
       }
     }
-    if (queue_name) place(work_path(ctx, u.id, ".queue.age"), ctx.data.queue(), *queue_name);
+    if (queue_name) place(work_path(ctx.data, std::to_string(u.id), ".queue.age"), ctx.data.queue(), *queue_name);
     if (u.state == "rejected") {
       // Rejected uploads are kept sealed in quarantine, never deleted silently.
       auto inbox = confine::open_dir(ctx.data.box(u.municipality) + "/inbox");

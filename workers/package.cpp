@@ -433,10 +433,10 @@ Result<OpenedPackage> open_package(int fd, const std::vector<const age::Identity
   return read;
 }
 
-Status check_files(const policy::Manifest& m, const OpenedPackage& pkg) {
+Status check_files(const std::vector<policy::ManifestFile>& files, const OpenedPackage& pkg) {
   std::map<std::string, const policy::ManifestFile*> listed;
-  for (const auto& f : m.files) listed[f.name] = &f;
-  for (const auto& f : m.files) {
+  for (const auto& f : files) listed[f.name] = &f;
+  for (const auto& f : files) {
     auto it = pkg.files.find(f.name);
     KP_ENSURE(it != pkg.files.end(), "manifest-file-missing",
               f.name + " is listed in the manifest but not in the package");

@@ -48,10 +48,10 @@ Result<OpenedPackage> open_package(int fd, const std::vector<const age::Identity
 Result<OpenedPackage> open_package_to_dir(int fd, const std::vector<const age::Identity*>& identities,
                                           const policy::PackageRules& rules, int dirfd);
 
-// Compares what was read with the manifest's file list. Errors:
+// Compares what was read with a manifest's file list. Errors:
 // "manifest-file-missing", "manifest-hash-mismatch" (naming the file and
 // both sizes or hashes), "manifest-file-extra".
-Status check_files(const policy::Manifest& m, const OpenedPackage& pkg);
+Status check_files(const std::vector<policy::ManifestFile>& files, const OpenedPackage& pkg);
 
 struct PackageFile {
   std::string path;  // on the local disk (the sender's machine)

@@ -1,0 +1,67 @@
+// Claims; see claims.h.
+#include "store/claims.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kp::store {
+
+namespace {
+
+// Table names cannot be bound; they come from this fixed list only.
+struct TableSql {
+  const char* name;
+  const char* columns;  // as read_upload() expects
+};
+
+TableSql sql_of(ClaimTable t) {
+  if (t == ClaimTable::submissions)
+    return {"submissions", "id, '', submitter, name, partial_name, size, sha256, received_ms, state"};
+  return {"uploads", kUploadColumns};
+}
+
+}  // namespace
+
+Result<std::optional<Upload>> claim_oldest(Db& db, ClaimTable table, int64_t pid, int64_t now_ms) {
+  // A claim need not survive power loss (the row is then simply claimed
+  // again), so it commits without an fsync; verdicts keep synchronous=FULL.
+  KP_GUARD(db.run_script("PRAGMA synchronous=NORMAL"));
+  struct Restore {
+    Db& db;
+    ~Restore() { (void)db.run_script("PRAGMA synchronous=FULL"); }
+  } restore{db};
+  const TableSql t = sql_of(table);
+  // One statement: the row is claimed atomically even with many workers.
+  KP_TRY(Stmt st, db.prepare(std::string("UPDATE ") + t.name +
+                             " SET state = 'processing', claim_pid = ?1, claimed_ms = ?2, attempts = attempts + 1 "
+                             "WHERE id = (SELECT id FROM " + t.name +
+                             " WHERE state = 'received' ORDER BY id LIMIT 1) RETURNING " + t.columns));
+  st.bind(1, pid).bind(2, now_ms);
+  KP_TRY(bool row, st.step());
+  if (!row) return std::optional<Upload>();
+  Upload u = read_upload(st);
+  KP_GUARD(st.run());
+  return std::optional<Upload>(std::move(u));
+}
+
+Result<int> release_dead(Db& db, ClaimTable table, const std::function<bool(int64_t)>& alive) {
+  const TableSql t = sql_of(table);
+  KP_TRY(Stmt st, db.prepare(std::string("SELECT id, claim_pid FROM ") + t.name + " WHERE state = 'processing'"));
+  std::vector<std::pair<int64_t, int64_t>> dead;
+  for (;;) {
+    KP_TRY(bool row, st.step());
+    if (!row) break;
+    if (!alive(st.col_int(1))) dead.emplace_back(st.col_int(0), st.col_int(1));
+  }
+  for (const auto& [id, pid] : dead) {
+    KP_TRY(Stmt up, db.prepare(std::string("UPDATE ") + t.name +
+                               " SET state = 'received', claim_pid = NULL WHERE id = ? AND state = 'processing' "
+                               "AND claim_pid = ?"));
+    up.bind(1, id).bind(2, pid);
+    KP_GUARD(up.run());
+  }
+  return static_cast<int>(dead.size());
+}
+
+}  // namespace kp::store

@@ -1,0 +1,26 @@
+// Worker outputs: every file a worker produces is first written (and, where
+// it carries a decision, fsynced) under DATA/work, named after what it
+// belongs to; after the decision commits it is renamed into place without
+// replacing anything. A crash between the two leaves the work file, and the
+// worker's start-up moves it again -- so an output is placed exactly once.
+#pragma once
+
+#include <string>
+
+#include "common/datadir.h"
+#include "common/result.h"
+
+namespace kp::workers {
+
+// DATA/work/<stem><suffix>; `stem` is the worker's own ("17", "s4").
+std::string work_path(const DataDir& d, const std::string& stem, const char* suffix);
+
+// Writes `data` to `path` (0600, replacing a stale work file), fsynced when `sync`.
+Status write_work_file(const std::string& path, const std::string& data, bool sync = true);
+
+// Moves `work_file` into `dir` as `name` unless a file of that name is
+// there already (then the work file is dropped). Nothing happens when the
+// work file is gone (placed before).
+void place(const std::string& work_file, const std::string& dir, const std::string& name);
+
+}  // namespace kp::workers
