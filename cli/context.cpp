@@ -1,6 +1,8 @@
 // Shared helpers of the subcommands; see context.h.
 #include "cli/context.h"
 
+#include "policy/package_rules.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -72,6 +74,18 @@ Result<std::string> read_small_file(const std::string& path, std::size_t cap) {
   data.resize(static_cast<std::size_t>(in.gcount()));
   KP_ENSURE(data.size() <= cap, "file-too-large", path + " is larger than " + std::to_string(cap) + " bytes");
   return data;
+}
+
+Result<std::vector<workers::PackageFile>> package_files(const std::vector<std::string>& paths) {
+  std::vector<workers::PackageFile> files;
+  for (const auto& p : paths) {
+    auto slash = p.rfind('/');
+    std::string name = slash == std::string::npos ? p : p.substr(slash + 1);
+    KP_ENSURE(policy::check_file_name("files/" + name, 255) == policy::NameProblem::none, "file-name-invalid",
+              "'" + name + "' cannot be a file name in a package");
+    files.push_back({p, "files/" + name});
+  }
+  return files;
 }
 
 }  // namespace kp::cli

@@ -9,6 +9,7 @@
 #include "common/datadir.h"
 #include "common/result.h"
 #include "store/db.h"
+#include "workers/package.h"
 
 namespace kp::cli {
 
@@ -32,5 +33,9 @@ std::string format_time(int64_t ms);
 
 // Reads a whole (small) file. Errors: "file-unreadable".
 Result<std::string> read_small_file(const std::string& path, std::size_t cap);
+
+// The files of a package to build, each as files/<its base name>. Errors:
+// "file-name-invalid" (a name a package cannot hold).
+Result<std::vector<workers::PackageFile>> package_files(const std::vector<std::string>& paths);
 
 }  // namespace kp::cli

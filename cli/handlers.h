@@ -27,5 +27,11 @@ int cmd_open(const Args& a);
 int cmd_audit_verify(const Args& a);
 int cmd_audit_export(const Args& a);
 int cmd_audit_proof(const Args& a);
+int cmd_queue_list(const Args& a);
+int cmd_queue_take(const Args& a);
+int cmd_queue_decline(const Args& a);
+int cmd_queue_close(const Args& a);
+int cmd_sip_publish(const Args& a);
+int cmd_request_send(const Args& a);
 
 }  // namespace kp::cli

@@ -33,11 +33,6 @@ Result<SecretBytes> read_secret_file(const std::string& path) {
   return b;
 }
 
-std::string basename_of(const std::string& p) {
-  auto slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
 }  // namespace
 
 int cmd_seal(const Args& a) {
@@ -61,13 +56,7 @@ int cmd_seal(const Args& a) {
     KP_TRY(SecretBytes key_text, read_secret_file(*sign_path));
     KP_TRY(minisign::SecretKey key, minisign::parse_secret_key(text_of(key_text)));
     KP_TRY(std::string manifest, read_small_file(*manifest_path, 1 << 20));
-    std::vector<workers::PackageFile> files;
-    for (const auto& p : a.positional) {
-      std::string name = basename_of(p);
-      KP_ENSURE(policy::check_file_name("files/" + name, 255) == policy::NameProblem::none, "file-name-invalid",
-                "'" + name + "' cannot be a file name in a package");
-      files.push_back({p, "files/" + name});
-    }
+    KP_TRY(std::vector<workers::PackageFile> files, package_files(a.positional));
     std::string tmp = *out_path + ".partial";
     Fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     KP_ENSURE(out.valid(), "io-failed", "cannot create " + tmp);

@@ -82,6 +82,8 @@ const std::vector<Entry>& entries() {
        integer(&Settings::workers, 0, 64)},
       {{"intake_rotation_grace_days", "14", "days the previous intake identity still opens packages after `keys rotate`"},
        integer(&Settings::intake_rotation_grace_days, 0, 3650)},
+      {{"case_capacity_per_year", "500", "cases the hub can take for enrichment per calendar year (queue take)"},
+       integer(&Settings::case_capacity_per_year, 0, 1000000)},
   };
   return table;
 }

@@ -32,6 +32,7 @@ struct Settings {
   int64_t max_open_handles = 64;
   int64_t workers = 2;
   int64_t intake_rotation_grace_days = 14;
+  int64_t case_capacity_per_year = 500;
 };
 
 struct SettingInfo {

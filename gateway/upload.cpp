@@ -45,7 +45,7 @@ Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
   u.sha256 = req.sha256_hex;
   u.received_ms = log::now_ms();
   store::AuditEvent e;
-  e.event = "sftp.upload";
+  e.event = req.channel + ".upload";
   e.outcome = "success";
   e.actor = p.account;
   e.role = std::string(role_name(p.role));
@@ -53,7 +53,7 @@ Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
   e.size = req.size;
   e.sha256 = req.sha256_hex;
   e.source = p.source;
-  e.channel = "sftp";
+  e.channel = req.channel;
   // The partial file's directory entry is durable before the row says the
   // upload exists. The rename after the commit needs no directory sync: if
   // a crash loses it, recover_uploads() redoes it from the row.

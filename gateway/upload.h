@@ -36,6 +36,7 @@ struct CommitRequest {
   std::string final_name;    // validated single component
   int64_t size = 0;
   std::string sha256_hex;
+  std::string channel = "sftp";  // "cli" for submissions made on the gateway host
 };
 
 // Commits a closed, fsynced partial file as an upload (a person's) or a

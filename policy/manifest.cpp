@@ -701,6 +701,10 @@ Result<HubManifest> parse_hub_manifest(std::string_view json_text, const Manifes
   }
 }
 
+Status check_line_text(const std::string& s, const std::string& what, uint32_t max_chars) {
+  return check_text(s, what, max_chars, TextKind::one_line);
+}
+
 bool valid_case_id(std::string_view s) {
   // KP-YYYY-NNNNNN
   return s.size() == 14 && s.substr(0, 3) == "KP-" && digits(s, 3, 4) && s[7] == '-' && digits(s, 8, 6);

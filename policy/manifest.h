@@ -189,6 +189,10 @@ struct HubManifest {
 
 Result<HubManifest> parse_hub_manifest(std::string_view json_text, const ManifestLimits& limits = {});
 
+// A one-line human text under the manifest's rules (1..max_chars code
+// points, no control or bidi characters); `what` names it in the error.
+Status check_line_text(const std::string& s, const std::string& what, uint32_t max_chars);
+
 // "KP-" + 4-digit year + "-" + 6 digits.
 bool valid_case_id(std::string_view s);
 

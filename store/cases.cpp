@@ -6,7 +6,8 @@ namespace kp::store {
 namespace {
 
 constexpr const char* kCaseColumns =
-    "id, upload_id, municipality, kind, in_reply_to, provider_kvk, provider_name, domain, score, score_parts, "
+    "id, upload_id, municipality, kind, in_reply_to, provider_kvk, provider_name, domain, score, "
+    "score_parts, "
     "queue_name, state, created_ms, state_ms, state_by, state_reason, taken_ms";
 
 Case read_case(const Stmt& st) {
@@ -32,8 +33,11 @@ Case read_case(const Stmt& st) {
 }
 
 Result<std::vector<Reply>> select_replies(Db& db, const std::optional<std::string>& case_id) {
-  KP_TRY(Stmt st, db.prepare(std::string("SELECT upload_id, request_id, case_id, queue_name, created_ms FROM replies") +
-                             (case_id ? " WHERE case_id = ?" : "") + " ORDER BY upload_id"));
+  KP_TRY(
+      Stmt st,
+      db.prepare(std::string(
+                     "SELECT upload_id, request_id, case_id, queue_name, created_ms FROM replies") +
+                 (case_id ? " WHERE case_id = ?" : "") + " ORDER BY upload_id"));
   if (case_id) st.bind(1, *case_id);
   std::vector<Reply> out;
   for (;;) {
@@ -46,7 +50,8 @@ Result<std::vector<Reply>> select_replies(Db& db, const std::optional<std::strin
 }  // namespace
 
 Result<std::vector<Case>> list_cases(Db& db) {
-  KP_TRY(Stmt st, db.prepare(std::string("SELECT ") + kCaseColumns + " FROM cases ORDER BY score DESC, created_ms"));
+  KP_TRY(Stmt st, db.prepare(std::string("SELECT ") + kCaseColumns +
+                             " FROM cases ORDER BY score DESC, created_ms"));
   std::vector<Case> out;
   for (;;) {
     KP_TRY(bool row, st.step());
@@ -64,10 +69,12 @@ Result<std::optional<Case>> find_case(Db& db, const std::string& id) {
 }
 
 Status set_case_state(Db& db, const std::string& id, const std::string& from, const std::string& to,
-                      const std::string& by, const std::optional<std::string>& reason, int64_t now_ms) {
-  KP_TRY(Stmt st, db.prepare(
-      "UPDATE cases SET state = ?1, state_ms = ?2, state_by = ?3, state_reason = ?4, "
-      "taken_ms = CASE WHEN ?1 = 'taken' THEN ?2 ELSE taken_ms END WHERE id = ?5 AND state = ?6"));
+                      const std::string& by, const std::optional<std::string>& reason,
+                      int64_t now_ms) {
+  KP_TRY(Stmt st,
+         db.prepare("UPDATE cases SET state = ?1, state_ms = ?2, state_by = ?3, state_reason = ?4, "
+                    "taken_ms = CASE WHEN ?1 = 'taken' THEN ?2 ELSE taken_ms END WHERE id = ?5 AND "
+                    "state = ?6"));
   st.bind(1, to).bind(2, now_ms).bind(3, by).bind(4, reason).bind(5, id).bind(6, from);
   KP_GUARD(st.run());
   KP_ENSURE(db.changes() == 1, "case-state-changed", "case " + id + " is no longer " + from);
@@ -82,14 +89,22 @@ Result<int64_t> cases_taken_since(Db& db, int64_t since_ms) {
 }
 
 Status insert_reply(Db& db, const Reply& r) {
-  KP_TRY(Stmt st, db.prepare(
-      "INSERT INTO replies(upload_id, request_id, case_id, queue_name, created_ms) VALUES (?,?,?,?,?)"));
-  st.bind(1, r.upload_id).bind(2, r.request_id).bind(3, r.case_id).bind(4, r.queue_name).bind(5, r.created_ms);
+  KP_TRY(Stmt st, db.prepare("INSERT INTO replies(upload_id, request_id, case_id, queue_name, "
+                             "created_ms) VALUES (?,?,?,?,?)"));
+  st.bind(1, r.upload_id)
+      .bind(2, r.request_id)
+      .bind(3, r.case_id)
+      .bind(4, r.queue_name)
+      .bind(5, r.created_ms);
   return st.run();
 }
 
-Result<std::vector<Reply>> replies_of(Db& db, const std::string& case_id) { return select_replies(db, case_id); }
+Result<std::vector<Reply>> replies_of(Db& db, const std::string& case_id) {
+  return select_replies(db, case_id);
+}
 
-Result<std::vector<Reply>> list_replies(Db& db) { return select_replies(db, std::nullopt); }
+Result<std::vector<Reply>> list_replies(Db& db) {
+  return select_replies(db, std::nullopt);
+}
 
 }  // namespace kp::store

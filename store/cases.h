@@ -42,7 +42,8 @@ Result<std::optional<Case>> find_case(Db& db, const std::string& id);
 // call inside the caller's transaction (with its audit record). Errors:
 // "case-state-changed" when the case is no longer in state `from`.
 Status set_case_state(Db& db, const std::string& id, const std::string& from, const std::string& to,
-                      const std::string& by, const std::optional<std::string>& reason, int64_t now_ms);
+                      const std::string& by, const std::optional<std::string>& reason,
+                      int64_t now_ms);
 
 // Cases taken for enrichment at or after `since_ms` (capacity per year).
 Result<int64_t> cases_taken_since(Db& db, int64_t since_ms);

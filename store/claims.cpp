@@ -17,7 +17,8 @@ struct TableSql {
 
 TableSql sql_of(ClaimTable t) {
   if (t == ClaimTable::submissions)
-    return {"submissions", "id, '', submitter, name, partial_name, size, sha256, received_ms, state"};
+    return {"submissions",
+            "id, '', submitter, name, partial_name, size, sha256, received_ms, state"};
   return {"uploads", kUploadColumns};
 }
 
@@ -33,10 +34,12 @@ Result<std::optional<Upload>> claim_oldest(Db& db, ClaimTable table, int64_t pid
   } restore{db};
   const TableSql t = sql_of(table);
   // One statement: the row is claimed atomically even with many workers.
-  KP_TRY(Stmt st, db.prepare(std::string("UPDATE ") + t.name +
-                             " SET state = 'processing', claim_pid = ?1, claimed_ms = ?2, attempts = attempts + 1 "
-                             "WHERE id = (SELECT id FROM " + t.name +
-                             " WHERE state = 'received' ORDER BY id LIMIT 1) RETURNING " + t.columns));
+  KP_TRY(Stmt st,
+         db.prepare(
+             std::string("UPDATE ") + t.name +
+             " SET state = 'processing', claim_pid = ?1, claimed_ms = ?2, attempts = attempts + 1 "
+             "WHERE id = (SELECT id FROM " +
+             t.name + " WHERE state = 'received' ORDER BY id LIMIT 1) RETURNING " + t.columns));
   st.bind(1, pid).bind(2, now_ms);
   KP_TRY(bool row, st.step());
   if (!row) return std::optional<Upload>();
@@ -47,7 +50,8 @@ Result<std::optional<Upload>> claim_oldest(Db& db, ClaimTable table, int64_t pid
 
 Result<int> release_dead(Db& db, ClaimTable table, const std::function<bool(int64_t)>& alive) {
   const TableSql t = sql_of(table);
-  KP_TRY(Stmt st, db.prepare(std::string("SELECT id, claim_pid FROM ") + t.name + " WHERE state = 'processing'"));
+  KP_TRY(Stmt st, db.prepare(std::string("SELECT id, claim_pid FROM ") + t.name +
+                             " WHERE state = 'processing'"));
   std::vector<std::pair<int64_t, int64_t>> dead;
   for (;;) {
     KP_TRY(bool row, st.step());
@@ -55,9 +59,11 @@ Result<int> release_dead(Db& db, ClaimTable table, const std::function<bool(int6
     if (!alive(st.col_int(1))) dead.emplace_back(st.col_int(0), st.col_int(1));
   }
   for (const auto& [id, pid] : dead) {
-    KP_TRY(Stmt up, db.prepare(std::string("UPDATE ") + t.name +
-                               " SET state = 'received', claim_pid = NULL WHERE id = ? AND state = 'processing' "
-                               "AND claim_pid = ?"));
+    KP_TRY(Stmt up,
+           db.prepare(
+               std::string("UPDATE ") + t.name +
+               " SET state = 'received', claim_pid = NULL WHERE id = ? AND state = 'processing' "
+               "AND claim_pid = ?"));
     up.bind(1, id).bind(2, pid);
     KP_GUARD(up.run());
   }

@@ -7,15 +7,20 @@ namespace kp::store {
 
 namespace {
 
-constexpr const char* kColumns = "id, '', submitter, name, partial_name, size, sha256, received_ms, state";
+constexpr const char* kColumns =
+    "id, '', submitter, name, partial_name, size, sha256, received_ms, state";
 
 }  // namespace
 
 Result<int64_t> record_submission(Db& db, const Upload& s, AuditEvent audit) {
   KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(Stmt st, db.prepare(
-      "INSERT INTO submissions(submitter, name, partial_name, size, sha256, received_ms) VALUES (?,?,?,?,?,?)"));
-  st.bind(1, s.person).bind(2, s.name).bind(3, s.partial_name).bind(4, s.size).bind(5, s.sha256)
+  KP_TRY(Stmt st, db.prepare("INSERT INTO submissions(submitter, name, partial_name, size, sha256, "
+                             "received_ms) VALUES (?,?,?,?,?,?)"));
+  st.bind(1, s.person)
+      .bind(2, s.name)
+      .bind(3, s.partial_name)
+      .bind(4, s.size)
+      .bind(5, s.sha256)
       .bind(6, s.received_ms);
   Status r = st.run();
   if (!r.ok() && r.error().code == "store-constraint")
@@ -48,18 +53,25 @@ Result<int> release_dead_submission_claims(Db& db, const std::function<bool(int6
   return release_dead(db, ClaimTable::submissions, alive);
 }
 
-Status record_submission_verdict(Db& db, int64_t id, int64_t pid, bool accepted, const std::string& reason_code,
-                                 const std::string& reason_text, const std::vector<AuditEvent>& events,
+Status record_submission_verdict(Db& db, int64_t id, int64_t pid, bool accepted,
+                                 const std::string& reason_code, const std::string& reason_text,
+                                 const std::vector<AuditEvent>& events,
                                  const std::function<Status(int64_t log_index)>& before_commit) {
   KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(Stmt st, db.prepare(
-      "UPDATE submissions SET state = ?, reason_code = ?, reason_text = ?, processed_ms = ? "
-      "WHERE id = ? AND state = 'processing' AND claim_pid = ?"));
+  KP_TRY(Stmt st,
+         db.prepare(
+             "UPDATE submissions SET state = ?, reason_code = ?, reason_text = ?, processed_ms = ? "
+             "WHERE id = ? AND state = 'processing' AND claim_pid = ?"));
   int64_t now = events.empty() ? 0 : events.back().ts_ms;
-  st.bind(1, accepted ? "accepted" : "rejected").bind(2, reason_code).bind(3, reason_text).bind(4, now)
-      .bind(5, id).bind(6, pid);
+  st.bind(1, accepted ? "accepted" : "rejected")
+      .bind(2, reason_code)
+      .bind(3, reason_text)
+      .bind(4, now)
+      .bind(5, id)
+      .bind(6, pid);
   KP_GUARD(st.run());
-  KP_ENSURE(db.changes() == 1, "claim-lost", "submission " + std::to_string(id) + " is no longer claimed");
+  KP_ENSURE(db.changes() == 1, "claim-lost",
+            "submission " + std::to_string(id) + " is no longer claimed");
   int64_t last = 0;
   for (const auto& e : events) {
     KP_TRY(int64_t event_id, append_audit(db, e));
@@ -69,16 +81,17 @@ Status record_submission_verdict(Db& db, int64_t id, int64_t pid, bool accepted,
   return tx.commit();
 }
 
-Status set_submission_receipt(Db& db, int64_t id, const std::string& json, const std::string& signature) {
-  KP_TRY(Stmt st, db.prepare("UPDATE submissions SET receipt_json = ?, receipt_signature = ? WHERE id = ?"));
+Status set_submission_receipt(Db& db, int64_t id, const std::string& json,
+                              const std::string& signature) {
+  KP_TRY(Stmt st,
+         db.prepare("UPDATE submissions SET receipt_json = ?, receipt_signature = ? WHERE id = ?"));
   st.bind(1, json).bind(2, signature).bind(3, id);
   return st.run();
 }
 
 Result<std::vector<SubmissionReceipt>> unplaced_submission_receipts(Db& db) {
-  KP_TRY(Stmt st, db.prepare(
-      "SELECT id, name, receipt_json, receipt_signature FROM submissions "
-      "WHERE receipt_json IS NOT NULL AND receipt_placed = 0 ORDER BY id"));
+  KP_TRY(Stmt st, db.prepare("SELECT id, name, receipt_json, receipt_signature FROM submissions "
+                             "WHERE receipt_json IS NOT NULL AND receipt_placed = 0 ORDER BY id"));
   std::vector<SubmissionReceipt> out;
   for (;;) {
     KP_TRY(bool row, st.step());

@@ -36,11 +36,13 @@ Result<int> release_dead_submission_claims(Db& db, const std::function<bool(int6
 // Commits the outcome of a claimed submission with `events`; `before_commit`
 // runs inside the transaction with the id of the last audit event (to add
 // the outbox item, sign the receipt). Error "claim-lost" as for uploads.
-Status record_submission_verdict(Db& db, int64_t id, int64_t pid, bool accepted, const std::string& reason_code,
-                                 const std::string& reason_text, const std::vector<AuditEvent>& events,
+Status record_submission_verdict(Db& db, int64_t id, int64_t pid, bool accepted,
+                                 const std::string& reason_code, const std::string& reason_text,
+                                 const std::vector<AuditEvent>& events,
                                  const std::function<Status(int64_t log_index)>& before_commit);
 // Stores the signed receipt of submission `id` (inside the verdict's transaction).
-Status set_submission_receipt(Db& db, int64_t id, const std::string& json, const std::string& signature);
+Status set_submission_receipt(Db& db, int64_t id, const std::string& json,
+                              const std::string& signature);
 
 struct SubmissionReceipt {
   int64_t id = 0;

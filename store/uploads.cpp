@@ -72,4 +72,12 @@ Result<std::vector<Upload>> list_uploads(Db& db) {
   }
 }
 
+Result<std::optional<Upload>> find_upload(Db& db, int64_t id) {
+  KP_TRY(Stmt st, db.prepare(std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE id = ?"));
+  st.bind(1, id);
+  KP_TRY(bool row, st.step());
+  if (!row) return std::optional<Upload>();
+  return std::optional<Upload>(read_upload(st));
+}
+
 }  // namespace kp::store

@@ -43,6 +43,7 @@ struct DayUsage {
 Result<DayUsage> usage_since(Db& db, const std::string& municipality, int64_t since_ms);
 
 Result<std::vector<Upload>> list_uploads(Db& db);
+Result<std::optional<Upload>> find_upload(Db& db, int64_t id);
 
 // The columns read_upload() expects, in order, for SELECTs on uploads.
 inline constexpr const char* kUploadColumns =

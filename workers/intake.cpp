@@ -68,7 +68,23 @@ void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::opt
 
 struct Checked {
   policy::Manifest manifest;
+  std::optional<store::Case> answers;  // an enrichment response: the case it joins
 };
+
+// An enrichment response must answer a request sent to the same municipality.
+Result<std::optional<store::Case>> case_answered(IntakeContext& ctx, const store::Upload& upload,
+                                                 const policy::Manifest& m) {
+  if (m.kind != policy::Kind::enrichment_response) return std::optional<store::Case>();
+  KP_TRY(auto request, store::find_outbox_item(*ctx.db, *m.in_reply_to));
+  KP_ENSURE(request && request->kind == "request" && request->municipality == upload.municipality && request->case_id,
+            "reply-unknown-request",
+            "in_reply_to names no enrichment request sent to " + upload.municipality +
+                "; copy the id from the request's manifest");
+  KP_TRY(auto c, store::find_case(*ctx.db, *request->case_id));
+  KP_ENSURE(c && (c->state == "queued" || c->state == "taken"), "reply-case-not-open",
+            "the case of this request was declined or closed; the hub no longer needs an answer");
+  return c;
+}
 
 // Everything that decides the verdict, given the opened package.
 Result<Checked> verify(IntakeContext& ctx, const store::Upload& upload, const OpenedPackage& pkg) {
@@ -84,7 +100,8 @@ Result<Checked> verify(IntakeContext& ctx, const store::Upload& upload, const Op
   KP_TRY(policy::Manifest m, policy::parse_manifest(pkg.manifest, ctx.manifest_limits));
   KP_GUARD(policy::check_manifest_context(m, upload.municipality, upload.person));
   KP_GUARD(check_files(m.files, pkg));
-  return Checked{std::move(m)};
+  KP_TRY(auto answers, case_answered(ctx, upload, m));
+  return Checked{std::move(m), std::move(answers)};
 }
 
 store::AuditEvent system_event(const store::Upload& u, const std::string& event, const std::string& outcome,
@@ -159,6 +176,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
   v.pid = ctx.pid;
   v.accepted = !rejection;
   std::vector<store::AuditEvent> events;
+  std::optional<store::Reply> reply;
   events.push_back(system_event(upload, "intake.opened", "success", std::nullopt));
   Receipt r;
   r.upload = upload.name;
@@ -168,6 +186,19 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     v.reason_code = rejection->code;
     v.reason_text = reason_sentence(*rejection);
     events.push_back(system_event(upload, "intake.rejected", "refused", v.reason_code));
+  } else if (checked->answers) {
+    // An enrichment response joins its case: no new case, no new rank.
+    const store::Case& c = *checked->answers;
+    std::string base = c.queue_name.substr(0, c.queue_name.size() - 4);  // without ".age"
+    reply = store::Reply{upload.id, *checked->manifest.in_reply_to, c.id,
+                         base + ".reply-" + std::to_string(upload.id) + ".age", now};
+    v.reason_code = "accepted";
+    v.reason_text = "the answer to " + reply->request_id + " was verified and added to case " + c.id;
+    r.case_id = c.id;
+    events.push_back(system_event(upload, "intake.verified", "success", std::nullopt));
+    auto joined = system_event(upload, "intake.joined_case", "success", std::nullopt);
+    joined.object = "case/" + c.id + " " + reply->queue_name;
+    events.push_back(joined);
   } else {
     const policy::Manifest& m = checked->manifest;
     KP_TRY(auto matches, store::other_reports_of(*ctx.db, m.provider.kvk, upload.municipality));
@@ -222,6 +253,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     item.created_ms = now;
     KP_TRY(int64_t item_id, store::insert_outbox_item(*ctx.db, item));
     (void)item_id;
+    if (reply) KP_GUARD(store::insert_reply(*ctx.db, *reply));
     return store::insert_receipt(*ctx.db, upload.id, json, sig);
   });
   if (!committed.ok()) {
@@ -233,7 +265,10 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
               {"reason", v.reason_code}, {"case", r.case_id ? *r.case_id : ""}});
   store::Upload done = upload;
   done.state = v.accepted ? "accepted" : "rejected";
-  place_outputs_of(ctx, done, v.new_case ? std::optional<std::string>(v.new_case->queue_name) : std::nullopt);
+  std::optional<std::string> queued;
+  if (v.new_case) queued = v.new_case->queue_name;
+  if (reply) queued = reply->queue_name;
+  place_outputs_of(ctx, done, queued);
   return ok_status();
 }
 
@@ -253,6 +288,8 @@ Status place_outputs(IntakeContext& ctx) {
   for (const auto& r : unplaced) todo.insert(r.upload_id);
   std::map<int64_t, std::string> queue_names;
   for (const auto& c : cases) queue_names[c.upload_id] = c.queue_name;
+  KP_TRY(auto replies, store::list_replies(*ctx.db));
+  for (const auto& r : replies) queue_names[r.upload_id] = r.queue_name;
   std::set<int64_t> placed;
   for (const auto& u : processed)
     if (!todo.count(u.id)) placed.insert(u.id);

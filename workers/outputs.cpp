@@ -35,7 +35,8 @@ void place(const std::string& work_file, const std::string& dir, const std::stri
   // No directory sync: a rename lost in a crash leaves the work file, and
   // the worker's start-up moves it again.
   Status s = confine::rename_noreplace(work_dir->get(), base, to->get(), name);
-  if (!s.ok() && s.error().code == "already-exists") (void)confine::unlink_beneath(work_dir->get(), base);
+  if (!s.ok() && s.error().code == "already-exists")
+    (void)confine::unlink_beneath(work_dir->get(), base);
 }
 
 }  // namespace kp::workers

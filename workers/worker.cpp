@@ -13,7 +13,9 @@
 #include "store/audit_events.h"
 #include "store/db.h"
 #include "store/intake.h"
+#include "store/submissions.h"
 #include "workers/intake.h"
+#include "workers/publish.h"
 
 namespace kp::workers {
 
@@ -39,6 +41,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   KP_TRY(ctx.log_key, keys::load_log_key(data));
   KP_TRY(ctx.log_origin, keys::log_origin(data));
   KP_GUARD(place_outputs(ctx));
+  KP_GUARD(place_hub_outputs(ctx));
   KP_GUARD(publish_checkpoint(ctx));
   int64_t last_checkpoint_ms = log::now_ms();
   std::string key_generation = keys::intake_generation(data);
@@ -54,6 +57,9 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
     }
     auto released = store::release_dead_claims(db, process_alive);
     if (released.ok() && *released > 0) log::event("worker.claims_released", {{"count", std::to_string(*released)}});
+    auto released_submissions = store::release_dead_submission_claims(db, process_alive);
+    if (released_submissions.ok() && *released_submissions > 0)
+      log::event("worker.claims_released", {{"count", std::to_string(*released_submissions)}, {"of", "submissions"}});
     auto claimed = store::claim_upload(db, ctx.pid, log::now_ms());
     if (!claimed.ok()) {
       log::event("worker.claim_failed", {{"error", claimed.error().message()}});
@@ -86,16 +92,27 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       if (!cs.ok()) log::event("worker.checkpoint_failed", {{"error", cs.error().message()}});
       last_checkpoint_ms = log::now_ms();
     }
+    // Uploads first; staff submissions when no upload waits.
+    bool is_submission = false;
+    if (!*claimed) {
+      auto sub = store::claim_submission(db, ctx.pid, log::now_ms());
+      if (sub.ok() && *sub) {
+        claimed = std::move(sub);
+        is_submission = true;
+      }
+    }
     if (!*claimed) {
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
       continue;
     }
     const store::Upload& u = **claimed;
-    Status s = process_upload(ctx, u);
+    Status s = is_submission ? process_submission(ctx, u) : process_upload(ctx, u);
     if (!s.ok()) {
-      // Operational failure: give the upload back and slow down.
-      log::event("worker.retry_later", {{"upload", std::to_string(u.id)}, {"error", s.error().message()}});
-      (void)store::release_dead_claims(db, [&](int64_t pid) { return pid != ctx.pid; });
+      // Operational failure: give the work back and slow down.
+      log::event("worker.retry_later", {{is_submission ? "submission" : "upload", std::to_string(u.id)},
+                                        {"error", s.error().message()}});
+      auto mine = [&](int64_t pid) { return pid != ctx.pid; };
+      (void)(is_submission ? store::release_dead_submission_claims(db, mine) : store::release_dead_claims(db, mine));
       backoff_ms = std::min(backoff_ms * 2 + 100, 5000);
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
       continue;

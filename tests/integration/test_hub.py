@@ -1,0 +1,292 @@
+"""The hub's side, end to end with real clients: the ranked queue, staff
+decisions, enrichment requests and SIPs back to the municipality's outbox.
+
+A municipality uploads a signal (OpenSSH sftp); staff list and download it
+from /queue and open it with their own age identity; `queue take`; staff
+upload a sealed enrichment request to /outgoing (paramiko), which a worker
+signs with the hub key and seals to the municipality's recipient; the
+municipality answers with an enrichment-response that joins the case;
+`sip publish` sends the SIP; the municipality opens it with stock age and
+minisign (and `knooppunt open`); one flipped byte fails verification;
+`queue close`. Negative: another municipality's case, an unknown case, a
+bad signature, a submission sealed to the wrong recipient, a municipality
+without a recipient, reserved names, capacity, closing without a SIP.
+"""
+
+import io
+import json
+import os
+import subprocess
+import tarfile
+import time
+
+import pytest
+
+import intake_packages as ip
+import kp
+
+MUNI = "GM0363"
+TIMEOUT = 90
+
+
+def hub_manifest(fmt, case, municipality, submitted_by, files, **extra):
+    m = {
+        "format": fmt,
+        "case": case,
+        "municipality": municipality,
+        "submitted_by": submitted_by,
+        "created": "2026-11-22T12:00:00Z",
+        "files": [{"name": n, "size": len(d), "sha256": ip.sha256_hex(d)} for n, d in files.items()],
+    }
+    m.update(extra)
+    return ip.manifest_bytes(m)
+
+
+class Hub:
+    def __init__(self, world):
+        self.w = world
+        self.data = world.data
+        shown = json.loads(kp.kp_ok("keys", "show", "--json", data=self.data.path).stdout)
+        self.gateway = shown["intake_recipient"]
+        self.hub_pub = os.path.join(self.data.path, "keys", "hub.minisign.pub")
+        self.n = 0
+
+    def kp(self, *args):
+        return kp.kp(*args, data=self.data.path)
+
+    # -- municipality side
+    def signal(self, person, login, **fields):
+        """Uploads a valid signal with OpenSSH sftp; returns the upload name."""
+        self.n += 1
+        name = f"signal-{self.n}-{time.time_ns()}.age"
+        files = {"files/rapport.pdf": b"%PDF-1.4 evidence " + os.urandom(64)}
+        municipality = login.split("@")[1]
+        submitted = login.split("@")[0]
+        tar = ip.signed_tar(files, person.sign_sec, municipality=municipality, submitted_by=submitted, **fields)
+        local = os.path.join(self.data.path, "..", name)
+        with open(local, "wb") as f:
+            f.write(ip.age_seal(tar, self.gateway))
+        r = kp.run(kp.ssh_argv("sftp", self.w.port, login, person, "-b", "-", "127.0.0.1"),
+                   input=f"put {local} /inbox/{name}\n")
+        assert r.returncode == 0, r.stderr
+        return name
+
+    def receipt(self, folder, name):
+        path = os.path.join(folder, name + ".receipt.json")
+        assert kp.wait_for(lambda: os.path.exists(path) and os.path.exists(path + ".minisig"), timeout=TIMEOUT), \
+            f"no receipt for {name}\n" + self.w.server.log_text()[-3000:]
+        r = kp.run(["minisign", "-V", "-q", "-p", self.hub_pub, "-m", path])
+        assert r.returncode == 0, r.stderr
+        with open(path) as f:
+            return json.load(f)
+
+    def outbox(self, code=MUNI):
+        return self.data.box(code, "outbox")
+
+    def case(self, name, code=MUNI):
+        rec = self.receipt(self.outbox(code), name)
+        assert rec["verdict"] == "accepted", rec
+        return rec["case_id"]
+
+    # -- staff side
+    def staff_upload(self, name, sealed):
+        with self.w.connect("s.staff", self.w.staff) as sftp:
+            kp.upload(sftp, "/outgoing/" + name, sealed)
+
+    def staff_package(self, fmt, case, municipality, files=None, signer=None, recipient=None, **extra):
+        files = files if files is not None else {"files/vraag.txt": b"welke declaraties? " + os.urandom(8)}
+        text = {"title": "SIP"} if fmt == "knooppunt-sip/1" else {"question": "Graag de declaraties van mei."}
+        text.update(extra)
+        mb = hub_manifest(fmt, case, municipality, "s.staff", files, **text)
+        entries = ip.package_entries(files, signer or self.w.staff.sign_sec, manifest_override=mb)
+        return ip.age_seal(ip.tar_bytes(entries), recipient or self.gateway)
+
+    def submit(self, fmt, case, municipality, **kw):
+        self.n += 1
+        name = f"staff-{self.n}-{time.time_ns()}.age"
+        self.staff_upload(name, self.staff_package(fmt, case, municipality, **kw))
+        return self.receipt(os.path.join(self.data.path, "outgoing"), name)
+
+    def queue(self):
+        return {c["case_id"]: c for c in json.loads(self.kp("queue", "list", "--json").stdout)}
+
+
+@pytest.fixture(scope="module")
+def hub(make_world):
+    w = make_world(settings={"workers": "1", "case_capacity_per_year": "3"})
+    w.serve()
+    return Hub(w)
+
+
+def open_with_stock_tools(hub, sealed_path, identity, tmp_path):
+    """age -d | tar x, minisign -V on the manifest, sha256 of every file."""
+    rc, plain, err = ip.age_open(open(sealed_path, "rb").read(), identity)
+    assert rc == 0, err
+    out = tmp_path / ("opened-" + os.path.basename(sealed_path))
+    out.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(plain)) as t:
+        t.extractall(out)
+    r = kp.run(["minisign", "-V", "-q", "-p", hub.hub_pub, "-m", str(out / "manifest.json")])
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    for f in m["files"]:
+        assert kp.sha256_file(str(out / f["name"])) == f["sha256"]
+    return m
+
+
+def test_round_trip(hub, tmp_path):
+    w = hub.w
+    name = hub.signal(w.jansen, "j.jansen@GM0363")
+    case = hub.case(name)
+
+    # Staff see it in /queue (highest rank first), download it and open it.
+    q = hub.queue()
+    assert q[case]["state"] == "queued" and q[case]["municipality"] == MUNI
+    assert q[case]["provider"]["kvk"] == "12345678" and "rank_parts" in q[case]
+    with w.connect("s.staff", w.staff) as sftp:
+        listing = sftp.listdir("/queue")
+        assert q[case]["queue_file"] in listing
+        sealed = kp.download(sftp, "/queue/" + q[case]["queue_file"])
+        assert sorted(sftp.listdir("/")) == ["outgoing", "queue"]
+    local = tmp_path / "queued.age"
+    local.write_bytes(sealed)
+    r = kp.run([kp.BIN, "open", str(local), "-i", w.staff.age_key, "--verify-key", w.jansen.sign_pub,
+                "-o", str(tmp_path / "queued")])
+    assert r.returncode == 0, r.stderr
+
+    assert hub.kp("queue", "take", case).returncode == 0
+    assert hub.queue()[case]["state"] == "taken"
+
+    # An enrichment request, uploaded by staff to /outgoing.
+    rec = hub.submit("knooppunt-request/1", case, MUNI)
+    assert rec["verdict"] == "accepted", rec
+    request_id = f"{case}-R1"
+    req_path = os.path.join(hub.outbox(), f"request-{request_id}.age")
+    assert os.path.exists(req_path)
+    m = open_with_stock_tools(hub, req_path, w.keys("gm0363-intake").age_key, tmp_path)
+    assert m["id"] == request_id and m["format"] == "knooppunt-request/1" and m["case"] == case
+
+    # The municipality answers; the answer joins the case, not the queue.
+    cases_before = len(hub.queue())
+    answer = hub.signal(w.jansen, "j.jansen@GM0363", kind="enrichment-response", in_reply_to=request_id)
+    rec = hub.receipt(hub.outbox(), answer)
+    assert rec["verdict"] == "accepted" and rec["case_id"] == case, rec
+    q = hub.queue()
+    assert len(q) == cases_before
+    assert len(q[case]["replies"]) == 1
+    assert kp.wait_for(lambda: os.path.exists(os.path.join(hub.data.path, "queue", q[case]["replies"][0])))
+
+    # Closing needs a SIP first.
+    r = hub.kp("queue", "close", case)
+    assert r.returncode == 1 and "case-no-sip" in r.stderr
+
+    # The SIP, from the gateway host.
+    doc = tmp_path / "sip-rapport.pdf"
+    doc.write_bytes(b"%PDF-1.4 SIP " + os.urandom(256))
+    r = hub.kp("sip", "publish", "--case", case, "--title", "Samengesteld informatieproduct", str(doc))
+    assert r.returncode == 0, r.stderr
+    sub_name = r.stdout.split()[1]
+    rec = hub.receipt(os.path.join(hub.data.path, "outgoing"), sub_name)
+    assert rec["verdict"] == "accepted", rec
+    sip = os.path.join(hub.outbox(), f"sip-{case}-S1.age")
+    m = open_with_stock_tools(hub, sip, w.keys("gm0363-intake").age_key, tmp_path)
+    assert m["format"] == "knooppunt-sip/1" and m["files"][0]["name"] == "files/sip-rapport.pdf"
+
+    # The municipality downloads it and knooppunt open verifies it; one flipped byte fails.
+    with w.jj() as sftp:
+        data = kp.download(sftp, f"/outbox/sip-{case}-S1.age")
+    good = tmp_path / "sip.age"
+    good.write_bytes(data)
+    r = kp.run([kp.BIN, "open", str(good), "-i", w.keys("gm0363-intake").age_key, "--verify-key", hub.hub_pub,
+                "-o", str(tmp_path / "sip-open")])
+    assert r.returncode == 0, r.stderr
+    bad = tmp_path / "sip-bad.age"
+    bad.write_bytes(ip.flip(data, len(data) - 40))
+    r = kp.run([kp.BIN, "open", str(bad), "-i", w.keys("gm0363-intake").age_key, "--verify-key", hub.hub_pub,
+                "-o", str(tmp_path / "sip-bad")])
+    assert r.returncode == 1 and "age-" in r.stderr
+
+    assert hub.kp("queue", "close", case).returncode == 0
+    assert hub.queue()[case]["state"] == "closed"
+
+    # Acknowledging the SIP archives it and records when.
+    with w.jj() as sftp:
+        sftp.remove(f"/outbox/sip-{case}-S1.age")
+    rows = hub.data.sql("SELECT acknowledged_ms FROM outbox_items WHERE name = ?", (f"sip-{case}-S1.age",))
+    assert rows and rows[0]["acknowledged_ms"]
+
+    # Nothing more goes out for a closed case.
+    rec = hub.submit("knooppunt-sip/1", case, MUNI)
+    assert rec["verdict"] == "rejected" and rec["reason_code"] == "case-not-open"
+
+
+def test_decline_sends_signed_notice(hub):
+    case = hub.case(hub.signal(hub.w.jansen, "j.jansen@GM0363"))
+    r = hub.kp("queue", "decline", case)
+    assert r.returncode == 2  # --reason is required
+    r = hub.kp("queue", "decline", case, "--reason", "buiten de wegingscriteria")
+    assert r.returncode == 0, r.stderr
+    notice = os.path.join(hub.outbox(), f"notice-{case}.json")
+    r = kp.run(["minisign", "-V", "-q", "-p", hub.hub_pub, "-m", notice])
+    assert r.returncode == 0, r.stderr
+    n = json.load(open(notice))
+    assert n["decision"] == "declined" and n["reason"] == "buiten de wegingscriteria" and n["case_id"] == case
+    assert hub.queue()[case]["state"] == "declined"
+    assert hub.kp("queue", "take", case).returncode == 1
+    assert hub.data.audit(event="case.declined")
+
+
+def test_staff_submissions_refused_with_reasons(hub):
+    w = hub.w
+    case = hub.case(hub.signal(w.jansen, "j.jansen@GM0363"))
+    other = hub.case(hub.signal(w.pietersen, "p.pietersen@GM0599"), code="GM0599")
+    checks = [
+        # a case of another municipality
+        (dict(fmt="knooppunt-sip/1", case=case, municipality="GM0599"), "case-municipality-mismatch"),
+        # an unknown case
+        (dict(fmt="knooppunt-sip/1", case="KP-2026-999999", municipality=MUNI), "case-unknown"),
+        # signed by someone else's key
+        (dict(fmt="knooppunt-sip/1", case=case, municipality=MUNI, signer=w.jansen.sign_sec),
+         "manifest-signature-invalid"),
+        # sealed to staff instead of the gateway
+        (dict(fmt="knooppunt-sip/1", case=case, municipality=MUNI, recipient=w.staff.recipient), "age-no-match"),
+        # a municipality without a registered recipient
+        (dict(fmt="knooppunt-request/1", case=other, municipality="GM0599"), "municipality-no-recipient"),
+        # the gateway sets the id
+        (dict(fmt="knooppunt-sip/1", case=case, municipality=MUNI, id="KP-X"), "manifest-field-invalid"),
+    ]
+    for kw, code in checks:
+        fmt, c, muni = kw.pop("fmt"), kw.pop("case"), kw.pop("municipality")
+        rec = hub.submit(fmt, c, muni, **kw)
+        assert rec["verdict"] == "rejected" and rec["reason_code"] == code, (code, rec)
+    assert not [f for f in os.listdir(hub.outbox("GM0599")) if f.endswith(".age")]
+
+    # Receipt names are the gateway's; staff cannot write anywhere else; no overwrite.
+    with w.connect("s.staff", w.staff) as sftp:
+        assert kp.fails(kp.upload, sftp, "/outgoing/x.age.receipt.json", b"{}")
+        assert "receipts" in str(kp.fails.last), kp.fails.last
+        assert kp.fails(kp.upload, sftp, "/queue/x.age", b"x")
+        kp.upload(sftp, "/outgoing/once.age", b"junk")
+        assert kp.fails(kp.upload, sftp, "/outgoing/once.age", b"junk")
+    rec = hub.receipt(os.path.join(hub.data.path, "outgoing"), "once.age")
+    assert rec["verdict"] == "rejected"
+
+    # Persons cannot send hub items: their /outbox is read-only and /outgoing does not exist for them.
+    with w.jj() as sftp:
+        assert kp.fails(kp.upload, sftp, "/outgoing/x.age", b"x")
+
+
+def test_capacity_and_state_rules(hub):
+    r = hub.kp("queue", "take", "KP-2026-999999")
+    assert r.returncode == 1 and "case-unknown" in r.stderr
+    r = hub.kp("queue", "take", "nonsense")
+    assert r.returncode == 1 and "case-id-invalid" in r.stderr
+    r = hub.kp("queue", "list")
+    assert r.returncode == 0 and "capacity" in r.stdout
+    # Capacity 3 per year: take queued cases until it is reached.
+    queued = [c for c, v in hub.queue().items() if v["state"] == "queued"]
+    while len(queued) < 4:
+        queued.append(hub.case(hub.signal(hub.w.jansen, "j.jansen@GM0363")))
+    results = [hub.kp("queue", "take", c) for c in queued]
+    refused = [r for r in results if r.returncode != 0]
+    assert refused and all("capacity-reached" in r.stderr for r in refused)
