@@ -10,6 +10,7 @@ int cmd_init(const Args& a);
 int cmd_serve(const Args& a);
 int cmd_municipality_add(const Args& a);
 int cmd_municipality_list(const Args& a);
+int cmd_municipality_recipients(const Args& a);
 int cmd_person_add(const Args& a);
 int cmd_staff_add(const Args& a);
 int cmd_auditor_add(const Args& a);

@@ -47,6 +47,9 @@ Status add_account_cmd(const Args& a, const std::string& role) {
   const std::string& id = a.positional[0];
   KP_ENSURE(policy::valid_account_id(id), "id-invalid",
             "'" + id + "' is not a valid id (lowercase letters, digits, . _ -; at most 64)");
+  // Actors the gateway itself names in the log and in submissions.
+  KP_ENSURE(id != "hub" && id != "operator" && id != "system", "id-reserved",
+            "'" + id + "' is kept for the gateway's own actions");
   auto ssh_path = a.get("--ssh-key");
   KP_ENSURE(ssh_path, "usage", "--ssh-key FILE.pub is required");
   KP_TRY(store::SshKeyRecord key, keys::read_ssh_public_key(*ssh_path));
@@ -67,7 +70,8 @@ Status add_account_cmd(const Args& a, const std::string& role) {
     acc.recipient = *r;
   }
   if (acc.email) {
-    KP_ENSURE(acc.email->find('@') != std::string::npos && acc.email->find_first_of(" \r\n<>") == std::string::npos,
+    KP_ENSURE(acc.email->find('@') != std::string::npos &&
+                  acc.email->find_first_of(" \r\n<>") == std::string::npos,
               "email-invalid", "'" + *acc.email + "' is not an email address");
   }
   KP_TRY(DataDir d, data_dir_of(a));
@@ -98,12 +102,15 @@ int list_accounts_cmd(const Args& a, const std::string& role) {
     arr.stringify(std::cout);
     std::cout << "\n";
   } else {
-    for (const auto& acc : *list) std::cout << acc.id << (acc.email ? "\t" + *acc.email : "") << "\n";
+    for (const auto& acc : *list)
+      std::cout << acc.id << (acc.email ? "\t" + *acc.email : "") << "\n";
   }
   return kExitOk;
 }
 
-int status_to_exit(const Status& s) { return s.ok() ? kExitOk : fail(s.error()); }
+int status_to_exit(const Status& s) {
+  return s.ok() ? kExitOk : fail(s.error());
+}
 
 std::string mandate_state(const policy::Mandate& m, int64_t now) {
   Status s = policy::check_mandate(m, now, std::nullopt);
@@ -128,6 +135,36 @@ int cmd_municipality_add(const Args& a) {
     KP_GUARD(store::add_municipality(db, m, log::now_ms()));
     KP_GUARD(audit_admin(db, "municipality.add", code, code));
     std::cout << "municipality " << code << " (" << *name << ") added\n";
+    return ok_status();
+  };
+  return status_to_exit(run());
+}
+
+int cmd_municipality_recipients(const Args& a) {
+  auto run = [&]() -> Status {
+    const std::string& code = a.positional[0];
+    KP_ENSURE(policy::valid_municipality_code(code), "municipality-code-invalid",
+              "'" + code + "' is not a CBS municipality code (GM followed by 4 digits)");
+    auto set = a.get("--set");
+    KP_ENSURE(set, "usage", "--set age1...[,age1...] is required");
+    auto recipients = split_commas(*set);
+    KP_ENSURE(!recipients.empty(), "usage", "give at least one recipient");
+    for (const auto& r : recipients) KP_GUARD(check_recipient(r));
+    KP_TRY(DataDir d, data_dir_of(a));
+    KP_TRY(store::Db db, open_store(d));
+    KP_TRY(auto m, store::find_municipality(db, code));
+    KP_ENSURE(m, "not-found", "municipality " + code + " is not registered");
+    store::AuditEvent e;
+    e.event = "municipality.recipients";
+    e.outcome = "success";
+    e.actor = "operator";
+    e.role = "operator";
+    e.municipality = code;
+    e.object = code + " " + std::to_string(recipients.size()) + " recipient(s)";
+    e.channel = "cli";
+    KP_GUARD(store::set_municipality_recipients(db, code, recipients, log::now_ms(), e));
+    std::cout << "municipality " << code << " now has " << recipients.size()
+              << " recipient(s); new SIPs and requests are sealed to them\n";
     return ok_status();
   };
   return status_to_exit(run());
@@ -159,12 +196,24 @@ int cmd_municipality_list(const Args& a) {
   return kExitOk;
 }
 
-int cmd_person_add(const Args& a) { return status_to_exit(add_account_cmd(a, "person")); }
-int cmd_staff_add(const Args& a) { return status_to_exit(add_account_cmd(a, "staff")); }
-int cmd_auditor_add(const Args& a) { return status_to_exit(add_account_cmd(a, "auditor")); }
-int cmd_person_list(const Args& a) { return list_accounts_cmd(a, "person"); }
-int cmd_staff_list(const Args& a) { return list_accounts_cmd(a, "staff"); }
-int cmd_auditor_list(const Args& a) { return list_accounts_cmd(a, "auditor"); }
+int cmd_person_add(const Args& a) {
+  return status_to_exit(add_account_cmd(a, "person"));
+}
+int cmd_staff_add(const Args& a) {
+  return status_to_exit(add_account_cmd(a, "staff"));
+}
+int cmd_auditor_add(const Args& a) {
+  return status_to_exit(add_account_cmd(a, "auditor"));
+}
+int cmd_person_list(const Args& a) {
+  return list_accounts_cmd(a, "person");
+}
+int cmd_staff_list(const Args& a) {
+  return list_accounts_cmd(a, "staff");
+}
+int cmd_auditor_list(const Args& a) {
+  return list_accounts_cmd(a, "auditor");
+}
 
 int cmd_mandate_grant(const Args& a) {
   auto run = [&]() -> Status {
@@ -195,8 +244,10 @@ int cmd_mandate_grant(const Args& a) {
     if (auto until = a.get("--until")) {
       KP_TRY(int64_t until_day, parse_date_ms(*until));
       m.valid_until_ms = until_day + 86400000;  // the whole last day is valid
-      KP_ENSURE(*m.valid_until_ms > now, "until-in-past", "--until " + *until + " lies in the past");
-      KP_ENSURE(*m.valid_until_ms > m.valid_from_ms, "until-before-from", "--until is before --from");
+      KP_ENSURE(*m.valid_until_ms > now, "until-in-past",
+                "--until " + *until + " lies in the past");
+      KP_ENSURE(*m.valid_until_ms > m.valid_from_ms, "until-before-from",
+                "--until is before --from");
     }
     KP_TRY(DataDir d, data_dir_of(a));
     KP_TRY(store::Db db, open_store(d));
@@ -248,9 +299,12 @@ int cmd_mandate_list(const Args& a) {
       o.set("scopes", m.scopes);
       o.set("level", m.level);
       o.set("valid_from", format_time(m.valid_from_ms));
-      o.set("valid_until", m.valid_until_ms ? Poco::Dynamic::Var(format_time(*m.valid_until_ms)) : Poco::Dynamic::Var());
-      o.set("activated", m.activated_ms ? Poco::Dynamic::Var(format_time(*m.activated_ms)) : Poco::Dynamic::Var());
-      o.set("revoked", m.revoked_ms ? Poco::Dynamic::Var(format_time(*m.revoked_ms)) : Poco::Dynamic::Var());
+      o.set("valid_until", m.valid_until_ms ? Poco::Dynamic::Var(format_time(*m.valid_until_ms))
+                                            : Poco::Dynamic::Var());
+      o.set("activated", m.activated_ms ? Poco::Dynamic::Var(format_time(*m.activated_ms))
+                                        : Poco::Dynamic::Var());
+      o.set("revoked",
+            m.revoked_ms ? Poco::Dynamic::Var(format_time(*m.revoked_ms)) : Poco::Dynamic::Var());
       o.set("state", mandate_state(m, now));
       arr.add(o);
     }

@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -471,6 +472,10 @@ void SftpSession::on_opendir(const sftp::Request& req, Out& out) {
         if (st.ok()) h->entries.emplace_back(name, public_attrs(*st));
       }
     }
+    // A stable order for clients that show the server's order (ls -f, paramiko).
+    std::sort(h->entries.begin(), h->entries.end(), [&](const auto& x, const auto& y) {
+      return t->area->descending ? x.first > y.first : x.first < y.first;
+    });
   }
   auto id = add_handle(std::move(h));
   if (!id.ok()) return reply_error(out, req.id, id.error(), "opendir");

@@ -7,7 +7,8 @@ namespace kp::gateway {
 
 namespace {
 
-Result<Area> make_area(std::string name, const std::string& dir, std::optional<policy::Scope> scope) {
+Result<Area> make_area(std::string name, const std::string& dir,
+                       std::optional<policy::Scope> scope) {
   Area a;
   a.name = std::move(name);
   a.scope = scope;
@@ -40,6 +41,7 @@ Result<View> View::open(const DataDir& d, const Principal& p) {
     case Role::staff: {
       KP_TRY(Area queue, make_area("queue", d.queue(), std::nullopt));
       queue.can_read = true;
+      queue.descending = true;  // names start with the zero-padded rank
       KP_TRY(Area outgoing, make_area("outgoing", d.outgoing(), std::nullopt));
       outgoing.can_read = true;  // staff read their receipts here
       outgoing.can_create = true;

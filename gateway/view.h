@@ -27,6 +27,7 @@ struct Area {
   bool can_read = false;               // open for reading
   bool can_create = false;             // upload new files
   bool can_acknowledge = false;        // remove = move to archive
+  bool descending = false;             // listed in descending name order (the queue: highest rank first)
   Fd dir;
   Fd partial;  // can_create: where uploads are written until committed
   Fd archive;  // can_acknowledge: where acknowledged files go

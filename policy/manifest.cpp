@@ -227,14 +227,14 @@ Result<Object::Ptr> object_member(const Object& o, const std::string& key,
 
 // Refuses the first member of `o` (in key order) not in `known`.
 Status only_known(const Object& o, const std::string& prefix,
-                  std::initializer_list<std::string_view> known) {
+                  std::initializer_list<std::string_view> known, std::string_view format = kSignalFormat) {
   for (auto it = o.begin(); it != o.end(); ++it) {
     bool found = false;
     for (std::string_view k : known) found = found || it->first == k;
     if (!found)
       return make_error(
           "manifest-field-unknown",
-          prefix + safe_key(it->first) + " is not a field of this manifest format");
+          prefix + safe_key(it->first) + " is not a field of " + std::string(format));
   }
   return ok_status();
 }
@@ -339,7 +339,8 @@ Status read_bsns(const Object& root, Manifest& m, const ManifestLimits& lim) {
   return ok_status();
 }
 
-Status read_files(const Object& root, std::vector<ManifestFile>& files, const ManifestLimits& lim) {
+Status read_files(const Object& root, std::vector<ManifestFile>& files, const ManifestLimits& lim,
+                  std::string_view format = kSignalFormat) {
   KP_TRY(std::optional<Var> v, member(root, "files", "files", true));
   KP_TRY(Array::Ptr a, as_array(*v, "files"));
   KP_ENSURE(a->size() <= lim.max_files, "manifest-too-many-files",
@@ -349,7 +350,7 @@ Status read_files(const Object& root, std::vector<ManifestFile>& files, const Ma
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string path = "files[" + std::to_string(i) + "]";
     KP_TRY(Object::Ptr f, as_object(a->get(static_cast<unsigned>(i)), path));
-    KP_GUARD(only_known(*f, path + ".", {"name", "size", "sha256"}));
+    KP_GUARD(only_known(*f, path + ".", {"name", "size", "sha256"}, format));
     ManifestFile mf;
     KP_TRY(mf.name, string_member(*f, "name", path + ".name"));
     const NameProblem np = check_file_name(mf.name, lim.max_file_name_bytes);
@@ -453,12 +454,13 @@ Status read_fields(const Object& root, Manifest& m, const ManifestLimits& lim) {
 // The hub manifest's fields, in the order of HubManifest.
 Status read_hub_fields(const Object& root, HubManifest& m, const ManifestLimits& lim) {
   const bool sip = m.kind == HubKind::sip;
+  const std::string_view format = sip ? kSipFormat : kRequestFormat;
   if (sip)
     KP_GUARD(only_known(root, "", {"format", "id", "published", "case", "municipality", "submitted_by",
-                                   "created", "title", "summary", "files"}));
+                                   "created", "title", "summary", "files"}, format));
   else
     KP_GUARD(only_known(root, "", {"format", "id", "published", "case", "municipality", "submitted_by",
-                                   "created", "question", "summary", "files"}));
+                                   "created", "question", "summary", "files"}, format));
   KP_TRY(std::optional<Var> id, member(root, "id", "id", false));
   if (id) {
     KP_TRY(std::string v, as_string(*id, "id"));
@@ -492,7 +494,7 @@ Status read_hub_fields(const Object& root, HubManifest& m, const ManifestLimits&
     KP_GUARD(check_text(v, "summary", lim.max_summary_chars, TextKind::multi_line));
     m.summary = std::move(v);
   }
-  return read_files(root, m.files, lim);
+  return read_files(root, m.files, lim, format);
 }
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n) {

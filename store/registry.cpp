@@ -43,21 +43,41 @@ Account read_account(const Stmt& st) {
                  st.col_opt_text(4)};
 }
 
+// Inserts the recipients of `code` (inside the caller's transaction).
+Status insert_recipients(Db& db, const std::string& code,
+                         const std::vector<std::string>& recipients, int64_t now_ms) {
+  for (const auto& r : recipients) {
+    KP_TRY(Stmt rs, db.prepare("INSERT INTO municipality_recipients(municipality, recipient, "
+                               "added_ms) VALUES (?, ?, ?)"));
+    rs.bind(1, code).bind(2, r).bind(3, now_ms);
+    Status rs_status = rs.run();
+    if (!rs_status.ok()) return map_constraint(rs_status.error(), "recipient " + r);
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Status add_municipality(Db& db, const Municipality& m, int64_t now_ms) {
   KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(Stmt st, db.prepare("INSERT INTO municipalities(code, name, created_ms) VALUES (?, ?, ?)"));
+  KP_TRY(Stmt st,
+         db.prepare("INSERT INTO municipalities(code, name, created_ms) VALUES (?, ?, ?)"));
   st.bind(1, m.code).bind(2, m.name).bind(3, now_ms);
   Status s = st.run();
   if (!s.ok()) return map_constraint(s.error(), "municipality " + m.code);
-  for (const auto& r : m.recipients) {
-    KP_TRY(Stmt rs, db.prepare(
-        "INSERT INTO municipality_recipients(municipality, recipient, added_ms) VALUES (?, ?, ?)"));
-    rs.bind(1, m.code).bind(2, r).bind(3, now_ms);
-    Status rs_status = rs.run();
-    if (!rs_status.ok()) return map_constraint(rs_status.error(), "recipient " + r);
-  }
+  KP_GUARD(insert_recipients(db, m.code, m.recipients, now_ms));
+  return tx.commit();
+}
+
+Status set_municipality_recipients(Db& db, const std::string& code,
+                                   const std::vector<std::string>& recipients, int64_t now_ms,
+                                   AuditEvent audit) {
+  KP_TRY(Transaction tx, Transaction::begin(db));
+  KP_TRY(Stmt del, db.prepare("DELETE FROM municipality_recipients WHERE municipality = ?"));
+  del.bind(1, code);
+  KP_GUARD(del.run());
+  KP_GUARD(insert_recipients(db, code, recipients, now_ms));
+  KP_GUARD(append_audit(db, audit));
   return tx.commit();
 }
 
@@ -67,8 +87,8 @@ Result<std::optional<Municipality>> find_municipality(Db& db, const std::string&
   KP_TRY(bool row, st.step());
   if (!row) return std::optional<Municipality>();
   Municipality m{st.col_text(0), st.col_text(1), {}};
-  KP_TRY(Stmt rs, db.prepare(
-      "SELECT recipient FROM municipality_recipients WHERE municipality = ? ORDER BY added_ms"));
+  KP_TRY(Stmt rs, db.prepare("SELECT recipient FROM municipality_recipients WHERE municipality = ? "
+                             "ORDER BY added_ms"));
   rs.bind(1, code);
   for (;;) {
     KP_TRY(bool r, rs.step());
@@ -91,13 +111,19 @@ Result<std::vector<Municipality>> list_municipalities(Db& db) {
 
 Status add_account(Db& db, const Account& a, const SshKeyRecord& key, int64_t now_ms) {
   KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(Stmt st, db.prepare(
-      "INSERT INTO accounts(id, role, email, sign_key, recipient, created_ms) VALUES (?,?,?,?,?,?)"));
-  st.bind(1, a.id).bind(2, a.role).bind(3, a.email).bind(4, a.sign_key).bind(5, a.recipient).bind(6, now_ms);
+  KP_TRY(Stmt st, db.prepare("INSERT INTO accounts(id, role, email, sign_key, recipient, "
+                             "created_ms) VALUES (?,?,?,?,?,?)"));
+  st.bind(1, a.id)
+      .bind(2, a.role)
+      .bind(3, a.email)
+      .bind(4, a.sign_key)
+      .bind(5, a.recipient)
+      .bind(6, now_ms);
   Status s = st.run();
   if (!s.ok()) return map_constraint(s.error(), "account " + a.id);
-  KP_TRY(Stmt ks, db.prepare(
-      "INSERT INTO ssh_keys(account, key_type, key_base64, fingerprint) VALUES (?,?,?,?)"));
+  KP_TRY(Stmt ks,
+         db.prepare(
+             "INSERT INTO ssh_keys(account, key_type, key_base64, fingerprint) VALUES (?,?,?,?)"));
   ks.bind(1, a.id).bind(2, key.key_type).bind(3, key.key_base64).bind(4, key.fingerprint);
   Status ks_status = ks.run();
   if (!ks_status.ok()) return map_constraint(ks_status.error(), "ssh key " + key.fingerprint);
@@ -105,7 +131,8 @@ Status add_account(Db& db, const Account& a, const SshKeyRecord& key, int64_t no
 }
 
 Result<std::optional<Account>> find_account(Db& db, const std::string& id) {
-  KP_TRY(Stmt st, db.prepare("SELECT id, role, email, sign_key, recipient FROM accounts WHERE id = ?"));
+  KP_TRY(Stmt st,
+         db.prepare("SELECT id, role, email, sign_key, recipient FROM accounts WHERE id = ?"));
   st.bind(1, id);
   KP_TRY(bool row, st.step());
   if (!row) return std::optional<Account>();
@@ -113,8 +140,10 @@ Result<std::optional<Account>> find_account(Db& db, const std::string& id) {
 }
 
 Result<std::vector<Account>> list_accounts(Db& db, const std::string& role) {
-  KP_TRY(Stmt st, db.prepare(
-      "SELECT id, role, email, sign_key, recipient FROM accounts WHERE role = ? ORDER BY id"));
+  KP_TRY(
+      Stmt st,
+      db.prepare(
+          "SELECT id, role, email, sign_key, recipient FROM accounts WHERE role = ? ORDER BY id"));
   st.bind(1, role);
   std::vector<Account> out;
   for (;;) {
@@ -131,11 +160,16 @@ Result<bool> account_has_key(Db& db, const std::string& id, const std::string& k
 }
 
 Result<int64_t> grant_mandate(Db& db, const policy::Mandate& m) {
-  KP_TRY(Stmt st, db.prepare(
-      "INSERT INTO mandates(person, municipality, scopes, level, valid_from_ms, valid_until_ms, "
-      "granted_ms) VALUES (?,?,?,?,?,?,?)"));
-  st.bind(1, m.person).bind(2, m.municipality).bind(3, m.scopes).bind(4, m.level)
-      .bind(5, m.valid_from_ms).bind(6, m.valid_until_ms).bind(7, m.granted_ms);
+  KP_TRY(Stmt st, db.prepare("INSERT INTO mandates(person, municipality, scopes, level, "
+                             "valid_from_ms, valid_until_ms, "
+                             "granted_ms) VALUES (?,?,?,?,?,?,?)"));
+  st.bind(1, m.person)
+      .bind(2, m.municipality)
+      .bind(3, m.scopes)
+      .bind(4, m.level)
+      .bind(5, m.valid_from_ms)
+      .bind(6, m.valid_until_ms)
+      .bind(7, m.granted_ms);
   Status s = st.run();
   if (!s.ok())
     return map_constraint(s.error(), "a live mandate of " + m.person + " for " + m.municipality);
@@ -144,12 +178,11 @@ Result<int64_t> grant_mandate(Db& db, const policy::Mandate& m) {
 
 Status revoke_mandate(Db& db, const std::string& person, const std::string& municipality,
                       int64_t now_ms) {
-  KP_TRY(Stmt st, db.prepare(
-      "UPDATE mandates SET revoked_ms = ? WHERE person = ? AND municipality = ? AND revoked_ms IS NULL"));
+  KP_TRY(Stmt st, db.prepare("UPDATE mandates SET revoked_ms = ? WHERE person = ? AND municipality "
+                             "= ? AND revoked_ms IS NULL"));
   st.bind(1, now_ms).bind(2, person).bind(3, municipality);
   KP_GUARD(st.run());
-  KP_ENSURE(db.changes() > 0, "not-found",
-            "no live mandate of " + person + " for " + municipality);
+  KP_ENSURE(db.changes() > 0, "not-found", "no live mandate of " + person + " for " + municipality);
   return ok_status();
 }
 
@@ -165,8 +198,10 @@ Result<std::optional<policy::Mandate>> latest_mandate(Db& db, const std::string&
 }
 
 Result<std::vector<policy::Mandate>> live_mandates_of(Db& db, const std::string& person) {
-  KP_TRY(Stmt st, db.prepare(std::string("SELECT ") + kMandateColumns +
-                             " FROM mandates WHERE person = ? AND revoked_ms IS NULL ORDER BY municipality"));
+  KP_TRY(
+      Stmt st,
+      db.prepare(std::string("SELECT ") + kMandateColumns +
+                 " FROM mandates WHERE person = ? AND revoked_ms IS NULL ORDER BY municipality"));
   st.bind(1, person);
   return query_mandates(st);
 }
@@ -179,7 +214,8 @@ Result<std::vector<policy::Mandate>> list_mandates(Db& db) {
 
 Result<std::optional<policy::Mandate>> MandateById::find(int64_t id) {
   if (!st_) {
-    KP_TRY(Stmt st, db_.prepare(std::string("SELECT ") + kMandateColumns + " FROM mandates WHERE id = ?"));
+    KP_TRY(Stmt st,
+           db_.prepare(std::string("SELECT ") + kMandateColumns + " FROM mandates WHERE id = ?"));
     st_.emplace(std::move(st));
   }
   st_->reset();
@@ -192,7 +228,8 @@ Result<std::optional<policy::Mandate>> MandateById::find(int64_t id) {
 }
 
 Status mark_mandate_activated(Db& db, int64_t id, int64_t now_ms) {
-  KP_TRY(Stmt st, db.prepare("UPDATE mandates SET activated_ms = ? WHERE id = ? AND activated_ms IS NULL"));
+  KP_TRY(Stmt st,
+         db.prepare("UPDATE mandates SET activated_ms = ? WHERE id = ? AND activated_ms IS NULL"));
   st.bind(1, now_ms).bind(2, id);
   return st.run();
 }

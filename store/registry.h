@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "policy/mandate.h"
+#include "store/audit_events.h"
 #include "store/db.h"
 
 namespace kp::store {
@@ -38,6 +39,10 @@ struct SshKeyRecord {
 
 // Errors: "already-exists".
 Status add_municipality(Db& db, const Municipality& m, int64_t now_ms);
+// Replaces the recipients of municipality `code` (rotation), with `audit`
+// in the same transaction.
+Status set_municipality_recipients(Db& db, const std::string& code, const std::vector<std::string>& recipients,
+                                   int64_t now_ms, AuditEvent audit);
 Result<std::optional<Municipality>> find_municipality(Db& db, const std::string& code);
 Result<std::vector<Municipality>> list_municipalities(Db& db);
 
