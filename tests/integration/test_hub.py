@@ -290,3 +290,69 @@ def test_capacity_and_state_rules(hub):
     results = [hub.kp("queue", "take", c) for c in queued]
     refused = [r for r in results if r.returncode != 0]
     assert refused and all("capacity-reached" in r.stderr for r in refused)
+
+
+def worker_pids(serve_pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{d}/stat").read()
+            fields = stat.rsplit(")", 1)[1].split()
+            argv = open(f"/proc/{d}/cmdline", "rb").read().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == serve_pid and b"worker" in argv and fields[0] != "Z":
+            out.append(int(d))
+    return sorted(out)
+
+
+def test_publishing_exactly_once_across_kill_9(make_world):
+    """Six staff SIPs reach the worker at once; it is killed with SIGKILL
+    while it holds a submission's claim. In the end each submission has
+    exactly one receipt, one outbox item and one SIP file; nothing is left
+    in DATA/work."""
+    import signal
+    w = make_world(settings={"workers": "1"})
+    w.serve()
+    hub = Hub(w)
+    case = hub.case(hub.signal(w.jansen, "j.jansen@GM0363"))
+    names = []
+    with w.connect("s.staff", w.staff) as sftp:
+        for i in range(6):
+            files = {"files/sip.pdf": b"%PDF-1.4\n" + os.urandom(4 << 20)}
+            name = f"sip-{i}.age"
+            kp.upload(sftp, f"/outgoing/{name}.part", hub.staff_package("knooppunt-sip/1", case, MUNI, files=files),
+                      chunk=1 << 16)
+            names.append(name)
+        for name in names:
+            sftp.rename(f"/outgoing/{name}.part", f"/outgoing/{name}")
+    kills = []
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        rows = hub.data.sql("SELECT * FROM submissions")
+        if len(kills) >= 2 and any(r["attempts"] >= 2 for r in rows):
+            break
+        if rows and all(r["state"] in ("accepted", "rejected") for r in rows):
+            break
+        pids = worker_pids(w.server.proc.pid)
+        busy = [r for r in rows if r["state"] == "processing" and pids and r["claim_pid"] == pids[0]]
+        if busy and pids[0] not in kills:
+            os.kill(pids[0], signal.SIGKILL)
+            kills.append(pids[0])
+        time.sleep(0.002)
+    assert kills, "no kill landed before the worker finished"
+    outgoing = os.path.join(hub.data.path, "outgoing")
+    for name in names:
+        rec = hub.receipt(outgoing, name)
+        assert rec["verdict"] == "accepted", rec
+    items = hub.data.sql("SELECT * FROM outbox_items WHERE kind = 'sip'")
+    assert len(items) == 6 and len({i["name"] for i in items}) == 6
+    sips = sorted(f for f in os.listdir(hub.outbox()) if f.startswith("sip-"))
+    assert sips == sorted(i["name"] for i in items)
+    assert len(hub.data.audit(event="publish.placed")) == 6
+    assert not os.listdir(os.path.join(hub.data.path, "work")), "work files left behind"
+    for s in sips:
+        rc, _, err = ip.age_open(open(os.path.join(hub.outbox(), s), "rb").read(), w.keys("gm0363-intake").age_key)
+        assert rc == 0, err
