@@ -6,6 +6,8 @@
 // the answer depends only on the string, never on what is on disk.
 #include "gateway/vpath.h"
 
+#include "common/utf8.h"
+
 #include <array>
 #include <cstdint>
 
@@ -21,39 +23,6 @@ bool is_bidi_control(uint32_t cp) {
   return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-// Decodes one strict UTF-8 sequence at s[i]; returns its length, or 0 when
-// it is not valid (overlong, surrogate, above U+10FFFF, truncated, stray
-// continuation byte). Sets cp.
-std::size_t utf8_decode(std::string_view s, std::size_t i, uint32_t& cp) {
-  auto b = [&](std::size_t k) { return static_cast<uint8_t>(s[i + k]); };
-  auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
-  uint8_t c = b(0);
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if (c >= 0xC2 && c <= 0xDF) {  // 0xC0/0xC1 would be overlong
-    if (!cont(1)) return 0;
-    cp = (uint32_t(c & 0x1F) << 6) | (b(1) & 0x3F);
-    return 2;
-  }
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    cp = (uint32_t(c & 0x0F) << 12) | (uint32_t(b(1) & 0x3F) << 6) | (b(2) & 0x3F);
-    if (cp < 0x800) return 0;                    // overlong
-    if (cp >= 0xD800 && cp <= 0xDFFF) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    cp = (uint32_t(c & 0x07) << 18) | (uint32_t(b(1) & 0x3F) << 12) | (uint32_t(b(2) & 0x3F) << 6) |
-         (b(3) & 0x3F);
-    if (cp < 0x10000 || cp > 0x10FFFF) return 0;  // overlong or out of range
-    return 4;
-  }
-  return 0;  // continuation byte in lead position, or 0xF5..0xFF
-}
-
 // The byte-level checks, in one pass.
 Status check_bytes(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
@@ -65,8 +34,8 @@ Status check_bytes(std::string_view s) {
       ++i;
       continue;
     }
-    uint32_t cp = 0;
-    std::size_t n = utf8_decode(s, i, cp);
+    char32_t cp = 0;
+    std::size_t n = utf8_next(s, i, cp);
     KP_ENSURE(n != 0, "path-not-utf8", "path is not valid UTF-8");
     KP_ENSURE(!(cp >= 0x80 && cp <= 0x9F) && !is_bidi_control(cp), "path-control-char",
               "path contains a control or bidi-override character");
@@ -149,16 +118,6 @@ Result<VPath> canonicalise(std::string_view client_path, const VPath& base) {
 
 bool is_hidden_name(std::string_view name) {
   return !name.empty() && name.front() == '.';
-}
-
-bool is_strict_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    uint32_t cp = 0;
-    std::size_t n = utf8_decode(s, i, cp);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
 }
 
 }  // namespace kp

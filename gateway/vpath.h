@@ -83,7 +83,5 @@ Result<VPath> canonicalise(std::string_view client_path, const VPath& base = VPa
 // refuse them; the session decides whether to list or accept them.
 bool is_hidden_name(std::string_view name);
 
-// True when `s` is strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-bool is_strict_utf8(std::string_view s);
 
 }  // namespace kp

@@ -63,40 +63,6 @@ Status check_package_rules(const PackageRules& r) {
   return ok_status();
 }
 
-bool decode_utf8(std::string_view s, std::u32string& out) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) {
-      out.push_back(b0);
-      ++i;
-      continue;
-    }
-    std::size_t len;
-    char32_t cp;
-    char32_t min;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2, cp = b0 & 0x1F, min = 0x80;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3, cp = b0 & 0x0F, min = 0x800;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4, cp = b0 & 0x07, min = 0x10000;
-    } else {
-      return false;  // continuation byte first, C0/C1 overlong lead, or F5..FF
-    }
-    if (s.size() - i < len) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    out.push_back(cp);
-    i += len;
-  }
-  return true;
-}
-
 bool is_control(char32_t c) {
   return c < 0x20 || (c >= 0x7F && c <= 0x9F);
 }
@@ -273,9 +239,14 @@ Status PackageChecker::on_entry(const EntryInfo& entry) {
                                                 : " has type " + ext + ", which is not accepted")));
   }
 
-  if (!names_.emplace(name).second)
-    return fail(
-        make_error("package-entry-duplicate", pos + " repeats the name of an earlier entry"));
+  // Names are compared ASCII-case-insensitively: files/A.pdf and files/a.pdf
+  // would overwrite each other when unpacked on Windows or macOS.
+  std::string folded(name);
+  for (char& c : folded)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  if (!names_.emplace(std::move(folded)).second)
+    return fail(make_error("package-entry-duplicate",
+                           pos + " repeats the name of an earlier entry (upper and lower case count as the same)"));
 
   if (is_manifest) {
     manifest_seen_ = true;

@@ -49,7 +49,8 @@
 //                                 file itself instead (tar --hard-dereference).
 //   package-entry-special         The package holds a device, pipe or other
 //                                 special file; include only ordinary files.
-//   package-entry-duplicate       The same name occurs twice; each file may
+//   package-entry-duplicate       The same name occurs twice (ignoring upper
+//                                 and lower case of A-Z); each file may
 //                                 appear once.
 //   package-file-type             A file's type (extension) is not accepted;
 //                                 convert it to one of the accepted types
@@ -76,6 +77,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/utf8.h"
 
 namespace kp::policy {
 
@@ -155,13 +157,6 @@ NameProblem check_file_name(std::string_view name, uint32_t max_bytes);
 // empty when the last component has no dot or only a leading one (".bashrc").
 std::string file_extension(std::string_view name);
 
-// Strict UTF-8 decoding, shared by the name checks here and the text checks
-// of policy/manifest (gateway/vpath.h keeps its own copy; both could move to
-// common/). Appends the code points of `s` to `out`; false (with `out` in an
-// unspecified state) on overlong forms, surrogates, code points above
-// U+10FFFF and truncated sequences.
-bool decode_utf8(std::string_view s, std::u32string& out);
-
 // True for code points that must not appear in a name or a one-line text:
 // C0 controls, DEL, C1 controls.
 bool is_control(char32_t c);
@@ -209,7 +204,7 @@ class PackageChecker {
   Status fail(Error e);
 
   PackageRules rules_;
-  std::set<std::string, std::less<>> names_;  // regular files seen
+  std::set<std::string, std::less<>> names_;  // regular files seen, A-Z folded to a-z
   uint64_t declared_ = 0;
   uint64_t unpacked_ = 0;
   uint64_t packed_ = 0;

@@ -125,6 +125,13 @@ TEST_CASE("package_rules: duplicates, counts and the two manifest files") {
   CHECK(code_for_entry(file("manifest.json")) == "package-entry-duplicate");
   CHECK(code_for({file("manifest.json"), file("manifest.json.minisig"), file("files/a.pdf"),
                   file("files/a.pdf")}) == "package-entry-duplicate");
+  // Names that differ only in case clash on Windows and macOS.
+  CHECK(code_for({file("manifest.json"), file("manifest.json.minisig"), file("files/A.pdf"),
+                  file("files/a.pdf")}) == "package-entry-duplicate");
+  CHECK(code_for({file("manifest.json"), file("manifest.json.minisig"), file("files/Rapport.PDF"),
+                  file("files/rapport.pdf")}) == "package-entry-duplicate");
+  CHECK(code_for({file("manifest.json"), file("manifest.json.minisig"), file("files/a.pdf"),
+                  file("files/b.pdf")}) == "");
   // Directories may repeat; they carry nothing.
   CHECK(code_for({dir("files/"), dir("files"), file("manifest.json"),
                   file("manifest.json.minisig")}) == "");
@@ -287,15 +294,6 @@ TEST_CASE("package_rules: name helpers") {
   CHECK(file_extension(".bashrc") == "");
   CHECK(describe(NameProblem::traversal) == "contains a .. component");
 
-  std::u32string cps;
-  CHECK(decode_utf8("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", cps));
-  CHECK(cps == U"a\u00e9\u20ac\U0001F600");
-  for (const char* bad :
-       {"\x80", "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xed\xa0\x80", "\xf0\x80\x80\x80",
-        "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xc3", "\xe2\x82", "\xc3\x28"}) {
-    cps.clear();
-    CHECK_FALSE(decode_utf8(bad, cps));
-  }
   CHECK(is_bidi_control(0x202E));
   CHECK(is_bidi_control(0x2066));
   CHECK_FALSE(is_bidi_control(U'a'));
