@@ -213,7 +213,8 @@ Result<Reply> verify(const DataDir& data, store::Db& db, const WebSession& s,
 
 }  // namespace
 
-bool AuditorWeb::owns(const std::string& path) {
+bool AuditorWeb::owns(const std::string& uri) {
+  std::string path = uri.substr(0, uri.find_first_of("?#"));
   return path == "/" || path == "/auditor" || path.rfind("/auditor/", 0) == 0;
 }
 
@@ -309,6 +310,11 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
     log::event("http.error", {{"error", e.displayText()}});
   } catch (const std::exception& e) {
     log::event("http.error", {{"error", e.what()}});
+  }
+  // A malformed request (URI, form) threw before any answer: say so.
+  try {
+    if (!resp.sent()) send(resp, refused(HTTPResponse::HTTP_BAD_REQUEST, "Bad request."));
+  } catch (const Poco::Exception&) {
   }
 }
 

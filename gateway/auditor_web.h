@@ -31,8 +31,9 @@ class AuditorWeb {
   AuditorWeb(DataDir data, Settings settings)
       : data_(std::move(data)), settings_(std::move(settings)) {}
 
-  // True for the paths this page serves ("/", "/auditor" and below).
-  static bool owns(const std::string& path);
+  // True when the request URI's path is one this page serves ("/",
+  // "/auditor" and below).
+  static bool owns(const std::string& uri);
 
   // Answers one request; never throws (Poco errors are caught and logged).
   void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp);

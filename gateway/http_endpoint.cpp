@@ -9,7 +9,6 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/URI.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -30,7 +29,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
   Handler(const DataDir& d, AuditorWeb& web) : d_(d), web_(web) {}
   void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
     try {
-      if (AuditorWeb::owns(Poco::URI(req.getURI()).getPath())) return web_.handle(req, resp);
+      if (AuditorWeb::owns(req.getURI())) return web_.handle(req, resp);
       resp.set("Cache-Control", "no-store");
       resp.set("X-Content-Type-Options", "nosniff");
       if (req.getMethod() != "GET") return send(resp, Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");

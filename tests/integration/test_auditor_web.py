@@ -137,6 +137,10 @@ def test_pages_need_a_login(w):
     assert status == 404
     status, _, _ = w.web.request("GET", "/auditor/verify")
     assert status == 405
+    status, _, _ = w.web.request("GET", "/auditor/%zz")  # malformed escape
+    assert status == 400
+    status, _, _ = w.web.request("GET", "/healthz")  # the endpoint's other paths are untouched
+    assert status == 200
 
 
 @pytest.mark.parametrize("auditor,token,reason", [
