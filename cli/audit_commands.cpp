@@ -2,17 +2,15 @@
 // transfer log. verify needs only the log's public key (keys/log.note.vkey,
 // also shown by `keys show`); export writes records with their index and
 // leaf hash; proof prints a C2SP tlog-proof.
-#include <Poco/JSON/Object.h>
-
 #include <iostream>
 
+#include "audit/export.h"
 #include "audit/log.h"
-#include "audit/record.h"
 #include "cli/context.h"
 #include "cli/handlers.h"
 #include "common/log.h"
 #include "keys/keystore.h"
-#include "store/audit_events.h"
+#include "store/audit_queries.h"
 
 namespace kp::cli {
 
@@ -65,55 +63,32 @@ int cmd_audit_export(const Args& a) {
     KP_TRY(DataDir d, data_dir_of(a));
     KP_TRY(store::Db db, open_store(d));
     KP_ENSURE(!(a.has("--json") && a.has("--csv")), "usage", "choose --json or --csv");
-    std::optional<int64_t> since, until;
+    store::AuditFilter filter;
+    filter.municipality = a.get("--municipality");
+    filter.event = a.get("--event");
     if (auto s = a.get("--since")) {
       KP_TRY(int64_t ms, parse_date_ms(*s));
-      since = ms;
+      filter.since_ms = ms;
     }
     if (auto u = a.get("--until")) {
       KP_TRY(int64_t ms, parse_date_ms(*u));
-      until = ms + 86400000;  // the whole last day
+      filter.until_ms = ms + kDayMs;  // the whole last day
     }
-    auto municipality = a.get("--municipality");
-    KP_TRY(auto events, store::list_audit(db, a.get("--event")));
+    KP_TRY(auto events, store::list_audit_filtered(db, filter, 0, -1, false));
     const char* header = "index,time,event,outcome,actor,role,municipality,object,size,sha256,source,channel,reason,leaf_hash";
     if (a.has("--csv")) std::cout << header << "\n";
     for (const auto& e : events) {
-      if (municipality && e.municipality != *municipality) continue;
-      if (since && e.ts_ms < *since) continue;
-      if (until && e.ts_ms >= *until) continue;
-      uint64_t index = static_cast<uint64_t>(e.id - 1);
-      std::string leaf = to_hex(merkle::leaf_hash(audit::canonical_record(e, index)));
+      if (!a.has("--csv")) {
+        std::cout << audit::record_json(e) << "\n";
+        continue;
+      }
       auto opt = [](const std::optional<std::string>& v) { return v ? *v : std::string(); };
       std::string size = e.size ? std::to_string(*e.size) : "";
-      if (a.has("--csv")) {
-        std::cout << index << "," << csv_cell(log::format_iso8601(e.ts_ms)) << "," << csv_cell(e.event) << ","
-                  << csv_cell(e.outcome) << "," << csv_cell(opt(e.actor)) << "," << csv_cell(opt(e.role)) << ","
-                  << csv_cell(opt(e.municipality)) << "," << csv_cell(opt(e.object)) << "," << size << ","
-                  << csv_cell(opt(e.sha256)) << "," << csv_cell(opt(e.source)) << "," << csv_cell(opt(e.channel))
-                  << "," << csv_cell(opt(e.reason)) << "," << leaf << "\n";
-      } else {
-        Poco::JSON::Object o;
-        o.set("index", index);
-        o.set("time", log::format_iso8601(e.ts_ms));
-        o.set("event", e.event);
-        o.set("outcome", e.outcome);
-        auto put = [&](const char* k, const std::optional<std::string>& v) {
-          o.set(k, v ? Poco::Dynamic::Var(*v) : Poco::Dynamic::Var());
-        };
-        put("actor", e.actor);
-        put("role", e.role);
-        put("municipality", e.municipality);
-        put("object", e.object);
-        o.set("size", e.size ? Poco::Dynamic::Var(*e.size) : Poco::Dynamic::Var());
-        put("sha256", e.sha256);
-        put("source", e.source);
-        put("channel", e.channel);
-        put("reason", e.reason);
-        o.set("leaf_hash", leaf);
-        o.stringify(std::cout);
-        std::cout << "\n";
-      }
+      std::cout << (e.id - 1) << "," << csv_cell(log::format_iso8601(e.ts_ms)) << "," << csv_cell(e.event) << ","
+                << csv_cell(e.outcome) << "," << csv_cell(opt(e.actor)) << "," << csv_cell(opt(e.role)) << ","
+                << csv_cell(opt(e.municipality)) << "," << csv_cell(opt(e.object)) << "," << size << ","
+                << csv_cell(opt(e.sha256)) << "," << csv_cell(opt(e.source)) << "," << csv_cell(opt(e.channel))
+                << "," << csv_cell(opt(e.reason)) << "," << audit::leaf_hash_hex(e) << "\n";
     }
     return ok_status();
   };

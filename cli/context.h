@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "common/datadir.h"
+#include "common/dates.h"
 #include "common/result.h"
 #include "store/db.h"
 #include "workers/package.h"
@@ -26,8 +27,6 @@ Result<store::Db> open_store(const DataDir& d);
 // The data directory from --data or KNOOPPUNT_DATA.
 Result<DataDir> data_dir_of(const Args& a);
 
-// Parses YYYY-MM-DD; returns ms at 00:00 UTC of that day. Error "usage".
-Result<int64_t> parse_date_ms(const std::string& s);
 // Formats ms since the epoch as ISO 8601 UTC ("2026-11-22T10:15:03Z").
 std::string format_time(int64_t ms);
 

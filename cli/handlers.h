@@ -14,6 +14,7 @@ int cmd_municipality_recipients(const Args& a);
 int cmd_person_add(const Args& a);
 int cmd_staff_add(const Args& a);
 int cmd_auditor_add(const Args& a);
+int cmd_auditor_token(const Args& a);
 int cmd_person_list(const Args& a);
 int cmd_staff_list(const Args& a);
 int cmd_auditor_list(const Args& a);

@@ -1,4 +1,5 @@
-// Registry subcommands: municipalities, persons, staff, auditors, mandates.
+// Registry subcommands: municipalities, persons, staff, auditors (and their
+// web tokens), mandates.
 // Every refusal names its reason; every change is audited.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -11,10 +12,12 @@
 #include "cli/key_checks.h"
 #include "common/datadir.h"
 #include "common/log.h"
+#include "gateway/web_token.h"
 #include "keys/ssh_key.h"
 #include "policy/identifiers.h"
 #include "policy/mandate.h"
 #include "store/audit_events.h"
+#include "store/auditor_tokens.h"
 #include "store/registry.h"
 
 namespace kp::cli {
@@ -74,11 +77,24 @@ Status add_account_cmd(const Args& a, const std::string& role) {
                   acc.email->find_first_of(" \r\n<>") == std::string::npos,
               "email-invalid", "'" + *acc.email + "' is not an email address");
   }
+  // Read and check the token before anything is stored, so a weak one
+  // leaves no half-registered auditor behind.
+  std::optional<store::TokenHash> token;
+  if (auto token_path = a.get("--token-file")) {
+    KP_ENSURE(role == "auditor", "usage", "--token-file is for auditors");
+    KP_TRY(std::string text, gateway::read_token_file(*token_path));
+    token = gateway::hash_token(text);
+  }
   KP_TRY(DataDir d, data_dir_of(a));
   KP_TRY(store::Db db, open_store(d));
   KP_GUARD(store::add_account(db, acc, key, log::now_ms()));
   KP_GUARD(audit_admin(db, role + ".add", id, std::nullopt));
-  std::cout << role << " " << id << " added (" << key.key_type << " " << key.fingerprint << ")\n";
+  if (token) {
+    KP_GUARD(store::set_auditor_token(db, id, *token, log::now_ms()));
+    KP_GUARD(audit_admin(db, "auditor.token_set", id, std::nullopt));
+  }
+  std::cout << role << " " << id << " added (" << key.key_type << " " << key.fingerprint << ")"
+            << (token ? ", web token set" : "") << "\n";
   return ok_status();
 }
 
@@ -196,24 +212,28 @@ int cmd_municipality_list(const Args& a) {
   return kExitOk;
 }
 
-int cmd_person_add(const Args& a) {
-  return status_to_exit(add_account_cmd(a, "person"));
+int cmd_person_add(const Args& a) { return status_to_exit(add_account_cmd(a, "person")); }
+int cmd_staff_add(const Args& a) { return status_to_exit(add_account_cmd(a, "staff")); }
+int cmd_auditor_add(const Args& a) { return status_to_exit(add_account_cmd(a, "auditor")); }
+int cmd_auditor_token(const Args& a) {
+  auto run = [&]() -> Status {
+    const std::string& id = a.positional[0];
+    KP_ENSURE(policy::valid_account_id(id), "id-invalid", "'" + id + "' is not a valid id");
+    auto token_path = a.get("--token-file");
+    KP_ENSURE(token_path, "usage", "--token-file FILE is required");
+    KP_TRY(std::string text, gateway::read_token_file(*token_path));
+    KP_TRY(DataDir d, data_dir_of(a));
+    KP_TRY(store::Db db, open_store(d));
+    KP_GUARD(store::set_auditor_token(db, id, gateway::hash_token(text), log::now_ms()));
+    KP_GUARD(audit_admin(db, "auditor.token_set", id, std::nullopt));
+    std::cout << "web token of auditor " << id << " set\n";
+    return ok_status();
+  };
+  return status_to_exit(run());
 }
-int cmd_staff_add(const Args& a) {
-  return status_to_exit(add_account_cmd(a, "staff"));
-}
-int cmd_auditor_add(const Args& a) {
-  return status_to_exit(add_account_cmd(a, "auditor"));
-}
-int cmd_person_list(const Args& a) {
-  return list_accounts_cmd(a, "person");
-}
-int cmd_staff_list(const Args& a) {
-  return list_accounts_cmd(a, "staff");
-}
-int cmd_auditor_list(const Args& a) {
-  return list_accounts_cmd(a, "auditor");
-}
+int cmd_person_list(const Args& a) { return list_accounts_cmd(a, "person"); }
+int cmd_staff_list(const Args& a) { return list_accounts_cmd(a, "staff"); }
+int cmd_auditor_list(const Args& a) { return list_accounts_cmd(a, "auditor"); }
 
 int cmd_mandate_grant(const Args& a) {
   auto run = [&]() -> Status {

@@ -8,7 +8,8 @@
 //   DATA/boxes/GMxxxx/outbox   receipts, SIPs, requests for the municipality
 //   DATA/boxes/GMxxxx/archive  outbox items the municipality acknowledged
 //   DATA/boxes/GMxxxx/partial  uploads in progress (never visible over SFTP)
-//   DATA/queue, DATA/quarantine, DATA/outgoing, DATA/audit
+//   DATA/queue, DATA/quarantine, DATA/outgoing
+//   DATA/audit                 checkpoint and export-YYYY-MM-DD.jsonl (the auditors' /audit)
 //   DATA/outgoing-partial      staff uploads in progress (never visible over SFTP)
 #pragma once
 

@@ -43,7 +43,8 @@ const std::vector<Entry>& entries() {
   static const std::vector<Entry> table = {
       {{"listen", "127.0.0.1:2222", "SSH/SFTP listen address (host:port); --listen overrides"},
        [](Settings& s, const std::string& v) { return valid_host_port(v) && (s.listen = v, true); }},
-      {{"http", "127.0.0.1:8080", "health/metrics HTTP address (host:port), empty = off; --http overrides"},
+      {{"http", "127.0.0.1:8080",
+        "HTTP address (host:port) for /healthz, /metrics and the auditors' page /auditor/, empty = off; --http overrides"},
        [](Settings& s, const std::string& v) { return (v.empty() || valid_host_port(v)) && (s.http = v, true); }},
       {{"login_grace_seconds", "30", "seconds a connection may take to authenticate"},
        integer(&Settings::login_grace_seconds, 1, 600)},
@@ -57,7 +58,7 @@ const std::vector<Entry>& entries() {
        integer(&Settings::max_connections, 1, 100000)},
       {{"max_connections_per_source", "64", "concurrent connections per source address"},
        integer(&Settings::max_connections_per_source, 1, 100000)},
-      {{"ban_after_failures", "10", "failed logins from one source within ban_window_seconds before it is refused"},
+      {{"ban_after_failures", "10", "failed logins (SSH and the auditors' page) from one source within ban_window_seconds before it is refused"},
        integer(&Settings::ban_after_failures, 1, 100000)},
       {{"ban_window_seconds", "600", "window for counting failed logins (and how long a ban lasts)"},
        integer(&Settings::ban_window_seconds, 1, 86400 * 30)},

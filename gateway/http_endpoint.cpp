@@ -1,4 +1,4 @@
-// /healthz and /metrics over Poco's HTTP server; see http_endpoint.h.
+// /healthz, /metrics and the auditors' page (/auditor/) over Poco's HTTP server; see http_endpoint.h.
 #include "gateway/http_endpoint.h"
 
 #include <Poco/Exception.h>
@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "gateway/auditor_web.h"
 #include "store/db.h"
 #include "store/metrics.h"
 
@@ -25,9 +26,10 @@ namespace {
 
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
-  explicit Handler(const DataDir& d) : d_(d) {}
+  Handler(const DataDir& d, AuditorWeb& web) : d_(d), web_(web) {}
   void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
     try {
+      if (AuditorWeb::owns(req.getURI())) return web_.handle(req, resp);
       resp.set("Cache-Control", "no-store");
       resp.set("X-Content-Type-Options", "nosniff");
       if (req.getMethod() != "GET") return send(resp, Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
@@ -60,22 +62,25 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     resp.send() << body;
   }
   const DataDir& d_;
+  AuditorWeb& web_;
 };
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  explicit Factory(const DataDir& d) : d_(d) {}
+  Factory(const DataDir& d, AuditorWeb& web) : d_(d), web_(web) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new Handler(d_);
+    return new Handler(d_, web_);
   }
 
  private:
   const DataDir& d_;
+  AuditorWeb& web_;
 };
 
 }  // namespace
 
-Result<pid_t> start_http_endpoint(const DataDir& data, const std::string& address) {
+Result<pid_t> start_http_endpoint(const DataDir& data, const Settings& settings) {
+  const std::string& address = settings.http;
   try {
     Poco::Net::ServerSocket socket{Poco::Net::SocketAddress(address)};
     std::string bound = socket.address().toString();
@@ -92,7 +97,8 @@ Result<pid_t> start_http_endpoint(const DataDir& data, const std::string& addres
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(4);
     params->setMaxQueued(16);
-    Poco::Net::HTTPServer server(new Factory(data), socket, params);
+    AuditorWeb web(data, settings);  // lives as long as this process
+    Poco::Net::HTTPServer server(new Factory(data, web), socket, params);
     server.start();
     for (;;) ::pause();
   } catch (const Poco::Exception& e) {

@@ -205,7 +205,7 @@ Status serve(const DataDir& data, const Settings& settings) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  if (!settings.http.empty()) KP_GUARD(start_http_endpoint(data, settings.http));
+  if (!settings.http.empty()) KP_GUARD(start_http_endpoint(data, settings));
   Gate gate(settings, db);
   std::vector<pid_t> workers;
   for (int64_t i = 0; i < settings.workers; ++i) {

@@ -99,7 +99,7 @@ Result<std::vector<AuditEvent>> list_audit(Db& db, const std::optional<std::stri
 
 Result<int64_t> count_failed_logins(Db& db, const std::string& source, int64_t since_ms) {
   KP_TRY(Stmt st, db.prepare(
-      "SELECT count(*) FROM audit_events WHERE source = ? AND event = 'auth.login' "
+      "SELECT count(*) FROM audit_events WHERE source = ? AND event IN ('auth.login', 'web.login') "
       "AND outcome = 'refused' AND ts_ms >= ?"));
   st.bind(1, source).bind(2, since_ms);
   KP_TRY(bool row, st.step());

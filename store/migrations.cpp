@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -174,6 +174,15 @@ CREATE TABLE replies(
   case_id TEXT NOT NULL REFERENCES cases(id),
   queue_name TEXT NOT NULL,
   created_ms INTEGER NOT NULL);
+    // 6: the auditors' web page: one token hash per auditor (BLAKE2b of a
+    // high-entropy secret the operator generated), and an index for the
+    // page's period filters and the daily exports.
+    R"sql(
+CREATE TABLE auditor_tokens(
+  account TEXT PRIMARY KEY REFERENCES accounts(id),
+  hash BLOB NOT NULL,
+  set_ms INTEGER NOT NULL);
+CREATE INDEX audit_by_time ON audit_events(ts_ms);
 )sql",
 };
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "audit/daily_export.h"
 #include "common/log.h"
 #include "keys/keystore.h"
 #include "store/audit_events.h"
@@ -22,6 +23,16 @@ namespace kp::workers {
 namespace {
 
 constexpr int64_t kCheckpointIntervalMs = 10000;
+
+// The daily exports of complete UTC days (audit/daily_export.h); a failure
+// is logged and retried at the next round.
+void publish_exports(store::Db& db, const DataDir& data) {
+  auto written = audit::publish_daily_exports(db, data, log::now_ms());
+  if (!written.ok())
+    log::event("worker.export_failed", {{"error", written.error().message()}});
+  else if (*written > 0)
+    log::event("worker.exports_published", {{"count", std::to_string(*written)}});
+}
 
 bool process_alive(int64_t pid) {
   if (pid <= 0) return false;
@@ -43,6 +54,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   KP_GUARD(place_outputs(ctx));
   KP_GUARD(place_hub_outputs(ctx));
   KP_GUARD(publish_checkpoint(ctx));
+  publish_exports(db, data);
   int64_t last_checkpoint_ms = log::now_ms();
   std::string key_generation = keys::intake_generation(data);
   log::event("worker.started", {{"data", data.root}});
@@ -66,7 +78,8 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       std::this_thread::sleep_for(std::chrono::milliseconds(1000));
       continue;
     }
-    // Checkpoints every few seconds while the log grows (and at shutdown);
+    // Checkpoints every few seconds while the log grows (and at shutdown),
+    // and the daily exports of days that ended;
     // at the same pace: destroy an expired previous intake identity, and
     // reload the identities after a rotation.
     if (log::now_ms() - last_checkpoint_ms >= kCheckpointIntervalMs) {
@@ -90,6 +103,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       }
       Status cs = publish_checkpoint(ctx);
       if (!cs.ok()) log::event("worker.checkpoint_failed", {{"error", cs.error().message()}});
+      publish_exports(db, data);
       last_checkpoint_ms = log::now_ms();
     }
     // Uploads first; staff submissions when no upload waits.

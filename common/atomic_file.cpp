@@ -1,0 +1,34 @@
+// Atomic file publication; see atomic_file.h.
+#include "common/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "common/handles.h"
+
+namespace kp {
+
+Status write_file_atomic(const std::string& path, const std::string& data) {
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  auto write_all = [&]() -> Status {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    KP_ENSURE(fd.valid(), "io-failed", "cannot create " + tmp);
+    std::size_t off = 0;
+    while (off < data.size()) {
+      ssize_t w = ::write(fd.get(), data.data() + off, data.size() - off);
+      KP_ENSURE(w > 0, "io-failed", "cannot write " + tmp);
+      off += static_cast<std::size_t>(w);
+    }
+    KP_ENSURE(::fsync(fd.get()) == 0, "io-failed", "cannot sync " + tmp);
+    KP_ENSURE(::rename(tmp.c_str(), path.c_str()) == 0, "io-failed",
+              "cannot rename " + tmp + " to " + path);
+    return ok_status();
+  };
+  Status s = write_all();
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
+
+}  // namespace kp

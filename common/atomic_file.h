@@ -1,0 +1,17 @@
+// Publishing a whole file atomically: readers (an auditor's SFTP client, a
+// script) see either no file or the complete one, never a half-written one.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+
+namespace kp {
+
+// Writes `data` to a temporary name next to `path` (unique per process),
+// fsyncs it and renames it over `path`; mode 0600 (the gateway, not the file
+// mode, decides who may read it). Error "io-failed" naming the file; the
+// temporary is removed on failure.
+Status write_file_atomic(const std::string& path, const std::string& data);
+
+}  // namespace kp

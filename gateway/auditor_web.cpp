@@ -1,0 +1,321 @@
+// The auditors' web page: routes and handlers; see auditor_web.h. The HTML
+// is in auditor_pages.cpp, the SQL in store/.
+#include "gateway/auditor_web.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTMLForm.h>
+#include <Poco/Net/NameValueCollection.h>
+#include <Poco/URI.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "audit/log.h"
+#include "common/dates.h"
+#include "common/log.h"
+#include "gateway/auditor_pages.h"
+#include "gateway/html.h"
+#include "gateway/transfer_chart.h"
+#include "gateway/web_token.h"
+#include "keys/keystore.h"
+#include "policy/identifiers.h"
+#include "store/audit_queries.h"
+#include "store/auditor_tokens.h"
+#include "store/registry.h"
+#include "store/transfer_log.h"
+
+namespace kp::gateway {
+
+namespace {
+
+using Poco::Net::HTTPResponse;
+
+constexpr std::size_t kMaxBody = 8192;
+constexpr int64_t kPageSize = 50;
+constexpr const char* kCookie = "kp_session";
+
+struct Reply {
+  HTTPResponse::HTTPStatus status = HTTPResponse::HTTP_OK;
+  std::string body;
+  std::string location;  // set: a 303 redirect there
+  std::string cookie;    // set: a Set-Cookie header
+};
+
+Reply redirect(const std::string& to, const std::string& cookie = {}) {
+  return Reply{HTTPResponse::HTTP_SEE_OTHER, {}, to, cookie};
+}
+
+Reply refused(HTTPResponse::HTTPStatus status, const std::string& why) {
+  return Reply{
+      status,
+      html::page("knooppunt auditors", "<p id=\"message\" class=\"error\">" + html::escape(why) +
+                                           "</p><p><a href=\"/auditor/\">back</a></p>"),
+      {},
+      {}};
+}
+
+void send(Poco::Net::HTTPServerResponse& resp, const Reply& r) {
+  resp.set("Content-Security-Policy", html::content_security_policy());
+  resp.set("X-Frame-Options", "DENY");
+  resp.set("X-Content-Type-Options", "nosniff");
+  resp.set("Cache-Control", "no-store");
+  resp.set("Referrer-Policy", "no-referrer");
+  if (!r.cookie.empty()) resp.add("Set-Cookie", r.cookie);
+  if (!r.location.empty()) resp.set("Location", r.location);
+  resp.setStatusAndReason(r.status);
+  resp.setContentType("text/html; charset=utf-8");
+  resp.setContentLength(static_cast<std::streamsize>(r.body.size()));
+  resp.send() << r.body;
+}
+
+std::string session_cookie(const std::string& id, int64_t max_age_s) {
+  return std::string(kCookie) + "=" + id + "; Path=/auditor; Max-Age=" + std::to_string(max_age_s) +
+         "; HttpOnly; SameSite=Strict";
+}
+
+// Reads a url-encoded POST body of at most kMaxBody bytes into `form`.
+bool read_post_form(Poco::Net::HTTPServerRequest& req, Poco::Net::HTMLForm& form) {
+  if (req.getContentType().rfind("application/x-www-form-urlencoded", 0) != 0) return false;
+  std::string body(kMaxBody + 1, '\0');
+  req.stream().read(body.data(), static_cast<std::streamsize>(body.size()));
+  body.resize(static_cast<std::size_t>(req.stream().gcount()));
+  if (body.size() > kMaxBody) return false;
+  form.setFieldLimit(16);
+  std::istringstream in(body);
+  form.load(req, in);
+  return true;
+}
+
+Status audit_web(store::Db& db, const std::string& event, bool ok,
+                 const std::optional<std::string>& actor, const std::string& source,
+                 const std::optional<std::string>& reason) {
+  store::AuditEvent e;
+  e.event = event;
+  e.outcome = ok ? "success" : (event == "web.verify" ? "failed" : "refused");
+  e.actor = actor;
+  e.role = "auditor";
+  e.source = source;
+  e.channel = "http";
+  e.reason = reason;
+  auto id = store::append_audit(db, e);
+  return id.ok() ? ok_status() : Status(id.error());
+}
+
+// Why a login is refused (for the audit record; the client sees less), or
+// nothing when id and token are right.
+Result<std::optional<std::string>> login_refusal(store::Db& db, const Settings& s,
+                                                 const std::string& source, const std::string& id,
+                                                 const std::string& token) {
+  using R = std::optional<std::string>;
+  bool safe =
+      std::find(s.ban_safelist.begin(), s.ban_safelist.end(), source) != s.ban_safelist.end();
+  if (!safe) {
+    KP_TRY(int64_t failed,
+           store::count_failed_logins(db, source, log::now_ms() - s.ban_window_seconds * 1000));
+    if (failed >= s.ban_after_failures) return R("source-banned");
+  }
+  if (!policy::valid_account_id(id)) return R("id-invalid");
+  if (token.empty()) return R("token-missing");
+  KP_TRY(auto stored, store::auditor_token(db, id));
+  if (stored) return token_matches(token, *stored) ? R() : R("token-wrong");
+  KP_TRY(auto account, store::find_account(db, id));
+  if (!account) return R("auditor-unknown");
+  return R(account->role == "auditor" ? "token-not-set" : "not-auditor");
+}
+
+// Parses the dashboard's filters; a bad value is dropped with a note.
+store::AuditFilter parse_filters(const Poco::Net::HTMLForm& q, FilterForm& form,
+                                 std::vector<std::string>& errors, int64_t& page) {
+  store::AuditFilter f;
+  form.municipality = q.get("municipality", "");
+  form.event = q.get("event", "");
+  form.outcome = q.get("outcome", "");
+  form.since = q.get("since", "");
+  form.until = q.get("until", "");
+  if (!form.municipality.empty()) {
+    if (policy::valid_municipality_code(form.municipality))
+      f.municipality = form.municipality;
+    else
+      errors.push_back("Municipality: not a CBS code (GM and 4 digits); ignored.");
+  }
+  if (!form.event.empty()) {
+    bool ok = form.event.size() <= 64 &&
+              form.event.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") ==
+                  std::string::npos;
+    if (ok)
+      f.event = form.event;
+    else
+      errors.push_back("Event: only a-z 0-9 . _ - (at most 64); ignored.");
+  }
+  if (!form.outcome.empty()) {
+    if (form.outcome == "success" || form.outcome == "refused" || form.outcome == "failed")
+      f.outcome = form.outcome;
+    else
+      errors.push_back("Outcome: success, refused or failed; ignored.");
+  }
+  if (!form.since.empty()) {
+    auto ms = parse_date_ms(form.since);
+    if (ms.ok())
+      f.since_ms = *ms;
+    else
+      errors.push_back("From: not a date (YYYY-MM-DD); ignored.");
+  }
+  if (!form.until.empty()) {
+    auto ms = parse_date_ms(form.until);
+    if (ms.ok())
+      f.until_ms = *ms + kDayMs;  // the whole last day
+    else
+      errors.push_back("Until: not a date (YYYY-MM-DD); ignored.");
+  }
+  std::string p = q.get("page", "1");
+  page = 1;
+  if (!p.empty() && p.size() <= 6 && p.find_first_not_of("0123456789") == std::string::npos)
+    page = std::stoll(p);
+  if (page < 1) page = 1;
+  return f;
+}
+
+Result<Reply> dashboard(store::Db& db, const WebSession& s, Poco::Net::HTTPServerRequest& req) {
+  Poco::Net::HTMLForm query(req);
+  DashboardView v;
+  v.auditor = s.auditor;
+  v.csrf = s.csrf;
+  store::AuditFilter f = parse_filters(query, v.form, v.errors, v.page);
+  KP_TRY(auto municipalities, store::list_municipalities(db));
+  for (const auto& m : municipalities) v.municipalities.push_back(m.code);
+  KP_TRY(v.total, store::count_audit(db, f));
+  v.pages = std::max<int64_t>(1, (v.total + kPageSize - 1) / kPageSize);
+  v.page = std::min(v.page, v.pages);
+  KP_TRY(v.records, store::list_audit_filtered(db, f, (v.page - 1) * kPageSize, kPageSize, true));
+  KP_TRY(auto counts, store::transfers_per_day(db, f));
+  v.chart_svg = transfer_chart_svg(counts);
+  KP_TRY(auto cp, store::latest_checkpoint(db));
+  if (cp) v.checkpoint = cp->note;
+  return Reply{HTTPResponse::HTTP_OK, dashboard_page(v), {}, {}};
+}
+
+Result<Reply> verify(const DataDir& data, store::Db& db, const WebSession& s,
+                     const std::string& source) {
+  KP_TRY(auto pub, keys::public_keys(data));
+  KP_TRY(note::VerifierKey key, note::parse_verifier_key(pub.log_verifier_key));
+  KP_TRY(std::string origin, keys::log_origin(data));
+  auto report = audit::verify_log(db, key, origin, std::nullopt);
+  std::string detail = report.ok() ? "transfer log verified: " + std::to_string(report->records) +
+                                         " records, " + std::to_string(report->checkpoints) +
+                                         " signed checkpoints"
+                                   : report.error().message();
+  KP_GUARD(audit_web(db, "web.verify", report.ok(), s.auditor, source,
+                     report.ok() ? std::nullopt : std::optional<std::string>(report.error().code)));
+  log::event("web.verify",
+             {{"auditor", s.auditor}, {"outcome", report.ok() ? "ok" : report.error().code}});
+  return Reply{HTTPResponse::HTTP_OK, verify_page(s.auditor, s.csrf, report.ok(), detail), {}, {}};
+}
+
+}  // namespace
+
+bool AuditorWeb::owns(const std::string& uri) {
+  std::string path = uri.substr(0, uri.find_first_of("?#"));
+  return path == "/" || path == "/auditor" || path.rfind("/auditor/", 0) == 0;
+}
+
+void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
+  try {
+    const std::string path = Poco::URI(req.getURI()).getPath();
+    const std::string& method = req.getMethod();
+    const std::string source = req.clientAddress().host().toString();
+    const int64_t now = log::now_ms();
+    if (path == "/" || path == "/auditor") return send(resp, redirect("/auditor/"));
+    bool post = method == Poco::Net::HTTPRequest::HTTP_POST;
+    bool get = method == Poco::Net::HTTPRequest::HTTP_GET;
+    if (path == "/auditor/login" && get)
+      return send(resp, Reply{HTTPResponse::HTTP_OK, login_page(""), {}, {}});
+    bool known = path == "/auditor/" || path == "/auditor/login" || path == "/auditor/logout" ||
+                 path == "/auditor/verify";
+    if (!known) return send(resp, refused(HTTPResponse::HTTP_NOT_FOUND, "Not found."));
+    if ((path == "/auditor/" && !get) || (path != "/auditor/" && !post))
+      return send(resp, refused(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "Method not allowed."));
+
+    auto db = store::Db::open(data_.db());
+    if (!db.ok())
+      return send(resp,
+                  refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
+    Poco::Net::HTMLForm form;
+    if (post && !read_post_form(req, form))
+      return send(
+          resp, refused(HTTPResponse::HTTP_BAD_REQUEST, "Bad form (url-encoded, at most 8 KiB)."));
+
+    if (path == "/auditor/login") {
+      std::string id = form.get("auditor", "");
+      auto refusal = login_refusal(*db, settings_, source, id, form.get("token", ""));
+      if (!refusal.ok())
+        return send(resp,
+                    refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
+      std::optional<std::string> actor =
+          policy::valid_account_id(id) ? std::optional<std::string>(id) : std::nullopt;
+      Status recorded = audit_web(*db, "web.login", !*refusal, actor, source, *refusal);
+      log::event("web.login", {{"auditor", actor.value_or("")},
+                               {"source", source},
+                               {"outcome", *refusal ? "refused" : "success"},
+                               {"reason", refusal->value_or("")}});
+      if (!recorded.ok())
+        return send(resp,
+                    refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
+      if (*refusal == "source-banned")
+        return send(resp,
+                    Reply{HTTPResponse::HTTP_FORBIDDEN,
+                          login_page("Too many failed logins from your address; try again later."),
+                          {},
+                          {}});
+      if (*refusal)
+        return send(resp, Reply{HTTPResponse::HTTP_FORBIDDEN,
+                                login_page("Login refused: check the auditor id and token."),
+                                {},
+                                {}});
+      WebSession s = sessions_.create(id, now);
+      return send(resp, redirect("/auditor/", session_cookie(s.id, kSessionMs / 1000)));
+    }
+
+    Poco::Net::NameValueCollection cookies;
+    req.getCookies(cookies);
+    auto session = sessions_.find(cookies.get(kCookie, ""), now);
+    if (!session) {
+      if (get) return send(resp, redirect("/auditor/login"));
+      return send(resp,
+                  refused(HTTPResponse::HTTP_FORBIDDEN, "Not logged in (or the session expired)."));
+    }
+    if (get) {
+      auto r = dashboard(*db, *session, req);
+      if (!r.ok()) log::event("web.failed", {{"error", r.error().message()}});
+      return send(resp, r.ok() ? *r
+                               : refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
+                                         "The store is unavailable."));
+    }
+    if (!csrf_matches(*session, form.get("csrf", ""))) {
+      log::event("web.csrf_refused",
+                 {{"auditor", session->auditor}, {"source", source}, {"path", path}});
+      return send(resp, refused(HTTPResponse::HTTP_FORBIDDEN,
+                                "Refused: the form's CSRF token is missing or wrong."));
+    }
+    if (path == "/auditor/logout") {
+      sessions_.drop(session->id);
+      (void)audit_web(*db, "web.logout", true, session->auditor, source, std::nullopt);
+      return send(resp, redirect("/auditor/login", session_cookie("", 0)));
+    }
+    auto r = verify(data_, *db, *session, source);
+    if (!r.ok()) log::event("web.failed", {{"error", r.error().message()}});
+    return send(
+        resp,
+        r.ok() ? *r : refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "Verify could not run."));
+  } catch (const Poco::Exception& e) {
+    log::event("http.error", {{"error", e.displayText()}});
+  } catch (const std::exception& e) {
+    log::event("http.error", {{"error", e.what()}});
+  }
+  // A malformed request (URI, form) threw before any answer: say so.
+  try {
+    if (!resp.sent()) send(resp, refused(HTTPResponse::HTTP_BAD_REQUEST, "Bad request."));
+  } catch (const Poco::Exception&) {
+  }
+}
+
+}  // namespace kp::gateway

@@ -1,0 +1,44 @@
+// Login sessions of the auditors' web page, kept in the memory of the HTTP
+// process only: a restart logs everyone out, and nothing about a session
+// is ever written to disk. A session id and its CSRF token are 32 random
+// bytes each (hex); the table is keyed by a hash of the id, so a lookup
+// compares hashes, never the secret itself. Sessions expire a fixed time
+// after login; the table holds at most kMaxSessions (the oldest go first).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace kp::gateway {
+
+inline constexpr int64_t kSessionMs = 15 * 60 * 1000;
+inline constexpr std::size_t kMaxSessions = 256;
+
+struct WebSession {
+  std::string id;       // the cookie value
+  std::string auditor;  // fixed at login
+  std::string csrf;     // must come back in every state-changing form
+  int64_t expires_ms = 0;
+};
+
+class WebSessions {
+ public:
+  // A new session for `auditor`, valid until now + kSessionMs.
+  WebSession create(const std::string& auditor, int64_t now_ms);
+  // The live session with cookie value `id`, if any (expired ones are dropped).
+  std::optional<WebSession> find(const std::string& id, int64_t now_ms);
+  // Ends the session (logout); unknown ids are ignored.
+  void drop(const std::string& id);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, WebSession> by_hash_;  // hash of id -> session
+};
+
+// True when `given` equals the session's CSRF token (constant time).
+bool csrf_matches(const WebSession& s, const std::string& given);
+
+}  // namespace kp::gateway
