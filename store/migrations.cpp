@@ -174,6 +174,7 @@ CREATE TABLE replies(
   case_id TEXT NOT NULL REFERENCES cases(id),
   queue_name TEXT NOT NULL,
   created_ms INTEGER NOT NULL);
+)sql",
     // 6: the auditors' web page: one token hash per auditor (BLAKE2b of a
     // high-entropy secret the operator generated), and an index for the
     // page's period filters and the daily exports.
