@@ -40,7 +40,29 @@ std::optional<int64_t> claim(store::Db& db, store::ClaimTable t, int64_t pid) {
   return (*c)->id;
 }
 
+// PRAGMA synchronous of the connection: 2 is FULL.
+int64_t synchronous(store::Db& db) {
+  auto st = db.prepare("PRAGMA synchronous");
+  REQUIRE(st.ok());
+  auto row = st->step();
+  REQUIRE(row.ok());
+  REQUIRE(*row);
+  return st->col_int(0);
+}
+
 }  // namespace
+
+TEST_CASE("claims: a claim commits without fsync but leaves the connection at synchronous=FULL") {
+  StoreWorld w;
+  REQUIRE(synchronous(w.db()) == 2);
+  w.upload("GM0363", "a.age");
+  CHECK(claim(w.db(), store::ClaimTable::uploads, 1));
+  CHECK(synchronous(w.db()) == 2);
+  CHECK_FALSE(claim(w.db(), store::ClaimTable::uploads, 1));  // idle
+  CHECK(synchronous(w.db()) == 2);
+  CHECK_FALSE(claim(w.db(), store::ClaimTable::submissions, 1));
+  CHECK(synchronous(w.db()) == 2);
+}
 
 TEST_CASE("claims: uploads are claimed once, oldest first, and never mixed with submissions") {
   StoreWorld w;

@@ -103,6 +103,19 @@ TEST_CASE("submissions: recorded with their audit record; a name in /outgoing is
   CHECK(store::delete_submission(w.db(), id).ok());  // already gone: no-op
 }
 
+TEST_CASE("submissions: one submission, two claims: the second gets nothing") {
+  StoreWorld w;
+  const int64_t id = record(w.db(), "a.age");
+  auto first = store::claim_submission(w.db(), 11, 500);
+  REQUIRE(first.ok());
+  REQUIRE(first->has_value());
+  CHECK((*first)->id == id);
+  auto second = store::claim_submission(w.db(), 12, 501);
+  REQUIRE(second.ok());
+  CHECK_FALSE(second->has_value());
+  CHECK(state_of(w.db(), id) == "processing");
+}
+
 TEST_CASE("submissions: claimed exactly once, oldest first") {
   StoreWorld w;
   const int64_t a = record(w.db(), "a.age");
