@@ -10,53 +10,35 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/json_doc.h"
+
 using namespace kp::policy;
 
 namespace {
 
 const std::string kHash(64, 'a');
 
-// A manifest as an ordered list of top-level members (key, raw JSON), so a
-// test can replace, drop or add one member and keep the rest valid.
-struct Doc {
-  std::vector<std::pair<std::string, std::string>> members = {
-      {"format", R"("knooppunt-signal/1")"},
-      {"kind", R"("signal")"},
-      {"municipality", R"("GM0363")"},
-      {"submitted_by", R"("j.jansen")"},
-      {"created", R"("2026-11-22T10:15:00Z")"},
-      {"provider", R"({"kvk": "12345678", "agb": "01234567", "name": "Zorg BV"})"},
-      {"domain", R"("Wmo")"},
-      {"period", R"({"from": "2026-01-01", "until": "2026-06-30"})"},
-      {"irregularity", R"("care billed but not delivered")"},
-      {"estimated_damage_eur", "125000"},
-      {"clients_affected", "14"},
-      {"health_risk", R"("high")"},
-      {"summary", R"("free text")"},
-      {"bsns", R"(["111222333"])"},
-      {"files", R"([{"name": "files/rapport.pdf", "size": 20481, "sha256": ")" + kHash + R"("}])"},
-  };
-
-  Doc& set(const std::string& key, std::string raw) {
-    for (auto& [k, v] : members)
-      if (k == key) {
-        v = std::move(raw);
-        return *this;
-      }
-    members.emplace_back(key, std::move(raw));
-    return *this;
-  }
-  Doc& drop(const std::string& key) {
-    std::erase_if(members, [&](const auto& m) { return m.first == key; });
-    return *this;
-  }
-  std::string json() const {
-    std::string out = "{";
-    for (const auto& [k, v] : members) {
-      if (out.size() > 1) out += ",\n ";
-      out += "\"" + k + "\": " + v;
-    }
-    return out + "}";
+// The design's example manifest; tests replace, drop or add one member.
+struct Doc : kp::testing::JsonDoc {
+  Doc() {
+    members = {
+        {"format", R"("knooppunt-signal/1")"},
+        {"kind", R"("signal")"},
+        {"municipality", R"("GM0363")"},
+        {"submitted_by", R"("j.jansen")"},
+        {"created", R"("2026-11-22T10:15:00Z")"},
+        {"provider", R"({"kvk": "12345678", "agb": "01234567", "name": "Zorg BV"})"},
+        {"domain", R"("Wmo")"},
+        {"period", R"({"from": "2026-01-01", "until": "2026-06-30"})"},
+        {"irregularity", R"("care billed but not delivered")"},
+        {"estimated_damage_eur", "125000"},
+        {"clients_affected", "14"},
+        {"health_risk", R"("high")"},
+        {"summary", R"("free text")"},
+        {"bsns", R"(["111222333"])"},
+        {"files",
+         R"([{"name": "files/rapport.pdf", "size": 20481, "sha256": ")" + kHash + R"("}])"},
+    };
   }
 };
 
@@ -263,7 +245,7 @@ TEST_CASE("manifest: unknown fields are refused, at every level") {
   CHECK(
       detail_of(
           Doc().set("provider", R"({"kvk": "12345678", "kvkk": "1", "name": "Zorg BV"})").json()) ==
-      "provider.kvkk is not a field of knooppunt-signal/1");
+      "provider.kvkk is not a field of this manifest format");
   CHECK(code_of(Doc()
                     .set("period", R"({"from": "2026-01-01", "until": "2026-06-30", "to": "x"})")
                     .json()) == "manifest-field-unknown");
@@ -331,7 +313,9 @@ TEST_CASE("manifest: amounts are whole, non-negative numbers without quotes") {
 }
 
 TEST_CASE("manifest: enumerations, identifiers, timestamps and texts") {
-  auto invalid = [](const Doc& d) { return code_of(d.json()) == "manifest-field-invalid"; };
+  auto invalid = [](const kp::testing::JsonDoc& d) {
+    return code_of(d.json()) == "manifest-field-invalid";
+  };
   CHECK(invalid(Doc().set("domain", R"("wmo")")));
   CHECK(invalid(Doc().set("domain", R"("Zorg")")));
   CHECK(invalid(Doc().set("domain", "3")));
