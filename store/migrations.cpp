@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -174,6 +174,26 @@ CREATE TABLE replies(
   case_id TEXT NOT NULL REFERENCES cases(id),
   queue_name TEXT NOT NULL,
   created_ms INTEGER NOT NULL);
+)sql",
+    // 6: email notifications of outbox items, one row per item and contact
+    // person. The address is looked up when the mail is sent, never copied.
+    R"sql(
+CREATE TABLE notifications(
+  id INTEGER PRIMARY KEY,
+  outbox_item INTEGER NOT NULL REFERENCES outbox_items(id),
+  municipality TEXT NOT NULL REFERENCES municipalities(code),
+  account TEXT NOT NULL REFERENCES accounts(id),
+  state TEXT NOT NULL DEFAULT 'pending'
+    CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'cancelled')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  claim_pid INTEGER,
+  claimed_ms INTEGER,
+  last_error TEXT,
+  created_ms INTEGER NOT NULL,
+  done_ms INTEGER,
+  UNIQUE (outbox_item, account));
+CREATE INDEX notifications_due ON notifications(state, next_attempt_ms);
 )sql",
 };
 
