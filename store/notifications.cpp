@@ -40,10 +40,10 @@ Result<int> enqueue_notifications(Db& db, const OutboxItem& item, int64_t now_ms
   if (!notified_kind(item.kind)) return 0;
   // Candidates in SQL (persons with an address and a live mandate here);
   // the rule itself (validity, level, scope) is policy::check_mandate.
-  KP_TRY(Stmt st, db.prepare(
-      "SELECT DISTINCT a.id FROM accounts a JOIN mandates m ON m.person = a.id "
-      "WHERE m.municipality = ? AND m.revoked_ms IS NULL AND a.role = 'person' "
-      "AND a.email IS NOT NULL AND a.email != '' ORDER BY a.id"));
+  KP_TRY(Stmt st,
+         db.prepare("SELECT DISTINCT a.id FROM accounts a JOIN mandates m ON m.person = a.id "
+                    "WHERE m.municipality = ? AND m.revoked_ms IS NULL AND a.role = 'person' "
+                    "AND a.email IS NOT NULL AND a.email != '' ORDER BY a.id"));
   st.bind(1, item.municipality);
   std::vector<std::string> candidates;
   for (;;) {
@@ -54,13 +54,16 @@ Result<int> enqueue_notifications(Db& db, const OutboxItem& item, int64_t now_ms
   std::vector<std::string> persons;
   for (const auto& person : candidates) {
     KP_TRY(auto m, latest_mandate(db, person, item.municipality));
-    if (m && policy::check_mandate(*m, now_ms, policy::Scope::download).ok()) persons.push_back(person);
+    if (m && policy::check_mandate(*m, now_ms, policy::Scope::download).ok())
+      persons.push_back(person);
   }
   int queued = 0;
   for (const auto& person : persons) {
-    KP_TRY(Stmt ins, db.prepare(
-        "INSERT INTO notifications(outbox_item, municipality, account, state, next_attempt_ms, created_ms) "
-        "VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (outbox_item, account) DO NOTHING"));
+    KP_TRY(Stmt ins,
+           db.prepare(
+               "INSERT INTO notifications(outbox_item, municipality, account, state, "
+               "next_attempt_ms, created_ms) "
+               "VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (outbox_item, account) DO NOTHING"));
     ins.bind(1, item.id).bind(2, item.municipality).bind(3, person).bind(4, now_ms).bind(5, now_ms);
     KP_GUARD(ins.run());
     queued += db.changes();
@@ -70,11 +73,17 @@ Result<int> enqueue_notifications(Db& db, const OutboxItem& item, int64_t now_ms
 
 Result<std::optional<NotificationJob>> claim_notification(Db& db, int64_t pid, int64_t now_ms) {
   // One statement: the row is claimed atomically even with many notifiers.
-  KP_TRY(Stmt st, db.prepare(std::string(
-      "UPDATE notifications SET state = 'sending', claim_pid = ?1, claimed_ms = ?2, attempts = attempts + 1 "
-      "WHERE state = 'pending' AND id = (SELECT n.id FROM notifications n JOIN outbox_items o "
-      "ON o.id = n.outbox_item WHERE n.state = 'pending' AND n.next_attempt_ms <= ?2 "
-      "AND o.placed_ms IS NOT NULL ORDER BY n.next_attempt_ms, n.id LIMIT 1) RETURNING ") + kColumns));
+  KP_TRY(
+      Stmt st,
+      db.prepare(
+          std::string(
+              "UPDATE notifications SET state = 'sending', claim_pid = ?1, claimed_ms = ?2, "
+              "attempts = attempts + 1 "
+              "WHERE state = 'pending' AND id = (SELECT n.id FROM notifications n JOIN "
+              "outbox_items o "
+              "ON o.id = n.outbox_item WHERE n.state = 'pending' AND n.next_attempt_ms <= ?2 "
+              "AND o.placed_ms IS NOT NULL ORDER BY n.next_attempt_ms, n.id LIMIT 1) RETURNING ") +
+          kColumns));
   st.bind(1, pid).bind(2, now_ms);
   KP_TRY(bool row, st.step());
   if (!row) return std::optional<NotificationJob>();
@@ -82,12 +91,14 @@ Result<std::optional<NotificationJob>> claim_notification(Db& db, int64_t pid, i
   job.n = read_notification(st);
   KP_GUARD(st.run());
 
-  KP_TRY(Stmt item, db.prepare(
-      "SELECT o.name, o.kind, o.acknowledged_ms IS NOT NULL, m.name FROM outbox_items o "
-      "JOIN municipalities m ON m.code = o.municipality WHERE o.id = ?"));
+  KP_TRY(
+      Stmt item,
+      db.prepare("SELECT o.name, o.kind, o.acknowledged_ms IS NOT NULL, m.name FROM outbox_items o "
+                 "JOIN municipalities m ON m.code = o.municipality WHERE o.id = ?"));
   item.bind(1, job.n.outbox_item);
   KP_TRY(bool item_row, item.step());
-  KP_ENSURE(item_row, "store-failed", "outbox item " + std::to_string(job.n.outbox_item) + " is gone");
+  KP_ENSURE(item_row, "store-failed",
+            "outbox item " + std::to_string(job.n.outbox_item) + " is gone");
   job.item_name = item.col_text(0);
   job.item_kind = item.col_text(1);
   job.item_acknowledged = item.col_int(2) != 0;
@@ -107,26 +118,32 @@ Result<int> release_dead_notification_claims(Db& db, const std::function<bool(in
     if (!alive(st.col_int(1))) dead.emplace_back(st.col_int(0), st.col_int(1));
   }
   for (const auto& [id, pid] : dead) {
-    KP_TRY(Stmt up, db.prepare(
-        "UPDATE notifications SET state = 'pending', claim_pid = NULL WHERE id = ? AND state = 'sending' "
-        "AND claim_pid = ?"));
+    KP_TRY(Stmt up, db.prepare("UPDATE notifications SET state = 'pending', claim_pid = NULL WHERE "
+                               "id = ? AND state = 'sending' "
+                               "AND claim_pid = ?"));
     up.bind(1, id).bind(2, pid);
     KP_GUARD(up.run());
   }
   return static_cast<int>(dead.size());
 }
 
-Status mark_notification(Db& db, const NotificationUpdate& u, const std::vector<AuditEvent>& events) {
-  KP_ENSURE(u.state == "sent" || u.state == "pending" || u.state == "failed" || u.state == "cancelled",
-            "store-failed", "bad notification state " + u.state);
+Status mark_notification(Db& db, const NotificationUpdate& u,
+                         const std::vector<AuditEvent>& events) {
+  KP_ENSURE(
+      u.state == "sent" || u.state == "pending" || u.state == "failed" || u.state == "cancelled",
+      "store-failed", "bad notification state " + u.state);
   KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(Stmt st, db.prepare(
-      "UPDATE notifications SET state = ?, last_error = ?, next_attempt_ms = ?, claim_pid = NULL, "
-      "done_ms = ? WHERE id = ? AND state = 'sending' AND claim_pid = ?"));
+  KP_TRY(Stmt st, db.prepare("UPDATE notifications SET state = ?, last_error = ?, next_attempt_ms "
+                             "= ?, claim_pid = NULL, "
+                             "done_ms = ? WHERE id = ? AND state = 'sending' AND claim_pid = ?"));
   std::optional<int64_t> done;
   if (u.state != "pending") done = u.now_ms;
-  st.bind(1, u.state).bind(2, u.error).bind(3, u.state == "pending" ? u.next_attempt_ms : u.now_ms)
-      .bind(4, done).bind(5, u.id).bind(6, u.pid);
+  st.bind(1, u.state)
+      .bind(2, u.error)
+      .bind(3, u.state == "pending" ? u.next_attempt_ms : u.now_ms)
+      .bind(4, done)
+      .bind(5, u.id)
+      .bind(6, u.pid);
   KP_GUARD(st.run());
   KP_ENSURE(db.changes() == 1, "claim-lost",
             "notification " + std::to_string(u.id) + " is no longer claimed by this notifier");

@@ -64,8 +64,8 @@ struct NotificationJob {
   std::string item_kind;  // "sip" | "request" | "notice"
   bool item_acknowledged = false;
   std::string municipality_name;
-  std::optional<std::string> email;            // the account's address now
-  std::optional<policy::Mandate> mandate;      // its latest mandate for the municipality
+  std::optional<std::string> email;        // the account's address now
+  std::optional<policy::Mandate> mandate;  // its latest mandate for the municipality
 };
 
 // Claims the pending notification that is due first (next_attempt_ms <=
@@ -81,8 +81,8 @@ Result<int> release_dead_notification_claims(Db& db, const std::function<bool(in
 // The end of one attempt of a claimed notification.
 struct NotificationUpdate {
   int64_t id = 0;
-  int64_t pid = 0;            // the claim that must still hold
-  std::string state;          // "sent" | "pending" (retry later) | "failed" | "cancelled"
+  int64_t pid = 0;                   // the claim that must still hold
+  std::string state;                 // "sent" | "pending" (retry later) | "failed" | "cancelled"
   std::optional<std::string> error;  // the reason code, unless sent
   int64_t next_attempt_ms = 0;       // when pending
   int64_t now_ms = 0;
@@ -90,7 +90,8 @@ struct NotificationUpdate {
 
 // Records the outcome and the audit `events` in one transaction. Error
 // "claim-lost" when the notification is no longer claimed by `pid`.
-Status mark_notification(Db& db, const NotificationUpdate& u, const std::vector<AuditEvent>& events);
+Status mark_notification(Db& db, const NotificationUpdate& u,
+                         const std::vector<AuditEvent>& events);
 
 // Notifications of one outbox item, oldest first (tests, listings).
 Result<std::vector<Notification>> notifications_of_item(Db& db, int64_t outbox_item);

@@ -21,8 +21,10 @@ struct KindText {
 };
 
 KindText kind_text(const std::string& kind) {
-  if (kind == "sip") return {"Samengesteld Informatie Product (SIP)", "compiled information product (SIP)"};
-  if (kind == "request") return {"verzoek om aanvullende informatie", "request for further information"};
+  if (kind == "sip")
+    return {"Samengesteld Informatie Product (SIP)", "compiled information product (SIP)"};
+  if (kind == "request")
+    return {"verzoek om aanvullende informatie", "request for further information"};
   return {"bericht van het knooppunt", "notice from the hub"};
 }
 
@@ -35,7 +37,8 @@ store::AuditEvent notify_event(const store::NotificationJob& job, const std::str
   e.role = "system";
   e.municipality = job.n.municipality;
   // NEN 7513 asks who received what: the account, never the address.
-  e.object = "outbox/" + std::to_string(job.n.outbox_item) + " " + job.item_name + " to " + job.n.account;
+  e.object =
+      "outbox/" + std::to_string(job.n.outbox_item) + " " + job.item_name + " to " + job.n.account;
   e.channel = "smtp";
   e.reason = std::move(reason);
   return e;
@@ -52,8 +55,8 @@ std::optional<std::string> cancel_reason(const store::NotificationJob& job, int6
 
 // Handles one claimed job; false when the mail server could not be reached
 // (the caller ends its pass).
-Result<bool> handle(store::Db& db, const NotifyConfig& c, const store::NotificationJob& job, int64_t pid,
-                    int64_t now_ms) {
+Result<bool> handle(store::Db& db, const NotifyConfig& c, const store::NotificationJob& job,
+                    int64_t pid, int64_t now_ms) {
   store::NotificationUpdate u;
   u.id = job.n.id;
   u.pid = pid;
@@ -61,19 +64,24 @@ Result<bool> handle(store::Db& db, const NotifyConfig& c, const store::Notificat
   if (auto reason = cancel_reason(job, now_ms)) {
     u.state = "cancelled";
     u.error = *reason;
-    log::event("notify.cancelled", {{"notification", std::to_string(job.n.id)}, {"reason", *reason}});
-    KP_GUARD(store::mark_notification(db, u, {notify_event(job, "notify.cancelled", "refused", *reason)}));
+    log::event("notify.cancelled",
+               {{"notification", std::to_string(job.n.id)}, {"reason", *reason}});
+    KP_GUARD(store::mark_notification(db, u,
+                                      {notify_event(job, "notify.cancelled", "refused", *reason)}));
     return true;
   }
   Status sent = ok_status();
   auto mail = compose_mail(job, c.sender);
-  if (!mail.ok()) sent = mail.error();
-  else sent = send_mail(c.server, *mail);
+  if (!mail.ok())
+    sent = mail.error();
+  else
+    sent = send_mail(c.server, *mail);
   if (sent.ok()) {
     u.state = "sent";
     log::event("notify.sent", {{"notification", std::to_string(job.n.id)},
                                {"attempt", std::to_string(job.n.attempts)}});
-    KP_GUARD(store::mark_notification(db, u, {notify_event(job, "notify.attempt", "success", std::nullopt)}));
+    KP_GUARD(store::mark_notification(
+        db, u, {notify_event(job, "notify.attempt", "success", std::nullopt)}));
     return true;
   }
   const Error& err = sent.error();
@@ -123,7 +131,8 @@ int64_t retry_delay_ms(const NotifyConfig& c, int64_t attempts) {
 }
 
 Result<Mail> compose_mail(const store::NotificationJob& job, const std::string& sender) {
-  KP_ENSURE(job.email && !job.email->empty(), "recipient-no-email", job.n.account + " has no email address");
+  KP_ENSURE(job.email && !job.email->empty(), "recipient-no-email",
+            job.n.account + " has no email address");
   KP_GUARD(check_mail_value("the municipality code", job.n.municipality));
   KP_GUARD(check_mail_value("the municipality name", job.municipality_name));
   KP_GUARD(check_mail_value("the file name", job.item_name));
@@ -133,15 +142,26 @@ Result<Mail> compose_mail(const store::NotificationJob& job, const std::string& 
   m.subject = "[knooppunt] Nieuw in uw outbox / New in your outbox: " + job.n.municipality;
   const KindText kind = kind_text(job.item_kind);
   const std::string where = job.n.municipality + " (" + job.municipality_name + ")";
-  m.body = "Er staat iets nieuws in de outbox van " + where + " op het knooppunt:\n\n"
-           "  bestand: " + job.item_name + "\n"
-           "  soort:   " + kind.nl + "\n\n"
+  m.body = "Er staat iets nieuws in de outbox van " + where +
+           " op het knooppunt:\n\n"
+           "  bestand: " +
+           job.item_name +
+           "\n"
+           "  soort:   " +
+           kind.nl +
+           "\n\n"
            "Haal het op met uw SFTP-programma (map /outbox) en verwijder het daarna uit de\n"
            "outbox om de ontvangst te bevestigen. Deze e-mail bevat bewust geen inhoud.\n\n"
            "--\n\n"
-           "Something new is in the outbox of " + where + " at the knooppunt:\n\n"
-           "  file: " + job.item_name + "\n"
-           "  kind: " + kind.en + "\n\n"
+           "Something new is in the outbox of " +
+           where +
+           " at the knooppunt:\n\n"
+           "  file: " +
+           job.item_name +
+           "\n"
+           "  kind: " +
+           kind.en +
+           "\n\n"
            "Download it with your SFTP client (folder /outbox), then remove it from the\n"
            "outbox to acknowledge receipt. This email deliberately holds no content.\n\n"
            "-- \n"
@@ -151,8 +171,8 @@ Result<Mail> compose_mail(const store::NotificationJob& job, const std::string& 
   return m;
 }
 
-Result<int> send_due_notifications(store::Db& db, const NotifyConfig& c, int64_t pid, int64_t now_ms,
-                                   const std::atomic<bool>* stop) {
+Result<int> send_due_notifications(store::Db& db, const NotifyConfig& c, int64_t pid,
+                                   int64_t now_ms, const std::atomic<bool>* stop) {
   int handled = 0;
   while (!(stop && *stop)) {
     KP_TRY(auto job, store::claim_notification(db, pid, now_ms));
@@ -209,8 +229,10 @@ void Notifier::run(DataDir data, NotifyConfig config) {
   while (!stop_) {
     if (!db) {
       auto opened = store::Db::open(data.db());
-      if (opened.ok()) db.emplace(std::move(*opened));
-      else log::event("notify.store_failed", {{"error", opened.error().message()}});
+      if (opened.ok())
+        db.emplace(std::move(*opened));
+      else
+        log::event("notify.store_failed", {{"error", opened.error().message()}});
     }
     if (db) {
       auto released = store::release_dead_notification_claims(*db, alive_);

@@ -56,8 +56,8 @@ Result<Mail> compose_mail(const store::NotificationJob& job, const std::string& 
 // Claims and handles every notification due at `now_ms` for process `pid`,
 // until none is due, `stop` is set, or the mail server could not be reached
 // (the rest waits for the next pass). Returns how many it handled.
-Result<int> send_due_notifications(store::Db& db, const NotifyConfig& c, int64_t pid, int64_t now_ms,
-                                   const std::atomic<bool>* stop = nullptr);
+Result<int> send_due_notifications(store::Db& db, const NotifyConfig& c, int64_t pid,
+                                   int64_t now_ms, const std::atomic<bool>* stop = nullptr);
 
 // The sender thread of a worker process. Reads the settings of `data`;
 // unless smtp_host is empty, starts a thread that opens its own store

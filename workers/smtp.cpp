@@ -29,7 +29,8 @@ class Session : public Poco::Net::SMTPClientSession {
   // Sends STARTTLS and, when the server agrees, runs the TLS handshake over
   // the connection (verifying the certificate for `host`). False when the
   // server refused the command; throws when the handshake fails.
-  bool start_tls(const Poco::Net::Context::Ptr& ctx, const std::string& host, const Poco::Timespan& timeout) {
+  bool start_tls(const Poco::Net::Context::Ptr& ctx, const std::string& host,
+                 const Poco::Timespan& timeout) {
     std::string response;
     int status = sendCommand("STARTTLS", response);
     if (!isPositiveCompletion(status)) return false;
@@ -65,12 +66,15 @@ Error smtp_reply_error(const Poco::Net::SMTPException& e) {
 
 Status check_mail_value(std::string_view what, std::string_view value) {
   for (unsigned char c : value)
-    KP_ENSURE(c >= 0x20 && c != 0x7f, "notify-unsafe-value",
-              std::string(what) + " holds a control character (CR, LF or other); the mail is not sent");
+    KP_ENSURE(
+        c >= 0x20 && c != 0x7f, "notify-unsafe-value",
+        std::string(what) + " holds a control character (CR, LF or other); the mail is not sent");
   return ok_status();
 }
 
-bool retryable(const Error& e) { return e.code != "notify-unsafe-value" && e.code != "smtp-rejected"; }
+bool retryable(const Error& e) {
+  return e.code != "notify-unsafe-value" && e.code != "smtp-rejected";
+}
 
 Status send_mail(const SmtpServer& server, const Mail& m) {
   KP_GUARD(check_mail_value("the sender address", m.from));
@@ -88,7 +92,8 @@ Status send_mail(const SmtpServer& server, const Mail& m) {
     session.setTimeout(timeout);
     session.login();  // greeting, EHLO
     if (server.starttls) {
-      KP_ENSURE(session.start_tls(client_context(server), server.host, timeout), "smtp-starttls-unavailable",
+      KP_ENSURE(session.start_tls(client_context(server), server.host, timeout),
+                "smtp-starttls-unavailable",
                 server.host + " does not offer STARTTLS; nothing was sent (smtp_starttls = yes)");
       session.login();  // EHLO again, now over TLS
     }
@@ -112,7 +117,8 @@ Status send_mail(const SmtpServer& server, const Mail& m) {
   } catch (const Poco::Net::SSLException& e) {
     return make_error("smtp-tls-failed", server.host + ": " + e.displayText());
   } catch (const Poco::Exception& e) {
-    return make_error(connected ? "smtp-failed" : "smtp-connect-failed", server.host + ": " + e.displayText());
+    return make_error(connected ? "smtp-failed" : "smtp-connect-failed",
+                      server.host + ": " + e.displayText());
   } catch (const std::exception& e) {
     return make_error("smtp-failed", server.host + ": " + e.what());
   }

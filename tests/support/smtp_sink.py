@@ -35,6 +35,7 @@ Stop it with SIGTERM (or SIGINT). In pytest:
 """
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import ssl
@@ -91,6 +92,9 @@ def main():
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(a.starttls[0], a.starttls[1])
 
+    # aiosmtpd logs a traceback for every failed TLS handshake; the tests
+    # provoke those on purpose.
+    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     handler = Sink(a.dir, a.fail_first)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
