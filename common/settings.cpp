@@ -58,18 +58,12 @@ bool valid_host_port(const std::string& v) {
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> table = {
       {{"listen", "127.0.0.1:2222", "SSH/SFTP listen address (host:port); --listen overrides"},
-       [](Settings& s, const std::string& v) {
-         return valid_host_port(v) && (s.listen = v, true);
-       }},
-      {{"http", "127.0.0.1:8080",
-        "health/metrics HTTP address (host:port), empty = off; --http overrides"},
-       [](Settings& s, const std::string& v) {
-         return (v.empty() || valid_host_port(v)) && (s.http = v, true);
-       }},
+       [](Settings& s, const std::string& v) { return valid_host_port(v) && (s.listen = v, true); }},
+      {{"http", "127.0.0.1:8080", "health/metrics HTTP address (host:port), empty = off; --http overrides"},
+       [](Settings& s, const std::string& v) { return (v.empty() || valid_host_port(v)) && (s.http = v, true); }},
       {{"login_grace_seconds", "30", "seconds a connection may take to authenticate"},
        integer(&Settings::login_grace_seconds, 1, 600)},
-      {{"idle_timeout_seconds", "900",
-        "seconds without any SFTP request before a session is closed"},
+      {{"idle_timeout_seconds", "900", "seconds without any SFTP request before a session is closed"},
        integer(&Settings::idle_timeout_seconds, 10, 86400)},
       {{"max_auth_tries", "6", "authentication attempts per connection"},
        integer(&Settings::max_auth_tries, 1, 20)},
@@ -79,11 +73,9 @@ const std::vector<Entry>& entries() {
        integer(&Settings::max_connections, 1, 100000)},
       {{"max_connections_per_source", "64", "concurrent connections per source address"},
        integer(&Settings::max_connections_per_source, 1, 100000)},
-      {{"ban_after_failures", "10",
-        "failed logins from one source within ban_window_seconds before it is refused"},
+      {{"ban_after_failures", "10", "failed logins from one source within ban_window_seconds before it is refused"},
        integer(&Settings::ban_after_failures, 1, 100000)},
-      {{"ban_window_seconds", "600",
-        "window for counting failed logins (and how long a ban lasts)"},
+      {{"ban_window_seconds", "600", "window for counting failed logins (and how long a ban lasts)"},
        integer(&Settings::ban_window_seconds, 1, 86400 * 30)},
       {{"ban_safelist", "", "comma-separated source addresses that are never banned"},
        [](Settings& s, const std::string& v) {
@@ -102,11 +94,9 @@ const std::vector<Entry>& entries() {
        integer(&Settings::max_bytes_per_day, 1, int64_t(1) << 60)},
       {{"max_open_handles", "64", "open SFTP file/dir handles per session"},
        integer(&Settings::max_open_handles, 1, 1024)},
-      {{"workers", "2",
-        "intake worker processes serve starts (0 = run `knooppunt worker` separately)"},
+      {{"workers", "2", "intake worker processes serve starts (0 = run `knooppunt worker` separately)"},
        integer(&Settings::workers, 0, 64)},
-      {{"intake_rotation_grace_days", "14",
-        "days the previous intake identity still opens packages after `keys rotate`"},
+      {{"intake_rotation_grace_days", "14", "days the previous intake identity still opens packages after `keys rotate`"},
        integer(&Settings::intake_rotation_grace_days, 0, 3650)},
       {{"smtp_host", "",
         "mail server for notifications of new outbox items (empty = send none; they wait)"},
