@@ -6,6 +6,7 @@ Usage (Debian's python3-aiosmtpd, run with /usr/bin/python3):
 
     /usr/bin/python3 tests/support/smtp_sink.py --dir DIR [--port PORT]
         [--port-file FILE] [--starttls CERT KEY] [--fail-first N]
+        [--reject-rcpt ADDRESS]
 
   --dir DIR          folder for the messages (created if missing)
   --port PORT        port on 127.0.0.1 (default 0 = any free port)
@@ -14,6 +15,7 @@ Usage (Debian's python3-aiosmtpd, run with /usr/bin/python3):
   --starttls C K     offer STARTTLS with certificate C and key K (PEM); the
                      server still accepts plaintext, so the client must insist
   --fail-first N     answer "451" to the first N messages (DATA), to test retries
+  --reject-rcpt A    answer "550" to RCPT TO:<A> (a permanent refusal)
 
 Each accepted message is written as DIR/NNNN.eml (0001, 0002, ...) via a
 temporary name and a rename, so a file that exists is complete. It holds
@@ -45,9 +47,10 @@ from aiosmtpd.smtp import SMTP
 
 
 class Sink:
-    def __init__(self, folder, fail_first):
+    def __init__(self, folder, fail_first, reject_rcpt):
         self.folder = folder
         self.fail_left = fail_first
+        self.reject_rcpt = reject_rcpt
         self.count = 0
 
     def _log(self, line):
@@ -58,6 +61,13 @@ class Sink:
         self._log("MAIL tls=" + ("yes" if session.ssl is not None else "no"))
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.reject_rcpt:
+            return "550 5.1.1 sink: no such user"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
@@ -84,6 +94,7 @@ def main():
     p.add_argument("--port-file")
     p.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     p.add_argument("--fail-first", type=int, default=0)
+    p.add_argument("--reject-rcpt")
     a = p.parse_args()
     os.makedirs(a.dir, exist_ok=True)
 
@@ -95,7 +106,7 @@ def main():
     # aiosmtpd logs a traceback for every failed TLS handshake; the tests
     # provoke those on purpose.
     logging.getLogger("mail.log").setLevel(logging.CRITICAL)
-    handler = Sink(a.dir, a.fail_first)
+    handler = Sink(a.dir, a.fail_first, a.reject_rcpt)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     server = loop.run_until_complete(loop.create_server(

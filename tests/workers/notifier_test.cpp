@@ -211,6 +211,18 @@ TEST_CASE("notifier: gives up after the last attempt") {
   CHECK(*workers::send_due_notifications(*w.db, c, kPid, now) == 0);
 }
 
+TEST_CASE("notifier: a permanent refusal (5xx) is given up at once") {
+  World w;
+  test::SmtpSink sink(w.dir.path() + "/mail", {"--reject-rcpt", "j.jansen@example.org"});
+  REQUIRE(sink.started());
+  CHECK(*workers::send_due_notifications(*w.db, config(sink.port()), kPid, kNow) == 1);
+  CHECK(w.row().state == "failed");
+  CHECK(w.row().attempts == 1);
+  CHECK(w.row().last_error == "smtp-rejected");
+  CHECK(w.audit("notify.gave_up").size() == 1);
+  CHECK(sink.messages().empty());
+}
+
 TEST_CASE("notifier: CR or LF in a value from the store is refused, nothing is sent") {
   SUBCASE("in the file name") {
     World w("evil.sip\r\nBcc: everyone@example.org");
