@@ -22,6 +22,7 @@
 #include "store/audit_events.h"
 #include "store/cases.h"
 #include "store/intake.h"
+#include "store/notifications.h"
 #include "store/outbox.h"
 #include "store/registry.h"
 #include "store/uploads.h"
@@ -246,6 +247,8 @@ int cmd_queue_decline(const Args& a) {
     item.created_ms = now;
     KP_GUARD(decide(db, c, "declined", by, *reason, [&]() -> Status {
       KP_TRY(item.id, store::insert_outbox_item(db, item));
+      KP_TRY(int queued, store::enqueue_notifications(db, item, now));
+      (void)queued;
       return ok_status();
     }));
     KP_GUARD(workers::place_outbox_item(d, db, item));

@@ -31,6 +31,22 @@ Apply integer(int64_t Settings::*field, int64_t min, int64_t max) {
   };
 }
 
+Apply yes_no(bool Settings::*field) {
+  return [=](Settings& s, const std::string& v) {
+    if (v != "yes" && v != "no") return false;
+    s.*field = v == "yes";
+    return true;
+  };
+}
+
+// A value that ends up in a mail header or a host name: printable ASCII, no
+// spaces (so never a CR or LF that could start a header of its own).
+bool printable_word(const std::string& v) {
+  for (unsigned char c : v)
+    if (c <= ' ' || c >= 0x7f) return false;
+  return true;
+}
+
 bool valid_host_port(const std::string& v) {
   auto colon = v.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
@@ -85,6 +101,32 @@ const std::vector<Entry>& entries() {
        integer(&Settings::intake_rotation_grace_days, 0, 3650)},
       {{"case_capacity_per_year", "500", "cases the hub can take for enrichment per calendar year (queue take)"},
        integer(&Settings::case_capacity_per_year, 0, 1000000)},
+      {{"smtp_host", "",
+        "mail server for notifications of new outbox items (empty = send none; they wait)"},
+       [](Settings& s, const std::string& v) {
+         return printable_word(v) && (s.smtp_host = v, true);
+       }},
+      {{"smtp_port", "25", "mail server port"}, integer(&Settings::smtp_port, 1, 65535)},
+      {{"smtp_sender", "knooppunt@localhost", "From address of notification mail"},
+       [](Settings& s, const std::string& v) {
+         return printable_word(v) && v.find('@') != std::string::npos && (s.smtp_sender = v, true);
+       }},
+      {{"smtp_starttls", "yes",
+        "yes = require STARTTLS with a verified certificate (never falls back to plaintext)"},
+       yes_no(&Settings::smtp_starttls)},
+      {{"smtp_timeout_seconds", "10",
+        "seconds for connecting to the mail server and for each reply"},
+       integer(&Settings::smtp_timeout_seconds, 1, 300)},
+      {{"smtp_ca_file", "",
+        "PEM file of the CA that signed the mail server's certificate (empty = system CAs)"},
+       [](Settings& s, const std::string& v) { return (s.smtp_ca_file = v, true); }},
+      {{"notify_max_attempts", "12", "delivery attempts per notification before it is given up"},
+       integer(&Settings::notify_max_attempts, 1, 100)},
+      {{"notify_retry_seconds", "30",
+        "wait after the first failed attempt; doubles after each further one"},
+       integer(&Settings::notify_retry_seconds, 1, 86400)},
+      {{"notify_retry_max_seconds", "3600", "longest wait between two attempts"},
+       integer(&Settings::notify_retry_max_seconds, 1, 7 * 86400)},
   };
   return table;
 }

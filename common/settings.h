@@ -33,6 +33,15 @@ struct Settings {
   int64_t workers = 2;
   int64_t intake_rotation_grace_days = 14;
   int64_t case_capacity_per_year = 500;
+  std::string smtp_host;  // empty = no notification mail is sent
+  int64_t smtp_port = 25;
+  std::string smtp_sender = "knooppunt@localhost";
+  bool smtp_starttls = true;
+  int64_t smtp_timeout_seconds = 10;
+  std::string smtp_ca_file;  // empty = the system's CA certificates
+  int64_t notify_max_attempts = 12;
+  int64_t notify_retry_seconds = 30;
+  int64_t notify_retry_max_seconds = 3600;
 };
 
 struct SettingInfo {

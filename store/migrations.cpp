@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -184,6 +184,26 @@ CREATE TABLE auditor_tokens(
   hash BLOB NOT NULL,
   set_ms INTEGER NOT NULL);
 CREATE INDEX audit_by_time ON audit_events(ts_ms);
+)sql",
+    // 7: email notifications of outbox items, one row per item and contact
+    // person. The address is looked up when the mail is sent, never copied.
+    R"sql(
+CREATE TABLE notifications(
+  id INTEGER PRIMARY KEY,
+  outbox_item INTEGER NOT NULL REFERENCES outbox_items(id),
+  municipality TEXT NOT NULL REFERENCES municipalities(code),
+  account TEXT NOT NULL REFERENCES accounts(id),
+  state TEXT NOT NULL DEFAULT 'pending'
+    CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'cancelled')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  claim_pid INTEGER,
+  claimed_ms INTEGER,
+  last_error TEXT,
+  created_ms INTEGER NOT NULL,
+  done_ms INTEGER,
+  UNIQUE (outbox_item, account));
+CREATE INDEX notifications_due ON notifications(state, next_attempt_ms);
 )sql",
 };
 

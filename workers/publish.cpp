@@ -12,6 +12,7 @@
 #include "gateway/confine.h"
 #include "policy/identifiers.h"
 #include "store/cases.h"
+#include "store/notifications.h"
 #include "store/registry.h"
 #include "store/submissions.h"
 #include "workers/outputs.h"
@@ -252,6 +253,8 @@ Status process_submission(IntakeContext& ctx, const store::Upload& sub) {
           i.submission_id = sub.id;
           i.created_ms = now;
           KP_TRY(i.id, store::insert_outbox_item(*ctx.db, i));
+          KP_TRY(int queued, store::enqueue_notifications(*ctx.db, i, now));
+          (void)queued;
           item = i;
         }
         r.log_index = last_id - 1;

@@ -17,6 +17,7 @@
 #include "store/submissions.h"
 #include "workers/intake.h"
 #include "workers/publish.h"
+#include "workers/notifier.h"
 
 namespace kp::workers {
 
@@ -57,6 +58,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   publish_exports(db, data);
   int64_t last_checkpoint_ms = log::now_ms();
   std::string key_generation = keys::intake_generation(data);
+  Notifier notifier(data, process_alive);  // mail on new outbox items: own thread, own store connection
   log::event("worker.started", {{"data", data.root}});
   int backoff_ms = poll_ms;
   // Started by serve: end with it (a kill -9 of serve must not leave workers behind).

@@ -42,3 +42,26 @@ TEST_CASE("settings: unknown keys and bad values are refused by name") {
   CHECK(ok->ban_safelist.size() == 2);
   CHECK(ok->max_file_size == 5);
 }
+
+TEST_CASE("settings: mail settings are checked (they end up in SMTP commands and headers)") {
+  testing::TempDir d;
+  auto defaults = load_settings(write(d, default_settings_file()));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->smtp_host.empty());  // notifications are off until a host is set
+  CHECK(defaults->smtp_starttls);      // and then require TLS unless told otherwise
+  CHECK(load_settings(write(d, "smtp_starttls = maybe\n")).error().code == "settings-bad-value");
+  CHECK(load_settings(write(d, "smtp_sender = nobody\n")).error().code == "settings-bad-value");
+  CHECK(load_settings(write(d, "smtp_sender = a b@example.org\n")).error().code ==
+        "settings-bad-value");
+  CHECK(load_settings(write(d, "smtp_host = mail host\n")).error().code == "settings-bad-value");
+  CHECK(load_settings(write(d, "smtp_port = 0\n")).error().code == "settings-bad-value");
+  CHECK(load_settings(write(d, "notify_max_attempts = 0\n")).error().code == "settings-bad-value");
+  auto ok = load_settings(write(d,
+                                "smtp_host = mail.example.org\nsmtp_starttls = no\n"
+                                "smtp_sender = hub@example.org\nnotify_retry_seconds = 5\n"));
+  REQUIRE(ok.ok());
+  CHECK(ok->smtp_host == "mail.example.org");
+  CHECK_FALSE(ok->smtp_starttls);
+  CHECK(ok->smtp_sender == "hub@example.org");
+  CHECK(ok->notify_retry_seconds == 5);
+}

@@ -153,7 +153,7 @@ TEST_CASE("hub manifest: each format has its own fields; unknown ones are refuse
   // A SIP has a title, not a question; a request the other way round.
   CHECK(code_of(Sip().set("question", R"("why?")").json()) == "manifest-field-unknown");
   CHECK(detail_of(Sip().set("question", R"("why?")").json()) ==
-        "question is not a field of this manifest format");
+        "question is not a field of knooppunt-sip/1");
   CHECK(code_of(Request().set("title", R"("t")").json()) == "manifest-field-unknown");
   // Even a SIP that swaps its title for a question.
   CHECK(code_of(Sip().drop("title").set("question", R"("why?")").json()) ==

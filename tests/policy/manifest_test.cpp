@@ -245,7 +245,7 @@ TEST_CASE("manifest: unknown fields are refused, at every level") {
   CHECK(
       detail_of(
           Doc().set("provider", R"({"kvk": "12345678", "kvkk": "1", "name": "Zorg BV"})").json()) ==
-      "provider.kvkk is not a field of this manifest format");
+      "provider.kvkk is not a field of knooppunt-signal/1");
   CHECK(code_of(Doc()
                     .set("period", R"({"from": "2026-01-01", "until": "2026-06-30", "to": "x"})")
                     .json()) == "manifest-field-unknown");
