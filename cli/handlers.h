@@ -27,5 +27,7 @@ int cmd_open(const Args& a);
 int cmd_audit_verify(const Args& a);
 int cmd_audit_export(const Args& a);
 int cmd_audit_proof(const Args& a);
+int cmd_retention_show(const Args& a);
+int cmd_retention_sweep(const Args& a);
 
 }  // namespace kp::cli

@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -174,6 +174,29 @@ CREATE TABLE replies(
   case_id TEXT NOT NULL REFERENCES cases(id),
   queue_name TEXT NOT NULL,
   created_ms INTEGER NOT NULL);
+)sql",
+    // 6: retention. One row per item the sweeper deleted (kind + ref is
+    // unique, so two sweepers never delete or audit one item twice), with
+    // the files it removes, relative to the data directory, in order.
+    // unlinked_ms stays NULL until every file is gone: a crash between the
+    // commit and the unlink leaves the row for the next sweep to finish.
+    R"sql(
+CREATE TABLE retention_deletions(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  municipality TEXT,
+  object TEXT NOT NULL,
+  due_ms INTEGER NOT NULL,
+  purged_ms INTEGER NOT NULL,
+  unlinked_ms INTEGER,
+  UNIQUE (kind, ref));
+CREATE INDEX retention_deletions_pending ON retention_deletions(id) WHERE unlinked_ms IS NULL;
+CREATE TABLE retention_files(
+  deletion_id INTEGER NOT NULL REFERENCES retention_deletions(id),
+  seq INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  PRIMARY KEY (deletion_id, seq)) WITHOUT ROWID;
 )sql",
 };
 

@@ -14,6 +14,7 @@
 #include "store/db.h"
 #include "store/intake.h"
 #include "workers/intake.h"
+#include "workers/retention.h"
 
 namespace kp::workers {
 
@@ -40,6 +41,8 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   KP_TRY(ctx.log_origin, keys::log_origin(data));
   KP_GUARD(place_outputs(ctx));
   KP_GUARD(publish_checkpoint(ctx));
+  RetentionTimer retention(data);  // sweeps now, then every retention_sweep_interval
+  retention.tick(db, log::now_ms());
   int64_t last_checkpoint_ms = log::now_ms();
   std::string key_generation = keys::intake_generation(data);
   log::event("worker.started", {{"data", data.root}});
@@ -86,6 +89,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       if (!cs.ok()) log::event("worker.checkpoint_failed", {{"error", cs.error().message()}});
       last_checkpoint_ms = log::now_ms();
     }
+    retention.tick(db, log::now_ms());
     if (!*claimed) {
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
       continue;
