@@ -175,12 +175,23 @@ CREATE TABLE replies(
   queue_name TEXT NOT NULL,
   created_ms INTEGER NOT NULL);
 )sql",
-    // 6: retention. One row per item the sweeper deleted (kind + ref is
-    // unique, so two sweepers never delete or audit one item twice), with
-    // the files it removes, relative to the data directory, in order.
-    // unlinked_ms stays NULL until every file is gone: a crash between the
-    // commit and the unlink leaves the row for the next sweep to finish.
+    // 6: retention. purged_ms marks a row whose files retention deleted
+    // (the row stays: the transfer log and single-use upload names refer to
+    // it); the partial indexes keep a sweep proportional to the items still
+    // kept, not to everything ever received. One retention_deletions row per
+    // deleted item (kind + ref unique), with the files it removes, relative
+    // to the data directory, in order; unlinked_ms stays NULL until every
+    // file is gone, so a crash between the commit and the unlink leaves the
+    // row for the next sweep to finish.
     R"sql(
+ALTER TABLE uploads ADD COLUMN purged_ms INTEGER;
+ALTER TABLE cases ADD COLUMN purged_ms INTEGER;
+ALTER TABLE replies ADD COLUMN purged_ms INTEGER;
+ALTER TABLE outbox_items ADD COLUMN purged_ms INTEGER;
+CREATE INDEX uploads_unpurged ON uploads(state, id) WHERE purged_ms IS NULL;
+CREATE INDEX cases_unpurged ON cases(state, id) WHERE purged_ms IS NULL;
+CREATE INDEX outbox_items_unpurged ON outbox_items(id)
+  WHERE purged_ms IS NULL AND acknowledged_ms IS NOT NULL;
 CREATE TABLE retention_deletions(
   id INTEGER PRIMARY KEY,
   kind TEXT NOT NULL,

@@ -36,10 +36,9 @@ Status list_uploads_in(Db& db, RetentionKind kind, const char* state,
   KP_TRY(
       Stmt st,
       db.prepare(
-          "SELECT u.id, u.municipality, u.name, u.partial_name, u.state, u.processed_ms, u.sha256 "
-          "FROM uploads u WHERE u.state = ?1 AND NOT EXISTS (SELECT 1 FROM retention_deletions d "
-          "WHERE d.kind = ?2 AND d.ref = 'upload/' || u.id) ORDER BY u.id"));
-  st.bind(1, state).bind(2, kind_text(kind));
+          "SELECT id, municipality, name, partial_name, state, processed_ms, sha256 FROM uploads "
+          "WHERE state = ? AND purged_ms IS NULL ORDER BY id"));
+  st.bind(1, state);
   return collect(
       st, out,
       [](const Stmt& s, RetentionKind k) {
@@ -61,12 +60,9 @@ Status list_uploads_in(Db& db, RetentionKind kind, const char* state,
 
 // Closed and declined cases: their queued package.
 Status list_cases_done(Db& db, std::vector<RetentionItem>& out) {
-  KP_TRY(Stmt st, db.prepare("SELECT c.id, c.municipality, c.queue_name, c.state, c.state_ms, "
-                             "c.upload_id FROM cases c "
-                             "WHERE c.state IN ('closed', 'declined') AND NOT EXISTS (SELECT 1 "
-                             "FROM retention_deletions d "
-                             "WHERE d.kind = ?1 AND d.ref = 'case/' || c.id) ORDER BY c.id"));
-  st.bind(1, kind_text(RetentionKind::queue));
+  KP_TRY(Stmt st,
+         db.prepare("SELECT id, municipality, queue_name, state, state_ms, upload_id FROM cases "
+                    "WHERE state IN ('closed', 'declined') AND purged_ms IS NULL ORDER BY id"));
   return collect(
       st, out,
       [](const Stmt& s, RetentionKind k) {
@@ -86,15 +82,11 @@ Status list_cases_done(Db& db, std::vector<RetentionItem>& out) {
 
 // Enrichment replies of closed and declined cases: they follow their case.
 Status list_replies_done(Db& db, std::vector<RetentionItem>& out) {
-  KP_TRY(
-      Stmt st,
-      db.prepare(
-          "SELECT r.upload_id, c.municipality, r.queue_name, c.state, c.state_ms FROM replies r "
-          "JOIN cases c ON c.id = r.case_id WHERE c.state IN ('closed', 'declined') AND NOT EXISTS "
-          "(SELECT 1 FROM retention_deletions d WHERE d.kind = ?1 AND d.ref = 'reply/' || "
-          "r.upload_id) "
-          "ORDER BY r.upload_id"));
-  st.bind(1, kind_text(RetentionKind::queue));
+  KP_TRY(Stmt st,
+         db.prepare(
+             "SELECT r.upload_id, c.municipality, r.queue_name, c.state, c.state_ms FROM replies r "
+             "JOIN cases c ON c.id = r.case_id WHERE c.state IN ('closed', 'declined') "
+             "AND r.purged_ms IS NULL ORDER BY r.upload_id"));
   return collect(
       st, out,
       [](const Stmt& s, RetentionKind k) {
@@ -114,14 +106,13 @@ Status list_replies_done(Db& db, std::vector<RetentionItem>& out) {
 
 // Acknowledged outbox items: receipts, or everything else.
 Status list_acknowledged(Db& db, RetentionKind kind, std::vector<RetentionItem>& out) {
-  KP_TRY(
-      Stmt st,
-      db.prepare(
-          "SELECT o.id, o.municipality, o.name, o.acknowledged_ms, o.archived_name, o.upload_id "
-          "FROM outbox_items o WHERE o.acknowledged_ms IS NOT NULL AND (o.kind = 'receipt') = ?1 "
-          "AND NOT EXISTS (SELECT 1 FROM retention_deletions d WHERE d.kind = ?2 "
-          "AND d.ref = 'outbox/' || o.id) ORDER BY o.id"));
-  st.bind(1, kind == RetentionKind::receipt ? 1 : 0).bind(2, kind_text(kind));
+  KP_TRY(Stmt st,
+         db.prepare(
+             "SELECT id, municipality, name, acknowledged_ms, archived_name, upload_id FROM "
+             "outbox_items "
+             "WHERE acknowledged_ms IS NOT NULL AND purged_ms IS NULL AND (kind = 'receipt') = ? "
+             "ORDER BY id"));
+  st.bind(1, kind == RetentionKind::receipt ? 1 : 0);
   return collect(
       st, out,
       [](const Stmt& s, RetentionKind k) {
@@ -140,34 +131,40 @@ Status list_acknowledged(Db& db, RetentionKind kind, std::vector<RetentionItem>&
       kind);
 }
 
-// The item's clock as the store has it now, if it is still in the state
-// it was listed in; nothing when it is not.
-Result<std::optional<std::optional<int64_t>>> current_clock(Db& db, const RetentionItem& item) {
+// Marks the item's row purged if it is still in the state and clock it was
+// listed with and not purged yet: the re-check and the claim in one
+// statement, so of two sweepers exactly one gets changes() == 1. An outbox
+// item's body and signature (a notice's text) go with it.
+Result<bool> mark_row_purged(Db& db, const RetentionItem& item, int64_t now_ms) {
   const char* sql = nullptr;
   if (item.source == "upload") {
-    sql = "SELECT processed_ms FROM uploads WHERE id = ?1 AND state = ?2";
+    sql =
+        "UPDATE uploads SET purged_ms = ?1 WHERE id = ?2 AND state = ?3 AND processed_ms = ?4 "
+        "AND purged_ms IS NULL";
   } else if (item.source == "case") {
-    sql = "SELECT state_ms FROM cases WHERE id = ?1 AND state = ?2";
+    sql =
+        "UPDATE cases SET purged_ms = ?1 WHERE id = ?2 AND state = ?3 AND state_ms = ?4 "
+        "AND purged_ms IS NULL";
   } else if (item.source == "reply") {
     sql =
-        "SELECT c.state_ms FROM replies r JOIN cases c ON c.id = r.case_id "
-        "WHERE r.upload_id = ?1 AND c.state = ?2";
+        "UPDATE replies SET purged_ms = ?1 WHERE upload_id = ?2 AND purged_ms IS NULL "
+        "AND case_id IN (SELECT id FROM cases WHERE state = ?3 AND state_ms = ?4)";
   } else if (item.source == "outbox") {
     sql =
-        "SELECT acknowledged_ms FROM outbox_items WHERE id = ?1 AND acknowledged_ms IS NOT NULL "
-        "AND ?2 = 'acknowledged'";
+        "UPDATE outbox_items SET purged_ms = ?1, body = NULL, signature = NULL WHERE id = ?2 "
+        "AND ?3 = 'acknowledged' AND acknowledged_ms = ?4 AND purged_ms IS NULL";
   } else {
-    return std::optional<std::optional<int64_t>>();
+    return false;
   }
   KP_TRY(Stmt st, db.prepare(sql));
+  st.bind(1, now_ms);
   if (item.source == "case")
-    st.bind(1, item.key);
+    st.bind(2, item.key);
   else
-    st.bind(1, id_of(item.key));
-  st.bind(2, item.state);
-  KP_TRY(bool row, st.step());
-  if (!row) return std::optional<std::optional<int64_t>>();
-  return std::optional<std::optional<int64_t>>(st.col_opt_int(0));
+    st.bind(2, id_of(item.key));
+  st.bind(3, item.state).bind(4, item.clock_ms);
+  KP_GUARD(st.run());
+  return db.changes() == 1;
 }
 
 }  // namespace
@@ -187,8 +184,8 @@ Result<std::optional<int64_t>> purge_item(Db& db, const RetentionItem& item,
                                           const std::vector<std::string>& files, int64_t due_ms,
                                           int64_t now_ms, const AuditEvent& audit) {
   KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(auto clock, current_clock(db, item));
-  if (!clock || *clock != item.clock_ms) return std::optional<int64_t>();
+  KP_TRY(bool claimed, mark_row_purged(db, item, now_ms));
+  if (!claimed) return std::optional<int64_t>();  // deleted by another sweeper, or changed
   KP_TRY(Stmt ins,
          db.prepare(
              "INSERT INTO retention_deletions(kind, ref, municipality, object, due_ms, purged_ms) "
@@ -200,7 +197,9 @@ Result<std::optional<int64_t>> purge_item(Db& db, const RetentionItem& item,
       .bind(5, due_ms)
       .bind(6, now_ms);
   KP_GUARD(ins.run());
-  if (db.changes() != 1) return std::optional<int64_t>();  // another sweeper was first
+  // Defensive: a deletion row for a row not marked purged means the store
+  // was edited by hand; leave both as they are.
+  if (db.changes() != 1) return std::optional<int64_t>();
   int64_t id = db.last_insert_rowid();
   KP_TRY(Stmt file,
          db.prepare("INSERT INTO retention_files(deletion_id, seq, path) VALUES (?, ?, ?)"));
@@ -209,16 +208,10 @@ Result<std::optional<int64_t>> purge_item(Db& db, const RetentionItem& item,
     file.bind(1, id).bind(2, static_cast<int64_t>(i)).bind(3, files[i]);
     KP_GUARD(file.run());
   }
-  if (item.source == "outbox") {
-    KP_TRY(Stmt forget,
-           db.prepare("UPDATE outbox_items SET body = NULL, signature = NULL WHERE id = ?"));
-    forget.bind(1, id_of(item.key));
-    KP_GUARD(forget.run());
-    if (item.kind == RetentionKind::receipt && item.upload_id) {
-      KP_TRY(Stmt copy, db.prepare("DELETE FROM receipts WHERE upload_id = ?"));
-      copy.bind(1, *item.upload_id);
-      KP_GUARD(copy.run());
-    }
+  if (item.kind == RetentionKind::receipt && item.upload_id) {
+    KP_TRY(Stmt copy, db.prepare("DELETE FROM receipts WHERE upload_id = ?"));
+    copy.bind(1, *item.upload_id);
+    KP_GUARD(copy.run());
   }
   KP_GUARD(append_audit(db, audit));
   KP_GUARD(tx.commit());

@@ -3,15 +3,18 @@
 // workers/retention.h the sweeper).
 //
 // Deleting an item is two steps, in this order. First the store stops
-// referring to its files: one transaction re-checks the item, inserts its
-// retention_deletions row (UNIQUE per kind and ref: a second sweeper
-// inserts nothing and audits nothing), drops what the store itself keeps
-// of it (a receipt's stored copy, an outbox item's body), lists the files
-// to remove, and appends the `retention.deleted` audit record. Then the
-// sweeper unlinks the files and marks the row unlinked. A crash in between
-// leaves a row without unlinked_ms, which the next sweep finishes. Rows of
-// uploads, cases and outbox items stay: the transfer log and the
-// single-use upload names refer to them; a deletion row marks them purged.
+// referring to its files: one transaction sets the source row's purged_ms
+// (only if the row is still in the state and clock it was listed with and
+// not purged yet -- of two sweepers exactly one succeeds, and only that one
+// goes on), inserts its retention_deletions row with the files to remove,
+// drops what the store itself keeps of it (a receipt's stored copy, an
+// outbox item's body and signature), and appends the `retention.deleted`
+// audit record. Then the sweeper unlinks the files and marks the deletion
+// unlinked. A crash in between leaves a deletion without unlinked_ms,
+// which the next sweep finishes. The rows of uploads, cases, replies and
+// outbox items stay, marked by purged_ms: the transfer log and the
+// single-use upload names refer to them, and recovery code must treat a
+// purged row's files as gone for good (never place or rename them again).
 #pragma once
 
 #include <cstdint>
@@ -48,13 +51,13 @@ struct RetentionItem {
 
 // Every item whose clock has started (accepted and rejected uploads, closed
 // and declined cases with their replies, acknowledged outbox items) and
-// that has no deletion row yet, whatever its due time. Never lists an
+// that is not purged yet, whatever its due time. Never lists an
 // upload that is not processed, a case that is queued or taken, or an
 // outbox item that is not acknowledged.
 Result<std::vector<RetentionItem>> retention_items(Db& db);
 
-// Marks `item` deleted, in one transaction: checks it is still in the
-// state and clock it was listed with; inserts its deletion row with `files`
+// Marks `item` deleted, in one transaction: marks its row purged if it is
+// still in the state and clock it was listed with; inserts its deletion row with `files`
 // (paths relative to the data directory, removed in this order) and
 // `due_ms`; deletes a receipt's stored copy (table receipts) and forgets an
 // outbox item's body and signature; appends `audit`. Returns the deletion

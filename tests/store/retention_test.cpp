@@ -176,6 +176,14 @@ TEST_CASE("retention store: an item is marked and audited once, also by two swee
   CHECK_FALSE(*second);
   CHECK(w.audit_count("retention.deleted") == 1);
   CHECK(items_of(w, RetentionKind::inbox).empty());
+  // The row stays, marked, for recovery code and the single-use name.
+  auto row = w.db->prepare("SELECT state, purged_ms FROM uploads WHERE id = ?");
+  REQUIRE(row.ok());
+  row->bind(1, *item.upload_id);
+  REQUIRE(*row->step());
+  CHECK(row->col_text(0) == "accepted");
+  CHECK(row->col_int(1) == 200);
+  CHECK(*store::upload_name_taken(*w.db, testing::kMuni, "a.age"));
 
   auto pending = store::pending_unlinks(*w.db);
   REQUIRE(pending.ok());
