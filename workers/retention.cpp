@@ -175,7 +175,7 @@ Result<std::vector<ScheduledItem>> retention_schedule(store::Db& db,
 
 Result<SweepReport> sweep_retention(const DataDir& d, store::Db& db,
                                     const policy::RetentionPeriods& periods, int64_t now_ms,
-                                    const std::string& channel) {
+                                    const std::string& channel, std::size_t max_deletions) {
   SweepReport report;
   // Deletions a crash (or a sweeper elsewhere, right now) left half done.
   KP_TRY(auto pending, store::pending_unlinks(db));
@@ -190,6 +190,10 @@ Result<SweepReport> sweep_retention(const DataDir& d, store::Db& db,
   KP_TRY(auto items, store::retention_items(db));
   for (const auto& item : items) {
     if (!policy::is_expired(item.kind, item.state, item.clock_ms, periods, now_ms)) continue;
+    if (static_cast<std::size_t>(report.deleted) >= max_deletions) {
+      report.more = true;
+      break;
+    }
     std::vector<std::string> files = retention_files(item);
     if (files.empty()) {
       log::event("retention.refused", {{"ref", item.ref()}, {"reason", "unsafe-name"}});
@@ -227,11 +231,13 @@ void RetentionTimer::tick(store::Db& db, int64_t now_ms) {
     return;
   }
   next_ms_ = now_ms + settings->retention_sweep_interval_seconds * 1000;
-  auto report = sweep_retention(data_, db, policy::retention_periods(*settings), now_ms, "worker");
+  auto report = sweep_retention(data_, db, policy::retention_periods(*settings), now_ms, "worker",
+                                kWorkerSlice);
   if (!report.ok()) {
     log::event("retention.sweep_failed", {{"error", report.error().message()}});
     return;
   }
+  if (report->more) next_ms_ = now_ms;  // the next slice at the next tick, between uploads
   if (report->deleted || report->finished || report->failed)
     log::event("retention.swept", {{"deleted", std::to_string(report->deleted)},
                                    {"finished", std::to_string(report->finished)},

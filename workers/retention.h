@@ -24,6 +24,7 @@
 // DATA/work, an outbox item the municipality has not acknowledged).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,25 +53,31 @@ Result<std::vector<ScheduledItem>> retention_schedule(store::Db& db,
                                                       const policy::RetentionPeriods& periods);
 
 struct SweepReport {
-  int deleted = 0;   // items this sweep marked deleted (and audited)
-  int finished = 0;  // deletions of earlier sweeps whose files this sweep removed
-  int waiting = 0;   // expired items left for later (not yet placed)
-  int failed = 0;    // deletions whose files could not all be removed yet
+  int deleted = 0;    // items this sweep marked deleted (and audited)
+  int finished = 0;   // deletions of earlier sweeps whose files this sweep removed
+  int waiting = 0;    // expired items left for later (not yet placed)
+  int failed = 0;     // deletions whose files could not all be removed yet
+  bool more = false;  // stopped at max_deletions with expired items left
 };
 
-// One sweep at `now_ms` (see the file comment). `channel` names where it
+// One sweep at `now_ms` (see the file comment), deleting at most
+// `max_deletions` items (each is an fsynced transaction: a worker takes a
+// backlog in slices so intake never waits long). `channel` names where it
 // ran in the audit records ("worker" or "cli"). Errors are operational
 // (store); a file that cannot be removed is logged and retried next sweep.
 Result<SweepReport> sweep_retention(const DataDir& d, store::Db& db,
                                     const policy::RetentionPeriods& periods, int64_t now_ms,
-                                    const std::string& channel);
+                                    const std::string& channel,
+                                    std::size_t max_deletions = SIZE_MAX);
 
 // For the worker loop: sweeps at the first tick and then whenever
-// retention_sweep_interval has passed. The settings file is read at every
+// retention_sweep_interval has passed (at the next tick when the last sweep
+// stopped at its slice of kWorkerSlice deletions). The settings file is read at every
 // sweep, so changed periods apply without a restart; a sweep with
 // unreadable settings deletes nothing. Failures are logged, never fatal.
 class RetentionTimer {
  public:
+  static constexpr std::size_t kWorkerSlice = 100;
   explicit RetentionTimer(DataDir d) : data_(std::move(d)) {}
   void tick(store::Db& db, int64_t now_ms);
 

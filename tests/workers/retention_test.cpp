@@ -228,3 +228,18 @@ TEST_CASE("sweeper: names that are not one safe component are never turned into 
   item.name = "../keys";
   CHECK(workers::retention_files(item).empty());
 }
+
+TEST_CASE("sweeper: a slice stops at max_deletions and the next sweep goes on") {
+  testing::RetentionRows w;
+  for (int i = 0; i < 5; ++i) w.upload("s" + std::to_string(i) + ".age", true, kProcessed);
+  auto first =
+      workers::sweep_retention(w.data, *w.db, defaults(), kProcessed + 8 * kDay, "test", 2);
+  REQUIRE(first.ok());
+  CHECK(first->deleted == 2);
+  CHECK(first->more);
+  auto rest = workers::sweep_retention(w.data, *w.db, defaults(), kProcessed + 8 * kDay, "test", 3);
+  REQUIRE(rest.ok());
+  CHECK(rest->deleted == 3);
+  CHECK_FALSE(rest->more);
+  CHECK(w.audit_count("retention.deleted") == 5);
+}
