@@ -137,8 +137,10 @@ std::vector<std::string> retention_files(const store::RetentionItem& item) {
     }
     case RetentionKind::queue:
       if (!ok(item.name)) return {};
-      files.push_back(relative(kLayout.queue()) + "/" + item.name);
+      // The work copy first: a worker placing it at that moment then finds
+      // either nothing to move or the queue file still there (and drops it).
       if (item.upload_id) files.push_back(work_queue_file(*item.upload_id));
+      files.push_back(relative(kLayout.queue()) + "/" + item.name);
       break;
     case RetentionKind::outbox:
       if (!box_ok || !item.archived_name || !ok(*item.archived_name)) return {};
