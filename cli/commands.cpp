@@ -71,6 +71,12 @@ const std::vector<Command>& commands() {
        "Send an enrichment request for a case to its municipality's outbox (answered with kind "
        "enrichment-response, in_reply_to = the request's id).",
        cmd_request_send},
+      {{"retention", "show"}, {{"--data"}, {"--json"}, 0, 0}, "retention show [--json]",
+       "List what the retention sweeper deletes when (soonest first), with the configured periods.",
+       cmd_retention_show},
+      {{"retention", "sweep"}, {{"--data"}, {"--json"}, 0, 0}, "retention sweep [--json]",
+       "Delete every expired item now (workers also sweep every retention_sweep_interval).",
+       cmd_retention_sweep},
       {{"municipality", "add"}, {{"--data", "--name", "--recipient"}, {}, 1, 1},
        "municipality add GMxxxx --name NAME [--recipient age1...[,age1...]]",
        "Register a municipality (CBS code GM + 4 digits) and create its drop box.",

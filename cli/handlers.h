@@ -35,5 +35,7 @@ int cmd_queue_decline(const Args& a);
 int cmd_queue_close(const Args& a);
 int cmd_sip_publish(const Args& a);
 int cmd_request_send(const Args& a);
+int cmd_retention_show(const Args& a);
+int cmd_retention_sweep(const Args& a);
 
 }  // namespace kp::cli

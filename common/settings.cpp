@@ -7,12 +7,18 @@
 
 #include <charconv>
 #include <functional>
+#include <limits>
 #include <map>
 #include <sstream>
+#include <utility>
 
 namespace kp {
 
 namespace {
+
+// A century: long enough for any period a data protection officer sets, and
+// far from overflowing when added to a time in milliseconds.
+constexpr int64_t kMaxRetentionSeconds = int64_t(36525) * 86400;
 
 using Apply = std::function<bool(Settings&, const std::string&)>;
 
@@ -35,6 +41,16 @@ Apply yes_no(bool Settings::*field) {
   return [=](Settings& s, const std::string& v) {
     if (v != "yes" && v != "no") return false;
     s.*field = v == "yes";
+    return true;
+  };
+}
+
+// A duration setting, kept in seconds, within [min, max] seconds.
+Apply duration(int64_t Settings::*field, int64_t min, int64_t max) {
+  return [=](Settings& s, const std::string& v) {
+    auto n = parse_duration(v);
+    if (!n.ok() || *n < min || *n > max) return false;
+    s.*field = *n;
     return true;
   };
 }
@@ -127,11 +143,77 @@ const std::vector<Entry>& entries() {
        integer(&Settings::notify_retry_seconds, 1, 86400)},
       {{"notify_retry_max_seconds", "3600", "longest wait between two attempts"},
        integer(&Settings::notify_retry_max_seconds, 1, 7 * 86400)},
+      // Retention (GDPR: keep no longer than needed). Each period starts when
+      // the item stops being needed; policy/retention.h has the rules.
+      {{"retention_inbox", "7d",
+        "how long an upload's original stays in the inbox after it was accepted (the queue holds "
+        "the resealed copy)"},
+       duration(&Settings::retention_inbox_seconds, 1, kMaxRetentionSeconds)},
+      {{"retention_quarantine", "30d",
+        "how long a rejected upload stays in quarantine after its verdict"},
+       duration(&Settings::retention_quarantine_seconds, 1, kMaxRetentionSeconds)},
+      {{"retention_queue", "90d",
+        "how long a case's queued package and its enrichment replies stay after the case was "
+        "closed or declined"},
+       duration(&Settings::retention_queue_seconds, 1, kMaxRetentionSeconds)},
+      {{"retention_outbox", "30d",
+        "how long a SIP, enrichment request or notice stays in the archive after the municipality "
+        "acknowledged it"},
+       duration(&Settings::retention_outbox_seconds, 1, kMaxRetentionSeconds)},
+      {{"retention_receipts", "365d",
+        "how long a receipt (archived file, signature and the hub's stored copy) stays after it "
+        "was acknowledged"},
+       duration(&Settings::retention_receipts_seconds, 1, kMaxRetentionSeconds)},
+      {{"retention_audit_log", "1827d",
+        "how long transfer-log records must be kept; shown by `retention show`, never deleted "
+        "automatically"},
+       duration(&Settings::retention_audit_log_seconds, 1, kMaxRetentionSeconds)},
+      {{"retention_sweep_interval", "1m",
+        "how often workers look for expired items (and once at start)"},
+       duration(&Settings::retention_sweep_interval_seconds, 1, 86400)},
   };
   return table;
 }
 
 }  // namespace
+
+Result<int64_t> parse_duration(std::string_view text) {
+  auto bad = [&] {
+    return make_error("usage", "bad duration '" + std::string(text) +
+                                   "' (want a whole number and d, h, m or s: 30d, 12h, 15m, 10s)");
+  };
+  if (text.size() < 2) return bad();
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 'd':
+      unit = 86400;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 's':
+      unit = 1;
+      break;
+    default:
+      return bad();
+  }
+  std::string_view digits = text.substr(0, text.size() - 1);
+  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return bad();
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || p != digits.data() + digits.size()) return bad();
+  if (n > std::numeric_limits<int64_t>::max() / unit) return bad();
+  return n * unit;
+}
+
+std::string format_duration(int64_t seconds) {
+  for (auto [unit, suffix] : {std::pair<int64_t, const char*>{86400, "d"}, {3600, "h"}, {60, "m"}})
+    if (seconds != 0 && seconds % unit == 0) return std::to_string(seconds / unit) + suffix;
+  return std::to_string(seconds) + "s";
+}
 
 std::vector<SettingInfo> setting_table() {
   std::vector<SettingInfo> out;

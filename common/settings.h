@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -42,6 +43,14 @@ struct Settings {
   int64_t notify_max_attempts = 12;
   int64_t notify_retry_seconds = 30;
   int64_t notify_retry_max_seconds = 3600;
+  // Retention periods in seconds (settings take a duration: 30d, 12h, 15m, 10s).
+  int64_t retention_inbox_seconds = 7 * 86400;
+  int64_t retention_quarantine_seconds = 30 * 86400;
+  int64_t retention_queue_seconds = 90 * 86400;
+  int64_t retention_outbox_seconds = 30 * 86400;
+  int64_t retention_receipts_seconds = 365 * 86400;
+  int64_t retention_audit_log_seconds = 1827 * 86400;
+  int64_t retention_sweep_interval_seconds = 60;
 };
 
 struct SettingInfo {
@@ -55,6 +64,14 @@ std::vector<SettingInfo> setting_table();
 
 // The text `init` writes: a header, then "# comment\nkey = default\n" for each.
 std::string default_settings_file();
+
+// A duration: a whole number and one unit, d (days), h, m or s ("30d",
+// "12h", "15m", "10s"), in seconds. Error "usage" naming the text when it is
+// anything else (no unit, a sign, spaces, a fraction, overflow).
+Result<int64_t> parse_duration(std::string_view text);
+
+// The shortest exact spelling of `seconds` in that syntax ("30d", "90s").
+std::string format_duration(int64_t seconds);
 
 // Reads and validates the settings file. Errors: "settings-unreadable",
 // "settings-unknown-key" (naming it), "settings-bad-value" (naming key and value).

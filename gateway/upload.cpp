@@ -117,6 +117,10 @@ Status recover_uploads(const DataDir& d, store::Db& db) {
   for (const auto& u : uploads) {
     referenced.insert({u.municipality, u.partial_name});
     if (!policy::valid_municipality_code(u.municipality)) continue;
+    // A processed upload was read from the inbox, so its rename happened;
+    // its original may since have been deleted by retention, and a partial
+    // file left beside it (link + unlink fallback) must not bring it back.
+    if (u.state == "accepted" || u.state == "rejected") continue;
     std::string box = d.box(u.municipality);
     auto inbox = confine::open_dir(box + "/inbox");
     auto partial = confine::open_dir(box + "/partial");

@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -204,6 +204,40 @@ CREATE TABLE notifications(
   done_ms INTEGER,
   UNIQUE (outbox_item, account));
 CREATE INDEX notifications_due ON notifications(state, next_attempt_ms);
+)sql",
+    // 8: retention. purged_ms marks a row whose files retention deleted
+    // (the row stays: the transfer log and single-use upload names refer to
+    // it); the partial indexes keep a sweep proportional to the items still
+    // kept, not to everything ever received. One retention_deletions row per
+    // deleted item (kind + ref unique), with the files it removes, relative
+    // to the data directory, in order; unlinked_ms stays NULL until every
+    // file is gone, so a crash between the commit and the unlink leaves the
+    // row for the next sweep to finish.
+    R"sql(
+ALTER TABLE uploads ADD COLUMN purged_ms INTEGER;
+ALTER TABLE cases ADD COLUMN purged_ms INTEGER;
+ALTER TABLE replies ADD COLUMN purged_ms INTEGER;
+ALTER TABLE outbox_items ADD COLUMN purged_ms INTEGER;
+CREATE INDEX uploads_unpurged ON uploads(state, id) WHERE purged_ms IS NULL;
+CREATE INDEX cases_unpurged ON cases(state, id) WHERE purged_ms IS NULL;
+CREATE INDEX outbox_items_unpurged ON outbox_items(id)
+  WHERE purged_ms IS NULL AND acknowledged_ms IS NOT NULL;
+CREATE TABLE retention_deletions(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  municipality TEXT,
+  object TEXT NOT NULL,
+  due_ms INTEGER NOT NULL,
+  purged_ms INTEGER NOT NULL,
+  unlinked_ms INTEGER,
+  UNIQUE (kind, ref));
+CREATE INDEX retention_deletions_pending ON retention_deletions(id) WHERE unlinked_ms IS NULL;
+CREATE TABLE retention_files(
+  deletion_id INTEGER NOT NULL REFERENCES retention_deletions(id),
+  seq INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  PRIMARY KEY (deletion_id, seq)) WITHOUT ROWID;
 )sql",
 };
 

@@ -66,7 +66,7 @@ Result<int64_t> insert_outbox_item(Db& db, const OutboxItem& i) {
 }
 
 Result<std::vector<OutboxItem>> unplaced_outbox_items(Db& db) {
-  return select_items(db, "WHERE placed_ms IS NULL", std::nullopt);
+  return select_items(db, "WHERE placed_ms IS NULL AND purged_ms IS NULL", std::nullopt);
 }
 
 Status mark_outbox_placed(Db& db, int64_t id, int64_t now_ms) {

@@ -18,6 +18,7 @@
 #include "workers/intake.h"
 #include "workers/publish.h"
 #include "workers/notifier.h"
+#include "workers/retention.h"
 
 namespace kp::workers {
 
@@ -56,6 +57,8 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   KP_GUARD(place_hub_outputs(ctx));
   KP_GUARD(publish_checkpoint(ctx));
   publish_exports(db, data);
+  RetentionTimer retention(data);  // sweeps now, then every retention_sweep_interval
+  retention.tick(db, log::now_ms());
   int64_t last_checkpoint_ms = log::now_ms();
   std::string key_generation = keys::intake_generation(data);
   Notifier notifier(data, process_alive);  // mail on new outbox items: own thread, own store connection
@@ -108,6 +111,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       publish_exports(db, data);
       last_checkpoint_ms = log::now_ms();
     }
+    retention.tick(db, log::now_ms());
     // Uploads first; staff submissions when no upload waits.
     bool is_submission = false;
     if (!*claimed) {

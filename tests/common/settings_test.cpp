@@ -65,3 +65,42 @@ TEST_CASE("settings: mail settings are checked (they end up in SMTP commands and
   CHECK(ok->smtp_sender == "hub@example.org");
   CHECK(ok->notify_retry_seconds == 5);
 }
+
+TEST_CASE("settings: durations take d, h, m or s and nothing else") {
+  CHECK(*parse_duration("30d") == 30 * 86400);
+  CHECK(*parse_duration("12h") == 12 * 3600);
+  CHECK(*parse_duration("15m") == 900);
+  CHECK(*parse_duration("10s") == 10);
+  CHECK(*parse_duration("0s") == 0);
+  for (const char* bad : {"", "d", "30", "30D", "-5d", "+5d", "1.5d", " 5d", "5d ", "5 d", "5w",
+                          "99999999999999999999s", "9223372036854775807d", "5dd"})
+    CHECK_MESSAGE(parse_duration(bad).error().code == "usage", bad);
+  CHECK(format_duration(30 * 86400) == "30d");
+  CHECK(format_duration(90) == "90s");
+  CHECK(format_duration(120) == "2m");
+  CHECK(format_duration(7200) == "2h");
+  CHECK(format_duration(0) == "0s");
+}
+
+TEST_CASE("settings: retention periods are durations, refused by name when bad") {
+  testing::TempDir d;
+  auto defaults = load_settings(write(d, default_settings_file()));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->retention_inbox_seconds == 7 * 86400);
+  CHECK(defaults->retention_audit_log_seconds > defaults->retention_receipts_seconds);
+  CHECK(defaults->retention_sweep_interval_seconds == 60);
+  auto s = load_settings(write(d, "retention_inbox = 10s\nretention_queue = 2h\nretention_sweep_interval = 1s\n"));
+  REQUIRE(s.ok());
+  CHECK(s->retention_inbox_seconds == 10);
+  CHECK(s->retention_queue_seconds == 7200);
+  CHECK(s->retention_sweep_interval_seconds == 1);
+  for (const char* bad : {"retention_inbox = 7\n", "retention_quarantine = 0s\n",
+                          "retention_receipts = soon\n", "retention_outbox = 36526d\n",
+                          "retention_sweep_interval = 2d\n", "retention_audit_log = -1d\n"}) {
+    auto r = load_settings(write(d, bad));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "settings-bad-value");
+    std::string key = std::string(bad).substr(0, std::string(bad).find(' '));
+    CHECK_MESSAGE(r.error().detail.find(key) != std::string::npos, bad);
+  }
+}
