@@ -197,7 +197,10 @@ TEST_CASE("bench: audit log append, verify and proofs" * doctest::skip()) {
 
 TEST_CASE("bench: audit verify on a kept log" * doctest::skip()) {
   const char* path = std::getenv("KP_BENCH_DB");
-  REQUIRE_MESSAGE(path != nullptr, "set KP_BENCH_DB to the log's path");
+  if (path == nullptr || *path == '\0') {
+    MESSAGE("skipped: set KP_BENCH_DB to the path of the log to keep");
+    return;
+  }
   const std::string db_path = path, key_path = db_path + ".key", origin = "bench.example/log";
   const bool fresh = !std::filesystem::exists(db_path);
   auto opened = store::Db::open(db_path);
