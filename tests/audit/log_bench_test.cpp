@@ -106,7 +106,7 @@ void append_batched(store::Db& db, uint64_t from, uint64_t to, uint64_t batch) {
 
 TEST_CASE("bench: audit log append, verify and proofs" * doctest::skip()) {
   const uint64_t singles = env_count("KP_BENCH_APPENDS", 1000);
-  const uint64_t total = std::max<uint64_t>(env_count("KP_BENCH_RECORDS", 1000000), singles + 1000);
+  const uint64_t total = std::max<uint64_t>(env_count("KP_BENCH_RECORDS", 1000000), singles + 10000);
   const uint64_t proofs = std::max<uint64_t>(env_count("KP_BENCH_PROOFS", 1000), 1);
   testing::TempDir dir;
   auto opened = store::Db::open(dir.path() + "/bench.db");
