@@ -36,12 +36,17 @@ struct VerifyReport {
   uint64_t checkpoints = 0;
 };
 
-// Recomputes every leaf from its record, checks it against the stored tree,
-// recomputes every checkpoint's root and checks its signature, and (with
-// `trusted_checkpoint`, a note an auditor kept) that the log only grew since.
+// Recomputes the tree from the records in one pass (every leaf from its
+// record, every interior node bottom-up) and compares each stored node with
+// it, checks every checkpoint's signature and root, and (with
+// `trusted_checkpoint`, a note an auditor kept) that the log only grew
+// since. Reads the records and each tree level once, sequentially.
 // Errors name the first bad record or checkpoint: "audit-record-altered",
-// "audit-record-missing", "audit-checkpoint-mismatch",
-// "audit-checkpoint-signature", "audit-not-grown".
+// "audit-record-missing" (also a stored leaf past the last record),
+// "audit-checkpoint-mismatch", "audit-checkpoint-signature",
+// "audit-tree-damaged" (a stored interior node missing, altered or beyond
+// the tree; named at the first checkpoint whose stored root it changes,
+// else after the records), "audit-not-grown".
 Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key, const std::string& origin,
                                 const std::optional<std::string>& trusted_checkpoint);
 

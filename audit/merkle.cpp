@@ -87,10 +87,17 @@ void shift_until_odd(uint64_t& fn, uint64_t& sn) {
   }
 }
 
+// One hashing context per thread, reused: a context per hash (allocation,
+// provider set-up, cleanse on free) cost more than hashing a record.
+Sha256& hasher() {
+  thread_local Sha256 h;
+  return h;
+}
+
 }  // namespace
 
 Hash leaf_hash(std::string_view data) {
-  Sha256 h;
+  Sha256& h = hasher();
   const uint8_t prefix = 0x00;
   h.update(&prefix, 1);
   h.update(data);
@@ -98,7 +105,7 @@ Hash leaf_hash(std::string_view data) {
 }
 
 Hash node_hash(const Hash& left, const Hash& right) {
-  Sha256 h;
+  Sha256& h = hasher();
   const uint8_t prefix = 0x01;
   h.update(&prefix, 1);
   h.update(left.data(), left.size());
@@ -246,6 +253,12 @@ Result<Appender> Appender::load(HashSource& src, uint64_t size) {
 
 std::vector<Subtree> Appender::append(const Hash& leaf) {
   std::vector<Subtree> done;
+  append(leaf, done);
+  return done;
+}
+
+void Appender::append(const Hash& leaf, std::vector<Subtree>& done) {
+  done.clear();
   done.push_back(Subtree{0, size_, leaf});
   frontier_.push_back(leaf);
   // Each trailing 1 bit of the old size is a perfect subtree of the same
@@ -264,7 +277,6 @@ std::vector<Subtree> Appender::append(const Hash& leaf) {
     done.push_back(Subtree{level, index, h});
   }
   ++size_;
-  return done;
 }
 
 Hash Appender::root() const {

@@ -130,6 +130,9 @@ class Appender {
   // completed, smallest first: always (0, old size, leaf), then one per
   // level that the new leaf closed. A store persists exactly these.
   std::vector<Subtree> append(const Hash& leaf);
+  // The same, into `done` (cleared first), for callers that append millions
+  // of leaves and reuse one vector.
+  void append(const Hash& leaf, std::vector<Subtree>& done);
 
   uint64_t size() const { return size_; }
   // Root of the current tree; O(log n).

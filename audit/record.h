@@ -14,12 +14,29 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "store/audit_events.h"
 
 namespace kp::audit {
 
+// The canonical bytes of record `index`.
 std::string canonical_record(const store::AuditEvent& e, uint64_t index);
+
+// A record's fields as views (e.g. into SQLite's row buffers), so that
+// verification can serialise a million records without copying each field.
+// An absent (NULL) text field is an empty view: the two serialise the same.
+struct RecordView {
+  int64_t ts_ms = 0;
+  std::string_view event, outcome, actor, role, municipality, object;
+  std::optional<int64_t> size;
+  std::string_view sha256, source, channel, reason;
+};
+
+// Replaces `out` with the canonical bytes of record `index`; the same bytes
+// canonical_record() gives for the same fields. Reuses out's capacity.
+void canonical_record_into(std::string& out, const RecordView& r, uint64_t index);
 
 }  // namespace kp::audit

@@ -3,7 +3,23 @@
 
 namespace kp {
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
+namespace {
+
+// The SHA-256 implementation, fetched from the provider once per process.
+// EVP_sha256() is an implicit fetch: every EVP_DigestInit_ex with it looks
+// the algorithm up again under a global read lock, which cost more than the
+// hashing itself for the audit log's short leaves and 65-byte nodes.
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    return fetched != nullptr ? static_cast<const EVP_MD*>(fetched) : EVP_sha256();
+  }();
+  return md;
+}
+
+}  // namespace
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_.get(), sha256_md(), nullptr); }
 
 void Sha256::update(const void* p, std::size_t n) { EVP_DigestUpdate(ctx_.get(), p, n); }
 
@@ -11,7 +27,7 @@ Sha256Digest Sha256::finish() {
   Sha256Digest d{};
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx_.get(), d.data(), &len);
-  EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx_.get(), sha256_md(), nullptr);
   return d;
 }
 

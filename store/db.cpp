@@ -89,6 +89,12 @@ std::string Stmt::col_text(int i) const {
   int n = sqlite3_column_bytes(st_.get(), i);
   return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
 }
+std::string_view Stmt::col_view(int i) const {
+  const unsigned char* p = sqlite3_column_text(st_.get(), i);
+  int n = sqlite3_column_bytes(st_.get(), i);
+  return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n))
+           : std::string_view();
+}
 std::optional<std::string> Stmt::col_opt_text(int i) const {
   if (col_null(i)) return std::nullopt;
   return col_text(i);

@@ -52,6 +52,9 @@ class Stmt {
   // A 32-byte blob column (tree hashes); zeros when the size is wrong.
   std::array<uint8_t, 32> col_hash(int i) const;
   std::string col_text(int i) const;
+  // The text of column i without a copy (empty for NULL); valid until the
+  // next step(), reset() or column call on the same column.
+  std::string_view col_view(int i) const;
   std::optional<std::string> col_opt_text(int i) const;
   std::optional<int64_t> col_opt_int(int i) const;
   bool col_null(int i) const;

@@ -14,19 +14,31 @@ Result<std::optional<StoredCheckpoint>> one_checkpoint(Stmt& st) {
 }
 }  // namespace
 
-Result<Stmt> prepare_audit_with_leaves(Db& db) {
-  return db.prepare(
-      "SELECT e.id, e.ts_ms, e.event, e.outcome, e.actor, e.role, e.municipality, e.object, e.size, e.sha256, "
-      "e.source, e.channel, e.reason, n.hash FROM audit_events e "
-      "LEFT JOIN merkle_nodes n ON n.level = 0 AND n.idx = e.id - 1 ORDER BY e.id");
+Result<Stmt> prepare_audit_scan(Db& db) {
+  return db.prepare(std::string("SELECT ") + kAuditColumns + " FROM audit_events ORDER BY id");
 }
 
-Result<Stmt> prepare_interior_nodes(Db& db) {
-  return db.prepare(
-      "SELECT c.level, c.idx, c.hash, l.hash, r.hash FROM merkle_nodes c "
-      "LEFT JOIN merkle_nodes l ON l.level = c.level - 1 AND l.idx = 2 * c.idx "
-      "LEFT JOIN merkle_nodes r ON r.level = c.level - 1 AND r.idx = 2 * c.idx + 1 "
-      "WHERE c.level > 0");
+Result<Stmt> prepare_tree_level(Db& db, unsigned level) {
+  KP_TRY(Stmt st, db.prepare("SELECT idx, hash FROM merkle_nodes WHERE level = ? ORDER BY idx"));
+  st.bind(1, static_cast<int64_t>(level));
+  return st;
+}
+
+Result<int64_t> set_mmap_size(Db& db, int64_t bytes) {
+  KP_TRY(Stmt get, db.prepare("PRAGMA mmap_size"));
+  KP_TRY(bool row, get.step());
+  const int64_t previous = row ? get.col_int(0) : 0;
+  // A PRAGMA takes no bound parameters; the value is a number formatted here.
+  KP_TRY(Stmt set, db.prepare("PRAGMA mmap_size = " + std::to_string(bytes)));
+  KP_TRY(bool ignored, set.step());
+  (void)ignored;
+  return previous;
+}
+
+Result<int64_t> top_tree_level(Db& db) {
+  KP_TRY(Stmt st, db.prepare("SELECT coalesce(max(level), -1) FROM merkle_nodes"));
+  KP_TRY(bool row, st.step());
+  return row ? st.col_int(0) : -1;
 }
 
 Result<uint64_t> log_size(Db& db) {

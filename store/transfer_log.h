@@ -18,13 +18,21 @@ Result<uint64_t> log_size(Db& db);
 // A stored perfect-subtree hash. Error "audit-tree-damaged" when missing.
 Result<merkle::Hash> tree_node(Db& db, unsigned level, uint64_t index);
 
-// Every record in id order with its stored leaf hash as column 13 (NULL
-// when missing), for verification; read rows with read_audit().
-Result<Stmt> prepare_audit_with_leaves(Db& db);
+// Every record in id order (one sequential scan of the table), for
+// verification; columns as kAuditColumns, read rows with read_audit().
+Result<Stmt> prepare_audit_scan(Db& db);
 
-// Every interior node with its two children's hashes (columns: level, idx,
-// hash, left hash or NULL, right hash or NULL), for verification.
-Result<Stmt> prepare_interior_nodes(Db& db);
+// The stored nodes of one tree level in index order (columns: idx, hash),
+// for verification: one sequential range of the merkle_nodes B-tree.
+Result<Stmt> prepare_tree_level(Db& db, unsigned level);
+
+// Lets the connection read the database file through a memory map of up
+// to `bytes` (PRAGMA mmap_size; 0 turns it off), which saves a read() and
+// a copy per page on a full scan. Returns the previous limit.
+Result<int64_t> set_mmap_size(Db& db, int64_t bytes);
+
+// The highest level that has a stored node, or -1 when the tree is empty.
+Result<int64_t> top_tree_level(Db& db);
 
 struct StoredCheckpoint {
   uint64_t size = 0;

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+
 #include "audit/record.h"
 #include "store/audit_events.h"
 #include "tests/support/temp_dir.h"
@@ -49,6 +51,66 @@ TEST_CASE("audit log: canonical records are one field a line") {
   CHECK(std::count(r.begin(), r.end(), '\n') == 14);
 }
 
+namespace {
+
+// The serialisation written out plainly (as record.h documents it), to hold
+// the buffer-writing canonical_record_into to the same bytes.
+std::string reference_record(const store::AuditEvent& e, uint64_t index) {
+  std::string out = "knooppunt-audit/1\n";
+  auto field = [&](const char* name, const std::string& v) {
+    out += name;
+    out += ": ";
+    for (char c : v)
+      out += c == '\\' ? std::string("\\\\") : c == '\n' ? std::string("\\n") : std::string(1, c);
+    out += "\n";
+  };
+  auto opt = [](const std::optional<std::string>& v) { return v.value_or(""); };
+  field("index", std::to_string(index));
+  field("time", std::to_string(e.ts_ms));
+  field("event", e.event);
+  field("outcome", e.outcome);
+  field("actor", opt(e.actor));
+  field("role", opt(e.role));
+  field("municipality", opt(e.municipality));
+  field("object", opt(e.object));
+  field("size", e.size ? std::to_string(*e.size) : "");
+  field("sha256", opt(e.sha256));
+  field("source", opt(e.source));
+  field("channel", opt(e.channel));
+  field("reason", opt(e.reason));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("audit log: canonical_record_into gives the documented bytes") {
+  store::AuditEvent e;
+  e.ts_ms = INT64_MIN;
+  e.event = "\\\\\n\n";  // nothing but escapes: the worst case for the buffer
+  e.outcome = "";
+  e.actor = std::string(3000, '\\');
+  e.role = "";  // empty and absent serialise alike
+  e.object = "a\nb\\c";
+  e.size = INT64_MIN;
+  e.reason = std::string(1000, '\n');
+  CHECK(audit::canonical_record(e, UINT64_C(9223372036854775807)) ==
+        reference_record(e, UINT64_C(9223372036854775807)));
+  store::AuditEvent plain;
+  plain.ts_ms = 1;
+  plain.event = "x";
+  plain.outcome = "success";
+  plain.size = 0;
+  std::string buf(10000, 'z');  // reused buffers are replaced, not appended to
+  audit::RecordView v;
+  v.ts_ms = 1;
+  v.event = "x";
+  v.outcome = "success";
+  v.size = 0;
+  audit::canonical_record_into(buf, v, 0);
+  CHECK(buf == reference_record(plain, 0));
+  CHECK(audit::canonical_record(plain, 0) == buf);
+}
+
 TEST_CASE("audit log: stored roots match an independent in-memory tree") {
   Fixture f;
   f.append(37);
@@ -77,6 +139,16 @@ TEST_CASE("audit log: checkpoints, proofs and a clean verify") {
   REQUIRE(report.ok());
   CHECK(report->records == 11);
   CHECK(report->checkpoints == 2);
+  // Verify maps the file for its scan and leaves the connection as it was.
+  auto mmap = f.db.prepare("PRAGMA mmap_size");
+  REQUIRE(mmap.ok());
+  REQUIRE(*mmap->step());
+  CHECK(mmap->col_int(0) == 0);
+  // An empty log verifies too.
+  Fixture empty;
+  auto none = empty.verify();
+  REQUIRE(none.ok());
+  CHECK(none->records == 0);
 
   auto proof_text = audit::proof_for(f.db, 3);
   REQUIRE(proof_text.ok());
@@ -127,7 +199,9 @@ TEST_CASE("audit log: tampering is found and named") {
   SUBCASE("two records swapped") {
     Fixture f;
     f.append(8);
-    f.sql("UPDATE audit_events SET actor = CASE id WHEN 2 THEN 'p2' WHEN 3 THEN 'p1' END WHERE id IN (2, 3)");
+    f.sql(
+        "UPDATE audit_events SET actor = CASE id WHEN 2 THEN 'p2' WHEN 3 THEN 'p1' END WHERE id IN "
+        "(2, 3)");
     CHECK(f.verify().error().code == "audit-record-altered");
   }
   SUBCASE("a truncated log") {
@@ -150,6 +224,77 @@ TEST_CASE("audit log: tampering is found and named") {
     st->bind(1, *forged);
     REQUIRE(st->run().ok());
     CHECK(f.verify().error().code == "audit-checkpoint-signature");
+  }
+  SUBCASE("an altered interior node, found after the records") {
+    Fixture f;
+    f.append(8);
+    REQUIRE(audit::sign_checkpoint(f.db, f.key, f.origin).ok());
+    f.sql("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 2");
+    auto r = f.verify();
+    CHECK(r.error().code == "audit-tree-damaged");
+    CHECK(r.error().detail.find("node 1/2") != std::string::npos);
+  }
+  SUBCASE("an altered interior node on a checkpoint's frontier") {
+    Fixture f;
+    f.append(6);
+    REQUIRE(audit::sign_checkpoint(f.db, f.key, f.origin).ok());
+    f.append(2);
+    f.sql("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 0");
+    auto r = f.verify();
+    CHECK(r.error().code == "audit-tree-damaged");
+    CHECK(r.error().detail.find("checkpoint of size 6") != std::string::npos);
+  }
+  SUBCASE("a missing interior node") {
+    Fixture f;
+    f.append(8);
+    f.sql("DELETE FROM merkle_nodes WHERE level = 3");
+    auto r = f.verify();
+    CHECK(r.error().code == "audit-tree-damaged");
+    CHECK(r.error().detail.find("node 3/0") != std::string::npos);
+  }
+  SUBCASE("a missing leaf") {
+    Fixture f;
+    f.append(8);
+    f.sql("DELETE FROM merkle_nodes WHERE level = 0 AND idx = 5");
+    auto r = f.verify();
+    CHECK(r.error().code == "audit-record-altered");
+    CHECK(r.error().detail.find("record 5") != std::string::npos);
+  }
+  SUBCASE("the last record removed, its leaf left in the tree") {
+    Fixture f;
+    f.append(8);
+    f.sql("DELETE FROM audit_events WHERE id = 8");
+    auto r = f.verify();
+    CHECK(r.error().code == "audit-record-missing");
+    CHECK(r.error().detail.find("record 7") != std::string::npos);
+  }
+  SUBCASE("a stored node beyond the tree") {
+    Fixture f;
+    f.append(5);
+    f.sql("INSERT INTO merkle_nodes(level, idx, hash) VALUES (2, 1, zeroblob(32))");
+    auto r = f.verify();
+    CHECK(r.error().code == "audit-tree-damaged");
+    CHECK(r.error().detail.find("node 2/1") != std::string::npos);
+  }
+  SUBCASE("a bad signature on one of many checkpoints") {
+    Fixture f;
+    for (int i = 0; i < 6; ++i) {
+      f.append(3);
+      REQUIRE(audit::sign_checkpoint(f.db, f.key, f.origin).ok());
+    }
+    REQUIRE(f.verify().ok());
+    CHECK(f.verify()->checkpoints == 6);
+    auto other = note::generate(f.origin);
+    REQUIRE(other.ok());
+    auto root = audit::root_at(f.db, 9);
+    auto body = merkle::format_checkpoint(merkle::Checkpoint{f.origin, 9, *root, {}});
+    auto forged = note::sign(*body, *other);
+    auto st = f.db.prepare("UPDATE checkpoints SET note = ? WHERE size = 9");
+    st->bind(1, *forged);
+    REQUIRE(st->run().ok());
+    auto r = f.verify();
+    CHECK(r.error().code == "audit-checkpoint-signature");
+    CHECK(r.error().detail.find("size 9") != std::string::npos);
   }
   SUBCASE("a log that did not grow from the auditor's checkpoint") {
     Fixture f;
