@@ -263,7 +263,7 @@ Status SftpSession::open_upload(const Target& t, std::unique_ptr<Handle>& h) {
   KP_ENSURE(!taken, "already-exists", t.name + " was uploaded before; upload under a new name");
   KP_ENSURE(!confine::stat_beneath(t.area->dir.get(), t.name).ok(), "already-exists",
             t.name + " already exists");
-  KP_TRY(store::DayUsage usage, store::usage_since(auth_.db(), principal_.municipality, utc_day_start_ms()));
+  KP_TRY(store::DayUsage usage, store::usage_on_day(auth_.db(), principal_.municipality, utc_day_start_ms()));
   if (usage.files >= settings_.max_files_per_day) {
     audit("limit.hit", "refused", "/inbox/" + t.name, {}, {}, std::string("limit-files-per-day"));
     return make_error("limit-files-per-day", "the municipality reached its limit of " +
