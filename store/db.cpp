@@ -1,6 +1,8 @@
 // SQLite connection, statements and transactions; see db.h.
 #include "store/db.h"
 
+#include <unistd.h>
+
 #include <cstring>
 #include <map>
 #include <string>
@@ -16,6 +18,18 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return make_error("store-busy", detail);
   if (primary == SQLITE_CONSTRAINT) return make_error("store-constraint", detail);
   return make_error("store-failed", detail);
+}
+
+// Waits for a lock held by another connection: polls every millisecond, up
+// to kBusyTimeoutMs. SQLite's own busy timeout sleeps in growing steps (up
+// to 100 ms) and is not woken when the lock frees, so with the gateway and
+// several workers committing side by side most of a package's latency was
+// spent asleep after the lock had long been released.
+constexpr int kBusyTimeoutMs = 10000;
+int busy_wait(void*, int polls) {
+  if (polls >= kBusyTimeoutMs) return 0;
+  ::usleep(1000);
+  return 1;
 }
 
 }  // namespace
@@ -181,7 +195,7 @@ Result<Db> Db::open(const std::string& path) {
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   SqliteDb owned(raw);
   if (rc != SQLITE_OK) return make_error("store-open-failed", path + ": " + sqlite3_errstr(rc));
-  sqlite3_busy_timeout(raw, 10000);
+  sqlite3_busy_handler(raw, busy_wait, nullptr);
   sqlite3_extended_result_codes(raw, 1);
   Db db(std::move(owned));
   KP_GUARD(

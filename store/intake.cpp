@@ -5,14 +5,28 @@
 
 namespace kp::store {
 
+namespace {
+
+// While it lives, commits skip the fsync (synchronous=NORMAL); for writes
+// that need not survive power loss on their own. Restores FULL at the end.
+class UnsyncedCommits {
+ public:
+  explicit UnsyncedCommits(Db& db) : db_(db), status_(db.run_script("PRAGMA synchronous=NORMAL")) {}
+  ~UnsyncedCommits() { (void)db_.run_script("PRAGMA synchronous=FULL"); }
+  const Status& status() const { return status_; }
+
+ private:
+  Db& db_;
+  Status status_;
+};
+
+}  // namespace
+
 Result<std::optional<Upload>> claim_upload(Db& db, int64_t pid, int64_t now_ms) {
   // A claim need not survive power loss (the upload is then simply claimed
   // again), so it commits without an fsync; verdicts keep synchronous=FULL.
-  KP_GUARD(db.run_script("PRAGMA synchronous=NORMAL"));
-  struct Restore {
-    Db& db;
-    ~Restore() { (void)db.run_script("PRAGMA synchronous=FULL"); }
-  } restore{db};
+  UnsyncedCommits unsynced(db);
+  KP_GUARD(unsynced.status());
   // One statement: the row is claimed atomically even with many workers.
   KP_TRY(Stmt st, db.prepare(std::string(
       "UPDATE uploads SET state = 'processing', claim_pid = ?1, claimed_ms = ?2, attempts = attempts + 1 "
@@ -99,12 +113,11 @@ Result<std::optional<StoredReceipt>> receipt_of(Db& db, int64_t upload_id) {
 }
 
 Status mark_receipt_placed(Db& db, int64_t upload_id) {
-  KP_GUARD(db.run_script("PRAGMA synchronous=NORMAL"));
+  UnsyncedCommits unsynced(db);
+  KP_GUARD(unsynced.status());
   KP_TRY(Stmt st, db.prepare("UPDATE receipts SET placed = 1 WHERE upload_id = ?"));
   st.bind(1, upload_id);
-  Status s = st.run();
-  (void)db.run_script("PRAGMA synchronous=FULL");
-  return s;
+  return st.run();
 }
 
 Result<std::vector<KvkMatch>> other_reports_of(Db& db, const std::string& kvk,
@@ -122,14 +135,18 @@ Result<std::vector<KvkMatch>> other_reports_of(Db& db, const std::string& kvk,
 }
 
 Result<std::string> next_case_id(Db& db, int year) {
-  char prefix[16];
-  std::snprintf(prefix, sizeof prefix, "KP-%04d-", year);
-  KP_TRY(Stmt st, db.prepare("SELECT count(*) FROM cases WHERE id LIKE ? || '%'"));
-  st.bind(1, prefix);
+  UnsyncedCommits unsynced(db);
+  KP_GUARD(unsynced.status());
+  KP_TRY(Stmt st, db.prepare(
+      "INSERT INTO case_numbers(year, last) VALUES (?, 1) "
+      "ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last"));
+  st.bind(1, year);
   KP_TRY(bool row, st.step());
-  int64_t n = (row ? st.col_int(0) : 0) + 1;
+  KP_ENSURE(row, "store-failed", "no case number returned");
+  int64_t n = st.col_int(0);
+  KP_GUARD(st.run());
   char id[32];
-  std::snprintf(id, sizeof id, "%s%06lld", prefix, static_cast<long long>(n));
+  std::snprintf(id, sizeof id, "KP-%04d-%06lld", year, static_cast<long long>(n));
   return std::string(id);
 }
 

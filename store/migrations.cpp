@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -153,6 +153,16 @@ CREATE TRIGGER upload_days_update AFTER UPDATE OF municipality, received_ms, siz
     VALUES (NEW.municipality, NEW.received_ms / 86400000, 1, NEW.size)
     ON CONFLICT (municipality, day) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
 END;
+)sql",
+    // 6: case numbers are drawn from a counter per year (workers side by side
+    // drew the same number when it was counted from cases), starting after
+    // the highest number already given ("KP-2026-000042": year at 4, number at 9).
+    R"sql(
+CREATE TABLE case_numbers(
+  year INTEGER PRIMARY KEY,
+  last INTEGER NOT NULL);
+INSERT INTO case_numbers(year, last)
+  SELECT CAST(substr(id, 4, 4) AS INTEGER), max(CAST(substr(id, 9) AS INTEGER)) FROM cases GROUP BY 1;
 )sql",
 };
 
