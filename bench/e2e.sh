@@ -2,7 +2,9 @@
 # End to end: N signal packages of ~4 KiB uploaded back to back in one
 # OpenSSH sftp batch; latency from upload close (uploads.received_ms, set
 # when the upload committed) to verdict (uploads.processed_ms, committed
-# with its receipt), median and p99. Usage: bench/e2e.sh [N] (default 1000)
+# with its receipt), median and p99. Usage: bench/e2e.sh [N] (default 1000);
+# WORKERS=W runs serve with W intake workers instead of the default. Also
+# reports how often a worker gave an upload back to retry it later.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
@@ -13,6 +15,7 @@ trap 'kill $(cat "$W/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$W"' EXIT
 D=$W/data
 "$K" init --data "$D" >/dev/null
 sed -i 's/^max_files_per_day = .*/max_files_per_day = 1000000/' "$D/knooppunt.conf"
+if [ -n "${WORKERS:-}" ]; then sed -i "s/^workers = .*/workers = $WORKERS/" "$D/knooppunt.conf"; fi
 ssh-keygen -q -t ed25519 -N '' -f "$W/u"
 minisign -G -W -p "$W/m.pub" -s "$W/m.key" >/dev/null
 age-keygen -o "$W/staff.age" 2>/dev/null
@@ -47,5 +50,6 @@ n=$(wc -l < "$W/lat")
 med=$(sed -n "$(( (n + 1) / 2 ))p" "$W/lat")
 p99=$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$W/lat")
 max=$(tail -1 "$W/lat")
-printf 'packages %s, accepted %s, wall %.1f s; upload close -> receipt: median %s ms, p99 %s ms, max %s ms\n' \
-  "$n" "$acc" "$(echo "$end - $start" | bc)" "$med" "$p99" "$max"
+retries=$(grep -c worker.retry_later "$W/serve.log" || true)
+printf 'packages %s, accepted %s, wall %.1f s; upload close -> receipt: median %s ms, p99 %s ms, max %s ms; retries %s\n' \
+  "$n" "$acc" "$(echo "$end - $start" | bc)" "$med" "$p99" "$max" "$retries"

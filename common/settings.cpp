@@ -111,7 +111,7 @@ const std::vector<Entry>& entries() {
        integer(&Settings::max_bytes_per_day, 1, int64_t(1) << 60)},
       {{"max_open_handles", "64", "open SFTP file/dir handles per session"},
        integer(&Settings::max_open_handles, 1, 1024)},
-      {{"workers", "2", "intake worker processes serve starts (0 = run `knooppunt worker` separately)"},
+      {{"workers", "4", "intake worker processes serve starts (0 = run `knooppunt worker` separately)"},
        integer(&Settings::workers, 0, 64)},
       {{"intake_rotation_grace_days", "14", "days the previous intake identity still opens packages after `keys rotate`"},
        integer(&Settings::intake_rotation_grace_days, 0, 3650)},

@@ -31,7 +31,7 @@ struct Settings {
   int64_t max_files_per_day = 10000;
   int64_t max_bytes_per_day = 64LL << 30;
   int64_t max_open_handles = 64;
-  int64_t workers = 2;
+  int64_t workers = 4;
   int64_t intake_rotation_grace_days = 14;
   int64_t case_capacity_per_year = 500;
   std::string smtp_host;  // empty = no notification mail is sent

@@ -264,7 +264,7 @@ Status SftpSession::open_upload(const Target& t, std::unique_ptr<Handle>& h) {
   KP_GUARD(check_new_upload_name(auth_, principal_, t.name));
   KP_ENSURE(!confine::stat_beneath(t.area->dir.get(), t.name).ok(), "already-exists",
             t.name + " already exists");
-  KP_TRY(store::DayUsage usage, store::usage_since(auth_.db(), principal_.municipality, utc_day_start_ms()));
+  KP_TRY(store::DayUsage usage, store::usage_on_day(auth_.db(), principal_.municipality, utc_day_start_ms()));
   if (usage.files >= settings_.max_files_per_day) {
     audit("limit.hit", "refused", "/" + t.area->name + "/" + t.name, {}, {}, std::string("limit-files-per-day"));
     return make_error("limit-files-per-day", "the municipality reached its limit of " +

@@ -27,11 +27,8 @@ TableSql sql_of(ClaimTable t) {
 Result<std::optional<Upload>> claim_oldest(Db& db, ClaimTable table, int64_t pid, int64_t now_ms) {
   // A claim need not survive power loss (the row is then simply claimed
   // again), so it commits without an fsync; verdicts keep synchronous=FULL.
-  KP_GUARD(db.run_script("PRAGMA synchronous=NORMAL"));
-  struct Restore {
-    Db& db;
-    ~Restore() { (void)db.run_script("PRAGMA synchronous=FULL"); }
-  } restore{db};
+  UnsyncedCommits unsynced(db);
+  KP_GUARD(unsynced.status());
   const TableSql t = sql_of(table);
   // One statement: the row is claimed atomically even with many workers.
   KP_TRY(Stmt st,

@@ -1,8 +1,12 @@
 // SQLite connection, statements and transactions; see db.h.
 #include "store/db.h"
 
+#include <unistd.h>
+
 #include <cstring>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace kp::store {
 
@@ -16,10 +20,86 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
   return make_error("store-failed", detail);
 }
 
+// Waits for a lock held by another connection: polls every millisecond, up
+// to kBusyTimeoutMs. SQLite's own busy timeout sleeps in growing steps (up
+// to 100 ms) and is not woken when the lock frees, so with the gateway and
+// several workers committing side by side most of a package's latency was
+// spent asleep after the lock had long been released.
+constexpr int kBusyTimeoutMs = 10000;
+int busy_wait(void*, int polls) {
+  if (polls >= kBusyTimeoutMs) return 0;
+  ::usleep(1000);
+  return 1;
+}
+
 }  // namespace
 
+// Idle prepared statements of one connection, by SQL text. Bounded: at most
+// kPerText idle statements per text and kTexts texts (a safety net; the
+// texts are the fixed strings of store/).
+class StmtCache {
+ public:
+  static constexpr std::size_t kPerText = 4;
+  static constexpr std::size_t kTexts = 256;
+
+  // An idle statement for `sql`, or null.
+  SqliteStmt take(std::string_view sql) {
+    auto it = idle_.find(sql);
+    if (it == idle_.end() || it->second.empty()) return nullptr;
+    SqliteStmt st = std::move(it->second.back());
+    it->second.pop_back();
+    return st;
+  }
+
+  // Keeps a reset statement for reuse (or finalizes it when full or closed).
+  void put(SqliteStmt st) {
+    if (closed_) return;
+    const char* sql = sqlite3_sql(st.get());
+    if (!sql) return;
+    auto it = idle_.find(std::string_view(sql));
+    if (it == idle_.end()) {
+      if (idle_.size() >= kTexts) return;
+      it = idle_.emplace(std::string(sql), std::vector<SqliteStmt>{}).first;
+    }
+    if (it->second.size() < kPerText) it->second.push_back(std::move(st));
+  }
+
+  // Finalizes every idle statement; later put()s finalize theirs.
+  void close() {
+    closed_ = true;
+    idle_.clear();
+  }
+
+ private:
+  std::map<std::string, std::vector<SqliteStmt>, std::less<>> idle_;
+  bool closed_ = false;
+};
+
+Stmt& Stmt::operator=(Stmt&& o) noexcept {
+  if (this != &o) {
+    release();
+    st_ = std::move(o.st_);
+    db_ = o.db_;
+    cache_ = std::move(o.cache_);
+    bind_rc_ = o.bind_rc_;
+  }
+  return *this;
+}
+
+Stmt::~Stmt() {
+  release();
+}
+
+void Stmt::release() {
+  if (!st_ || !cache_) return;
+  sqlite3_reset(st_.get());
+  sqlite3_clear_bindings(st_.get());
+  cache_->put(std::move(st_));
+}
+
 Stmt& Stmt::bind(int idx, std::string_view v) {
-  int rc = sqlite3_bind_text(st_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  int rc =
+      sqlite3_bind_text(st_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK) bind_rc_ = rc;
   return *this;
 }
@@ -31,7 +111,9 @@ Stmt& Stmt::bind(int idx, int64_t v) {
 Stmt& Stmt::bind(int idx, const std::optional<std::string>& v) {
   return v ? bind(idx, std::string_view(*v)) : bind_null(idx);
 }
-Stmt& Stmt::bind(int idx, const std::optional<int64_t>& v) { return v ? bind(idx, *v) : bind_null(idx); }
+Stmt& Stmt::bind(int idx, const std::optional<int64_t>& v) {
+  return v ? bind(idx, *v) : bind_null(idx);
+}
 Stmt& Stmt::bind_null(int idx) {
   int rc = sqlite3_bind_null(st_.get(), idx);
   if (rc != SQLITE_OK) bind_rc_ = rc;
@@ -71,8 +153,12 @@ void Stmt::reset() {
   bind_rc_ = SQLITE_OK;
 }
 
-int64_t Stmt::col_int(int i) const { return sqlite3_column_int64(st_.get(), i); }
-double Stmt::col_double(int i) const { return sqlite3_column_double(st_.get(), i); }
+int64_t Stmt::col_int(int i) const {
+  return sqlite3_column_int64(st_.get(), i);
+}
+double Stmt::col_double(int i) const {
+  return sqlite3_column_double(st_.get(), i);
+}
 std::string Stmt::col_blob(int i) const {
   const void* p = sqlite3_column_blob(st_.get(), i);
   int n = sqlite3_column_bytes(st_.get(), i);
@@ -87,7 +173,8 @@ std::array<uint8_t, 32> Stmt::col_hash(int i) const {
 std::string Stmt::col_text(int i) const {
   const unsigned char* p = sqlite3_column_text(st_.get(), i);
   int n = sqlite3_column_bytes(st_.get(), i);
-  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n))
+           : std::string();
 }
 std::string_view Stmt::col_view(int i) const {
   const unsigned char* p = sqlite3_column_text(st_.get(), i);
@@ -103,28 +190,39 @@ std::optional<int64_t> Stmt::col_opt_int(int i) const {
   if (col_null(i)) return std::nullopt;
   return col_int(i);
 }
-bool Stmt::col_null(int i) const { return sqlite3_column_type(st_.get(), i) == SQLITE_NULL; }
+bool Stmt::col_null(int i) const {
+  return sqlite3_column_type(st_.get(), i) == SQLITE_NULL;
+}
 
 Result<Db> Db::open(const std::string& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   SqliteDb owned(raw);
   if (rc != SQLITE_OK) return make_error("store-open-failed", path + ": " + sqlite3_errstr(rc));
-  sqlite3_busy_timeout(raw, 10000);
+  sqlite3_busy_handler(raw, busy_wait, nullptr);
   sqlite3_extended_result_codes(raw, 1);
   Db db(std::move(owned));
-  KP_GUARD(db.run_script(
-      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"));
+  KP_GUARD(
+      db.run_script("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"));
   KP_GUARD(migrate(db));
   return db;
 }
 
+Db::Db(SqliteDb db) : db_(std::move(db)), cache_(std::make_shared<StmtCache>()) {}
+
+Db::~Db() {
+  if (cache_) cache_->close();
+}
+
 Result<Stmt> Db::prepare(std::string_view sql) {
+  if (SqliteStmt cached = cache_->take(sql)) return Stmt(std::move(cached), db_.get(), cache_);
   sqlite3_stmt* st = nullptr;
-  int rc = sqlite3_prepare_v2(db_.get(), sql.data(), static_cast<int>(sql.size()), &st, nullptr);
+  int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &st, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(db_.get(), rc, "prepare");
-  return Stmt(SqliteStmt(st), db_.get());
+  return Stmt(SqliteStmt(st), db_.get(), cache_);
 }
 
 Status Db::run_script(std::string_view sql) {
@@ -143,11 +241,16 @@ Status Db::run_script(std::string_view sql) {
   return ok_status();
 }
 
-int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
-int Db::changes() const { return sqlite3_changes(db_.get()); }
+int64_t Db::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_.get());
+}
+int Db::changes() const {
+  return sqlite3_changes(db_.get());
+}
 
 Result<Transaction> Transaction::begin(Db& db) {
-  KP_GUARD(db.run_script("BEGIN IMMEDIATE"));
+  KP_TRY(Stmt begin, db.prepare("BEGIN IMMEDIATE"));
+  KP_GUARD(begin.run());
   return Transaction(&db);
 }
 
@@ -156,7 +259,8 @@ Transaction::~Transaction() {
 }
 
 Status Transaction::commit() {
-  KP_GUARD(db_->run_script("COMMIT"));
+  KP_TRY(Stmt commit, db_->prepare("COMMIT"));
+  KP_GUARD(commit.run());
   open_ = false;
   return ok_status();
 }

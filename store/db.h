@@ -6,10 +6,17 @@
 // timeout, so that the gateway's session processes, the workers and the CLI
 // can all use it at once. Every statement binds its parameters; nothing
 // here ever pastes a value into SQL text.
+//
+// Prepared statements are kept: a Stmt that goes out of scope is reset and
+// returned to its connection's cache, and the next prepare() of the same SQL
+// text takes it from there instead of parsing it again (parsing was a
+// large part of the gateway's CPU per small upload). Since every statement
+// binds its values, the set of SQL texts is fixed and so is the cache.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,9 +26,19 @@
 
 namespace kp::store {
 
+class StmtCache;
+
 class Stmt {
  public:
-  explicit Stmt(SqliteStmt st, sqlite3* db) : st_(std::move(st)), db_(db) {}
+  explicit Stmt(SqliteStmt st, sqlite3* db, std::shared_ptr<StmtCache> cache = nullptr)
+      : st_(std::move(st)), db_(db), cache_(std::move(cache)) {}
+  Stmt(Stmt&&) noexcept = default;
+  Stmt& operator=(Stmt&& o) noexcept;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  // Returns the statement to the connection's cache (reset, bindings
+  // cleared) when it came from Db::prepare(), else finalizes it.
+  ~Stmt();
 
   // Binders take 1-based indexes, like sqlite3_bind_*. They return *this so
   // calls chain; a bind failure is reported by the next step().
@@ -60,8 +77,11 @@ class Stmt {
   bool col_null(int i) const;
 
  private:
+  void release();
+
   SqliteStmt st_;
   sqlite3* db_;
+  std::shared_ptr<StmtCache> cache_;
   int bind_rc_ = SQLITE_OK;
 };
 
@@ -70,7 +90,15 @@ class Db {
   // Opens (creating if needed) the database at `path` and applies every
   // pending schema migration. Errors: "store-open-failed", "store-migration-failed".
   static Result<Db> open(const std::string& path);
+  Db(Db&&) noexcept = default;
+  Db& operator=(Db&&) noexcept = default;
+  // Finalizes the cached statements before the connection closes.
+  ~Db();
 
+  // A statement for `sql`: a cached one when an idle statement with the same
+  // text exists (reset, no bindings), else freshly prepared. Statements in
+  // use are never shared, so nested or concurrent uses of the same SQL each
+  // get their own.
   Result<Stmt> prepare(std::string_view sql);
   // Runs a script of several statements (migrations only; fixed text, no values).
   Status run_script(std::string_view sql);
@@ -79,8 +107,9 @@ class Db {
   sqlite3* raw() const { return db_.get(); }
 
  private:
-  explicit Db(SqliteDb db) : db_(std::move(db)) {}
+  explicit Db(SqliteDb db);
   SqliteDb db_;
+  std::shared_ptr<StmtCache> cache_;  // declared after db_: emptied before it closes
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back unless commit() succeeded.
@@ -97,6 +126,22 @@ class Transaction {
   explicit Transaction(Db* db) : db_(db), open_(true) {}
   Db* db_;
   bool open_;
+};
+
+// While it lives, commits on `db` skip the fsync (synchronous=NORMAL): for
+// writes that need not survive power loss on their own (claims, "placed"
+// marks). Restores FULL at the end.
+class UnsyncedCommits {
+ public:
+  explicit UnsyncedCommits(Db& db) : db_(db), status_(db.run_script("PRAGMA synchronous=NORMAL")) {}
+  ~UnsyncedCommits() { (void)db_.run_script("PRAGMA synchronous=FULL"); }
+  UnsyncedCommits(const UnsyncedCommits&) = delete;
+  UnsyncedCommits& operator=(const UnsyncedCommits&) = delete;
+  const Status& status() const { return status_; }
+
+ private:
+  Db& db_;
+  Status status_;
 };
 
 // Applies the numbered migrations in store/migrations.cpp that are newer

@@ -8,6 +8,7 @@
 
 namespace kp::store {
 
+
 Result<std::optional<Upload>> claim_upload(Db& db, int64_t pid, int64_t now_ms) {
   return claim_oldest(db, ClaimTable::uploads, pid, now_ms);
 }
@@ -71,7 +72,8 @@ Result<std::optional<StoredReceipt>> receipt_of(Db& db, int64_t upload_id) {
 }
 
 Status mark_receipt_placed(Db& db, int64_t upload_id) {
-  KP_GUARD(db.run_script("PRAGMA synchronous=NORMAL"));
+  UnsyncedCommits unsynced(db);
+  KP_GUARD(unsynced.status());
   KP_TRY(Stmt st, db.prepare("UPDATE receipts SET placed = 1 WHERE upload_id = ?"));
   st.bind(1, upload_id);
   Status s = st.run();
@@ -81,7 +83,6 @@ Status mark_receipt_placed(Db& db, int64_t upload_id) {
     item.bind(1, static_cast<int64_t>(log::now_ms())).bind(2, upload_id);
     s = item.run();
   }
-  (void)db.run_script("PRAGMA synchronous=FULL");
   return s;
 }
 
@@ -100,14 +101,18 @@ Result<std::vector<KvkMatch>> other_reports_of(Db& db, const std::string& kvk,
 }
 
 Result<std::string> next_case_id(Db& db, int year) {
-  char prefix[16];
-  std::snprintf(prefix, sizeof prefix, "KP-%04d-", year);
-  KP_TRY(Stmt st, db.prepare("SELECT count(*) FROM cases WHERE id LIKE ? || '%'"));
-  st.bind(1, prefix);
+  UnsyncedCommits unsynced(db);
+  KP_GUARD(unsynced.status());
+  KP_TRY(Stmt st, db.prepare(
+      "INSERT INTO case_numbers(year, last) VALUES (?, 1) "
+      "ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last"));
+  st.bind(1, year);
   KP_TRY(bool row, st.step());
-  int64_t n = (row ? st.col_int(0) : 0) + 1;
+  KP_ENSURE(row, "store-failed", "no case number returned");
+  int64_t n = st.col_int(0);
+  KP_GUARD(st.run());
   char id[32];
-  std::snprintf(id, sizeof id, "%s%06lld", prefix, static_cast<long long>(n));
+  std::snprintf(id, sizeof id, "KP-%04d-%06lld", year, static_cast<long long>(n));
   return std::string(id);
 }
 

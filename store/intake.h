@@ -66,7 +66,13 @@ struct KvkMatch {
 Result<std::vector<KvkMatch>> other_reports_of(Db& db, const std::string& kvk,
                                                const std::string& municipality);
 
-// The next case number in `year` ("KP-2026-000001"...).
+// Reserves the next case number in `year` ("KP-2026-000001"...): one
+// atomic counter update in a short transaction of its own, so workers
+// running side by side never draw the same number (they did when the number
+// was counted from the cases table, and the loser backed off for seconds).
+// A number whose verdict never commits stays unused (a gap). The counter
+// commits without an fsync: a verdict that uses the number commits later
+// with synchronous=FULL, which makes the counter durable too.
 Result<std::string> next_case_id(Db& db, int year);
 
 // Uploads in a final state, for recovery of their output files.

@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 8> kMigrations = {
+constexpr std::array<const char*, 10> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -239,7 +239,56 @@ CREATE TABLE retention_files(
   path TEXT NOT NULL,
   PRIMARY KEY (deletion_id, seq)) WITHOUT ROWID;
 )sql",
+    // 9: per-municipality upload counts and bytes per UTC day, kept by
+    // triggers on uploads, so the daily limits before every upload read one
+    // row instead of summing the day's uploads (which grew with each upload;
+    // the index for that sum goes).
+    R"sql(
+CREATE TABLE upload_days(
+  municipality TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  files INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY (municipality, day)) WITHOUT ROWID;
+DROP INDEX uploads_by_day;
+INSERT INTO upload_days(municipality, day, files, bytes)
+  SELECT municipality, received_ms / 86400000, count(*), sum(size) FROM uploads GROUP BY 1, 2;
+CREATE TRIGGER upload_days_insert AFTER INSERT ON uploads BEGIN
+  INSERT INTO upload_days(municipality, day, files, bytes)
+    VALUES (NEW.municipality, NEW.received_ms / 86400000, 1, NEW.size)
+    ON CONFLICT (municipality, day) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER upload_days_delete AFTER DELETE ON uploads BEGIN
+  UPDATE upload_days SET files = files - 1, bytes = bytes - OLD.size
+    WHERE municipality = OLD.municipality AND day = OLD.received_ms / 86400000;
+END;
+CREATE TRIGGER upload_days_update AFTER UPDATE OF municipality, received_ms, size ON uploads BEGIN
+  UPDATE upload_days SET files = files - 1, bytes = bytes - OLD.size
+    WHERE municipality = OLD.municipality AND day = OLD.received_ms / 86400000;
+  INSERT INTO upload_days(municipality, day, files, bytes)
+    VALUES (NEW.municipality, NEW.received_ms / 86400000, 1, NEW.size)
+    ON CONFLICT (municipality, day) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+END;
+)sql",
+    // 10: case numbers are drawn from a counter per year (workers side by side
+    // drew the same number when it was counted from cases), starting after
+    // the highest number already given ("KP-2026-000042": year at 4, number at 9).
+    R"sql(
+CREATE TABLE case_numbers(
+  year INTEGER PRIMARY KEY,
+  last INTEGER NOT NULL);
+INSERT INTO case_numbers(year, last)
+  SELECT CAST(substr(id, 4, 4) AS INTEGER), max(CAST(substr(id, 9) AS INTEGER)) FROM cases GROUP BY 1;
+)sql",
 };
+
+// PRAGMA user_version, read by a statement that is done before the caller
+// goes on (DROP statements fail while another statement is active).
+Result<std::size_t> applied_version(Db& db) {
+  KP_TRY(Stmt st, db.prepare("PRAGMA user_version"));
+  KP_TRY(bool row, st.step());
+  return row ? static_cast<std::size_t>(st.col_int(0)) : 0;
+}
 
 }  // namespace
 
@@ -248,9 +297,7 @@ Status migrate(Db& db) {
   // opening a fresh database at once never apply the same migration twice.
   for (;;) {
     KP_TRY(Transaction tx, Transaction::begin(db));
-    KP_TRY(Stmt version_stmt, db.prepare("PRAGMA user_version"));
-    KP_TRY(bool row, version_stmt.step());
-    std::size_t version = row ? static_cast<std::size_t>(version_stmt.col_int(0)) : 0;
+    KP_TRY(std::size_t version, applied_version(db));
     if (version >= kMigrations.size()) return ok_status();
     Status s = db.run_script(kMigrations[version]);
     // Migration 3 starts the transfer log: records written before it become

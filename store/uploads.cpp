@@ -3,13 +3,23 @@
 
 namespace kp::store {
 
+namespace {
+constexpr int64_t kDayMs = 86400000;  // the day of upload_days (migration 5)
+}  // namespace
+
 Result<int64_t> record_upload(Db& db, const Upload& u, AuditEvent audit) {
   KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(Stmt st, db.prepare(
-      "INSERT INTO uploads(municipality, person, name, partial_name, size, sha256, received_ms, state) "
-      "VALUES (?,?,?,?,?,?,?,?)"));
-  st.bind(1, u.municipality).bind(2, u.person).bind(3, u.name).bind(4, u.partial_name)
-      .bind(5, u.size).bind(6, u.sha256).bind(7, u.received_ms).bind(8, u.state);
+  KP_TRY(Stmt st, db.prepare("INSERT INTO uploads(municipality, person, name, partial_name, size, "
+                             "sha256, received_ms, state) "
+                             "VALUES (?,?,?,?,?,?,?,?)"));
+  st.bind(1, u.municipality)
+      .bind(2, u.person)
+      .bind(3, u.name)
+      .bind(4, u.partial_name)
+      .bind(5, u.size)
+      .bind(6, u.sha256)
+      .bind(7, u.received_ms)
+      .bind(8, u.state);
   Status s = st.run();
   if (!s.ok()) {
     if (s.error().code == "store-constraint")
@@ -35,10 +45,10 @@ Result<bool> upload_name_taken(Db& db, const std::string& municipality, const st
   return st.step();
 }
 
-Result<DayUsage> usage_since(Db& db, const std::string& municipality, int64_t since_ms) {
-  KP_TRY(Stmt st, db.prepare(
-      "SELECT count(*), coalesce(sum(size), 0) FROM uploads WHERE municipality = ? AND received_ms >= ?"));
-  st.bind(1, municipality).bind(2, since_ms);
+Result<DayUsage> usage_on_day(Db& db, const std::string& municipality, int64_t ms) {
+  KP_TRY(Stmt st,
+         db.prepare("SELECT files, bytes FROM upload_days WHERE municipality = ? AND day = ?"));
+  st.bind(1, municipality).bind(2, ms / kDayMs);
   KP_TRY(bool row, st.step());
   DayUsage u;
   if (row) {
@@ -63,7 +73,8 @@ Upload read_upload(const Stmt& st) {
 }
 
 Result<std::vector<Upload>> list_uploads(Db& db) {
-  KP_TRY(Stmt st, db.prepare(std::string("SELECT ") + kUploadColumns + " FROM uploads ORDER BY id"));
+  KP_TRY(Stmt st,
+         db.prepare(std::string("SELECT ") + kUploadColumns + " FROM uploads ORDER BY id"));
   std::vector<Upload> out;
   for (;;) {
     KP_TRY(bool row, st.step());

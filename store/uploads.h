@@ -21,7 +21,7 @@ struct Upload {
   std::string name;          // final name in the inbox
   std::string partial_name;  // name of the fsynced partial file it was renamed from
   int64_t size = 0;
-  std::string sha256;        // lowercase hex of the uploaded bytes
+  std::string sha256;  // lowercase hex of the uploaded bytes
   int64_t received_ms = 0;
   std::string state = "received";
 };
@@ -39,8 +39,9 @@ struct DayUsage {
   int64_t files = 0;
   int64_t bytes = 0;
 };
-// Uploads of `municipality` received at or after `since_ms`.
-Result<DayUsage> usage_since(Db& db, const std::string& municipality, int64_t since_ms);
+// Uploads of `municipality` received on the UTC day that holds `ms` (one
+// row of the per-day counts that triggers keep; what the daily limits use).
+Result<DayUsage> usage_on_day(Db& db, const std::string& municipality, int64_t ms);
 
 Result<std::vector<Upload>> list_uploads(Db& db);
 Result<std::optional<Upload>> find_upload(Db& db, int64_t id);

@@ -43,6 +43,17 @@ std::string reason_sentence(const Error& e) {
   return it != kText.end() ? it->second : e.detail;
 }
 
+// The gateway renames an upload into the inbox just after committing its
+// row, so a worker may claim it a moment before the file is there: wait for
+// it briefly (~50 ms) instead of handing it back to the slow retry path.
+Result<Fd> open_placed(int inbox, const std::string& name) {
+  for (int i = 0;; ++i) {
+    auto in = confine::open_beneath(inbox, name, O_RDONLY);
+    if (in.ok() || in.error().code != "not-found" || i == 50) return in;
+    ::usleep(1000);
+  }
+}
+
 std::string queue_name(const std::string& case_id, const std::string& municipality, double score,
                        int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
@@ -140,7 +151,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
   std::optional<Checked> checked;
   {
     KP_TRY(Fd inbox, confine::open_dir(ctx.data.box(upload.municipality) + "/inbox"));
-    auto in = confine::open_beneath(inbox.get(), upload.name, O_RDONLY);
+    auto in = open_placed(inbox.get(), upload.name);
     if (!in.ok()) return in.error();  // not placed yet (gateway recovery); retried later
     Fd out(::open(queue_work.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     KP_ENSURE(out.valid(), "io-failed", "cannot create " + queue_work);

@@ -356,3 +356,51 @@ def test_publishing_exactly_once_across_kill_9(make_world):
     for s in sips:
         rc, _, err = ip.age_open(open(os.path.join(hub.outbox(), s), "rb").read(), w.keys("gm0363-intake").age_key)
         assert rc == 0, err
+
+
+def test_mail_for_each_outbox_item_and_retention_after_acknowledgement(make_world, keys, tmp_path):
+    """The issue's full loop with mail and retention: a request and a SIP go
+    out, the contact person gets one mail per item (naming the file, never
+    its content), the municipality acknowledges the SIP, and after the short
+    retention period the sweeper deletes the archived copy, audited."""
+    from test_notify import Sink
+    sink = Sink(str(tmp_path / "mail"))
+    try:
+        w = make_world(settings={"workers": "1", "smtp_host": "127.0.0.1", "smtp_port": str(sink.port),
+                                 "smtp_starttls": "no", "smtp_sender": "knooppunt@hub.test",
+                                 "retention_outbox": "2s", "retention_sweep_interval": "1s"})
+        w.data.person(keys("m.mail"), email="m.mail@gemeente.test")
+        w.data.grant("m.mail", MUNI)
+        w.serve()
+        hub = Hub(w)
+        case = hub.case(hub.signal(w.jansen, "j.jansen@GM0363"))
+        assert not sink.messages(), "receipts are not mailed"
+
+        r = hub.kp("request", "send", "--case", case, "--question", "Graag de declaraties van mei")
+        assert r.returncode == 0, r.stderr
+        assert hub.receipt(os.path.join(hub.data.path, "outgoing"), r.stdout.split()[1])["verdict"] == "accepted"
+        assert kp.wait_for(lambda: len(sink.messages()) == 1, timeout=TIMEOUT), w.server.log_text()[-2000:]
+        mail = sink.messages()[0]
+        assert f"request-{case}-R1.age" in mail and "m.mail@gemeente.test" in mail
+        assert "declaraties van mei" not in mail
+
+        doc = tmp_path / "rapport.pdf"
+        doc.write_bytes(b"%PDF-1.4 " + os.urandom(100))
+        r = hub.kp("sip", "publish", "--case", case, str(doc))
+        assert r.returncode == 0, r.stderr
+        assert kp.wait_for(lambda: len(sink.messages()) == 2, timeout=TIMEOUT)
+        assert f"sip-{case}-S1.age" in sink.messages()[1]
+        assert len(hub.data.audit(event="notify.attempt", outcome="success")) == 2
+
+        with w.jj() as sftp:
+            sftp.remove(f"/outbox/sip-{case}-S1.age")
+        archived = os.path.join(hub.data.box(MUNI, "archive"), f"sip-{case}-S1.age")
+        assert os.path.exists(archived) or kp.wait_for(lambda: hub.data.audit(event="retention.deleted"))
+        assert kp.wait_for(lambda: not os.path.exists(archived), timeout=TIMEOUT), "the sweeper kept it"
+        deleted = hub.data.audit(event="retention.deleted")
+        assert any(f"sip-{case}-S1.age" in (e["object"] or "") for e in deleted), deleted
+        # The request was not acknowledged: it stays.
+        assert os.path.exists(os.path.join(hub.outbox(), f"request-{case}-R1.age"))
+        assert hub.kp("audit", "verify").returncode == 0
+    finally:
+        sink.stop()

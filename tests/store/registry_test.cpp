@@ -10,7 +10,9 @@
 using namespace kp;
 
 namespace {
-store::SshKeyRecord key(const std::string& b64) { return {"ssh-ed25519", b64, "SHA256:" + b64}; }
+store::SshKeyRecord key(const std::string& b64) {
+  return {"ssh-ed25519", b64, "SHA256:" + b64};
+}
 }  // namespace
 
 TEST_CASE("registry: municipalities, accounts and keys") {
@@ -88,12 +90,23 @@ TEST_CASE("uploads: names are single-use per municipality, usage counts") {
   CHECK(store::record_upload(*db, u, e).ok());  // same name, other municipality
   CHECK(*store::upload_name_taken(*db, "GM0363", "a.age"));
   CHECK_FALSE(*store::upload_name_taken(*db, "GM0363", "b.age"));
-  auto usage = store::usage_since(*db, "GM0363", 50);
+  auto usage = store::usage_on_day(*db, "GM0363", 86399999);  // same UTC day as 100
   CHECK(usage->files == 1);
   CHECK(usage->bytes == 10);
-  CHECK(store::usage_since(*db, "GM0363", 101)->files == 0);
+  CHECK(store::usage_on_day(*db, "GM0363", 86400000)->files == 0);  // the next day
+  CHECK(store::usage_on_day(*db, "GM0599", 0)->bytes == 10);
+  CHECK(store::usage_on_day(*db, "GM0001", 0)->files == 0);  // no uploads at all
+  // A row undone (its file could not be placed) no longer counts.
+  u.municipality = "GM0363";
+  u.name = "b.age";
+  auto b = store::record_upload(*db, u, e);
+  REQUIRE(b.ok());
+  CHECK(store::usage_on_day(*db, "GM0363", 0)->files == 2);
+  REQUIRE(store::delete_upload(*db, *b).ok());
+  CHECK(store::usage_on_day(*db, "GM0363", 0)->files == 1);
+  CHECK(store::usage_on_day(*db, "GM0363", 0)->bytes == 10);
   // The failed insert wrote no audit event: one transaction.
-  CHECK(store::list_audit(*db, std::string("sftp.upload"))->size() == 2);
+  CHECK(store::list_audit(*db, std::string("sftp.upload"))->size() == 3);
 }
 
 TEST_CASE("store: migrations are idempotent across opens") {

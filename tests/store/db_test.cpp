@@ -1,0 +1,78 @@
+// Unit tests for store/db.h: the statement cache behind Db::prepare().
+#include "store/db.h"
+
+#include <doctest/doctest.h>
+
+#include "tests/support/temp_dir.h"
+
+using namespace kp;
+
+TEST_CASE("db: a released statement is reused, reset and without bindings") {
+  testing::TempDir dir;
+  auto db = store::Db::open(dir.path() + "/k.db");
+  REQUIRE(db.ok());
+  REQUIRE(db->run_script("CREATE TABLE t(a INTEGER); INSERT INTO t VALUES (1), (2), (3);").ok());
+  const char* sql = "SELECT a FROM t WHERE ?1 IS NULL OR a = ?1 ORDER BY a";
+  sqlite3_stmt* first = nullptr;
+  {
+    auto st = db->prepare(sql);
+    REQUIRE(st.ok());
+    st->bind(1, int64_t{2});
+    REQUIRE(*st->step());
+    CHECK(st->col_int(0) == 2);
+    first = sqlite3_next_stmt(db->raw(), nullptr);
+    // left half-read on purpose: releasing resets it
+  }
+  auto again = db->prepare(sql);
+  REQUIRE(again.ok());
+  CHECK(sqlite3_next_stmt(db->raw(), nullptr) == first);  // the same statement, not a new one
+  REQUIRE(*again->step());
+  CHECK(again->col_int(0) == 1);  // no binding left over: all rows, from the start
+}
+
+TEST_CASE("db: statements in use are never shared") {
+  testing::TempDir dir;
+  auto db = store::Db::open(dir.path() + "/k.db");
+  REQUIRE(db.ok());
+  REQUIRE(db->run_script("CREATE TABLE t(a INTEGER); INSERT INTO t VALUES (1), (2);").ok());
+  const char* sql = "SELECT a FROM t ORDER BY a";
+  auto outer = db->prepare(sql);
+  REQUIRE(outer.ok());
+  REQUIRE(*outer->step());
+  {
+    auto inner = db->prepare(sql);  // same text while the first is mid-query
+    REQUIRE(inner.ok());
+    REQUIRE(*inner->step());
+    CHECK(inner->col_int(0) == 1);
+  }
+  REQUIRE(*outer->step());
+  CHECK(outer->col_int(0) == 2);  // the outer cursor was not disturbed
+}
+
+TEST_CASE("db: errors still surface through cached statements") {
+  testing::TempDir dir;
+  auto db = store::Db::open(dir.path() + "/k.db");
+  REQUIRE(db.ok());
+  REQUIRE(db->run_script("CREATE TABLE t(a INTEGER UNIQUE);").ok());
+  for (int i = 0; i < 2; ++i) {
+    auto st = db->prepare("INSERT INTO t(a) VALUES (?)");
+    REQUIRE(st.ok());
+    st->bind(1, int64_t{7});
+    Status s = st->run();
+    if (i == 0)
+      CHECK(s.ok());
+    else
+      CHECK(s.error().code == "store-constraint");
+  }
+  CHECK(db->prepare("SELEKT nonsense").error().code == "store-failed");
+  // A statement that outlives its connection object is finalized, not cached.
+  std::optional<store::Stmt> late;
+  {
+    auto db2 = store::Db::open(dir.path() + "/k.db");
+    REQUIRE(db2.ok());
+    auto st = db2->prepare("SELECT count(*) FROM t");
+    REQUIRE(st.ok());
+    late.emplace(std::move(*st));
+  }
+  late.reset();
+}
