@@ -31,7 +31,7 @@ Result<merkle::Hash> root_at(store::Db& db, uint64_t size) {
 }
 
 Result<store::StoredCheckpoint> sign_checkpoint(store::Db& db, const note::SignerKey& key,
-                                                const std::string& origin) {
+                                                const std::string& origin, Persist persist) {
   std::optional<store::Transaction> own;
   if (sqlite3_get_autocommit(db.raw())) {
     KP_TRY(store::Transaction tx, store::Transaction::begin(db));
@@ -53,7 +53,9 @@ Result<store::StoredCheckpoint> sign_checkpoint(store::Db& db, const note::Signe
   KP_TRY(std::string body, merkle::format_checkpoint(cp));
   KP_TRY(std::string signed_note, note::sign(body, key));
   store::StoredCheckpoint stored{size, root, signed_note, log::now_ms()};
-  KP_GUARD(store::insert_checkpoint(db, stored));
+  const bool due = !latest || size - latest->size >= kCheckpointEveryRecords ||
+                   stored.ts_ms - latest->ts_ms >= kCheckpointEveryMs;
+  if (persist == Persist::always || due) KP_GUARD(store::insert_checkpoint(db, stored));
   if (own) KP_GUARD(own->commit());
   return stored;
 }
@@ -61,6 +63,13 @@ Result<store::StoredCheckpoint> sign_checkpoint(store::Db& db, const note::Signe
 Result<std::string> proof_for(store::Db& db, uint64_t index) {
   KP_TRY(auto cp, store::checkpoint_covering(db, index));
   KP_ENSURE(cp, "audit-no-checkpoint", "no signed checkpoint covers record " + std::to_string(index) + " yet");
+  return proof_against(db, index, *cp);
+}
+
+Result<std::string> proof_against(store::Db& db, uint64_t index, const store::StoredCheckpoint& checkpoint) {
+  const store::StoredCheckpoint* cp = &checkpoint;
+  KP_ENSURE(index < cp->size, "audit-no-checkpoint",
+            "checkpoint " + std::to_string(cp->size) + " does not cover record " + std::to_string(index));
   StoreSource src(db);
   KP_TRY(auto hashes, merkle::inclusion_proof(src, index, cp->size));
   // Check the proof before handing it out: a damaged interior node must

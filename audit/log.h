@@ -21,15 +21,36 @@ namespace kp::audit {
 // Root of the first `size` leaves.
 Result<merkle::Hash> root_at(store::Db& db, uint64_t size);
 
-// Signs a checkpoint of the current tree unless one of that size exists;
-// returns the latest checkpoint. Must run inside the caller's write
+// How often checkpoints are stored (published to auditors and checked by
+// verify_log): every this many records or seconds, whichever comes first,
+// and whenever the worker's timer or shutdown asks.
+inline constexpr uint64_t kCheckpointEveryRecords = 1000;
+inline constexpr int64_t kCheckpointEveryMs = 10000;
+
+enum class Persist {
+  always,    // store the checkpoint (timer, shutdown, CLI)
+  when_due,  // store it only when the last stored one is kCheckpointEvery* old
+};
+
+// Signs a checkpoint of the current tree unless one of that size is stored;
+// returns it (or the latest stored one). With Persist::when_due a checkpoint
+// that is not due yet is signed and returned but not stored: receipts need
+// a checkpoint that covers their own record, auditors need one every N
+// records or T seconds -- one stored per receipt would make verify_log check
+// a signature every few records. Such a checkpoint is a prefix of the same
+// tree, so it is consistent with every stored one (verify --from-checkpoint
+// checks it). Never signs a fork. Must run inside the caller's write
 // transaction or opens its own.
 Result<store::StoredCheckpoint> sign_checkpoint(store::Db& db, const note::SignerKey& key,
-                                                const std::string& origin);
+                                                const std::string& origin, Persist persist = Persist::always);
 
-// A C2SP tlog-proof for leaf `index` against the first checkpoint that
-// covers it. Error "audit-no-checkpoint" when none covers it yet.
+// A C2SP tlog-proof for leaf `index` against the first stored checkpoint
+// that covers it. Error "audit-no-checkpoint" when none covers it yet.
 Result<std::string> proof_for(store::Db& db, uint64_t index);
+
+// A C2SP tlog-proof for leaf `index` against `cp` (index < cp.size), checked
+// before it is returned ("audit-tree-damaged" when the stored tree disagrees).
+Result<std::string> proof_against(store::Db& db, uint64_t index, const store::StoredCheckpoint& cp);
 
 struct VerifyReport {
   uint64_t records = 0;

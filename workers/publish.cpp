@@ -258,9 +258,8 @@ Status process_submission(IntakeContext& ctx, const store::Upload& sub) {
           item = i;
         }
         r.log_index = last_id - 1;
-        KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin));
-        (void)cp;
-        KP_TRY(std::string proof, audit::proof_for(*ctx.db, static_cast<uint64_t>(r.log_index)));
+        KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin, audit::Persist::when_due));
+        KP_TRY(std::string proof, audit::proof_against(*ctx.db, static_cast<uint64_t>(r.log_index), cp));
         r.proof = proof;
         std::string json = receipt_json(r);
         KP_TRY(std::string sig, sign_receipt(ctx.hub_key, r, json));

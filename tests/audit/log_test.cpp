@@ -306,3 +306,29 @@ TEST_CASE("audit log: tampering is found and named") {
     CHECK(f.verify(cp->note).error().code == "audit-not-grown");
   }
 }
+
+TEST_CASE("audit log: receipt checkpoints are stored only when due, and still prove") {
+  Fixture f;
+  f.append(3);
+  auto first = audit::sign_checkpoint(f.db, f.key, f.origin, audit::Persist::when_due);
+  REQUIRE(first.ok());  // the first one is always due
+  CHECK(store::latest_checkpoint(f.db)->value().size == 3);
+  f.append(2);
+  auto receipt_cp = audit::sign_checkpoint(f.db, f.key, f.origin, audit::Persist::when_due);
+  REQUIRE(receipt_cp.ok());
+  CHECK(receipt_cp->size == 5);
+  CHECK(store::latest_checkpoint(f.db)->value().size == 3);  // signed, not stored: not due yet
+  auto proof = audit::proof_against(f.db, 4, *receipt_cp);
+  REQUIRE(proof.ok());
+  CHECK(proof->find(receipt_cp->note) != std::string::npos);
+  CHECK(audit::proof_against(f.db, 5, *receipt_cp).error().code == "audit-no-checkpoint");
+  // An auditor holding the receipt's checkpoint sees that the log only grew.
+  f.append(1);
+  REQUIRE(audit::sign_checkpoint(f.db, f.key, f.origin).ok());
+  CHECK(store::latest_checkpoint(f.db)->value().size == 6);
+  CHECK(f.verify(receipt_cp->note).ok());
+  // Many records later it is due again and stored.
+  f.append(static_cast<int>(audit::kCheckpointEveryRecords));
+  REQUIRE(audit::sign_checkpoint(f.db, f.key, f.origin, audit::Persist::when_due).ok());
+  CHECK(store::latest_checkpoint(f.db)->value().size == 6 + audit::kCheckpointEveryRecords);
+}
