@@ -385,6 +385,21 @@ Status read_files(const Object& root, std::vector<ManifestFile>& files, const Ma
   return ok_status();
 }
 
+// The fields every manifest format shares: for which municipality, by whom, when.
+Status read_sender(const Object& root, std::string& municipality, std::string& submitted_by,
+                   std::string& created) {
+  KP_TRY(municipality, string_member(root, "municipality", "municipality"));
+  KP_ENSURE(valid_municipality_code(municipality), "manifest-field-invalid",
+            "municipality must be GM followed by 4 digits");
+  KP_TRY(submitted_by, string_member(root, "submitted_by", "submitted_by"));
+  KP_ENSURE(valid_account_id(submitted_by), "manifest-field-invalid",
+            "submitted_by must be an account name (lowercase letters, digits, . _ -)");
+  KP_TRY(created, string_member(root, "created", "created"));
+  KP_ENSURE(valid_utc_timestamp(created), "manifest-field-invalid",
+            "created must be a UTC time like 2026-11-22T10:15:00Z");
+  return ok_status();
+}
+
 Status read_fields(const Object& root, Manifest& m, const ManifestLimits& lim) {
   KP_GUARD(
       only_known(root, "",
@@ -397,17 +412,7 @@ Status read_fields(const Object& root, Manifest& m, const ManifestLimits& lim) {
   KP_ENSURE(k, "manifest-field-invalid", "kind must be signal or enrichment-response");
   m.kind = *k;
 
-  KP_TRY(m.municipality, string_member(root, "municipality", "municipality"));
-  KP_ENSURE(valid_municipality_code(m.municipality), "manifest-field-invalid",
-            "municipality must be GM followed by 4 digits");
-
-  KP_TRY(m.submitted_by, string_member(root, "submitted_by", "submitted_by"));
-  KP_ENSURE(valid_account_id(m.submitted_by), "manifest-field-invalid",
-            "submitted_by must be an account name (lowercase letters, digits, . _ -)");
-
-  KP_TRY(m.created, string_member(root, "created", "created"));
-  KP_ENSURE(valid_utc_timestamp(m.created), "manifest-field-invalid",
-            "created must be a UTC time like 2026-11-22T10:15:00Z");
+  KP_GUARD(read_sender(root, m.municipality, m.submitted_by, m.created));
 
   KP_GUARD(read_provider(root, m, lim));
 
@@ -475,15 +480,7 @@ Status read_hub_fields(const Object& root, HubManifest& m, const ManifestLimits&
   }
   KP_TRY(m.case_id, string_member(root, "case", "case"));
   KP_ENSURE(valid_case_id(m.case_id), "manifest-field-invalid", "case must be a case id like KP-2026-000042");
-  KP_TRY(m.municipality, string_member(root, "municipality", "municipality"));
-  KP_ENSURE(valid_municipality_code(m.municipality), "manifest-field-invalid",
-            "municipality must be GM followed by 4 digits");
-  KP_TRY(m.submitted_by, string_member(root, "submitted_by", "submitted_by"));
-  KP_ENSURE(valid_account_id(m.submitted_by), "manifest-field-invalid",
-            "submitted_by must be an account name (lowercase letters, digits, . _ -)");
-  KP_TRY(m.created, string_member(root, "created", "created"));
-  KP_ENSURE(valid_utc_timestamp(m.created), "manifest-field-invalid",
-            "created must be a UTC time like 2026-11-22T10:15:00Z");
+  KP_GUARD(read_sender(root, m.municipality, m.submitted_by, m.created));
   const char* text_field = sip ? "title" : "question";
   KP_TRY(m.text, string_member(root, text_field, text_field));
   KP_GUARD(check_text(m.text, text_field, sip ? lim.max_irregularity_chars : lim.max_summary_chars,

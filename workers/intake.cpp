@@ -117,19 +117,7 @@ Result<Checked> verify(IntakeContext& ctx, const store::Upload& upload, const Op
 
 store::AuditEvent system_event(const store::Upload& u, const std::string& event, const std::string& outcome,
                                std::optional<std::string> reason) {
-  store::AuditEvent e;
-  e.ts_ms = log::now_ms();
-  e.event = event;
-  e.outcome = outcome;
-  e.actor = "intake-worker";
-  e.role = "system";
-  e.municipality = u.municipality;
-  e.object = "upload/" + std::to_string(u.id) + " " + u.name;
-  e.size = u.size;
-  e.sha256 = u.sha256;
-  e.channel = "worker";
-  e.reason = std::move(reason);
-  return e;
+  return worker_event("intake-worker", "upload", u, event, outcome, std::move(reason));
 }
 
 }  // namespace

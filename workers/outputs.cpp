@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common/handles.h"
+#include "common/log.h"
 #include "gateway/confine.h"
 
 namespace kp::workers {
@@ -37,6 +38,24 @@ void place(const std::string& work_file, const std::string& dir, const std::stri
   Status s = confine::rename_noreplace(work_dir->get(), base, to->get(), name);
   if (!s.ok() && s.error().code == "already-exists")
     (void)confine::unlink_beneath(work_dir->get(), base);
+}
+
+store::AuditEvent worker_event(const std::string& actor, const char* kind, const store::Upload& u,
+                               const std::string& event, const std::string& outcome,
+                               std::optional<std::string> reason) {
+  store::AuditEvent e;
+  e.ts_ms = log::now_ms();
+  e.event = event;
+  e.outcome = outcome;
+  e.actor = actor;
+  e.role = "system";
+  if (!u.municipality.empty()) e.municipality = u.municipality;
+  e.object = std::string(kind) + "/" + std::to_string(u.id) + " " + u.name;
+  e.size = u.size;
+  e.sha256 = u.sha256;
+  e.channel = "worker";
+  e.reason = std::move(reason);
+  return e;
 }
 
 }  // namespace kp::workers

@@ -9,6 +9,8 @@
 
 #include "common/datadir.h"
 #include "common/result.h"
+#include "store/audit_events.h"
+#include "store/uploads.h"
 
 namespace kp::workers {
 
@@ -22,5 +24,12 @@ Status write_work_file(const std::string& path, const std::string& data, bool sy
 // there already (then the work file is dropped). Nothing happens when the
 // work file is gone (placed before).
 void place(const std::string& work_file, const std::string& dir, const std::string& name);
+
+// An audit record of a worker step on upload or submission `u`: `actor`
+// names the worker ("intake-worker"), the object is "<kind>/<id> <name>"
+// with the file's size and SHA-256.
+store::AuditEvent worker_event(const std::string& actor, const char* kind, const store::Upload& u,
+                               const std::string& event, const std::string& outcome,
+                               std::optional<std::string> reason);
 
 }  // namespace kp::workers

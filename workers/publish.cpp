@@ -141,20 +141,9 @@ Status reseal(IntakeContext& ctx, int in_fd, const std::vector<const age::Identi
   return sealer->finish();
 }
 
-store::AuditEvent system_event(const store::Upload& s, const std::string& event,
-                               const std::string& outcome, std::optional<std::string> reason) {
-  store::AuditEvent e;
-  e.ts_ms = log::now_ms();
-  e.event = event;
-  e.outcome = outcome;
-  e.actor = "publish-worker";
-  e.role = "system";
-  e.object = "submission/" + std::to_string(s.id) + " " + s.name;
-  e.size = s.size;
-  e.sha256 = s.sha256;
-  e.channel = "worker";
-  e.reason = std::move(reason);
-  return e;
+store::AuditEvent system_event(const store::Upload& s, const std::string& event, const std::string& outcome,
+                               std::optional<std::string> reason) {
+  return worker_event("publish-worker", "submission", s, event, outcome, std::move(reason));
 }
 
 void place_receipts(IntakeContext& ctx) {
