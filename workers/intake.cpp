@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "audit/log.h"
+#include "common/atomic_file.h"
 #include "common/log.h"
 #include "gateway/confine.h"
 #include "store/outbox.h"
@@ -272,10 +273,8 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
 
 Status publish_checkpoint(IntakeContext& ctx) {
   KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin));
-  std::string path = ctx.data.audit() + "/checkpoint";
-  KP_GUARD(write_work_file(path + ".tmp", cp.note));
-  KP_ENSURE(::rename((path + ".tmp").c_str(), path.c_str()) == 0, "io-failed", "cannot publish " + path);
-  return ok_status();
+  // Every worker publishes: each through its own temporary name.
+  return write_file_atomic(ctx.data.audit() + "/checkpoint", cp.note);
 }
 
 Status place_outputs(IntakeContext& ctx) {

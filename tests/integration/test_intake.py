@@ -49,7 +49,7 @@ VERDICT_TIMEOUT = 90  # seconds; generous, the test machines are shared
 # wrote about a package: the store, the server's own log, and the transfer
 # log's published checkpoint (rewritten, via a .tmp file, after each verdict).
 VOLATILE = ("knooppunt.db", "knooppunt.db-wal", "knooppunt.db-shm", "knooppunt.db-journal")
-VOLATILE_PATHS = (os.path.join("audit", "checkpoint"), os.path.join("audit", "checkpoint.tmp"))
+VOLATILE_PATHS = (os.path.join("audit", "checkpoint"),)  # and each worker's audit/checkpoint.tmp-PID
 
 # The private keys only workers may open (DESIGN.md "Keys").
 PRIVATE_KEYS = ("intake.age", "intake.previous.age", "hub.minisign.key", "log.note.key")
@@ -193,7 +193,8 @@ def snapshot(root):
             leaf = os.path.basename(rel)
             if leaf in VOLATILE or (leaf.startswith("serve-") and leaf.endswith(".log")):
                 continue
-            if any(rel.endswith(os.sep + v) for v in VOLATILE_PATHS):
+            if any(rel.endswith(os.sep + v) for v in VOLATILE_PATHS) or \
+                    os.path.basename(rel).startswith("checkpoint.tmp-"):
                 continue
             st = os.lstat(p)
             kind = "dir" if os.path.isdir(p) and not os.path.islink(p) else (
