@@ -642,12 +642,26 @@ Status check_format(const Object& root, std::string_view format) {
   return ok_status();
 }
 
+// Phase two of any format: `f` walks the parsed tree; an exception Poco
+// throws on an unexpected value type becomes a refusal, never a crash.
+template <typename T, typename F>
+Result<T> schema_phase(F&& f) {
+  try {
+    return f();
+  } catch (const Poco::Exception& e) {
+    return make_error("manifest-field-invalid",
+                      "a field could not be read: " + safe_parser_message(e.message()));
+  } catch (const std::exception&) {
+    return make_error("manifest-field-invalid", "a field could not be read");
+  }
+}
+
 }  // namespace
 
 Result<Manifest> parse_manifest(std::string_view json_text, const ManifestLimits& limits) {
   KP_TRY(Object::Ptr root, parse_root(json_text, limits));
   // Phase two: schema.
-  try {
+  return schema_phase<Manifest>([&]() -> Result<Manifest> {
     Manifest m;
     KP_GUARD(check_format(*root, kSignalFormat));
     m.format = std::string(kSignalFormat);
@@ -655,12 +669,7 @@ Result<Manifest> parse_manifest(std::string_view json_text, const ManifestLimits
       return invalid(safe_key(*key), "holds a number out of range");
     KP_GUARD(read_fields(*root, m, limits));
     return m;
-  } catch (const Poco::Exception& e) {
-    return make_error("manifest-field-invalid",
-                      "a field could not be read: " + safe_parser_message(e.message()));
-  } catch (const std::exception&) {
-    return make_error("manifest-field-invalid", "a field could not be read");
-  }
+  });
 }
 
 Status check_manifest_context(const Manifest& m, std::string_view upload_municipality,
@@ -676,7 +685,7 @@ Status check_manifest_context(const Manifest& m, std::string_view upload_municip
 
 Result<HubManifest> parse_hub_manifest(std::string_view json_text, const ManifestLimits& limits) {
   KP_TRY(Object::Ptr root, parse_root(json_text, limits));
-  try {
+  return schema_phase<HubManifest>([&]() -> Result<HubManifest> {
     HubManifest m;
     Var format = root->has("format") ? root->get("format") : Var();
     const bool sip = format.isString() && format.type() == typeid(std::string) &&
@@ -692,12 +701,7 @@ Result<HubManifest> parse_hub_manifest(std::string_view json_text, const Manifes
       return invalid(safe_key(*key), "holds a number out of range");
     KP_GUARD(read_hub_fields(*root, m, limits));
     return m;
-  } catch (const Poco::Exception& e) {
-    return make_error("manifest-field-invalid",
-                      "a field could not be read: " + safe_parser_message(e.message()));
-  } catch (const std::exception&) {
-    return make_error("manifest-field-invalid", "a field could not be read");
-  }
+  });
 }
 
 Status check_line_text(const std::string& s, const std::string& what, uint32_t max_chars) {
