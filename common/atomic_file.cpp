@@ -4,23 +4,30 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "common/handles.h"
 
 namespace kp {
 
+Status write_all(int fd, std::string_view data, const std::string& name) {
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t w = ::write(fd, data.data() + off, data.size() - off);
+    if (w < 0 && errno == EINTR) continue;
+    KP_ENSURE(w > 0, "io-failed", "cannot write " + name);
+    off += static_cast<std::size_t>(w);
+  }
+  return ok_status();
+}
+
 Status write_file_atomic(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   auto write_all = [&]() -> Status {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     KP_ENSURE(fd.valid(), "io-failed", "cannot create " + tmp);
-    std::size_t off = 0;
-    while (off < data.size()) {
-      ssize_t w = ::write(fd.get(), data.data() + off, data.size() - off);
-      KP_ENSURE(w > 0, "io-failed", "cannot write " + tmp);
-      off += static_cast<std::size_t>(w);
-    }
+    KP_GUARD(kp::write_all(fd.get(), data, tmp));
     KP_ENSURE(::fsync(fd.get()) == 0, "io-failed", "cannot sync " + tmp);
     KP_ENSURE(::rename(tmp.c_str(), path.c_str()) == 0, "io-failed",
               "cannot rename " + tmp + " to " + path);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 
@@ -13,5 +14,9 @@ namespace kp {
 // mode, decides who may read it). Error "io-failed" naming the file; the
 // temporary is removed on failure.
 Status write_file_atomic(const std::string& path, const std::string& data);
+
+// Writes all of `data` to `fd` (retrying short writes and EINTR). Error
+// "io-failed" naming `name`.
+Status write_all(int fd, std::string_view data, const std::string& name);
 
 }  // namespace kp

@@ -1,6 +1,8 @@
 // Claims; see claims.h.
 #include "store/claims.h"
 
+#include "store/submissions.h"
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,8 +19,7 @@ struct TableSql {
 
 TableSql sql_of(ClaimTable t) {
   if (t == ClaimTable::submissions)
-    return {"submissions",
-            "id, '', submitter, name, partial_name, size, sha256, received_ms, state"};
+    return {"submissions", kSubmissionColumns};
   return {"uploads", kUploadColumns};
 }
 

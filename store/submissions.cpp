@@ -5,13 +5,6 @@
 
 namespace kp::store {
 
-namespace {
-
-constexpr const char* kColumns =
-    "id, '', submitter, name, partial_name, size, sha256, received_ms, state";
-
-}  // namespace
-
 Result<int64_t> record_submission(Db& db, const Upload& s, AuditEvent audit) {
   KP_TRY(Transaction tx, Transaction::begin(db));
   KP_TRY(Stmt st, db.prepare("INSERT INTO submissions(submitter, name, partial_name, size, sha256, "
@@ -107,7 +100,7 @@ Status mark_submission_receipt_placed(Db& db, int64_t id) {
 }
 
 Result<std::vector<Upload>> list_submissions(Db& db) {
-  KP_TRY(Stmt st, db.prepare(std::string("SELECT ") + kColumns + " FROM submissions ORDER BY id"));
+  KP_TRY(Stmt st, db.prepare(std::string("SELECT ") + kSubmissionColumns + " FROM submissions ORDER BY id"));
   std::vector<Upload> out;
   for (;;) {
     KP_TRY(bool row, st.step());

@@ -22,6 +22,11 @@
 
 namespace kp::store {
 
+// The columns read_upload() expects, in order, for SELECTs on submissions
+// (municipality is empty; person is the submitter).
+inline constexpr const char* kSubmissionColumns =
+    "id, '', submitter, name, partial_name, size, sha256, received_ms, state";
+
 // Inserts the submission and its audit event in one transaction. Errors:
 // "already-exists" when the name was used before in /outgoing.
 Result<int64_t> record_submission(Db& db, const Upload& s, AuditEvent audit);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/handles.h"
 #include "common/log.h"
 #include "gateway/confine.h"
@@ -17,12 +18,7 @@ std::string work_path(const DataDir& d, const std::string& stem, const char* suf
 Status write_work_file(const std::string& path, const std::string& data, bool sync) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   KP_ENSURE(fd.valid(), "io-failed", "cannot create " + path);
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t w = ::write(fd.get(), data.data() + off, data.size() - off);
-    KP_ENSURE(w > 0, "io-failed", "cannot write " + path);
-    off += static_cast<std::size_t>(w);
-  }
+  KP_GUARD(write_all(fd.get(), data, path));
   if (sync) KP_ENSURE(::fsync(fd.get()) == 0, "io-failed", "cannot sync " + path);
   return ok_status();
 }
