@@ -78,16 +78,23 @@ Result<Principal> Authority::authenticate(const LoginName& login, const store::S
 
 Status Authority::recheck(const Principal& p, std::optional<policy::Scope> scope) {
   if (p.role != Role::person) return ok_status();
-  if (!mandates_) mandates_.emplace(db_);
-  KP_TRY(auto found, mandates_->find(p.mandate_id));
-  KP_ENSURE(found, "mandate-missing", "the mandate of this session no longer exists");
-  const policy::Mandate& m = *found;
-  last_mandate_ = m;
-  return policy::check_mandate(m, log::now_ms(), scope);
+  if (!mandates_) {
+    mandates_.emplace(db_);
+    commits_.emplace(db_);
+  }
+  // Look before reading: a commit after the look makes the next look say
+  // "changed", so the row kept is never older than the last commit seen.
+  if (commits_->changed() || !last_mandate_) {
+    last_mandate_.reset();
+    KP_TRY(auto found, mandates_->find(p.mandate_id));
+    KP_ENSURE(found, "mandate-missing", "the mandate of this session no longer exists");
+    last_mandate_ = std::move(*found);
+  }
+  return policy::check_mandate(*last_mandate_, log::now_ms(), scope);
 }
 
 bool Authority::has_scope(const Principal& p, policy::Scope scope) const {
-  return p.role != Role::person || policy::has_scope(last_mandate_, scope);
+  return p.role != Role::person || (last_mandate_ && policy::has_scope(*last_mandate_, scope));
 }
 
 void Authority::audit(const Principal& p, store::AuditEvent e) {

@@ -14,6 +14,7 @@
 #include "common/result.h"
 #include "policy/mandate.h"
 #include "store/audit_events.h"
+#include "store/commit_watch.h"
 #include "store/db.h"
 #include "store/registry.h"
 
@@ -56,8 +57,11 @@ class Authority {
                                  const std::string& source);
 
   // Before every operation: the principal is still entitled (persons: the
-  // mandate is live and has `scope`, if given). Uses one prepared statement.
-  // The mandate read is kept, so has_scope() answers for the same operation.
+  // mandate is live and has `scope`, if given). The mandate is read again
+  // whenever anything was committed since the last read (store::CommitWatch),
+  // so a revocation counts from the first operation after it; between
+  // commits the row read last is still the row, and only the clock and the
+  // scope are checked again. has_scope() answers from the same row.
   Status recheck(const Principal& p, std::optional<policy::Scope> scope);
   // Whether the mandate read by the last recheck() grants `scope` (staff
   // and auditors: always; their areas carry no scope).
@@ -72,7 +76,8 @@ class Authority {
  private:
   store::Db& db_;
   std::optional<store::MandateById> mandates_;
-  policy::Mandate last_mandate_;
+  std::optional<store::CommitWatch> commits_;
+  std::optional<policy::Mandate> last_mandate_;
 };
 
 // Audits an event of a connection that has no principal yet (failed logins).
