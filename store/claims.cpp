@@ -15,12 +15,15 @@ namespace {
 struct TableSql {
   const char* name;
   const char* columns;  // as read_upload() expects
+  // ANDed to the state test so the query matches the table's index of
+  // claimable rows (uploads: the partial index uploads_unpurged).
+  const char* indexed;
 };
 
 TableSql sql_of(ClaimTable t) {
   if (t == ClaimTable::submissions)
-    return {"submissions", kSubmissionColumns};
-  return {"uploads", kUploadColumns};
+    return {"submissions", kSubmissionColumns, "1"};
+  return {"uploads", kUploadColumns, "purged_ms IS NULL"};
 }
 
 }  // namespace
@@ -37,7 +40,8 @@ Result<std::optional<Upload>> claim_oldest(Db& db, ClaimTable table, int64_t pid
              std::string("UPDATE ") + t.name +
              " SET state = 'processing', claim_pid = ?1, claimed_ms = ?2, attempts = attempts + 1 "
              "WHERE id = (SELECT id FROM " +
-             t.name + " WHERE state = 'received' ORDER BY id LIMIT 1) RETURNING " + t.columns));
+             t.name + " WHERE state = 'received' AND " + t.indexed +
+             " ORDER BY id LIMIT 1) RETURNING " + t.columns));
   st.bind(1, pid).bind(2, now_ms);
   KP_TRY(bool row, st.step());
   if (!row) return std::optional<Upload>();
@@ -49,7 +53,7 @@ Result<std::optional<Upload>> claim_oldest(Db& db, ClaimTable table, int64_t pid
 Result<int> release_dead(Db& db, ClaimTable table, const std::function<bool(int64_t)>& alive) {
   const TableSql t = sql_of(table);
   KP_TRY(Stmt st, db.prepare(std::string("SELECT id, claim_pid FROM ") + t.name +
-                             " WHERE state = 'processing'"));
+                             " WHERE state = 'processing' AND " + t.indexed));
   std::vector<std::pair<int64_t, int64_t>> dead;
   for (;;) {
     KP_TRY(bool row, st.step());
