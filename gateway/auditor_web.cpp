@@ -271,13 +271,34 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
                                 login_page("Login refused: check the auditor id and token."),
                                 {},
                                 {}});
-      WebSession s = sessions_.create(id, now);
+      auto stored = store::auditor_token(*db, id);
+      if (!stored.ok() || !*stored)
+        return send(resp,
+                    refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
+      WebSession s = sessions_.create(id, **stored, now);
       return send(resp, redirect("/auditor/", session_cookie(s.id, kSessionMs / 1000)));
     }
 
     Poco::Net::NameValueCollection cookies;
     req.getCookies(cookies);
     auto session = sessions_.find(cookies.get(kCookie, ""), now);
+    if (session) {
+      // Only while the token it logged in with is still the auditor's:
+      // replacing a leaked token ends the sessions opened with it.
+      auto stored = store::auditor_token(*db, session->auditor);
+      if (!stored.ok())
+        return send(resp,
+                    refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
+      if (!*stored || **stored != session->token_hash) {
+        sessions_.drop(session->id);
+        (void)audit_web(*db, "web.session_ended", false, session->auditor, source,
+                        std::string("token-replaced"));
+        log::event("web.session_ended", {{"auditor", session->auditor},
+                                         {"source", source},
+                                         {"reason", "token-replaced"}});
+        session.reset();
+      }
+    }
     if (!session) {
       if (get) return send(resp, redirect("/auditor/login"));
       return send(resp,

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "store/auditor_tokens.h"
+
 namespace kp::gateway {
 
 inline constexpr int64_t kSessionMs = 15 * 60 * 1000;
@@ -22,12 +24,14 @@ struct WebSession {
   std::string auditor;  // fixed at login
   std::string csrf;     // must come back in every state-changing form
   int64_t expires_ms = 0;
+  store::TokenHash token_hash{};  // the auditor's token hash at login
 };
 
 class WebSessions {
  public:
-  // A new session for `auditor`, valid until now + kSessionMs.
-  WebSession create(const std::string& auditor, int64_t now_ms);
+  // A new session for `auditor`, who logged in with the token whose stored
+  // hash is `token_hash`, valid until now + kSessionMs.
+  WebSession create(const std::string& auditor, const store::TokenHash& token_hash, int64_t now_ms);
   // The live session with cookie value `id`, if any (expired ones are dropped).
   std::optional<WebSession> find(const std::string& id, int64_t now_ms);
   // Ends the session (logout); unknown ids are ignored.

@@ -8,7 +8,7 @@ using namespace kp::gateway;
 
 TEST_CASE("web sessions: create, find, expire, drop") {
   WebSessions s;
-  WebSession a = s.create("a.audit", 1000);
+  WebSession a = s.create("a.audit", {}, 1000);
   CHECK(a.id.size() == 64);
   CHECK(a.csrf.size() == 64);
   CHECK(a.id != a.csrf);
@@ -17,7 +17,7 @@ TEST_CASE("web sessions: create, find, expire, drop") {
   CHECK(found->auditor == "a.audit");
   CHECK_FALSE(s.find(a.id, 1000 + kSessionMs));  // expired
   CHECK_FALSE(s.find(a.id, 1001));               // and gone
-  WebSession b = s.create("b", 1000);
+  WebSession b = s.create("b", {}, 1000);
   CHECK_FALSE(s.find("", 1001));
   CHECK_FALSE(s.find(b.id.substr(1), 1001));
   std::string other = b.id;
@@ -29,14 +29,14 @@ TEST_CASE("web sessions: create, find, expire, drop") {
 
 TEST_CASE("web sessions: the table is capped, oldest first") {
   WebSessions s;
-  WebSession first = s.create("x", 1);
-  for (std::size_t i = 0; i < kMaxSessions; ++i) s.create("y", 2 + static_cast<int64_t>(i));
+  WebSession first = s.create("x", {}, 1);
+  for (std::size_t i = 0; i < kMaxSessions; ++i) s.create("y", {}, 2 + static_cast<int64_t>(i));
   CHECK_FALSE(s.find(first.id, 3));
 }
 
 TEST_CASE("web sessions: csrf") {
   WebSessions s;
-  WebSession a = s.create("a", 1);
+  WebSession a = s.create("a", {}, 1);
   CHECK(csrf_matches(a, a.csrf));
   CHECK_FALSE(csrf_matches(a, ""));
   CHECK_FALSE(csrf_matches(a, a.csrf.substr(1)));

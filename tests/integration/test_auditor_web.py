@@ -200,6 +200,30 @@ def test_state_changes_need_session_and_csrf(w):
     assert status == 303
 
 
+def test_replacing_the_token_ends_open_sessions(w, tmp_path):
+    _, cookie = w.web.login()
+    assert w.web.page(cookie)
+    since = w.data.last_audit_id()
+    new_token = "5a" * 32
+    kp.kp_ok("auditor", "token", AUDITOR, "--token-file", token_file(tmp_path, new_token + "\n"),
+             data=w.data.path)
+    try:
+        # The session opened with the old token is over at its next request...
+        status, headers, _ = w.web.request("GET", "/auditor/", cookie=cookie)
+        assert status == 303 and headers["location"] == "/auditor/login"
+        rows = w.data.audit(event="web.session_ended", since_id=since)
+        assert [(r["actor"], r["reason"]) for r in rows] == [(AUDITOR, "token-replaced")]
+        # ...for good, and the old token no longer logs in; the new one does.
+        status, _, _ = w.web.request("GET", "/auditor/", cookie=cookie)
+        assert status == 303
+        assert w.web.login(token=TOKEN)[0] == 403
+        status, fresh = w.web.login(token=new_token)
+        assert status == 303 and w.web.page(fresh)
+    finally:
+        kp.kp_ok("auditor", "token", AUDITOR, "--token-file",
+                 token_file(tmp_path, TOKEN + "\n", name="old"), data=w.data.path)
+
+
 def test_oversized_or_wrong_forms_refused(w):
     status, _, _ = w.web.request("POST", "/auditor/login", raw_body="auditor=a&token=" + "x" * 20000)
     assert status == 400
