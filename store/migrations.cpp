@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 11> kMigrations = {
+constexpr std::array<const char*, 12> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -292,6 +292,13 @@ DROP INDEX uploads_by_state;
 DROP INDEX audit_by_source;
 CREATE INDEX audit_failed_logins ON audit_events(source, ts_ms)
   WHERE event IN ('auth.login', 'web.login') AND outcome = 'refused';
+)sql",
+    // 12: /metrics counts logins and limit hits through an index of those
+    // events alone (it scanned every audit record on every scrape). The
+    // WHERE must stay word for word the one in store/metrics.cpp.
+    R"sql(
+CREATE INDEX audit_counted ON audit_events(event, outcome)
+  WHERE event IN ('auth.login', 'limit.hit');
 )sql",
 };
 

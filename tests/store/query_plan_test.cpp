@@ -43,3 +43,18 @@ TEST_CASE("query plans: claims and failed-login counts search their partial inde
                      "'web.login') AND outcome = 'refused' AND ts_ms >= ?")
             .find("INDEX audit_failed_logins (source=? AND ts_ms>?)") != std::string::npos);
 }
+
+TEST_CASE("query plans: no metric reads a whole table") {
+  testing::TempDir dir;
+  auto db = store::Db::open(dir.path() + "/k.db");
+  REQUIRE(db.ok());
+  for (const char* sql : {
+           "SELECT count(*) FROM audit_events WHERE event IN ('auth.login', 'limit.hit') "
+           "AND event = 'auth.login' AND outcome = 'success'",
+           "SELECT count(*) FROM audit_events WHERE event IN ('auth.login', 'limit.hit') "
+           "AND event = 'limit.hit'",
+       }) {
+    CAPTURE(sql);
+    CHECK(plan_of(*db, sql).find("INDEX audit_counted (event=?") != std::string::npos);
+  }
+}
