@@ -16,7 +16,16 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
   std::string detail = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   int primary = rc & 0xff;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return make_error("store-busy", detail);
-  if (primary == SQLITE_CONSTRAINT) return make_error("store-constraint", detail);
+  if (primary == SQLITE_CONSTRAINT) {
+    // Callers turn a duplicate into "already exists"; any other broken
+    // constraint (a reference to a row that is not there, NOT NULL, CHECK)
+    // is a different failure and must not read as one.
+    int extended = db ? sqlite3_extended_errcode(db) : rc;
+    if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY)
+      return make_error("store-duplicate", detail);
+    if (extended == SQLITE_CONSTRAINT_FOREIGNKEY) return make_error("store-reference", detail);
+    return make_error("store-invalid", detail);
+  }
   return make_error("store-failed", detail);
 }
 

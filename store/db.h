@@ -55,7 +55,9 @@ class Stmt {
 
   // Advances: true when a row is ready, false when done; an Error on failure
   // (code "store-busy" when the database stayed locked past the timeout,
-  // "store-constraint" on a constraint violation, else "store-failed").
+  // "store-duplicate" when a UNIQUE or PRIMARY KEY constraint refused the
+  // row, "store-reference" for a FOREIGN KEY, "store-invalid" for any other
+  // constraint, else "store-failed").
   Result<bool> step();
   // Runs a statement that returns no rows to completion.
   Status run();

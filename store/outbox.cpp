@@ -59,7 +59,7 @@ Result<int64_t> insert_outbox_item(Db& db, const OutboxItem& i) {
       .bind(9, i.signature)
       .bind(10, i.created_ms);
   Status s = st.run();
-  if (!s.ok() && s.error().code == "store-constraint")
+  if (!s.ok() && s.error().code == "store-duplicate")
     return make_error("already-exists", i.name + " is already in the outbox of " + i.municipality);
   KP_GUARD(s);
   return db.last_insert_rowid();

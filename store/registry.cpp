@@ -6,7 +6,7 @@ namespace kp::store {
 namespace {
 
 Error map_constraint(const Error& e, const std::string& what) {
-  if (e.code == "store-constraint") return make_error("already-exists", what + " already exists");
+  if (e.code == "store-duplicate") return make_error("already-exists", what + " already exists");
   return e;
 }
 

@@ -16,7 +16,7 @@ Result<int64_t> record_submission(Db& db, const Upload& s, AuditEvent audit) {
       .bind(5, s.sha256)
       .bind(6, s.received_ms);
   Status r = st.run();
-  if (!r.ok() && r.error().code == "store-constraint")
+  if (!r.ok() && r.error().code == "store-duplicate")
     return make_error("already-exists", s.name + " was uploaded before");
   KP_GUARD(r);
   int64_t id = db.last_insert_rowid();

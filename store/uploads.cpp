@@ -22,7 +22,7 @@ Result<int64_t> record_upload(Db& db, const Upload& u, AuditEvent audit) {
       .bind(8, u.state);
   Status s = st.run();
   if (!s.ok()) {
-    if (s.error().code == "store-constraint")
+    if (s.error().code == "store-duplicate")
       return make_error("already-exists", u.name + " was uploaded before");
     return s.error();
   }

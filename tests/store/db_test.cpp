@@ -62,7 +62,7 @@ TEST_CASE("db: errors still surface through cached statements") {
     if (i == 0)
       CHECK(s.ok());
     else
-      CHECK(s.error().code == "store-constraint");
+      CHECK(s.error().code == "store-duplicate");
   }
   CHECK(db->prepare("SELEKT nonsense").error().code == "store-failed");
   // A statement that outlives its connection object is finalized, not cached.
@@ -75,4 +75,26 @@ TEST_CASE("db: errors still surface through cached statements") {
     late.emplace(std::move(*st));
   }
   late.reset();
+}
+
+TEST_CASE("db: a broken reference or NOT NULL is not reported as a duplicate") {
+  testing::TempDir dir;
+  auto db = store::Db::open(dir.path() + "/k.db");  // foreign keys on, as always
+  REQUIRE(db.ok());
+  REQUIRE(db->run_script("CREATE TABLE p(id INTEGER PRIMARY KEY);"
+                         "CREATE TABLE c(p INTEGER NOT NULL REFERENCES p(id));"
+                         "INSERT INTO p(id) VALUES (1);")
+              .ok());
+  auto insert = [&](std::optional<int64_t> parent) {
+    auto st = db->prepare("INSERT INTO c(p) VALUES (?)");
+    REQUIRE(st.ok());
+    st->bind(1, parent);
+    return st->run();
+  };
+  CHECK(insert(1).ok());
+  CHECK(insert(2).error().code == "store-reference");
+  CHECK(insert(std::nullopt).error().code == "store-invalid");
+  auto dup = db->prepare("INSERT INTO p(id) VALUES (1)");
+  REQUIRE(dup.ok());
+  CHECK(dup->run().error().code == "store-duplicate");
 }
