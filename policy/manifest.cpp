@@ -257,6 +257,10 @@ Status check_text(const std::string& s, const std::string& path, uint32_t max_ch
               path + " contains a control character");
     KP_ENSURE(kind == TextKind::multi_line || !is_bidi_control(c), "manifest-field-invalid",
               path + " contains a bidirectional text control character");
+    // Unicode's LINE and PARAGRAPH SEPARATOR break a line as \n does in
+    // many viewers (and in JavaScript strings): not in one-line fields.
+    KP_ENSURE(kind == TextKind::multi_line || (c != 0x2028 && c != 0x2029), "manifest-field-invalid",
+              path + " contains a line or paragraph separator");
     if (c != U' ' && !layout && c != 0xA0) visible = true;
   }
   KP_ENSURE(visible, "manifest-field-invalid", path + " is empty");

@@ -236,6 +236,9 @@ TEST_CASE("hub manifest: titles are one line without control or bidi characters"
   CHECK(invalid(Sip().set("title", R"("nul \u0000")")));
   CHECK(invalid(Sip().set("title", R"("del \u007f")")));
   CHECK(invalid(Sip().set("title", R"("c1 \u0085")")));
+  CHECK(detail_of(Sip().set("title", R"("line\u2028separator")").json()) ==
+        "title contains a line or paragraph separator");
+  CHECK(invalid(Sip().set("title", R"("paragraph\u2029separator")")));
   CHECK(detail_of(Sip().set("title", R"("Zorg \u202eVB")").json()) ==
         "title contains a bidirectional text control character");
   CHECK(invalid(Sip().set("title", R"("isolate \u2066x\u2069")")));
