@@ -106,6 +106,10 @@ const std::vector<Command>& commands() {
        "Set or replace an auditor's web page token (only its hash is stored).", cmd_auditor_token},
       {{"auditor", "list"}, {{"--data"}, {"--json"}, 0, 0}, "auditor list [--json]",
        "List auditors.", cmd_auditor_list},
+      {{"account", "disable"}, {{"--data"}, {}, 1, 1}, "account disable ID",
+       "Disable a person, staff member or auditor for good (a person's mandates are revoked with it); "
+       "open SSH and web sessions lose access at their next operation.",
+       cmd_account_disable},
       {{"mandate", "grant"}, {{"--data", "--level", "--scope", "--from", "--until"}, {}, 2, 2},
        "mandate grant PERSON GMxxxx [--level EH3] [--scope upload,download] [--from YYYY-MM-DD] "
        "[--until YYYY-MM-DD]",

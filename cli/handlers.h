@@ -18,6 +18,7 @@ int cmd_auditor_token(const Args& a);
 int cmd_person_list(const Args& a);
 int cmd_staff_list(const Args& a);
 int cmd_auditor_list(const Args& a);
+int cmd_account_disable(const Args& a);
 int cmd_mandate_grant(const Args& a);
 int cmd_mandate_revoke(const Args& a);
 int cmd_mandate_list(const Args& a);

@@ -113,13 +113,16 @@ int list_accounts_cmd(const Args& a, const std::string& role) {
       o.set("role", acc.role);
       o.set("email", acc.email ? Poco::Dynamic::Var(*acc.email) : Poco::Dynamic::Var());
       o.set("recipient", acc.recipient ? Poco::Dynamic::Var(*acc.recipient) : Poco::Dynamic::Var());
+      o.set("disabled", acc.disabled_ms ? Poco::Dynamic::Var(format_time(*acc.disabled_ms))
+                                        : Poco::Dynamic::Var());
       arr.add(o);
     }
     arr.stringify(std::cout);
     std::cout << "\n";
   } else {
     for (const auto& acc : *list)
-      std::cout << acc.id << (acc.email ? "\t" + *acc.email : "") << "\n";
+      std::cout << acc.id << (acc.email ? "\t" + *acc.email : "") << (acc.disabled_ms ? "\tdisabled" : "")
+                << "\n";
   }
   return kExitOk;
 }
@@ -279,6 +282,20 @@ int cmd_mandate_grant(const Args& a) {
     KP_GUARD(audit_admin(db, "mandate.grant", person + "@" + code, code));
     std::cout << "mandate " << id << ": " << person << " for " << code << " (" << m.level << ", "
               << m.scopes << ")\n";
+    return ok_status();
+  };
+  return status_to_exit(run());
+}
+
+int cmd_account_disable(const Args& a) {
+  auto run = [&]() -> Status {
+    const std::string& id = a.positional[0];
+    KP_ENSURE(policy::valid_account_id(id), "id-invalid", "'" + id + "' is not a valid id");
+    KP_TRY(DataDir d, data_dir_of(a));
+    KP_TRY(store::Db db, open_store(d));
+    KP_GUARD(store::disable_account(db, id, log::now_ms()));
+    KP_GUARD(audit_admin(db, "account.disable", id, std::nullopt));
+    std::cout << "account " << id << " disabled\n";
     return ok_status();
   };
   return status_to_exit(run());

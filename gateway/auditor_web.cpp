@@ -290,12 +290,11 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
         return send(resp,
                     refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
       if (!*stored || **stored != session->token_hash) {
+        const std::string reason = *stored ? "token-replaced" : "account-disabled";
         sessions_.drop(session->id);
-        (void)audit_web(*db, "web.session_ended", false, session->auditor, source,
-                        std::string("token-replaced"));
-        log::event("web.session_ended", {{"auditor", session->auditor},
-                                         {"source", source},
-                                         {"reason", "token-replaced"}});
+        (void)audit_web(*db, "web.session_ended", false, session->auditor, source, reason);
+        log::event("web.session_ended",
+                   {{"auditor", session->auditor}, {"source", source}, {"reason", reason}});
         session.reset();
       }
     }

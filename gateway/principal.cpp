@@ -40,6 +40,7 @@ Result<Principal> Authority::authenticate(const LoginName& login, const store::S
                                           const std::string& source) {
   KP_TRY(auto account, store::find_account(db_, login.account));
   KP_ENSURE(account, "unknown-user", "no account " + login.account);
+  KP_ENSURE(!account->disabled_ms, "account-disabled", "the account " + login.account + " is disabled");
   KP_TRY(bool has_key, store::account_has_key(db_, login.account, key.key_base64));
   KP_ENSURE(has_key, "key-not-registered", "key " + key.fingerprint + " is not registered for " + login.account);
   Principal p;
@@ -77,13 +78,22 @@ Result<Principal> Authority::authenticate(const LoginName& login, const store::S
 }
 
 Status Authority::recheck(const Principal& p, std::optional<policy::Scope> scope) {
-  if (p.role != Role::person) return ok_status();
-  if (!mandates_) {
-    mandates_.emplace(db_);
-    commits_.emplace(db_);
-  }
+  if (!commits_) commits_.emplace(db_);
   // Look before reading: a commit after the look makes the next look say
   // "changed", so the row kept is never older than the last commit seen.
+  if (p.role != Role::person) {
+    // Staff and auditors: the account is not disabled. (A person's
+    // account is disabled together with all its mandates.)
+    if (commits_->changed() || !account_live_) {
+      account_live_ = false;
+      KP_TRY(auto account, store::find_account(db_, p.account));
+      KP_ENSURE(account && !account->disabled_ms, "account-disabled",
+                "the account " + p.account + " has been disabled");
+      account_live_ = true;
+    }
+    return ok_status();
+  }
+  if (!mandates_) mandates_.emplace(db_);
   if (commits_->changed() || !last_mandate_) {
     last_mandate_.reset();
     KP_TRY(auto found, mandates_->find(p.mandate_id));

@@ -57,7 +57,8 @@ class Authority {
                                  const std::string& source);
 
   // Before every operation: the principal is still entitled (persons: the
-  // mandate is live and has `scope`, if given). The mandate is read again
+  // mandate is live and has `scope`, if given; staff and auditors: the
+  // account is not disabled). The mandate is read again
   // whenever anything was committed since the last read (store::CommitWatch),
   // so a revocation counts from the first operation after it; between
   // commits the row read last is still the row, and only the clock and the
@@ -77,7 +78,8 @@ class Authority {
   store::Db& db_;
   std::optional<store::MandateById> mandates_;
   std::optional<store::CommitWatch> commits_;
-  std::optional<policy::Mandate> last_mandate_;
+  std::optional<policy::Mandate> last_mandate_;  // persons
+  bool account_live_ = false;                     // staff and auditors
 };
 
 // Audits an event of a connection that has no principal yet (failed logins).

@@ -160,7 +160,8 @@ void SftpSession::on_init(const sftp::Request&, Out& out) {
 
 void SftpSession::reply_error(Out& out, uint32_t id, const Error& e, std::string_view op) {
   StatusCode code = StatusCode::failure;
-  if (e.code.rfind("mandate-", 0) == 0 || e.code == "municipality-ambiguous" || e.code == "read-only" ||
+  if (e.code.rfind("mandate-", 0) == 0 || e.code == "account-disabled" ||
+      e.code == "municipality-ambiguous" || e.code == "read-only" ||
       e.code == "no-read-back")
     code = StatusCode::permission_denied;
   else if (e.code == "already-exists" || e.code.rfind("limit-", 0) == 0)

@@ -19,7 +19,7 @@ Status set_auditor_token(Db& db, const std::string& account, const TokenHash& ha
 Result<std::optional<TokenHash>> auditor_token(Db& db, const std::string& account) {
   KP_TRY(Stmt st,
          db.prepare("SELECT t.hash FROM auditor_tokens t JOIN accounts a ON a.id = t.account "
-                    "WHERE t.account = ? AND a.role = 'auditor'"));
+                    "WHERE t.account = ? AND a.role = 'auditor' AND a.disabled_ms IS NULL"));
   st.bind(1, account);
   KP_TRY(bool row, st.step());
   if (!row || st.col_blob(0).size() != 32) return std::optional<TokenHash>();

@@ -18,7 +18,8 @@ using TokenHash = std::array<uint8_t, 32>;
 // Errors: "not-found" (no auditor of that id).
 Status set_auditor_token(Db& db, const std::string& account, const TokenHash& hash, int64_t now_ms);
 
-// The token hash of `account` when it is an auditor with a token set.
+// The token hash of `account` when it is an auditor, not disabled, with a
+// token set.
 Result<std::optional<TokenHash>> auditor_token(Db& db, const std::string& account);
 
 }  // namespace kp::store

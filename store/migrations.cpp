@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 12> kMigrations = {
+constexpr std::array<const char*, 13> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -299,6 +299,11 @@ CREATE INDEX audit_failed_logins ON audit_events(source, ts_ms)
     R"sql(
 CREATE INDEX audit_counted ON audit_events(event, outcome)
   WHERE event IN ('auth.login', 'limit.hit');
+)sql",
+    // 13: accounts can be disabled (staff and auditors leave; a person's
+    // mandates are revoked with it). The row stays: the log names it.
+    R"sql(
+ALTER TABLE accounts ADD COLUMN disabled_ms INTEGER;
 )sql",
 };
 

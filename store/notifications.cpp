@@ -42,7 +42,7 @@ Result<int> enqueue_notifications(Db& db, const OutboxItem& item, int64_t now_ms
   // the rule itself (validity, level, scope) is policy::check_mandate.
   KP_TRY(Stmt st,
          db.prepare("SELECT DISTINCT a.id FROM accounts a JOIN mandates m ON m.person = a.id "
-                    "WHERE m.municipality = ? AND m.revoked_ms IS NULL AND a.role = 'person' "
+                    "WHERE m.municipality = ? AND m.revoked_ms IS NULL AND a.role = 'person' AND a.disabled_ms IS NULL "
                     "AND a.email IS NOT NULL AND a.email != '' ORDER BY a.id"));
   st.bind(1, item.municipality);
   std::vector<std::string> candidates;

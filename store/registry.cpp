@@ -38,9 +38,11 @@ Result<std::vector<policy::Mandate>> query_mandates(Stmt& st) {
   }
 }
 
+constexpr const char* kAccountColumns = "id, role, email, sign_key, recipient, disabled_ms";
+
 Account read_account(const Stmt& st) {
-  return Account{st.col_text(0), st.col_text(1), st.col_opt_text(2), st.col_opt_text(3),
-                 st.col_opt_text(4)};
+  return Account{st.col_text(0),     st.col_text(1),     st.col_opt_text(2),
+                 st.col_opt_text(3), st.col_opt_text(4), st.col_opt_int(5)};
 }
 
 // Inserts the recipients of `code` (inside the caller's transaction).
@@ -131,19 +133,31 @@ Status add_account(Db& db, const Account& a, const SshKeyRecord& key, int64_t no
 }
 
 Result<std::optional<Account>> find_account(Db& db, const std::string& id) {
-  KP_TRY(Stmt st,
-         db.prepare("SELECT id, role, email, sign_key, recipient FROM accounts WHERE id = ?"));
+  KP_TRY(Stmt st, db.prepare(std::string("SELECT ") + kAccountColumns + " FROM accounts WHERE id = ?"));
   st.bind(1, id);
   KP_TRY(bool row, st.step());
   if (!row) return std::optional<Account>();
   return std::optional<Account>(read_account(st));
 }
 
+Status disable_account(Db& db, const std::string& id, int64_t now_ms) {
+  KP_TRY(Transaction tx, Transaction::begin(db));
+  KP_TRY(auto account, find_account(db, id));
+  KP_ENSURE(account, "not-found", "no account " + id);
+  KP_ENSURE(!account->disabled_ms, "already-disabled", id + " is already disabled");
+  KP_TRY(Stmt st, db.prepare("UPDATE accounts SET disabled_ms = ? WHERE id = ?"));
+  st.bind(1, now_ms).bind(2, id);
+  KP_GUARD(st.run());
+  KP_TRY(Stmt m, db.prepare("UPDATE mandates SET revoked_ms = ? WHERE person = ? AND revoked_ms IS NULL"));
+  m.bind(1, now_ms).bind(2, id);
+  KP_GUARD(m.run());
+  return tx.commit();
+}
+
 Result<std::vector<Account>> list_accounts(Db& db, const std::string& role) {
   KP_TRY(
       Stmt st,
-      db.prepare(
-          "SELECT id, role, email, sign_key, recipient FROM accounts WHERE role = ? ORDER BY id"));
+      db.prepare(std::string("SELECT ") + kAccountColumns + " FROM accounts WHERE role = ? ORDER BY id"));
   st.bind(1, role);
   std::vector<Account> out;
   for (;;) {

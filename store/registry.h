@@ -29,6 +29,7 @@ struct Account {
   std::optional<std::string> email;
   std::optional<std::string> sign_key;   // minisign public key file text
   std::optional<std::string> recipient;  // age1... (staff)
+  std::optional<int64_t> disabled_ms;    // set by `account disable`: no login, no access
 };
 
 struct SshKeyRecord {
@@ -49,6 +50,10 @@ Result<std::vector<Municipality>> list_municipalities(Db& db);
 // Adds an account with one SSH key. Errors: "already-exists" (the id is
 // taken by any role: login names are unambiguous).
 Status add_account(Db& db, const Account& a, const SshKeyRecord& key, int64_t now_ms);
+// Disables `id` for good and, for a person, revokes every live mandate, in
+// one transaction. Errors: "not-found", "already-disabled".
+Status disable_account(Db& db, const std::string& id, int64_t now_ms);
+
 Result<std::optional<Account>> find_account(Db& db, const std::string& id);
 Result<std::vector<Account>> list_accounts(Db& db, const std::string& role);
 // True when `key_base64` is a registered key of account `id`.

@@ -128,7 +128,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
   KP_TRY(auto staff, store::list_accounts(*ctx.db, "staff"));
   std::vector<age::PublicKey> staff_recipients;
   for (const auto& s : staff) {
-    if (!s.recipient) continue;
+    if (!s.recipient || s.disabled_ms) continue;
     auto pk = age::parse_recipient(*s.recipient);
     if (pk.ok()) staff_recipients.push_back(*pk);
   }

@@ -40,7 +40,7 @@ std::string stem_of(const store::Upload& s) {
 Result<minisign::PublicKey> signer_key(IntakeContext& ctx, const std::string& submitter) {
   if (submitter == "hub") return ctx.hub_key.public_key();
   KP_TRY(auto account, store::find_account(*ctx.db, submitter));
-  KP_ENSURE(account && account->role == "staff" && account->sign_key, "manifest-signature-invalid",
+  KP_ENSURE(account && account->role == "staff" && !account->disabled_ms && account->sign_key, "manifest-signature-invalid",
             "no signing key is registered for staff member " + submitter);
   return minisign::parse_public_key(*account->sign_key);
 }

@@ -3,6 +3,7 @@ expiring) it from the CLI ends an open session's access at its very next
 SFTP request, including writes to a file handle opened before.
 """
 
+import json
 import os
 
 import pytest
@@ -97,3 +98,58 @@ def test_regrant_allows_new_login(w):
     w.data.grant("j.jansen", "GM0363")
     with w.jj() as sftp:
         assert sorted(sftp.listdir("/")) == ["inbox", "outbox"]
+
+
+# ------------------------------------------------------- disabled accounts
+
+def disable(w, account):
+    kp.kp_ok("account", "disable", account, data=w.data.path)
+
+
+@pytest.mark.parametrize("user,ident,path", [
+    ("s.staff", "staff", "/queue"),
+    ("a.audit", "auditor", "/audit"),
+])
+def test_disabling_staff_or_auditor_ends_open_session_and_login(w, user, ident, path):
+    c = w.connect(user, getattr(w, ident))
+    try:
+        c.sftp.listdir(path)
+        before = w.data.last_audit_id()
+        disable(w, user)
+        assert denied(c.sftp.listdir, path), "listing after disable must be denied"
+        refusals = [e for e in w.data.audit(since_id=before) if e["outcome"] == "refused"]
+        assert any(e["reason"] == "account-disabled" for e in refusals), refusals
+    finally:
+        c.close()
+    assert kp.login_refused(w.port, user, getattr(w, ident))
+    logins = w.data.audit(event="auth.login", since_id=before)
+    assert logins and logins[-1]["reason"] == "account-disabled"
+
+
+def test_disabling_a_person_revokes_every_mandate(w):
+    c = w.connect("d.dubbel@GM0599", w.dubbel)
+    try:
+        c.sftp.listdir("/outbox")
+        disable(w, "d.dubbel")
+        assert denied(c.sftp.listdir, "/outbox")
+    finally:
+        c.close()
+    for code in ("GM0363", "GM0599"):
+        assert kp.login_refused(w.port, "d.dubbel@" + code, w.dubbel)
+    listed = json.loads(kp.kp_ok("mandate", "list", "--json", data=w.data.path).stdout)
+    assert all(m["revoked"] for m in listed if m["person"] == "d.dubbel")
+    people = json.loads(kp.kp_ok("person", "list", "--json", data=w.data.path).stdout)
+    assert [p["disabled"] is not None for p in people if p["id"] == "d.dubbel"] == [True]
+    # The others are untouched.
+    with w.jj() as sftp:
+        sftp.listdir("/outbox")
+
+
+def test_disable_refusals(w):
+    for account, reason in (("n.nobody", "not-found"), ("../x", "id-invalid")):
+        r = kp.kp("account", "disable", account, data=w.data.path)
+        assert r.returncode == 1 and reason in r.stderr, r.stderr
+    disable(w, "a.audit")
+    r = kp.kp("account", "disable", "a.audit", data=w.data.path)
+    assert r.returncode == 1 and "already-disabled" in r.stderr
+    assert [e["object"] for e in w.data.audit(event="account.disable")] == ["a.audit"]

@@ -108,4 +108,7 @@ TEST_CASE("auditor tokens: only auditors, replace, look up") {
   CHECK(store::set_auditor_token(*db, "nobody", h1, 5).error().code == "not-found");
   CHECK_FALSE(store::auditor_token(*db, "j.jansen")->has_value());
   CHECK_FALSE(store::auditor_token(*db, "nobody")->has_value());
+  // A disabled auditor has no token any more (open web sessions end).
+  CHECK(store::disable_account(*db, "a.audit", 7).ok());
+  CHECK_FALSE(store::auditor_token(*db, "a.audit")->has_value());
 }

@@ -64,6 +64,17 @@ TEST_CASE("registry: mandates grant, revoke, re-grant") {
   CHECK(store::grant_mandate(*db, m).ok());  // a new live mandate after revocation
   CHECK_FALSE((*store::latest_mandate(*db, "p", "GM0363"))->revoked_ms);
   CHECK(store::live_mandates_of(*db, "p")->size() == 1);
+  CHECK(store::grant_mandate(*db, m).error().code == "already-exists");
+  m.municipality = "GM0599";
+  CHECK(store::grant_mandate(*db, m).error().code == "store-reference");  // no such municipality
+
+  // Disabling the person revokes the live mandate with it, once.
+  CHECK(store::disable_account(*db, "p", 9).ok());
+  CHECK((*store::find_account(*db, "p"))->disabled_ms == 9);
+  CHECK(store::live_mandates_of(*db, "p")->empty());
+  CHECK((*store::latest_mandate(*db, "p", "GM0363"))->revoked_ms == 9);
+  CHECK(store::disable_account(*db, "p", 10).error().code == "already-disabled");
+  CHECK(store::disable_account(*db, "nobody", 10).error().code == "not-found");
 }
 
 TEST_CASE("uploads: names are single-use per municipality, usage counts") {
