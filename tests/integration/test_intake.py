@@ -685,6 +685,25 @@ def test_valid_stock_tool_package_is_accepted_and_resealed_to_staff(intake, tmp_
         assert (out / n).read_bytes() == d
 
 
+def test_disabled_staff_is_no_recipient_of_new_queue_items(make_world, keys):
+    """After `account disable`, new queue items are sealed to the remaining
+    staff only."""
+    w = make_world(settings={"workers": "1"})
+    second = keys("s.second")
+    w.data.staff(second)
+    kp.kp_ok("account", "disable", "s.staff", data=w.data.path)
+    w.serve()
+    it = Intake(w)
+    it.upload({"after-disable.age": it.valid()})
+    [row] = it.wait("after-disable.age")
+    assert row["state"] == "accepted", row
+    queued = open(os.path.join(it.data.path, "queue", it.case_of(row)["queue_name"]), "rb").read()
+    rc, _, err = ip.age_open(queued, second.age_key)
+    assert rc == 0, err
+    rc, _, _ = ip.age_open(queued, w.staff.age_key)
+    assert rc != 0, "a disabled staff member must not be a recipient"
+
+
 @pytest.mark.parametrize("fmt", ["pax", "gnu"])
 def test_file_names_with_diacritics_are_accepted(intake, fmt):
     """Dutch file names carry diacritics ("één", "coöperatie"); a package
