@@ -1,5 +1,6 @@
 // Shared helpers of the subcommands; see context.h.
 #include "cli/context.h"
+#include "common/dates.h"
 
 #include "policy/package_rules.h"
 
@@ -37,14 +38,7 @@ Result<store::Db> open_store(const DataDir& d) {
   return store::Db::open(d.db());
 }
 
-std::string format_time(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string format_time(int64_t ms) { return format_utc(ms, "%Y-%m-%dT%H:%M:%SZ"); }
 
 Result<std::string> read_small_file(const std::string& path, std::size_t cap) {
   std::ifstream in(path, std::ios::binary);

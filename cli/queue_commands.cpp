@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/dates.h"
 #include "cli/context.h"
 #include "cli/handlers.h"
 #include "common/log.h"
@@ -33,12 +34,9 @@ namespace kp::cli {
 namespace {
 
 int64_t year_start_ms(int64_t now_ms, int* year) {
-  std::time_t t = static_cast<std::time_t>(now_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  *year = tm.tm_year + 1900;
+  *year = utc_year(now_ms);
   std::tm start{};
-  start.tm_year = tm.tm_year;
+  start.tm_year = *year - 1900;
   start.tm_mday = 1;
   return static_cast<int64_t>(timegm(&start)) * 1000;
 }

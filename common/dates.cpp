@@ -25,13 +25,24 @@ Result<int64_t> parse_date_ms(const std::string& s) {
   return static_cast<int64_t>(t) * 1000;
 }
 
-std::string format_day(int64_t ms) {
+namespace {
+std::tm utc_tm(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
+  return tm;
 }
+}  // namespace
+
+std::string format_utc(int64_t ms, const char* format) {
+  std::tm tm = utc_tm(ms);
+  char buf[64];
+  std::size_t n = std::strftime(buf, sizeof buf, format, &tm);
+  return std::string(buf, n);
+}
+
+std::string format_day(int64_t ms) { return format_utc(ms, "%Y-%m-%d"); }
+
+int utc_year(int64_t ms) { return utc_tm(ms).tm_year + 1900; }
 
 }  // namespace kp

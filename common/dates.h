@@ -16,7 +16,11 @@ inline constexpr int64_t kDayMs = 86400000;
 // that day. Error "usage" naming the text.
 Result<int64_t> parse_date_ms(const std::string& s);
 
+// The UTC time `ms` formatted by strftime's `format`.
+std::string format_utc(int64_t ms, const char* format);
 // The UTC day of `ms` as YYYY-MM-DD.
 std::string format_day(int64_t ms);
+// The UTC calendar year of `ms`.
+int utc_year(int64_t ms);
 
 }  // namespace kp

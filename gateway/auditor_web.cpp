@@ -102,10 +102,11 @@ Status audit_web(store::Db& db, const std::string& event, bool ok,
 }
 
 // Why a login is refused (for the audit record; the client sees less), or
-// nothing when id and token are right.
+// nothing when id and token are right; then `matched` is the stored hash the
+// session will be tied to.
 Result<std::optional<std::string>> login_refusal(store::Db& db, const Settings& s,
                                                  const std::string& source, const std::string& id,
-                                                 const std::string& token) {
+                                                 const std::string& token, store::TokenHash& matched) {
   using R = std::optional<std::string>;
   bool safe =
       std::find(s.ban_safelist.begin(), s.ban_safelist.end(), source) != s.ban_safelist.end();
@@ -117,7 +118,11 @@ Result<std::optional<std::string>> login_refusal(store::Db& db, const Settings& 
   if (!policy::valid_account_id(id)) return R("id-invalid");
   if (token.empty()) return R("token-missing");
   KP_TRY(auto stored, store::auditor_token(db, id));
-  if (stored) return token_matches(token, *stored) ? R() : R("token-wrong");
+  if (stored) {
+    if (!token_matches(token, *stored)) return R("token-wrong");
+    matched = *stored;
+    return R();
+  }
   KP_TRY(auto account, store::find_account(db, id));
   if (!account) return R("auditor-unknown");
   return R(account->role == "auditor" ? "token-not-set" : "not-auditor");
@@ -246,7 +251,8 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
 
     if (path == "/auditor/login") {
       std::string id = form.get("auditor", "");
-      auto refusal = login_refusal(*db, settings_, source, id, form.get("token", ""));
+      store::TokenHash matched{};
+      auto refusal = login_refusal(*db, settings_, source, id, form.get("token", ""), matched);
       if (!refusal.ok())
         return send(resp,
                     refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
@@ -271,11 +277,7 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
                                 login_page("Login refused: check the auditor id and token."),
                                 {},
                                 {}});
-      auto stored = store::auditor_token(*db, id);
-      if (!stored.ok() || !*stored)
-        return send(resp,
-                    refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
-      WebSession s = sessions_.create(id, **stored, now);
+      WebSession s = sessions_.create(id, matched, now);
       return send(resp, redirect("/auditor/", session_cookie(s.id, kSessionMs / 1000)));
     }
 

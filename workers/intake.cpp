@@ -1,5 +1,6 @@
 // The intake pipeline; see intake.h.
 #include "workers/intake.h"
+#include "common/dates.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -57,14 +58,9 @@ Result<Fd> open_placed(int inbox, const std::string& name) {
 
 std::string queue_name(const std::string& case_id, const std::string& municipality, double score,
                        int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char date[16];
-  std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
   char rank[8];
   std::snprintf(rank, sizeof rank, "%03d", static_cast<int>(std::lround(score)));
-  return std::string("rank-") + rank + "-" + municipality + "-" + case_id + "-" + date + ".age";
+  return std::string("rank-") + rank + "-" + municipality + "-" + case_id + "-" + format_day(ms) + ".age";
 }
 
 std::string parts_json(const policy::RankResult& r) {
@@ -203,10 +199,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     const policy::Manifest& m = checked->manifest;
     KP_TRY(auto matches, store::other_reports_of(*ctx.db, m.provider.kvk, upload.municipality));
     policy::RankResult rank = policy::rank(policy::rank_input(m, static_cast<int>(matches.size())), ctx.weights);
-    std::time_t t = static_cast<std::time_t>(now / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    KP_TRY(std::string case_id, store::next_case_id(*ctx.db, tm.tm_year + 1900));
+    KP_TRY(std::string case_id, store::next_case_id(*ctx.db, utc_year(now)));
     store::Case c;
     c.id = case_id;
     c.upload_id = upload.id;

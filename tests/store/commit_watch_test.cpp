@@ -24,7 +24,11 @@ void commit_from_child(const std::string& path, int value) {
   REQUIRE(pid >= 0);
   if (pid == 0) {
     auto db = store::Db::open(path);
-    bool ok = db.ok() && db->run_script("INSERT INTO t VALUES (" + std::to_string(value) + ")").ok();
+    bool ok = false;
+    if (db.ok()) {
+      auto st = db->prepare("INSERT INTO t VALUES (?)");
+      ok = st.ok() && st->bind(1, value).run().ok();
+    }
     _exit(ok ? 0 : 1);
   }
   int status = 0;

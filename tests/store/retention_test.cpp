@@ -38,17 +38,8 @@ TEST_CASE("retention store: processed uploads are listed by verdict, unprocessed
   int64_t ok = w.upload("a.age", true, 5000);
   int64_t bad = w.upload("b.age", false, 6000);
   // Received but never claimed, and claimed but not decided.
-  store::Upload u;
-  u.municipality = testing::kMuni;
-  u.person = "j.jansen";
-  u.name = "waiting.age";
-  u.partial_name = "p-waiting";
-  u.sha256 = std::string(64, 'b');
-  u.received_ms = 100;
-  REQUIRE(store::record_upload(*w.db, u, {0, 0, "sftp.upload", "success"}).ok());
-  u.name = "busy.age";
-  u.partial_name = "p-busy";
-  REQUIRE(store::record_upload(*w.db, u, {0, 0, "sftp.upload", "success"}).ok());
+  w.received("waiting.age", 100);
+  w.received("busy.age", 100);
   REQUIRE(store::claim_upload(*w.db, 99, 200).ok());
 
   auto inbox = items_of(w, RetentionKind::inbox);

@@ -47,9 +47,9 @@ struct RetentionRows {
     REQUIRE(store::add_account(*db, person, {"ssh-ed25519", "AAAA", "SHA256:x"}, 1000).ok());
   }
 
-  // An upload named `name` with its verdict committed at `processed_ms`;
-  // returns its id. Accepted uploads get case KP-2026-00000N.
-  int64_t upload(const std::string& name, bool accepted, int64_t processed_ms) {
+  // An upload named `name`, received at `received_ms` and not claimed yet;
+  // returns its id.
+  int64_t received(const std::string& name, int64_t received_ms) {
     store::Upload u;
     u.municipality = kMuni;
     u.person = "j.jansen";
@@ -57,25 +57,32 @@ struct RetentionRows {
     u.partial_name = "p-" + name;
     u.size = 10;
     u.sha256 = std::string(64, 'a');
-    u.received_ms = processed_ms - 10;
+    u.received_ms = received_ms;
     store::AuditEvent e;
     e.event = "sftp.upload";
     e.outcome = "success";
     auto id = store::record_upload(*db, u, e);
     REQUIRE(id.ok());
+    return *id;
+  }
+
+  // An upload named `name` with its verdict committed at `processed_ms`;
+  // returns its id. Accepted uploads get case KP-2026-00000N.
+  int64_t upload(const std::string& name, bool accepted, int64_t processed_ms) {
+    const int64_t id = received(name, processed_ms - 10);
     auto claimed = store::claim_upload(*db, 4242, processed_ms - 5);
     REQUIRE(claimed.ok());
     REQUIRE(*claimed);
-    REQUIRE((*claimed)->id == *id);
+    REQUIRE((*claimed)->id == id);
     store::Verdict v;
-    v.upload_id = *id;
+    v.upload_id = id;
     v.pid = 4242;
     v.accepted = accepted;
     v.reason_code = accepted ? "accepted" : "package-not-tar";
     if (accepted) {
       store::Case c;
-      c.id = case_id(*id);
-      c.upload_id = *id;
+      c.id = case_id(id);
+      c.upload_id = id;
       c.municipality = kMuni;
       c.kind = "signal";
       c.provider_kvk = "12345678";
@@ -95,14 +102,14 @@ struct RetentionRows {
       item.municipality = kMuni;
       item.name = name + ".receipt.json";
       item.kind = "receipt";
-      item.upload_id = *id;
+      item.upload_id = id;
       item.created_ms = processed_ms;
       auto inserted = store::insert_outbox_item(*db, item);
       if (!inserted.ok()) return inserted.error();
-      return store::insert_receipt(*db, *id, "{}", "sig");
+      return store::insert_receipt(*db, id, "{}", "sig");
     });
     REQUIRE(committed.ok());
-    return *id;
+    return id;
   }
 
   static std::string case_id(int64_t upload_id) {

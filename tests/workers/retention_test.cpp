@@ -72,14 +72,7 @@ TEST_CASE("sweeper: unprocessed uploads and queued or taken cases stay, whatever
   int64_t taken = w.upload("t.age", true, kProcessed);
   w.set_case_state(w.case_id(taken), "taken", kProcessed);
   w.touch(queue_file(w, taken));
-  store::Upload u;
-  u.municipality = testing::kMuni;
-  u.person = "j.jansen";
-  u.name = "waiting.age";
-  u.partial_name = "p-waiting";
-  u.sha256 = std::string(64, 'b');
-  u.received_ms = 1;
-  REQUIRE(store::record_upload(*w.db, u, {0, 0, "sftp.upload", "success"}).ok());
+  w.received("waiting.age", 1);
   w.touch(w.box("inbox/waiting.age"));
   auto r = sweep(w, kProcessed + 10000 * kDay);
   CHECK(r.deleted == 1);  // only t.age's inbox original (which was never there)
