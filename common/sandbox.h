@@ -1,0 +1,78 @@
+// Kernel-enforced confinement for the processes that handle hostile bytes:
+// the SSH/SFTP session child, the HTTP process and the package parser
+// child. Shared by the gateway and the workers, so it lives below both.
+//
+// enter() is one-way and runs, in this order: the uid/gid switch to a
+// dedicated system user (root only; a non-root developer keeps their uid and
+// the report says the switch was skipped), dropping every capability
+// (effective, permitted, inheritable, ambient and the bounding set),
+// PR_SET_NO_NEW_PRIVS, Landlock with every file-system right handled and
+// none granted (no path can be opened, created, removed, renamed, linked or
+// executed; descriptors already open keep working), and last a seccomp-bpf
+// allow-list (libseccomp). The allow-list holds what libssh, OpenSSL,
+// SQLite reads on open handles, Poco and glibc need on descriptors they
+// already hold; open/openat/openat2, execve/execveat, socket/connect,
+// ptrace, mount and the like answer EACCES (so library code fails cleanly
+// and the test hooks can observe the refusal), and any other syscall not on
+// the list kills the process (SIGSYS).
+//
+// Threads: call enter() before starting threads (Poco's server), or rely on
+// the seccomp filter being synchronised to every thread (TSYNC).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+
+namespace kp::sandbox {
+
+// The system users `init` creates when run as root.
+inline constexpr const char* kSessionUser = "knooppunt-session";  // SSH session children, HTTP process, parser children
+inline constexpr const char* kWorkerUser = "knooppunt-worker";    // owns the private keys
+
+enum class Profile {
+  session,  // SSH/SFTP child: sockets it holds, passed descriptors, sendmsg/recvmsg to the monitor
+  http,     // Poco HTTP server: also accept4 on its listening socket, threads
+  parser,   // package parser child: read its input, write its outputs and the answer pipe
+};
+
+struct Identity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name;
+};
+
+// The system user `name`, or nothing when it does not exist. Error
+// "user-lookup-failed" only when the lookup itself fails.
+Result<std::optional<Identity>> lookup_user(const std::string& name);
+
+// As root: creates kSessionUser and kWorkerUser as system users (no home,
+// no login shell) when missing. Not root: does nothing. Error
+// "user-create-failed" naming the user.
+Status ensure_system_users();
+
+struct Report {
+  bool uid_switched = false;  // false when not root or `as` was empty
+  int landlock_abi = 0;       // 0: the kernel has no Landlock (then refused, see enter)
+};
+
+// Confines the calling process for good (see the file comment). `as` is the
+// user to switch to (ignored when not root; required when root). Errors:
+// "sandbox-failed" with the step that failed; a process that gets an error
+// must not go on serving hostile input.
+Result<Report> enter(Profile profile, const std::optional<Identity>& as);
+
+// For the monitor of a session before authentication and for any process
+// that must keep opening files: NO_NEW_PRIVS and a seccomp filter that
+// refuses (EACCES) execve/execveat, ptrace, mount and kernel-module,
+// kexec, bpf and namespace calls, and allows everything else.
+Status deny_exec_and_escape();
+
+// What /proc/self/status says of this process (for logs and tests):
+// "Uid=... CapEff=... NoNewPrivs=... Seccomp=...".
+std::string status_line();
+
+}  // namespace kp::sandbox
