@@ -21,6 +21,7 @@
 
 #include "common/handles.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "gateway/http_endpoint.h"
 #include "gateway/principal.h"
 #include "gateway/ssh_session.h"
@@ -205,6 +206,17 @@ Status serve(const DataDir& data, const Settings& settings) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // The user the sandboxed children run as: made by `init` as root (made
+  // here too for data directories from before); a developer who is not
+  // root keeps their uid, and the children say so.
+  std::optional<sandbox::Identity> child_user;
+  if (::geteuid() == 0) {
+    KP_GUARD(sandbox::ensure_system_users());
+    KP_TRY(child_user, sandbox::lookup_user(sandbox::kSessionUser));
+    KP_ENSURE(child_user, "user-missing", std::string("the system user ") + sandbox::kSessionUser + " does not exist");
+  } else {
+    log::event("sandbox.uid_switch_skipped", {{"reason", "not running as root"}});
+  }
   if (!settings.http.empty()) KP_GUARD(start_http_endpoint(data, settings));
   Gate gate(settings, db);
   std::vector<pid_t> workers;
@@ -252,7 +264,7 @@ Status serve(const DataDir& data, const Settings& settings) {
       ::signal(SIGTERM, SIG_DFL);
       ::signal(SIGINT, SIG_DFL);
       ::close(listener.get());
-      int rc = run_connection(bind.get(), conn.release(), source, data, settings);
+      int rc = run_connection(bind.get(), conn.release(), source, data, settings, child_user);
       ::_exit(rc);
     }
     gate.add(pid, source);

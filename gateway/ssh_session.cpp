@@ -1,17 +1,27 @@
 // One SSH connection; see ssh_session.h.
 #include "gateway/ssh_session.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <optional>
 
 #include "common/handles.h"
 #include "common/log.h"
+#include "common/sandbox.h"
+#include "gateway/monitor_client.h"
 #include "gateway/principal.h"
+#include "gateway/session_monitor.h"
 #include "gateway/sftp_codec.h"
 #include "gateway/sftp_session.h"
+#include "gateway/test_hooks.h"
 #include "gateway/view.h"
 #include "keys/ssh_key.h"
 #include "store/db.h"
@@ -189,36 +199,14 @@ void run_sftp(ssh_channel channel, SftpSession& session, const Settings& setting
   }
 }
 
-}  // namespace
-
-int run_connection(ssh_bind bind, int fd, const std::string& source, const DataDir& data,
+// The sandboxed child's whole life after authentication: the channel loop
+// and SFTP sessions, everything path-shaped asked of the monitor.
+int serve_channels(ssh_session session, MonitorClient& monitor, const SessionLabel& label,
                    const Settings& settings) {
-  SshSession session(ssh_new());
-  if (!session) return 1;
-  ::alarm(static_cast<unsigned>(settings.login_grace_seconds));  // login grace time
-  if (ssh_bind_accept_fd(bind, session.get(), fd) != SSH_OK) {
-    log::event("ssh.accept_failed", {{"source", source}, {"error", ssh_get_error(bind)}});
-    return 1;
-  }
-  ssh_set_auth_methods(session.get(), SSH_AUTH_METHOD_PUBLICKEY);
-  if (ssh_handle_key_exchange(session.get()) != SSH_OK) {
-    log::event("ssh.kex_failed", {{"source", source}, {"error", ssh_get_error(session.get())}});
-    return 1;
-  }
-  auto db = store::Db::open(data.db());
-  if (!db.ok()) {
-    log::event("store.open_failed", {{"error", db.error().message()}});
-    return 1;
-  }
-  Authority auth(*db);
-  std::optional<Principal> principal = authenticate(session.get(), auth, *db, source, settings);
-  if (!principal) return 0;
-  ::alarm(0);
-
   int64_t sessions = 0;
   SshChannel channel;
   for (;;) {
-    SshMessage msg(ssh_message_get(session.get()));
+    SshMessage msg(ssh_message_get(session));
     if (!msg) break;
     int type = ssh_message_type(msg.get());
     int subtype = ssh_message_subtype(msg.get());
@@ -227,22 +215,22 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
       channel.reset(ssh_message_channel_request_open_reply_accept(msg.get()));
       continue;
     }
-    if (type == SSH_REQUEST_CHANNEL && channel && subtype == SSH_CHANNEL_REQUEST_SUBSYSTEM &&
-        std::strcmp(ssh_message_channel_request_subsystem(msg.get()) ? ssh_message_channel_request_subsystem(msg.get()) : "", "sftp") == 0) {
-      // Each SFTP session starts afresh: its own view, handles and INIT.
-      auto view = View::open(data, *principal);
-      if (!view.ok()) {
-        log::event("session.view_failed", {{"error", view.error().message()}});
-        return 1;
-      }
+    const char* subsystem = type == SSH_REQUEST_CHANNEL && subtype == SSH_CHANNEL_REQUEST_SUBSYSTEM
+                                ? ssh_message_channel_request_subsystem(msg.get())
+                                : nullptr;
+    if (channel && subsystem && std::strcmp(subsystem, "sftp") == 0) {
+      // Each SFTP session starts afresh: its own handles and INIT.
       ssh_message_channel_request_reply_success(msg.get());
       msg.reset();
       ++sessions;
-      SftpSession sftp_session(settings, auth, *principal, std::move(*view));
-      ssh_set_message_callback(session.get(), refuse_during_sftp, nullptr);
-      run_sftp(channel.get(), sftp_session, settings);
-      ssh_set_message_callback(session.get(), nullptr, nullptr);
-      sftp_session.finish();
+      {
+        SftpSession sftp_session(settings, monitor, label);
+        ssh_set_message_callback(session, refuse_during_sftp, nullptr);
+        run_sftp(channel.get(), sftp_session, settings);
+        ssh_set_message_callback(session, nullptr, nullptr);
+        sftp_session.finish();
+      }
+      if (monitor.broken()) return 1;
       // Clients (scp, ssh) take a missing exit-status as failure.
       ssh_channel_request_send_exit_status(channel.get(), 0);
       ssh_channel_send_eof(channel.get());
@@ -255,13 +243,119 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
          subtype == SSH_CHANNEL_REQUEST_SUBSYSTEM)) {
       const char* what = subtype == SSH_CHANNEL_REQUEST_EXEC ? "exec"
                          : subtype == SSH_CHANNEL_REQUEST_SHELL ? "shell" : "subsystem";
-      auth.audit(*principal, store::AuditEvent{0, 0, std::string("ssh.") + what, "refused", {}, {}, {}, {}, {},
-                                               {}, {}, std::string("ssh"), std::string("channel-type-refused")});
-      log::event("ssh.channel_refused", {{"source", source}, {"request", what}});
+      monitor::Request q;
+      q.op = monitor::Op::channel_refused;
+      q.reason = what;
+      (void)monitor.call(q);
+      log::event("ssh.channel_refused", {{"request", what}});
     }
     ssh_message_reply_default(msg.get());
   }
   return 0;
+}
+
+// Closes every descriptor but `keep` (sorted), so the child holds no store,
+// no directory and no listening socket of its parent.
+void close_all_but(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 0;
+  for (int k : keep) {
+    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
+    from = static_cast<unsigned>(k) + 1;
+  }
+  ::close_range(from, ~0U, 0);
+}
+
+}  // namespace
+
+int run_connection(ssh_bind bind, int fd, const std::string& source, const DataDir& data,
+                   const Settings& settings, const std::optional<sandbox::Identity>& child_user) {
+  SshSession session(ssh_new());
+  if (!session) return 1;
+  ::alarm(static_cast<unsigned>(settings.login_grace_seconds));  // login grace time
+  auto db = store::Db::open(data.db());
+  if (!db.ok()) {
+    log::event("store.open_failed", {{"error", db.error().message()}});
+    return 1;
+  }
+  // Key exchange and authentication parse hostile bytes in this process
+  // (libssh 0.10 gives a monitor no way to verify the signature itself): no
+  // exec, ptrace, mount or module calls from here on.
+  if (Status s = sandbox::deny_exec_and_escape(); !s.ok()) {
+    log::event("sandbox.failed", {{"error", s.error().message()}});
+    return 1;
+  }
+  if (ssh_bind_accept_fd(bind, session.get(), fd) != SSH_OK) {
+    log::event("ssh.accept_failed", {{"source", source}, {"error", ssh_get_error(bind)}});
+    return 1;
+  }
+  ssh_set_auth_methods(session.get(), SSH_AUTH_METHOD_PUBLICKEY);
+  if (ssh_handle_key_exchange(session.get()) != SSH_OK) {
+    log::event("ssh.kex_failed", {{"source", source}, {"error", ssh_get_error(session.get())}});
+    return 1;
+  }
+  Authority auth(*db);
+  std::optional<Principal> principal = authenticate(session.get(), auth, *db, source, settings);
+  if (!principal) return 0;
+  ::alarm(0);
+  auto view = View::open(data, *principal);
+  if (!view.ok()) {
+    log::event("session.view_failed", {{"error", view.error().message()}});
+    return 1;
+  }
+
+  // Split: the child speaks SSH/SFTP in a sandbox; this process stays the
+  // monitor, holding the store, the view and the decisions.
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
+    log::event("session.split_failed", {{"error", std::strerror(errno)}});
+    return 1;
+  }
+  Fd mine(sp[0]), theirs(sp[1]);
+  monitor::SharedFlag* flag = monitor::map_shared_flag();
+  int ssh_fd = ssh_get_fd(session.get());
+  pid_t child = ::fork();
+  if (child < 0) {
+    log::event("session.split_failed", {{"error", std::strerror(errno)}});
+    return 1;
+  }
+  if (child == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close_all_but({STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, ssh_fd, theirs.get()});
+    auto confined = sandbox::enter(sandbox::Profile::session, child_user);
+    if (!confined.ok()) {
+      log::event("sandbox.failed", {{"error", confined.error().message()}});
+      ::_exit(1);
+    }
+    hook_context() = HookContext{data.root, theirs.get(), ssh_fd};
+    MonitorClient client(theirs.get(), flag);
+    ::_exit(serve_channels(session.get(), client, SessionLabel{principal->account, principal->municipality},
+                           settings));
+  }
+  theirs.reset();
+  // The child owns the connection now (its cipher state moves on without
+  // us): this process keeps no descriptor on it.
+  int devnull[2];
+  if (::pipe2(devnull, O_CLOEXEC) == 0) {
+    ::dup3(devnull[0], ssh_fd, O_CLOEXEC);
+    ::close(devnull[0]);
+    ::close(devnull[1]);
+  }
+  std::string why;
+  {
+    SessionMonitor mon(settings, auth, *principal, std::move(*view), flag);
+    why = mon.serve(mine.get(), child);
+  }
+  mine.reset();
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status) && why != "violation" && why != "revoked")
+    log::event("session.crashed", {{"pid", std::to_string(child)}, {"signal", std::to_string(WTERMSIG(status))}});
+  log::event("session.ended", {{"actor", principal->account}, {"reason", why}});
+  // Never free the libssh session here: its socket is gone, and a goodbye
+  // from this process would break the child's cipher state.
+  ::_exit(0);
 }
 
 }  // namespace kp::gateway

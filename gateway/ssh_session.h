@@ -7,16 +7,21 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include <optional>
 #include <string>
 
 #include "common/datadir.h"
+#include "common/sandbox.h"
 #include "common/settings.h"
 
 namespace kp::gateway {
 
 // Serves the accepted socket `fd` from `source` to the end; returns the
-// process exit status. Called in the forked child.
+// process exit status. Called in the forked per-connection process, which
+// authenticates and then splits: a child confined as `child_user` (see
+// common/sandbox.h; ignored when not root) speaks SSH/SFTP, and this
+// process becomes its monitor (gateway/session_monitor.h).
 int run_connection(ssh_bind bind, int fd, const std::string& source, const DataDir& data,
-                   const Settings& settings);
+                   const Settings& settings, const std::optional<sandbox::Identity>& child_user);
 
 }  // namespace kp::gateway
