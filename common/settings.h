@@ -24,6 +24,8 @@ struct Settings {
   int64_t max_sessions_per_connection = 4;
   int64_t max_connections = 512;
   int64_t max_connections_per_source = 64;
+  int64_t max_startups = 64;             // unauthenticated connections overall
+  int64_t max_startups_per_source = 8;   // unauthenticated connections per source
   int64_t ban_after_failures = 10;
   int64_t ban_window_seconds = 600;
   std::vector<std::string> ban_safelist;  // exact source addresses never banned
@@ -31,6 +33,8 @@ struct Settings {
   int64_t max_files_per_day = 10000;
   int64_t max_bytes_per_day = 64LL << 30;
   int64_t max_open_handles = 64;
+  int64_t max_temp_uploads = 16;
+  int64_t max_write_gap = 256LL << 20;
   int64_t workers = 4;
   int64_t intake_rotation_grace_days = 14;
   int64_t case_capacity_per_year = 500;

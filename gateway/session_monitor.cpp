@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sodium.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -251,8 +250,15 @@ void SessionMonitor::on_open_read(const Request& q, Reply& reply, int& fd) {
   opens_[reply.token] = std::move(o);
 }
 
-Status SessionMonitor::check_daily_limits(const std::string& object, int64_t adding_bytes, bool counting_file) {
+Status SessionMonitor::check_daily_limits(const std::string& object, int64_t adding_bytes, bool counting_file,
+                                          const std::string& excluding_temp) {
   KP_TRY(store::DayUsage usage, store::usage_on_day(auth_.db(), principal_.municipality, utc_day_start_ms()));
+  // Uploads kept under a temporary name count from their first byte.
+  for (const auto& [name, t] : temps_) {
+    if (name == excluding_temp) continue;
+    usage.files += 1;
+    usage.bytes += t.size;
+  }
   if (counting_file && usage.files >= settings_.max_files_per_day) {
     audit("limit.hit", "refused", object, {}, {}, std::string("limit-files-per-day"));
     return make_error("limit-files-per-day", "the municipality reached its limit of " +
@@ -263,6 +269,15 @@ Status SessionMonitor::check_daily_limits(const std::string& object, int64_t add
     return make_error("limit-bytes-per-day", "the municipality reached its daily upload volume");
   }
   return ok_status();
+}
+
+Result<store::DayUsage> SessionMonitor::usage_today() {
+  KP_TRY(store::DayUsage usage, store::usage_on_day(auth_.db(), principal_.municipality, utc_day_start_ms()));
+  for (const auto& [name, t] : temps_) {
+    usage.files += 1;
+    usage.bytes += t.size;
+  }
+  return usage;
 }
 
 void SessionMonitor::on_open_write(const Request& q, Reply& reply, int& fd) {
@@ -278,9 +293,19 @@ void SessionMonitor::on_open_write(const Request& q, Reply& reply, int& fd) {
   if (confine::stat_beneath(t->area->dir.get(), t->name).ok())
     return fail(make_error("already-exists", t->name + " already exists"));
   std::string object = "/" + t->area->name + "/" + t->name;
-  Status limits = check_daily_limits(object, 0, true);
+  if (is_temporary_name(t->name)) {
+    std::size_t kept = temps_.size();
+    for (const auto& [token, o] : opens_)
+      if (o->writing && is_temporary_name(o->name)) ++kept;
+    if (kept >= static_cast<std::size_t>(settings_.max_temp_uploads)) {
+      audit("limit.hit", "refused", object, {}, {}, std::string("limit-temp-uploads"));
+      return fail(make_error("limit-temp-uploads", "this session keeps " + std::to_string(kept) +
+                                                       " uploads under a temporary name; rename or remove one first"));
+    }
+  }
+  Status limits = check_daily_limits(object, 0, true, "");
   if (!limits.ok()) return fail(limits.error());
-  auto usage = store::usage_on_day(auth_.db(), principal_.municipality, utc_day_start_ms());
+  auto usage = usage_today();
   if (!usage.ok()) return fail(usage.error());
   if (opens_.size() >= static_cast<std::size_t>(settings_.max_open_handles))
     return fail(make_error("limit-handles", "too many open handles"));
@@ -311,7 +336,7 @@ Status SessionMonitor::commit(Area& area, const TempUpload& t, const std::string
   std::string object = "/" + area.name + "/" + final_name;
   // Limits hold at commit, whatever was true at open: handles opened at
   // once, or a temporary upload renamed later, count here.
-  KP_GUARD(check_daily_limits(object, t.size, true));
+  KP_GUARD(check_daily_limits(object, t.size, true, renamed_from));
   KP_GUARD(check_new_upload_name(auth_, principal_, final_name));
   CommitRequest c{t.partial_name, final_name, t.size, t.sha256_hex};
   auto id = commit_upload(auth_, principal_, area, c);
@@ -527,12 +552,24 @@ void SessionMonitor::on_setstat(const Request& q, Reply& reply) {
 }
 
 void SessionMonitor::on_statvfs(const Request& q, Reply& reply) {
+  // What this principal may still upload today, never the host's disk
+  // (its size and free space are nobody's business over SFTP). One block
+  // is one byte, one inode one upload.
   auto t = resolve(q.path);
   if (!t.ok()) return void(reply.error = t.error());
-  Area* a = t->area ? t->area : (view_.areas().empty() ? nullptr : view_.find(view_.areas()[0].name));
-  struct statvfs v {};
-  if (!a || ::fstatvfs(a->dir.get(), &v) != 0) return void(reply.error = make_error("failed", "statvfs failed"));
-  reply.vfs = sftp::statvfs_from(v);
+  auto usage = usage_today();
+  if (!usage.ok()) return void(reply.error = usage.error());
+  bool uploads = view_.upload_area() != nullptr;
+  uint64_t bytes = static_cast<uint64_t>(settings_.max_bytes_per_day);
+  uint64_t files = static_cast<uint64_t>(settings_.max_files_per_day);
+  uint64_t bytes_left = uploads ? bytes - std::min<uint64_t>(bytes, static_cast<uint64_t>(usage->bytes)) : 0;
+  uint64_t files_left = uploads ? files - std::min<uint64_t>(files, static_cast<uint64_t>(usage->files)) : 0;
+  reply.vfs.bsize = reply.vfs.frsize = 1;
+  reply.vfs.blocks = bytes;
+  reply.vfs.bfree = reply.vfs.bavail = bytes_left;
+  reply.vfs.files = files;
+  reply.vfs.ffree = reply.vfs.favail = files_left;
+  reply.vfs.namemax = 255;
 }
 
 void SessionMonitor::on_channel_refused(const Request& q, Reply&) {

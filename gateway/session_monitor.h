@@ -26,6 +26,7 @@
 #include "gateway/monitor_wire.h"
 #include "gateway/principal.h"
 #include "gateway/view.h"
+#include "store/uploads.h"
 
 namespace kp::gateway {
 
@@ -80,7 +81,12 @@ class SessionMonitor {
   void on_statvfs(const Request&, Reply&);
   void on_channel_refused(const Request&, Reply&);
 
-  Status check_daily_limits(const std::string& object, int64_t adding_bytes, bool counting_file);
+  // The day's uploads of this municipality plus this session's temporary
+  // ones (but `excluding_temp`, the one being committed): refused with a
+  // limit.hit record when one more file or `adding_bytes` would pass a limit.
+  Status check_daily_limits(const std::string& object, int64_t adding_bytes, bool counting_file,
+                            const std::string& excluding_temp);
+  Result<store::DayUsage> usage_today();
   Status commit(Area& area, const TempUpload& t, const std::string& final_name, const std::string& renamed_from);
   void drop_partial(Area& area, const std::string& partial_name);
   void audit(const std::string& event, const std::string& outcome, std::optional<std::string> object,

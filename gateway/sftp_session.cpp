@@ -28,6 +28,10 @@ struct SftpSession::Handle {
   // dir: a snapshot of entries taken at OPENDIR, handed out in batches
   std::vector<monitor::Entry> entries;
   std::size_t next_entry = 0;
+  // write: the byte ranges received (sorted, merged; [begin, end)), so the
+  // hash never covers a byte the client did not send
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  uint64_t received = 0;
   // write: the hash of the bytes written in order
   Sha256 hasher;
   uint64_t hashed = 0;
@@ -42,6 +46,25 @@ struct SftpSession::Handle {
 namespace {
 
 constexpr std::size_t kReaddirBatch = 100;
+constexpr std::size_t kMaxRanges = 1024;
+
+// Adds [b, e) to the sorted, merged `ranges`; returns the bytes it added.
+uint64_t add_range(std::vector<std::pair<uint64_t, uint64_t>>& ranges, uint64_t b, uint64_t e) {
+  if (b >= e) return 0;
+  uint64_t before = 0;
+  for (const auto& [x, y] : ranges) before += y - x;
+  auto it = std::lower_bound(ranges.begin(), ranges.end(), std::make_pair(b, uint64_t(0)));
+  if (it != ranges.begin() && std::prev(it)->second >= b) --it;
+  while (it != ranges.end() && it->first <= e) {
+    b = std::min(b, it->first);
+    e = std::max(e, it->second);
+    it = ranges.erase(it);
+  }
+  ranges.insert(it, {b, e});
+  uint64_t after = 0;
+  for (const auto& [x, y] : ranges) after += y - x;
+  return after - before;
+}
 
 struct Route {
   Fxp type;
@@ -240,6 +263,13 @@ void SftpSession::on_write(const sftp::Request& req, Out& out) {
                                                     std::to_string(settings_.max_file_size) + " bytes"));
   if (h->day_bytes_before + std::max(end, h->size) > static_cast<uint64_t>(settings_.max_bytes_per_day))
     return refuse(make_error("limit-bytes-per-day", "the municipality reached its daily upload volume"));
+  // No sparse uploads: a write starts within max_write_gap of the bytes
+  // received so far, so a 1-byte write at 1 GiB costs nothing to refuse.
+  if (req.offset > h->received + static_cast<uint64_t>(settings_.max_write_gap))
+    return refuse(make_error("upload-sparse", "a write may start at most " + std::to_string(settings_.max_write_gap) +
+                                                  " bytes beyond the bytes sent so far"));
+  if (h->ranges.size() >= kMaxRanges && !req.data.empty())
+    return refuse(make_error("upload-fragmented", "too many separate pieces; send the file in order"));
   const char* p = req.data.data();
   std::size_t left = req.data.size();
   uint64_t off = req.offset;
@@ -251,6 +281,7 @@ void SftpSession::on_write(const sftp::Request& req, Out& out) {
     left -= static_cast<std::size_t>(n);
     off += static_cast<uint64_t>(n);
   }
+  h->received += add_range(h->ranges, req.offset, end);
   if (h->in_order && req.offset == h->hashed) {
     h->hasher.update(req.data.data(), req.data.size());
     h->hashed += req.data.size();
@@ -327,6 +358,15 @@ void SftpSession::on_close(const sftp::Request& req, Out& out) {
     struct stat st {};
     if (::fstat(h->fd.get(), &st) != 0) {
       Error e = confine::error_from_errno(errno, "fstat", h->name);
+      discard(*h, e, 0);
+      return reply_error(out, req.id, e, "close");
+    }
+    // Every byte of the file came from the client: no hole is left.
+    bool whole = st.st_size == 0 ? h->ranges.empty()
+                                 : h->ranges.size() == 1 && h->ranges[0].first == 0 &&
+                                       h->ranges[0].second == static_cast<uint64_t>(st.st_size);
+    if (!whole) {
+      Error e = make_error("upload-incomplete", "parts of the file were never sent; upload it again");
       discard(*h, e, 0);
       return reply_error(out, req.id, e, "close");
     }

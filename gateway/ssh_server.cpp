@@ -22,6 +22,7 @@
 #include "common/handles.h"
 #include "common/log.h"
 #include "common/sandbox.h"
+#include "gateway/gate.h"
 #include "gateway/http_endpoint.h"
 #include "gateway/principal.h"
 #include "gateway/ssh_session.h"
@@ -120,55 +121,6 @@ std::string peer_address(int fd) {
   return buf;
 }
 
-class Gate {
- public:
-  Gate(const Settings& s, store::Db& db) : s_(s), db_(db) {}
-
-  // Why a new connection from `source` is refused, or nothing.
-  std::optional<std::string> refuse(const std::string& source) {
-    if (static_cast<int64_t>(by_pid_.size()) >= s_.max_connections) return "limit-connections";
-    if (per_source_[source] >= s_.max_connections_per_source) return "limit-connections-per-source";
-    bool safe = std::find(s_.ban_safelist.begin(), s_.ban_safelist.end(), source) != s_.ban_safelist.end();
-    if (!safe) {
-      auto failed = store::count_failed_logins(db_, source, log::now_ms() - s_.ban_window_seconds * 1000);
-      if (failed.ok() && *failed >= s_.ban_after_failures) return "source-banned";
-    }
-    return std::nullopt;
-  }
-  void add(pid_t pid, const std::string& source) {
-    by_pid_[pid] = source;
-    ++per_source_[source];
-  }
-  // Reaps exited children; returns the pids that were not connections
-  // (worker processes), so the caller can restart them.
-  std::vector<pid_t> reap() {
-    std::vector<pid_t> others;
-    for (;;) {
-      int status = 0;
-      pid_t pid = ::waitpid(-1, &status, WNOHANG);
-      if (pid <= 0) return others;
-      auto it = by_pid_.find(pid);
-      if (it == by_pid_.end()) {
-        others.push_back(pid);
-        continue;
-      }
-      if (--per_source_[it->second] <= 0) per_source_.erase(it->second);
-      if (WIFSIGNALED(status))
-        log::event("session.crashed", {{"pid", std::to_string(pid)}, {"signal", std::to_string(WTERMSIG(status))}});
-      by_pid_.erase(it);
-    }
-  }
-  void stop_all() {
-    for (const auto& [pid, source] : by_pid_) ::kill(pid, SIGTERM);
-  }
-
- private:
-  const Settings& s_;
-  store::Db& db_;
-  std::map<pid_t, std::string> by_pid_;
-  std::map<std::string, int64_t> per_source_;
-};
-
 // Starts `knooppunt worker` as a fresh executable image (not a fork of this
 // process): the worker loads the private keys; this process never does.
 Result<pid_t> spawn_worker(const DataDir& data) {
@@ -238,6 +190,7 @@ Status serve(const DataDir& data, const Settings& settings) {
       if (w.ok()) *it = *w;
       else workers.erase(it);
     }
+    gate.flush();
     pollfd pfd{listener.get(), POLLIN, 0};
     int ready = ::poll(&pfd, 1, 500);
     if (ready <= 0) continue;
@@ -245,10 +198,10 @@ Status serve(const DataDir& data, const Settings& settings) {
     if (!conn.valid()) continue;
     std::string source = peer_address(conn.get());
     if (auto why = gate.refuse(source)) {
-      log::event("connection.refused", {{"source", source}, {"reason", *why}});
-      audit_connection(db, "connection.refused", "refused", source, std::nullopt, std::nullopt, *why);
+      gate.refused(source, *why);
       continue;
     }
+    volatile uint8_t* authenticated = gate.next_slot();
     int one = 1;
     ::setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     pid_t pid = ::fork();
@@ -264,12 +217,13 @@ Status serve(const DataDir& data, const Settings& settings) {
       ::signal(SIGTERM, SIG_DFL);
       ::signal(SIGINT, SIG_DFL);
       ::close(listener.get());
-      int rc = run_connection(bind.get(), conn.release(), source, data, settings, child_user);
+      int rc = run_connection(bind.get(), conn.release(), source, data, settings, child_user, authenticated);
       ::_exit(rc);
     }
     gate.add(pid, source);
   }
   log::event("serve.stopping", {});
+  gate.flush(true);
   gate.stop_all();
   // Workers sign a last checkpoint when they stop: wait for them (10 s at most).
   for (pid_t w : workers) ::kill(w, SIGTERM);

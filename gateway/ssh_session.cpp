@@ -144,8 +144,9 @@ int refuse_during_sftp(ssh_session, ssh_message msg, void*) {
   return 1;
 }
 
-// The SFTP read / dispatch / write loop over one channel.
-void run_sftp(ssh_channel channel, SftpSession& session, const Settings& settings) {
+// The SFTP read / dispatch / write loop over one channel. Returns false when
+// the whole connection must end (idle past idle_timeout_seconds).
+bool run_sftp(ssh_channel channel, SftpSession& session, const Settings& settings) {
   sftp::Framer framer;
   std::vector<uint8_t> out;
   out.reserve(1 << 20);
@@ -160,7 +161,7 @@ void run_sftp(ssh_channel channel, SftpSession& session, const Settings& setting
       if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel)) break;
       if (std::chrono::steady_clock::now() - last_activity > std::chrono::milliseconds(idle_ms)) {
         log::event("sftp.idle_timeout", {});
-        break;
+        return false;
       }
       continue;
     }
@@ -187,16 +188,26 @@ void run_sftp(ssh_channel channel, SftpSession& session, const Settings& setting
         break;
       }
       if (out.size() >= (1 << 20)) {
-        if (ssh_channel_write(channel, out.data(), static_cast<uint32_t>(out.size())) == SSH_ERROR) return;
+        if (ssh_channel_write(channel, out.data(), static_cast<uint32_t>(out.size())) == SSH_ERROR) return true;
         out.clear();
       }
     }
     if (!out.empty()) {
-      if (ssh_channel_write(channel, out.data(), static_cast<uint32_t>(out.size())) == SSH_ERROR) return;
+      if (ssh_channel_write(channel, out.data(), static_cast<uint32_t>(out.size())) == SSH_ERROR) return true;
       out.clear();
     }
     if (!alive) break;
   }
+  return true;
+}
+
+// An authenticated connection with nothing running (no channel, or a
+// channel without SFTP) ends after idle_timeout_seconds: a key cannot hold
+// a connection slot for ever.
+void on_idle_alarm(int) {
+  static const char line[] = "event=connection.idle_timeout\n";
+  (void)!::write(STDERR_FILENO, line, sizeof line - 1);
+  ::_exit(0);
 }
 
 // The sandboxed child's whole life after authentication: the channel loop
@@ -205,8 +216,13 @@ int serve_channels(ssh_session session, MonitorClient& monitor, const SessionLab
                    const Settings& settings) {
   int64_t sessions = 0;
   SshChannel channel;
+  struct sigaction sa {};
+  sa.sa_handler = on_idle_alarm;
+  ::sigaction(SIGALRM, &sa, nullptr);
   for (;;) {
+    ::alarm(static_cast<unsigned>(settings.idle_timeout_seconds));
     SshMessage msg(ssh_message_get(session));
+    ::alarm(0);
     if (!msg) break;
     int type = ssh_message_type(msg.get());
     int subtype = ssh_message_subtype(msg.get());
@@ -226,9 +242,10 @@ int serve_channels(ssh_session session, MonitorClient& monitor, const SessionLab
       {
         SftpSession sftp_session(settings, monitor, label);
         ssh_set_message_callback(session, refuse_during_sftp, nullptr);
-        run_sftp(channel.get(), sftp_session, settings);
+        bool go_on = run_sftp(channel.get(), sftp_session, settings);
         ssh_set_message_callback(session, nullptr, nullptr);
         sftp_session.finish();
+        if (!go_on) return 0;
       }
       if (monitor.broken()) return 1;
       // Clients (scp, ssh) take a missing exit-status as failure.
@@ -269,7 +286,8 @@ void close_all_but(std::vector<int> keep) {
 }  // namespace
 
 int run_connection(ssh_bind bind, int fd, const std::string& source, const DataDir& data,
-                   const Settings& settings, const std::optional<sandbox::Identity>& child_user) {
+                   const Settings& settings, const std::optional<sandbox::Identity>& child_user,
+                   volatile uint8_t* authenticated) {
   SshSession session(ssh_new());
   if (!session) return 1;
   ::alarm(static_cast<unsigned>(settings.login_grace_seconds));  // login grace time
@@ -298,6 +316,7 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
   std::optional<Principal> principal = authenticate(session.get(), auth, *db, source, settings);
   if (!principal) return 0;
   ::alarm(0);
+  if (authenticated) *authenticated = 1;  // out of the gate's unauthenticated budget
   auto view = View::open(data, *principal);
   if (!view.ok()) {
     log::event("session.view_failed", {{"error", view.error().message()}});

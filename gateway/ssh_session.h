@@ -7,6 +7,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -21,7 +22,10 @@ namespace kp::gateway {
 // authenticates and then splits: a child confined as `child_user` (see
 // common/sandbox.h; ignored when not root) speaks SSH/SFTP, and this
 // process becomes its monitor (gateway/session_monitor.h).
+// `authenticated` is the connection's byte in the gate's shared board
+// (gateway/gate.h), set once the client authenticated.
 int run_connection(ssh_bind bind, int fd, const std::string& source, const DataDir& data,
-                   const Settings& settings, const std::optional<sandbox::Identity>& child_user);
+                   const Settings& settings, const std::optional<sandbox::Identity>& child_user,
+                   volatile uint8_t* authenticated);
 
 }  // namespace kp::gateway
