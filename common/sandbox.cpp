@@ -36,7 +36,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -399,8 +398,9 @@ Status add_argument_rules(Filter& f) {
   KP_GUARD(f.add(kRefuse, prlimit64, {Filter::cmp(2, SCMP_CMP_NE, 0)}));
 
   // Signals only to this process (raise, abort, pthread_kill use tgkill
-  // with the own pid). The pid is fixed here: the process cannot fork
-  // afterwards (session, parser) or forks only threads (http).
+  // with the own pid; tkill reaches the main thread only). The pid is fixed
+  // here: the process cannot fork afterwards (session, parser) or clones
+  // only threads (http).
   const auto self = static_cast<std::uint64_t>(::getpid());
   for (const Sys& s : {KP_SYS(kill), KP_SYS(tgkill), KP_SYS(tkill)}) {
     KP_GUARD(f.add(SCMP_ACT_ALLOW, s, {Filter::cmp(0, SCMP_CMP_EQ, self)}));
