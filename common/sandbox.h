@@ -37,9 +37,10 @@
 namespace kp::sandbox {
 
 // The system users `init` creates when run as root.
-inline constexpr const char* kSessionUser =
-    "knooppunt-session";  // SSH session children, HTTP process, parser children
-inline constexpr const char* kWorkerUser = "knooppunt-worker";  // owns the private keys
+// SSH session children, the HTTP process, parser children:
+inline constexpr const char* kSessionUser = "knooppunt-session";
+// Owns the private keys:
+inline constexpr const char* kWorkerUser = "knooppunt-worker";
 
 enum class Profile {
   session,  // SSH/SFTP child: sockets it holds, passed descriptors, sendmsg/recvmsg to the monitor
