@@ -131,7 +131,8 @@ def test_http_process_holds_the_store_read_only_and_no_key(w):
     get(w.server.http_port, "/healthz")
     data = os.path.realpath(w.data.path)
     db = os.path.join(data, "knooppunt.db")
-    under_data = [(t, f) for _, t, f in fd_targets(pid) if t.startswith(data + "/")]
+    # stdio aside (the tests log into DATA): what does it hold there?
+    under_data = [(t, f) for fd, t, f in fd_targets(pid) if fd > 2 and t.startswith(data + "/")]
     assert not [t for t, _ in under_data if t.startswith(os.path.join(data, "keys"))]
     assert not [t for t, _ in under_data if t.startswith(os.path.join(data, "public"))]
     # The store, its -wal and -shm and nothing else of DATA.
@@ -140,6 +141,7 @@ def test_http_process_holds_the_store_read_only_and_no_key(w):
     assert len(main) == 1 and main[0] & O_ACCMODE == os.O_RDONLY
     # SQLite opens a WAL reader's -wal and -shm read-write (a reader keeps
     # its read mark in the -shm); see README, "The HTTP process".
+    print("fd flags:", {os.path.basename(t): oct(f & O_ACCMODE) for t, f in under_data})
 
 
 def test_init_as_root_hands_the_keys_to_the_worker(tmp_path):
@@ -174,10 +176,20 @@ def test_release_binary_has_no_hook():
 
 
 @pytest.mark.skipif(not TEST_BIN, reason="KNOOPPUNT_TEST_BIN not set (build with -DKP_TEST_HOOKS=ON)")
-def test_a_compromised_http_process_gets_nothing(make_world):
+def test_a_compromised_http_process_gets_nothing(make_world, tmp_path):
     w = make_world()
+    token = tmp_path / "token"
+    token.write_text("5e" * 32 + "\n")
+    os.chmod(token, 0o600)
+    kp.kp_ok("auditor", "token", "a.audit", "--token-file", str(token), data=w.data.path)
     w.serve(bin=TEST_BIN)
     pid, _ = sandboxed_pid(w.server)
+    # A real login first: the monitor holds a real grant, the forged ones differ.
+    conn = http.client.HTTPConnection("127.0.0.1", w.server.http_port, timeout=30)
+    conn.request("POST", "/auditor/login", body="auditor=a.audit&token=" + "5e" * 32,
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert conn.getresponse().status == 303
+    conn.close()
     since = w.data.last_audit_id()
     status, body = get(w.server.http_port, f"/test-escape?port={w.server.port}")
     assert status == 200, body
