@@ -1,15 +1,16 @@
 // RAII owners for every C handle the project uses.
 //
 // This is the only header with raw free/close calls for libssh, sqlite3,
-// libarchive, libsodium and file descriptors. Everything else holds these
-// types, so an early return can never leak a handle or leave a secret in
-// memory.
+// libarchive, libsodium, libseccomp and file descriptors. Everything else
+// holds these types, so an early return can never leak a handle or leave a
+// secret in memory.
 #pragma once
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
+#include <seccomp.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -73,6 +74,12 @@ struct ArchiveEntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
 using ArchiveEntry = std::unique_ptr<archive_entry, ArchiveEntryDeleter>;
+
+// A libseccomp filter under construction (scmp_filter_ctx is a void*).
+struct SeccompDeleter {
+  void operator()(void* ctx) const { seccomp_release(ctx); }
+};
+using SeccompFilter = std::unique_ptr<void, SeccompDeleter>;
 
 // A file descriptor that closes itself.
 class Fd {

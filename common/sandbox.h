@@ -14,10 +14,17 @@
 // already hold; open/openat/openat2, execve/execveat, socket/connect,
 // ptrace, mount and the like answer EACCES (so library code fails cleanly
 // and the test hooks can observe the refusal), and any other syscall not on
-// the list kills the process (SIGSYS).
+// the list kills the process (SIGSYS). The lists themselves are in
+// sandbox.cpp, one table per treatment.
 //
-// Threads: call enter() before starting threads (Poco's server), or rely on
-// the seccomp filter being synchronised to every thread (TSYNC).
+// A kernel without Landlock (or with it disabled at boot) makes enter()
+// fail with "sandbox-failed": there is no silent downgrade to seccomp alone.
+//
+// Threads: call enter() before starting threads (Poco's server starts its
+// own after). Capabilities and Landlock bind only the calling thread, so
+// enter() refuses to run in a process that already has more than one; the
+// seccomp filter is loaded with TSYNC all the same, and threads created
+// afterwards inherit everything.
 #pragma once
 
 #include <sys/types.h>
@@ -30,8 +37,10 @@
 namespace kp::sandbox {
 
 // The system users `init` creates when run as root.
-inline constexpr const char* kSessionUser = "knooppunt-session";  // SSH session children, HTTP process, parser children
-inline constexpr const char* kWorkerUser = "knooppunt-worker";    // owns the private keys
+// SSH session children, the HTTP process, parser children:
+inline constexpr const char* kSessionUser = "knooppunt-session";
+// Owns the private keys:
+inline constexpr const char* kWorkerUser = "knooppunt-worker";
 
 enum class Profile {
   session,  // SSH/SFTP child: sockets it holds, passed descriptors, sendmsg/recvmsg to the monitor
@@ -60,19 +69,26 @@ struct Report {
 };
 
 // Confines the calling process for good (see the file comment). `as` is the
-// user to switch to (ignored when not root; required when root). Errors:
-// "sandbox-failed" with the step that failed; a process that gets an error
-// must not go on serving hostile input.
+// user to switch to (ignored when not root; required when root, and never
+// uid or gid 0). The process must be single-threaded and /proc mounted.
+// Errors: "sandbox-failed" with the step that failed; a process that gets
+// an error may be half confined and must not go on serving hostile input.
 Result<Report> enter(Profile profile, const std::optional<Identity>& as);
 
 // For the monitor of a session before authentication and for any process
-// that must keep opening files: NO_NEW_PRIVS and a seccomp filter that
-// refuses (EACCES) execve/execveat, ptrace, mount and kernel-module,
-// kexec, bpf and namespace calls, and allows everything else.
+// that must keep opening files: NO_NEW_PRIVS and a seccomp filter (TSYNC)
+// that refuses (EACCES) execve/execveat, ptrace, process_vm_*, mount,
+// kernel-module, kexec, bpf, key-ring, perf, userfaultfd, personality and
+// namespace calls (unshare, setns, clone with a CLONE_NEW* flag; clone3
+// answers ENOSYS so glibc falls back to clone), and allows everything else.
+// Errors: "sandbox-failed" with the step. Programs can no longer be run
+// afterwards (ensure_system_users included).
 Status deny_exec_and_escape();
 
 // What /proc/self/status says of this process (for logs and tests):
-// "Uid=... CapEff=... NoNewPrivs=... Seccomp=...".
+// "Uid=<real uid> CapEff=<hex> NoNewPrivs=<0|1> Seccomp=<0|1|2>". It opens
+// that file, so it only works where opening is allowed (not after enter():
+// there every field reads "?", as it does when /proc is not mounted).
 std::string status_line();
 
 }  // namespace kp::sandbox
