@@ -1,5 +1,8 @@
 // `knooppunt init`: a fresh data directory with its settings file (every
-// setting, its default, a comment), database, keys folder and host keys.
+// setting, its default, a comment), database, keys folder and host keys,
+// and the public halves of the keys in DATA/public. As root it also makes
+// the system users (common/sandbox.h) and hands the private keys to the
+// worker user (keys/keystore.h, hand_keys_to).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +12,7 @@
 #include "cli/context.h"
 #include "cli/handlers.h"
 #include "common/datadir.h"
+#include "common/sandbox.h"
 #include "common/settings.h"
 #include "keys/keystore.h"
 #include "keys/ssh_key.h"
@@ -26,6 +30,13 @@ int cmd_init(const Args& a) {
       KP_GUARD(ensure_dir(dir));
     KP_GUARD(keys::ensure_host_keys(d.keys()));
     KP_GUARD(keys::ensure_keys(d));
+    KP_GUARD(keys::publish_public_keys(d));
+    if (::geteuid() == 0) {
+      KP_GUARD(sandbox::ensure_system_users());
+      KP_TRY(auto worker, sandbox::lookup_user(sandbox::kWorkerUser));
+      KP_ENSURE(worker, "user-create-failed", std::string("no user ") + sandbox::kWorkerUser);
+      KP_GUARD(keys::hand_keys_to(d, worker->uid, worker->gid));
+    }
     KP_TRY(store::Db db, store::Db::open(d.db()));
     // The settings file is written last: its presence marks a complete init.
     std::string tmp = d.settings() + ".tmp";

@@ -4,11 +4,15 @@
 // checkpoints and proofs).
 #include <Poco/JSON/Object.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <iostream>
 
 #include "cli/context.h"
 #include "cli/handlers.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "common/settings.h"
 #include "keys/keystore.h"
 #include "store/audit_events.h"
@@ -18,6 +22,12 @@ namespace kp::cli {
 int cmd_keys_show(const Args& a) {
   auto d = data_dir_of(a);
   if (!d.ok()) return fail(d.error());
+  if (!keys::public_keys_published(*d)) {
+    // A data directory made before DATA/public existed: this command runs
+    // on the hub host as the operator, who may read the identity.
+    Status published = keys::publish_public_keys(*d);
+    if (!published.ok()) return fail(published.error());
+  }
   auto keys = keys::public_keys(*d);
   if (!keys.ok()) return fail(keys.error());
   if (a.has("--json")) {
@@ -43,6 +53,15 @@ int cmd_keys_rotate(const Args& a) {
     int64_t now = log::now_ms();
     int64_t grace = s.intake_rotation_grace_days * 86400000LL;
     KP_TRY(std::string recipient, keys::rotate_intake(d, now, grace));
+    KP_GUARD(keys::publish_public_keys(d));
+    if (::geteuid() == 0) {
+      // The new identity goes to the worker user like the others (when
+      // `init` made that user; an older data directory stays root's).
+      KP_TRY(auto worker, sandbox::lookup_user(sandbox::kWorkerUser));
+      struct stat st {};
+      if (worker && ::stat(d.keys().c_str(), &st) == 0 && st.st_gid == worker->gid)
+        KP_GUARD(keys::hand_keys_to(d, worker->uid, worker->gid));
+    }
     store::AuditEvent e;
     e.event = "keys.rotate";
     e.outcome = "success";

@@ -57,6 +57,7 @@ Status submit(const Args& a, bool sip, const std::string& text_field, const std:
             "case " + case_id + " is " + c->state);
   KP_TRY(std::vector<workers::PackageFile> files, package_files(a.positional));
   KP_TRY(minisign::SecretKey hub, keys::load_hub_key(d));
+  if (!keys::public_keys_published(d)) KP_GUARD(keys::publish_public_keys(d));
   KP_TRY(auto pub, keys::public_keys(d));
   KP_TRY(age::PublicKey gateway, age::parse_recipient(pub.intake_recipient));
   int64_t now = log::now_ms();

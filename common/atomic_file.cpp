@@ -2,6 +2,7 @@
 #include "common/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,11 +23,12 @@ Status write_all(int fd, std::string_view data, const std::string& name) {
   return ok_status();
 }
 
-Status write_file_atomic(const std::string& path, const std::string& data) {
+Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode) {
   std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   auto write_all = [&]() -> Status {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     KP_ENSURE(fd.valid(), "io-failed", "cannot create " + tmp);
+    KP_ENSURE(::fchmod(fd.get(), mode) == 0, "io-failed", "cannot set the mode of " + tmp);
     KP_GUARD(kp::write_all(fd.get(), data, tmp));
     KP_ENSURE(::fsync(fd.get()) == 0, "io-failed", "cannot sync " + tmp);
     KP_ENSURE(::rename(tmp.c_str(), path.c_str()) == 0, "io-failed",

@@ -2,6 +2,8 @@
 // script) see either no file or the complete one, never a half-written one.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 
@@ -10,10 +12,10 @@
 namespace kp {
 
 // Writes `data` to a temporary name next to `path` (unique per process),
-// fsyncs it and renames it over `path`; mode 0600 (the gateway, not the file
-// mode, decides who may read it). Error "io-failed" naming the file; the
+// fsyncs it and renames it over `path`; mode 0600 by default (the gateway,
+// not the file mode, decides who may read it), `mode` for public files. Error "io-failed" naming the file; the
 // temporary is removed on failure.
-Status write_file_atomic(const std::string& path, const std::string& data);
+Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode = 0600);
 
 // Writes all of `data` to `fd` (retrying short writes and EINTR). Error
 // "io-failed" naming `name`.

@@ -3,7 +3,9 @@
 //
 //   DATA/knooppunt.conf        settings
 //   DATA/knooppunt.db          SQLite store
-//   DATA/keys/                 host keys, intake identity, hub and log keys (0700, files 0600)
+//   DATA/keys/                 host keys, intake identity, hub and log keys (0700, or root:worker 0710 when
+//                              init ran as root; files 0600)
+//   DATA/public/               the public halves of those keys (0755, files 0644; keys/keystore.h)
 //   DATA/boxes/GMxxxx/inbox    completed uploads of one municipality
 //   DATA/boxes/GMxxxx/outbox   receipts, SIPs, requests for the municipality
 //   DATA/boxes/GMxxxx/archive  outbox items the municipality acknowledged
@@ -25,6 +27,7 @@ struct DataDir {
   std::string settings() const { return root + "/knooppunt.conf"; }
   std::string db() const { return root + "/knooppunt.db"; }
   std::string keys() const { return root + "/keys"; }
+  std::string public_keys() const { return root + "/public"; }
   std::string boxes() const { return root + "/boxes"; }
   // `code` must have passed policy::valid_municipality_code.
   std::string box(const std::string& code) const { return boxes() + "/" + code; }

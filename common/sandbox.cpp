@@ -242,8 +242,11 @@ const Sys kAllowEverywhere[] = {
 
 // Allowed in the http profile only: taking connections off the listening
 // socket it already holds, and its worker threads (clone is handled apart).
+// Poco 1.11's Socket::poll (the server's dispatcher, every keep-alive
+// wait) creates its epoll instance with the old epoll_create, not
+// epoll_create1: a new anonymous descriptor, no path.
 const Sys kAllowHttp[] = {
-    KP_SYS(accept), KP_SYS(accept4), KP_SYS(set_tid_address),
+    KP_SYS(accept), KP_SYS(accept4), KP_SYS(set_tid_address), KP_SYS(epoll_create),
 };
 
 // Refused with EACCES in every profile: paths (a library that probes a file

@@ -17,10 +17,10 @@
 #include "gateway/html.h"
 #include "gateway/transfer_chart.h"
 #include "gateway/web_token.h"
-#include "keys/keystore.h"
 #include "policy/identifiers.h"
 #include "store/audit_queries.h"
 #include "store/auditor_tokens.h"
+#include "store/db.h"
 #include "store/registry.h"
 #include "store/transfer_log.h"
 
@@ -84,48 +84,6 @@ bool read_post_form(Poco::Net::HTTPServerRequest& req, Poco::Net::HTMLForm& form
   std::istringstream in(body);
   form.load(req, in);
   return true;
-}
-
-Status audit_web(store::Db& db, const std::string& event, bool ok,
-                 const std::optional<std::string>& actor, const std::string& source,
-                 const std::optional<std::string>& reason) {
-  store::AuditEvent e;
-  e.event = event;
-  e.outcome = ok ? "success" : (event == "web.verify" ? "failed" : "refused");
-  e.actor = actor;
-  e.role = "auditor";
-  e.source = source;
-  e.channel = "http";
-  e.reason = reason;
-  auto id = store::append_audit(db, e);
-  return id.ok() ? ok_status() : Status(id.error());
-}
-
-// Why a login is refused (for the audit record; the client sees less), or
-// nothing when id and token are right; then `matched` is the stored hash the
-// session will be tied to.
-Result<std::optional<std::string>> login_refusal(store::Db& db, const Settings& s,
-                                                 const std::string& source, const std::string& id,
-                                                 const std::string& token, store::TokenHash& matched) {
-  using R = std::optional<std::string>;
-  bool safe =
-      std::find(s.ban_safelist.begin(), s.ban_safelist.end(), source) != s.ban_safelist.end();
-  if (!safe) {
-    KP_TRY(int64_t failed,
-           store::count_failed_logins(db, source, log::now_ms() - s.ban_window_seconds * 1000));
-    if (failed >= s.ban_after_failures) return R("source-banned");
-  }
-  if (!policy::valid_account_id(id)) return R("id-invalid");
-  if (token.empty()) return R("token-missing");
-  KP_TRY(auto stored, store::auditor_token(db, id));
-  if (stored) {
-    if (!token_matches(token, *stored)) return R("token-wrong");
-    matched = *stored;
-    return R();
-  }
-  KP_TRY(auto account, store::find_account(db, id));
-  if (!account) return R("auditor-unknown");
-  return R(account->role == "auditor" ? "token-not-set" : "not-auditor");
 }
 
 // Parses the dashboard's filters; a bad value is dropped with a note.
@@ -199,18 +157,17 @@ Result<Reply> dashboard(store::Db& db, const WebSession& s, Poco::Net::HTTPServe
   return Reply{HTTPResponse::HTTP_OK, dashboard_page(v), {}, {}};
 }
 
-Result<Reply> verify(const DataDir& data, store::Db& db, const WebSession& s,
-                     const std::string& source) {
-  KP_TRY(auto pub, keys::public_keys(data));
-  KP_TRY(note::VerifierKey key, note::parse_verifier_key(pub.log_verifier_key));
-  KP_TRY(std::string origin, keys::log_origin(data));
-  auto report = audit::verify_log(db, key, origin, std::nullopt);
+Result<Reply> verify(const LogKey& log_key, HttpMonitorClient& monitor, store::Db& db,
+                     const WebSession& s, const std::string& source) {
+  auto report = audit::verify_log(db, log_key.key, log_key.origin, std::nullopt);
   std::string detail = report.ok() ? "transfer log verified: " + std::to_string(report->records) +
                                          " records, " + std::to_string(report->checkpoints) +
                                          " signed checkpoints"
                                    : report.error().message();
-  KP_GUARD(audit_web(db, "web.verify", report.ok(), s.auditor, source,
-                     report.ok() ? std::nullopt : std::optional<std::string>(report.error().code)));
+  KP_TRY(MonitorReply recorded,
+         monitor.claim(MonitorOp::verify_done, s.grant, source,
+                       report.ok() ? std::string() : verify_result_code(report.error().code)));
+  KP_ENSURE(recorded.accepted, "audit-failed", "the monitor refused the record: " + recorded.reason);
   log::event("web.verify",
              {{"auditor", s.auditor}, {"outcome", report.ok() ? "ok" : report.error().code}});
   return Reply{HTTPResponse::HTTP_OK, verify_page(s.auditor, s.csrf, report.ok(), detail), {}, {}};
@@ -240,44 +197,31 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
     if ((path == "/auditor/" && !get) || (path != "/auditor/" && !post))
       return send(resp, refused(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "Method not allowed."));
 
-    auto db = store::Db::open(data_.db());
-    if (!db.ok())
-      return send(resp,
-                  refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
+    std::lock_guard<std::mutex> lock(store_.mu);
+    store::Db* db = &store_.db;
     Poco::Net::HTMLForm form;
     if (post && !read_post_form(req, form))
       return send(
           resp, refused(HTTPResponse::HTTP_BAD_REQUEST, "Bad form (url-encoded, at most 8 KiB)."));
 
     if (path == "/auditor/login") {
-      std::string id = form.get("auditor", "");
-      store::TokenHash matched{};
-      auto refusal = login_refusal(*db, settings_, source, id, form.get("token", ""), matched);
-      if (!refusal.ok())
+      // The monitor decides and records the login (http_monitor.h).
+      auto reply = monitor_.login(source, form.get("auditor", ""), form.get("token", ""));
+      if (!reply.ok() || (!reply->accepted && reply->reason == "store-failed"))
         return send(resp,
                     refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
-      std::optional<std::string> actor =
-          policy::valid_account_id(id) ? std::optional<std::string>(id) : std::nullopt;
-      Status recorded = audit_web(*db, "web.login", !*refusal, actor, source, *refusal);
-      log::event("web.login", {{"auditor", actor.value_or("")},
-                               {"source", source},
-                               {"outcome", *refusal ? "refused" : "success"},
-                               {"reason", refusal->value_or("")}});
-      if (!recorded.ok())
-        return send(resp,
-                    refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "The store is unavailable."));
-      if (*refusal == "source-banned")
+      if (reply->reason == "source-banned")
         return send(resp,
                     Reply{HTTPResponse::HTTP_FORBIDDEN,
                           login_page("Too many failed logins from your address; try again later."),
                           {},
                           {}});
-      if (*refusal)
+      if (!reply->accepted)
         return send(resp, Reply{HTTPResponse::HTTP_FORBIDDEN,
                                 login_page("Login refused: check the auditor id and token."),
                                 {},
                                 {}});
-      WebSession s = sessions_.create(id, matched, now);
+      WebSession s = sessions_.create(form.get("auditor", ""), reply->token_hash, now, reply->grant);
       return send(resp, redirect("/auditor/", session_cookie(s.id, kSessionMs / 1000)));
     }
 
@@ -294,7 +238,7 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
       if (!*stored || **stored != session->token_hash) {
         const std::string reason = *stored ? "token-replaced" : "account-disabled";
         sessions_.drop(session->id);
-        (void)audit_web(*db, "web.session_ended", false, session->auditor, source, reason);
+        (void)monitor_.claim(MonitorOp::session_ended, session->grant, source, reason);
         log::event("web.session_ended",
                    {{"auditor", session->auditor}, {"source", source}, {"reason", reason}});
         session.reset();
@@ -320,10 +264,10 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
     }
     if (path == "/auditor/logout") {
       sessions_.drop(session->id);
-      (void)audit_web(*db, "web.logout", true, session->auditor, source, std::nullopt);
+      (void)monitor_.claim(MonitorOp::logout, session->grant, source);
       return send(resp, redirect("/auditor/login", session_cookie("", 0)));
     }
-    auto r = verify(data_, *db, *session, source);
+    auto r = verify(log_key_, monitor_, *db, *session, source);
     if (!r.ok()) log::event("web.failed", {{"error", r.error().message()}});
     return send(
         resp,

@@ -5,6 +5,11 @@
 // current signed checkpoint and a "verify" action that runs the same check
 // as `knooppunt audit verify`. Metadata only, never package content.
 //
+// It runs in the sandboxed HTTP process (http_endpoint.h): it reads through
+// one read-only store handle opened before the sandbox, verifies with the
+// public log key, and writes nothing itself: logins and every audit record
+// go through the monitor (http_monitor.h), which decides logins on its own.
+//
 // Sessions live in this process's memory (web_sessions.h): cookie
 // `kp_session` (HttpOnly, SameSite=Strict, Path=/auditor, 15 minutes);
 // state-changing requests (verify, logout) are POSTs that must carry the
@@ -20,16 +25,32 @@
 
 #include <string>
 
-#include "common/datadir.h"
-#include "common/settings.h"
+#include <mutex>
+
+#include "gateway/http_monitor.h"
 #include "gateway/web_sessions.h"
+#include "keys/signed_note.h"
+#include "store/db.h"
 
 namespace kp::gateway {
 
+// The HTTP process's one store handle (read-only), shared by Poco's threads
+// one at a time.
+struct ReadOnlyStore {
+  std::mutex mu;
+  store::Db db;
+};
+
+// What verify needs: the public log key and the checkpoints' origin.
+struct LogKey {
+  note::VerifierKey key;
+  std::string origin;
+};
+
 class AuditorWeb {
  public:
-  AuditorWeb(DataDir data, Settings settings)
-      : data_(std::move(data)), settings_(std::move(settings)) {}
+  AuditorWeb(ReadOnlyStore& store, HttpMonitorClient& monitor, LogKey log_key)
+      : store_(store), monitor_(monitor), log_key_(std::move(log_key)) {}
 
   // True when the request URI's path is one this page serves ("/",
   // "/auditor" and below).
@@ -39,8 +60,9 @@ class AuditorWeb {
   void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp);
 
  private:
-  DataDir data_;
-  Settings settings_;
+  ReadOnlyStore& store_;
+  HttpMonitorClient& monitor_;
+  LogKey log_key_;
   WebSessions sessions_;
 };
 

@@ -1,4 +1,5 @@
-// /healthz, /metrics and the auditors' page (/auditor/) over Poco's HTTP server; see http_endpoint.h.
+// /healthz, /metrics and the auditors' page (/auditor/) over Poco's HTTP
+// server, in a sandboxed process beside its monitor; see http_endpoint.h.
 #include "gateway/http_endpoint.h"
 
 #include <Poco/Exception.h>
@@ -9,14 +10,24 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
+#include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <set>
 #include <sstream>
 
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "gateway/auditor_web.h"
+#include "gateway/http_monitor.h"
+#include "gateway/test_hooks.h"
+#include "keys/keystore.h"
 #include "store/db.h"
 #include "store/metrics.h"
 
@@ -26,25 +37,30 @@ namespace {
 
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
-  Handler(const DataDir& d, AuditorWeb& web) : d_(d), web_(web) {}
+  Handler(const test_hooks::HttpContext& ctx, ReadOnlyStore& store, AuditorWeb& web)
+      : ctx_(ctx), store_(store), web_(web) {}
   void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
     try {
+      if (test_hooks::http_route && test_hooks::http_route(ctx_, req, resp)) return;
       if (AuditorWeb::owns(req.getURI())) return web_.handle(req, resp);
       resp.set("Cache-Control", "no-store");
       resp.set("X-Content-Type-Options", "nosniff");
       if (req.getMethod() != "GET") return send(resp, Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
       if (req.getURI() == "/healthz") {
-        auto db = store::Db::open(d_.db());
-        if (!db.ok()) return send(resp, Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
+        std::lock_guard<std::mutex> lock(store_.mu);
+        auto probe = store_.db.prepare("SELECT 1");
+        if (!probe.ok() || !probe->step().ok())
+          return send(resp, Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
         return send(resp, Poco::Net::HTTPResponse::HTTP_OK, "ok\n");
       }
       if (req.getURI() == "/metrics") {
-        auto db = store::Db::open(d_.db());
-        if (!db.ok()) return send(resp, Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
-        auto m = store::read_metrics(*db);
-        if (!m.ok()) return send(resp, Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
         std::ostringstream out;
-        for (const auto& [name, value] : *m) out << "knooppunt_" << name << " " << value << "\n";
+        {
+          std::lock_guard<std::mutex> lock(store_.mu);
+          auto m = store::read_metrics(store_.db);
+          if (!m.ok()) return send(resp, Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
+          for (const auto& [name, value] : *m) out << "knooppunt_" << name << " " << value << "\n";
+        }
         return send(resp, Poco::Net::HTTPResponse::HTTP_OK, out.str());
       }
       send(resp, Poco::Net::HTTPResponse::HTTP_NOT_FOUND, "not found\n");
@@ -61,21 +77,127 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     resp.setContentLength(static_cast<std::streamsize>(body.size()));
     resp.send() << body;
   }
-  const DataDir& d_;
+  const test_hooks::HttpContext& ctx_;
+  ReadOnlyStore& store_;
   AuditorWeb& web_;
 };
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(const DataDir& d, AuditorWeb& web) : d_(d), web_(web) {}
+  Factory(const test_hooks::HttpContext& ctx, ReadOnlyStore& store, AuditorWeb& web)
+      : ctx_(ctx), store_(store), web_(web) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new Handler(d_, web_);
+    return new Handler(ctx_, store_, web_);
   }
 
  private:
-  const DataDir& d_;
+  const test_hooks::HttpContext& ctx_;
+  ReadOnlyStore& store_;
   AuditorWeb& web_;
 };
+
+// Closes every descriptor but stdio and `keep`: the serve parent's store
+// (read-write), its listening sockets and whatever else it held must not
+// reach the HTTP process.
+void close_inherited_fds(const std::set<int>& keep) {
+  std::vector<int> open;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    const int own = ::dirfd(dir);
+    while (const dirent* e = ::readdir(dir)) {
+      int fd = std::atoi(e->d_name);
+      if (e->d_name[0] != '.' && fd > 2 && fd != own && !keep.count(fd)) open.push_back(fd);
+    }
+    ::closedir(dir);
+  }
+  for (int fd : open) ::close(fd);
+}
+
+[[noreturn]] void fail_and_exit(const Error& e) {
+  log::event("http.failed", {{"error", e.message()}});
+  ::_exit(1);
+}
+
+// The HTTP process: build everything, enter the sandbox, then serve.
+[[noreturn]] void run_http_process(const DataDir& data, Poco::Net::ServerSocket& socket, Fd channel) {
+  close_inherited_fds({socket.impl()->sockfd(), channel.get()});
+  auto db = store::Db::open_readonly(data.db());
+  if (!db.ok()) fail_and_exit(db.error());
+  ReadOnlyStore store{{}, std::move(*db)};
+  auto pub = keys::public_keys(data);
+  if (!pub.ok()) fail_and_exit(pub.error());
+  auto vkey = note::parse_verifier_key(pub->log_verifier_key);
+  if (!vkey.ok()) fail_and_exit(vkey.error());
+  auto user = sandbox::lookup_user(sandbox::kSessionUser);
+  if (!user.ok()) fail_and_exit(user.error());
+  if (::geteuid() == 0 && !*user)
+    fail_and_exit(make_error("sandbox-failed", std::string("no user ") + sandbox::kSessionUser +
+                                                   " (run `knooppunt init` as root once, or create it)"));
+  HttpMonitorClient monitor(std::move(channel));
+  test_hooks::HttpContext ctx{data, monitor};
+  AuditorWeb web(store, monitor, LogKey{*vkey, pub->log_origin});
+  auto report = sandbox::enter(sandbox::Profile::http, *user);
+  if (!report.ok()) fail_and_exit(report.error());
+  log::event("http.sandboxed", {{"uid_switched", report->uid_switched ? "yes" : "no"},
+                                {"landlock_abi", std::to_string(report->landlock_abi)}});
+  try {
+    // Poco's threads start here, inside the sandbox.
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(4);
+    params->setMaxQueued(16);
+    Poco::Net::HTTPServer server(new Factory(ctx, store, web), socket, params);
+    server.start();
+    // Serve until the monitor closes the channel (it ended, or it ended the
+    // pair over a protocol violation); let answers in flight finish.
+    pollfd pfd{monitor.fd(), 0, 0};
+    while (::poll(&pfd, 1, -1) < 0 || (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) == 0) {
+    }
+    server.stop();
+    for (int i = 0; i < 50 && server.currentConnections() > 0; ++i) ::usleep(100 * 1000);
+  } catch (const Poco::Exception& e) {
+    log::event("http.failed", {{"error", e.displayText()}});
+    ::_exit(1);
+  }
+  log::event("http.stopped", {});
+  ::_exit(0);
+}
+
+// The monitor: fork the HTTP process, then answer it until it leaves.
+[[noreturn]] void run_monitor_process(const DataDir& data, const Settings& settings,
+                                      Poco::Net::ServerSocket& socket, Fd mine, Fd theirs) {
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  ::signal(SIGTERM, SIG_DFL);
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGPIPE, SIG_IGN);
+  pid_t child = ::fork();
+  if (child < 0) fail_and_exit(make_error("http-failed", "cannot fork the HTTP process"));
+  if (child == 0) {
+    mine.reset();
+    run_http_process(data, socket, std::move(theirs));
+  }
+  theirs.reset();
+  socket.close();
+  close_inherited_fds({mine.get()});
+  auto db = store::Db::open(data.db());
+  if (!db.ok()) {
+    ::kill(child, SIGKILL);
+    fail_and_exit(db.error());
+  }
+  // The monitor itself never executes anything nor traces anyone.
+  if (Status s = sandbox::deny_exec_and_escape(); !s.ok()) {
+    ::kill(child, SIGKILL);
+    fail_and_exit(s.error());
+  }
+  HttpMonitor monitor(*db, settings);
+  bool clean = run_monitor(mine.get(), monitor);
+  mine.reset();  // the HTTP process sees the channel close and leaves
+  for (int i = 0; i < 60; ++i) {
+    if (::waitpid(child, nullptr, WNOHANG) == child) ::_exit(clean ? 0 : 1);
+    ::usleep(100 * 1000);
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::_exit(clean ? 0 : 1);
+}
 
 }  // namespace
 
@@ -84,23 +206,18 @@ Result<pid_t> start_http_endpoint(const DataDir& data, const Settings& settings)
   try {
     Poco::Net::ServerSocket socket{Poco::Net::SocketAddress(address)};
     std::string bound = socket.address().toString();
+    int pair[2];
+    KP_ENSURE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0, "http-failed",
+              "cannot make the monitor's channel");
+    Fd mine(pair[0]), theirs(pair[1]);
     pid_t pid = ::fork();
-    KP_ENSURE(pid >= 0, "http-failed", "cannot fork the HTTP process");
+    KP_ENSURE(pid >= 0, "http-failed", "cannot fork the HTTP monitor");
     if (pid > 0) {
       socket.close();
-      log::event("http.listening", {{"addr", bound}});
+      log::event("http.listening", {{"addr", bound}, {"monitor", std::to_string(pid)}});
       return pid;
     }
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    ::signal(SIGTERM, SIG_DFL);
-    ::signal(SIGINT, SIG_DFL);
-    auto* params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(4);
-    params->setMaxQueued(16);
-    AuditorWeb web(data, settings);  // lives as long as this process
-    Poco::Net::HTTPServer server(new Factory(data, web), socket, params);
-    server.start();
-    for (;;) ::pause();
+    run_monitor_process(data, settings, socket, std::move(mine), std::move(theirs));
   } catch (const Poco::Exception& e) {
     return make_error("http-failed", "cannot serve HTTP on " + address + ": " + e.displayText());
   }

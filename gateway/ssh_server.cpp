@@ -145,6 +145,10 @@ Result<pid_t> spawn_worker(const DataDir& data) {
 }  // namespace
 
 Status serve(const DataDir& data, const Settings& settings) {
+  // The HTTP pair first, before this process opens the store or loads the
+  // SSH host keys: neither an SQLite connection (its locks and -shm mapping)
+  // nor a host key may cross the fork into it.
+  if (!settings.http.empty()) KP_GUARD(start_http_endpoint(data, settings));
   ssh_init();
   KP_TRY(store::Db db, store::Db::open(data.db()));
   KP_GUARD(recover_uploads(data, db));
@@ -169,7 +173,6 @@ Status serve(const DataDir& data, const Settings& settings) {
   } else {
     log::event("sandbox.uid_switch_skipped", {{"reason", "not running as root"}});
   }
-  if (!settings.http.empty()) KP_GUARD(start_http_endpoint(data, settings));
   Gate gate(settings, db);
   std::vector<pid_t> workers;
   for (int64_t i = 0; i < settings.workers; ++i) {

@@ -10,4 +10,8 @@ HookContext& hook_context() {
 
 SftpExtensionHook g_sftp_extension_hook = nullptr;
 
+namespace test_hooks {
+HttpRoute http_route = nullptr;
+}  // namespace test_hooks
+
 }  // namespace kp::gateway

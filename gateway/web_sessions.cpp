@@ -22,8 +22,8 @@ std::string key_of(const std::string& id) {
 }  // namespace
 
 WebSession WebSessions::create(const std::string& auditor, const store::TokenHash& token_hash,
-                               int64_t now_ms) {
-  WebSession s{random_hex(), auditor, random_hex(), now_ms + kSessionMs, token_hash};
+                               int64_t now_ms, const std::array<uint8_t, 32>& grant) {
+  WebSession s{random_hex(), auditor, random_hex(), now_ms + kSessionMs, token_hash, grant};
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = by_hash_.begin(); it != by_hash_.end();)
     it = it->second.expires_ms <= now_ms ? by_hash_.erase(it) : std::next(it);

@@ -6,6 +6,7 @@
 // after login; the table holds at most kMaxSessions (the oldest go first).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -25,13 +26,16 @@ struct WebSession {
   std::string csrf;     // must come back in every state-changing form
   int64_t expires_ms = 0;
   store::TokenHash token_hash{};  // the auditor's token hash at login
+  std::array<uint8_t, 32> grant{};  // the monitor's grant for this login (http_monitor.h)
 };
 
 class WebSessions {
  public:
   // A new session for `auditor`, who logged in with the token whose stored
-  // hash is `token_hash`, valid until now + kSessionMs.
-  WebSession create(const std::string& auditor, const store::TokenHash& token_hash, int64_t now_ms);
+  // hash is `token_hash` (the monitor's `grant` for that login), valid
+  // until now + kSessionMs.
+  WebSession create(const std::string& auditor, const store::TokenHash& token_hash, int64_t now_ms,
+                    const std::array<uint8_t, 32>& grant = {});
   // The live session with cookie value `id`, if any (expired ones are dropped).
   std::optional<WebSession> find(const std::string& id, int64_t now_ms);
   // Ends the session (logout); unknown ids are ignored.

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/atomic_file.h"
 #include "common/handles.h"
 #include "common/log.h"
 
@@ -67,6 +68,31 @@ Result<std::string> read_public(const std::string& path) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
+// Reads a small public file (no mode check: these are meant to be read).
+Result<std::string> read_published(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  KP_ENSURE(fd.valid(), "key-unreadable", "cannot read " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  KP_ENSURE(::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < 65536, "key-unreadable",
+            path + " is not a key file");
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    ssize_t r = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    KP_ENSURE(r > 0, "key-unreadable", "cannot read " + path);
+    got += static_cast<std::size_t>(r);
+  }
+  return text;
+}
+
+std::string chomp(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+constexpr const char* kPublicFiles[] = {"intake.recipient", "hub.minisign.pub", "log.note.vkey", "log.origin"};
+
 std::string_view view(const SecretBytes& b) {
   return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
 }
@@ -114,18 +140,64 @@ Result<std::string> log_origin(const DataDir& d) {
 }
 
 Result<PublicKeys> public_keys(const DataDir& d) {
+  const std::string dir = d.public_keys() + "/";
   PublicKeys out;
-  // The recipient is derived from the identity file; this reads the secret
-  // briefly in guarded memory (the CLI's `keys show` runs on the hub host).
-  KP_TRY(auto ids, load_intake_identities(d));
-  out.intake_recipient = age::recipient_of(ids.front());
-  KP_TRY(out.hub_minisign_public, read_public(path_of(d, "hub.minisign.pub")));
+  KP_TRY(std::string recipient, read_published(dir + "intake.recipient"));
+  out.intake_recipient = chomp(recipient);
+  KP_TRY(age::PublicKey parsed, age::parse_recipient(out.intake_recipient));
+  (void)parsed;  // checked: a damaged file is refused here, not by whoever seals to it
+  KP_TRY(out.hub_minisign_public, read_published(dir + "hub.minisign.pub"));
   KP_TRY(minisign::PublicKey pk, minisign::parse_public_key(out.hub_minisign_public));
   out.hub_minisign_base64 = minisign::public_key_base64(pk);
-  KP_TRY(std::string vkey, read_public(path_of(d, "log.note.vkey")));
-  while (!vkey.empty() && vkey.back() == '\n') vkey.pop_back();
-  out.log_verifier_key = vkey;
+  KP_TRY(std::string vkey, read_published(dir + "log.note.vkey"));
+  out.log_verifier_key = chomp(vkey);
+  KP_TRY(std::string origin, read_published(dir + "log.origin"));
+  out.log_origin = chomp(origin);
   return out;
+}
+
+bool public_keys_published(const DataDir& d) {
+  for (const char* name : kPublicFiles)
+    if (!exists(d.public_keys() + "/" + name)) return false;
+  return true;
+}
+
+Status publish_public_keys(const DataDir& d) {
+  // The recipient is derived from the identity: this reads the secret
+  // briefly in guarded memory, in a process allowed to (see keystore.h).
+  KP_TRY(auto ids, load_intake_identities(d));
+  const std::string recipient = age::recipient_of(ids.front());
+  KP_TRY(std::string hub_pub, read_public(path_of(d, "hub.minisign.pub")));
+  KP_TRY(minisign::PublicKey pk, minisign::parse_public_key(hub_pub));
+  (void)pk;
+  KP_TRY(std::string vkey, read_public(path_of(d, "log.note.vkey")));
+  KP_TRY(std::string origin, log_origin(d));
+  const std::string dir = d.public_keys();
+  if (::mkdir(dir.c_str(), 0755) != 0)
+    KP_ENSURE(errno == EEXIST, "io-failed", "cannot create " + dir + ": " + std::strerror(errno));
+  KP_ENSURE(::chmod(dir.c_str(), 0755) == 0, "io-failed", "cannot set the mode of " + dir);
+  KP_GUARD(write_file_atomic(dir + "/intake.recipient", recipient + "\n", 0644));
+  KP_GUARD(write_file_atomic(dir + "/hub.minisign.pub", hub_pub, 0644));
+  KP_GUARD(write_file_atomic(dir + "/log.note.vkey", chomp(vkey) + "\n", 0644));
+  KP_GUARD(write_file_atomic(dir + "/log.origin", origin + "\n", 0644));
+  return ok_status();
+}
+
+Status hand_keys_to(const DataDir& d, uid_t uid, gid_t gid) {
+  Fd dir(::open(d.keys().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  KP_ENSURE(dir.valid(), "io-failed", "cannot open " + d.keys());
+  // Every key file but the SSH host keys (the accepting parent's).
+  for (const char* name : {"intake.age", "intake.previous.age", "intake.previous.expires", "hub.minisign.key",
+                           "hub.minisign.pub", "log.note.key", "log.note.vkey", "log.origin"}) {
+    if (::fchownat(dir.get(), name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+      KP_ENSURE(errno == ENOENT, "io-failed", "cannot hand " + path_of(d, name) + " to the worker user");
+      continue;
+    }
+    KP_ENSURE(::fchmodat(dir.get(), name, 0600, 0) == 0, "io-failed", "cannot set the mode of " + path_of(d, name));
+  }
+  KP_ENSURE(::fchown(dir.get(), 0, gid) == 0 && ::fchmod(dir.get(), 0710) == 0, "io-failed",
+            "cannot set the owner and mode of " + d.keys());
+  return ok_status();
 }
 
 namespace {

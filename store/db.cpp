@@ -219,6 +219,27 @@ Result<Db> Db::open(const std::string& path) {
   return db;
 }
 
+Result<Db> Db::open_readonly(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  SqliteDb owned(raw);
+  if (rc != SQLITE_OK) return make_error("store-open-failed", path + ": " + sqlite3_errstr(rc));
+  sqlite3_busy_handler(raw, busy_wait, nullptr);
+  sqlite3_extended_result_codes(raw, 1);
+  Db db(std::move(owned));
+  auto ready = [&]() -> Status {
+    KP_GUARD(db.run_script("PRAGMA temp_store=MEMORY;"));
+    // One read: opens the -wal and maps the -shm now, not later.
+    KP_TRY(Stmt st, db.prepare("SELECT count(*) FROM sqlite_schema"));
+    KP_TRY(bool row, st.step());
+    KP_ENSURE(row, "store-failed", "no answer");
+    return ok_status();
+  };
+  Status s = ready();
+  if (!s.ok()) return make_error("store-open-failed", path + ": " + s.error().message());
+  return db;
+}
+
 Db::Db(SqliteDb db) : db_(std::move(db)), cache_(std::make_shared<StmtCache>()) {}
 
 Db::~Db() {

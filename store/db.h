@@ -92,6 +92,17 @@ class Db {
   // Opens (creating if needed) the database at `path` and applies every
   // pending schema migration. Errors: "store-open-failed", "store-migration-failed".
   static Result<Db> open(const std::string& path);
+  // Opens an existing database read-only (SQLITE_OPEN_READONLY: the main
+  // file's descriptor is O_RDONLY and every write is refused with
+  // "store-failed"), with no migration and temp_store=MEMORY, and runs one
+  // read so that the database, its -wal and its -shm are open when this
+  // returns. For the sandboxed HTTP process, which opens it before it may
+  // open nothing more: if SQLite later wants a file it could not get (a
+  // database whose -wal was removed while no writer had it open), the open
+  // fails with EACCES and the statement returns an error, never a crash.
+  // SQLite's WAL readers still open -wal and -shm read-write when they can
+  // (readers take read marks in the -shm). Error "store-open-failed".
+  static Result<Db> open_readonly(const std::string& path);
   Db(Db&&) noexcept = default;
   Db& operator=(Db&&) noexcept = default;
   // Finalizes the cached statements before the connection closes.

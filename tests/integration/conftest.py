@@ -118,8 +118,8 @@ class World:
             self.data.set(k, v)
         self.server = None
 
-    def serve(self, binary=None):
-        self.server = kp.Server(self.data, binary=binary).start()
+    def serve(self, bin=None):
+        self.server = kp.Server(self.data, bin=bin).start()
         return self.server
 
     def restart(self):

@@ -230,9 +230,9 @@ def _die_with_parent():
 class Server:
     """`knooppunt serve` on free loopback ports; stderr goes to a log file."""
 
-    def __init__(self, datadir, http=False, binary=None):
-        self.binary = binary or BIN
+    def __init__(self, datadir, http=False, bin=None):
         self.data = datadir
+        self.bin = bin or BIN
         self.port = free_port()
         # Always a port of our own: the settings default (8080) would collide
         # between servers of parallel tests.
@@ -241,7 +241,7 @@ class Server:
         self.log_path = os.path.join(datadir.path, f"serve-{self.port}.log")
 
     def start(self, timeout=20):
-        argv = [self.binary, "serve", "--data", self.data.path, "--listen", f"127.0.0.1:{self.port}",
+        argv = [self.bin, "serve", "--data", self.data.path, "--listen", f"127.0.0.1:{self.port}",
                 "--http", f"127.0.0.1:{self.http_port}"]
         self.log = open(self.log_path, "ab")
         # A process group of its own, so a kill reaches per-connection children too.

@@ -4,6 +4,7 @@ refusals. Contract: exit 0 ok, 1 refused with exactly one line
 "knooppunt: <reason-code>: <text>" on stderr, 2 bad usage.
 """
 
+import grp
 import json
 import os
 import re
@@ -120,7 +121,17 @@ def test_init_layout_and_permissions(tmp_path):
     for name in ("keys", "boxes"):
         p = os.path.join(d.path, name)
         assert os.path.isdir(p)
-        assert stat.S_IMODE(os.stat(p).st_mode) & 0o077 == 0, f"{name}/ open to others"
+        mode = stat.S_IMODE(os.stat(p).st_mode)
+        if name == "keys" and os.geteuid() == 0:
+            # As root: root:knooppunt-worker 0710 (the worker group may enter, nobody else).
+            assert mode == 0o710 and grp.getgrgid(os.stat(p).st_gid).gr_name == "knooppunt-worker"
+        else:
+            assert mode & 0o077 == 0, f"{name}/ open to others"
+    # The public halves, readable by anyone (the data directory itself stays 0700).
+    assert stat.S_IMODE(os.stat(os.path.join(d.path, "public")).st_mode) == 0o755
+    for name in os.listdir(os.path.join(d.path, "public")):
+        assert stat.S_IMODE(os.stat(os.path.join(d.path, "public", name)).st_mode) == 0o644
+        assert "PRIVATE" not in open(os.path.join(d.path, "public", name)).read()
     keyfiles = os.listdir(os.path.join(d.path, "keys"))
     assert keyfiles, "init creates host keys"
     for k in keyfiles:

@@ -69,7 +69,7 @@ def w(make_world):
     w = make_world()
     with open(os.path.join(w.data.box("GM0599", "outbox"), "rotterdam-secret.txt"), "wb") as f:
         f.write(SECRET)
-    w.serve(binary=TEST_BIN)
+    w.serve(bin=TEST_BIN)
     return w
 
 

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include "common/atomic_file.h"
 #include "common/log.h"
 #include "tests/support/temp_dir.h"
 
@@ -14,6 +15,10 @@ TEST_CASE("keystore: init makes every key, private ones 0600") {
   testing::TempDir dir;
   DataDir d{dir.path()};
   REQUIRE(keys::ensure_keys(d).ok());
+  CHECK_FALSE(keys::public_keys_published(d));
+  CHECK(keys::public_keys(d).error().code == "key-unreadable");  // never derived from the identity
+  REQUIRE(keys::publish_public_keys(d).ok());
+  CHECK(keys::public_keys_published(d));
   for (const char* f : {"intake.age", "hub.minisign.key", "log.note.key"}) {
     struct stat st {};
     REQUIRE(::stat((d.keys() + "/" + f).c_str(), &st) == 0);
@@ -41,6 +46,7 @@ TEST_CASE("keystore: rotation keeps the previous identity for the grace period")
   testing::TempDir dir;
   DataDir d{dir.path()};
   REQUIRE(keys::ensure_keys(d).ok());
+  REQUIRE(keys::publish_public_keys(d).ok());
   std::string before = keys::public_keys(d)->intake_recipient;
   std::string gen0 = keys::intake_generation(d);
   auto now = log::now_ms();
@@ -58,4 +64,42 @@ TEST_CASE("keystore: rotation keeps the previous identity for the grace period")
   CHECK(*keys::expire_previous_intake(d, now + 2000000));
   CHECK(keys::load_intake_identities(d)->size() == 1);
   CHECK(keys::rotate_intake(d, now + 3000000, 1000).ok());
+}
+
+TEST_CASE("keystore: the public files are world-readable and read without the identity") {
+  testing::TempDir dir;
+  DataDir d{dir.path()};
+  REQUIRE(keys::ensure_keys(d).ok());
+  REQUIRE(keys::publish_public_keys(d).ok());
+  struct stat st {};
+  REQUIRE(::stat(d.public_keys().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0755);
+  for (const char* f : {"intake.recipient", "hub.minisign.pub", "log.note.vkey", "log.origin"}) {
+    REQUIRE(::stat((d.public_keys() + "/" + f).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0644);
+  }
+  auto before = keys::public_keys(d);
+  REQUIRE(before.ok());
+  CHECK(before->log_origin == *keys::log_origin(d));
+  // Without the private keys the public halves still read.
+  ::chmod(d.keys().c_str(), 0);
+  ::rename((d.keys() + "/intake.age").c_str(), (dir.path() + "/moved.age").c_str());
+  auto after = keys::public_keys(d);
+  REQUIRE(after.ok());
+  CHECK(after->intake_recipient == before->intake_recipient);
+  ::chmod(d.keys().c_str(), 0700);
+}
+
+TEST_CASE("keystore: damaged public files are refused") {
+  testing::TempDir dir;
+  DataDir d{dir.path()};
+  REQUIRE(keys::ensure_keys(d).ok());
+  REQUIRE(keys::publish_public_keys(d).ok());
+  REQUIRE(write_file_atomic(d.public_keys() + "/intake.recipient", "age1notarecipient\n", 0644).ok());
+  CHECK_FALSE(keys::public_keys(d).ok());
+  REQUIRE(keys::publish_public_keys(d).ok());
+  REQUIRE(write_file_atomic(d.public_keys() + "/hub.minisign.pub", "garbage\n", 0644).ok());
+  CHECK_FALSE(keys::public_keys(d).ok());
+  ::unlink((d.public_keys() + "/log.origin").c_str());
+  CHECK_FALSE(keys::public_keys_published(d));
 }

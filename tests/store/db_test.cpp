@@ -98,3 +98,26 @@ TEST_CASE("db: a broken reference or NOT NULL is not reported as a duplicate") {
   REQUIRE(dup.ok());
   CHECK(dup->run().error().code == "store-duplicate");
 }
+
+TEST_CASE("db: a read-only handle reads new commits and refuses every write") {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/k.db";
+  CHECK(store::Db::open_readonly(path).error().code == "store-open-failed");  // never creates
+  auto rw = store::Db::open(path);
+  REQUIRE(rw.ok());
+  REQUIRE(rw->run_script("CREATE TABLE t(a INTEGER); INSERT INTO t VALUES (1);").ok());
+  auto ro = store::Db::open_readonly(path);
+  REQUIRE(ro.ok());
+  auto count = [&]() {
+    auto st = ro->prepare("SELECT count(*) FROM t");
+    REQUIRE(st.ok());
+    REQUIRE(*st->step());
+    return st->col_int(0);
+  };
+  CHECK(count() == 1);
+  REQUIRE(rw->run_script("INSERT INTO t VALUES (2);").ok());
+  CHECK(count() == 2);  // sees the writer's commit through the WAL
+  CHECK_FALSE(ro->run_script("INSERT INTO t VALUES (3);").ok());
+  CHECK_FALSE(ro->run_script("CREATE TABLE u(b);").ok());
+  CHECK(count() == 2);
+}

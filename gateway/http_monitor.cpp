@@ -1,0 +1,327 @@
+// The HTTP process's monitor: the codec, the sandboxed side's client and the
+// privileged side's decisions; see http_monitor.h.
+#include "gateway/http_monitor.h"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/bytes.h"
+#include "common/log.h"
+#include "gateway/web_sessions.h"
+#include "gateway/web_token.h"
+#include "policy/identifiers.h"
+#include "store/audit_events.h"
+#include "store/registry.h"
+
+namespace kp::gateway {
+
+namespace {
+
+constexpr const char* kVerifyCodes[] = {
+    "audit-record-altered",      "audit-record-missing", "audit-checkpoint-mismatch",
+    "audit-checkpoint-signature", "audit-tree-damaged",   "audit-not-grown",
+    "audit-fork-refused",        "audit-no-checkpoint",  "store-failed",
+    "store-busy",                "audit-verify-failed"};
+
+bool numeric_address(std::string_view s) {
+  if (s.empty() || s.size() > kMaxSourceBytes) return false;
+  std::string text(s);
+  unsigned char buf[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, text.c_str(), buf) == 1 || ::inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+bool allowed_reason(MonitorOp op, std::string_view reason) {
+  switch (op) {
+    case MonitorOp::session_ended:
+      return reason == "token-replaced" || reason == "account-disabled";
+    case MonitorOp::logout:
+      return reason.empty();
+    case MonitorOp::verify_done:
+      return reason.empty() || std::find(std::begin(kVerifyCodes), std::end(kVerifyCodes), reason) !=
+                                   std::end(kVerifyCodes);
+    case MonitorOp::login:
+      return false;
+  }
+  return false;
+}
+
+Error protocol(const std::string& what) { return make_error("monitor-protocol", what); }
+
+Status audit_web(store::Db& db, const std::string& event, const std::string& outcome,
+                 const std::optional<std::string>& actor, const std::string& source,
+                 const std::optional<std::string>& reason) {
+  store::AuditEvent e;
+  e.event = event;
+  e.outcome = outcome;
+  e.actor = actor;
+  e.role = "auditor";
+  e.source = source;
+  e.channel = "http";
+  e.reason = reason;
+  auto id = store::append_audit(db, e);
+  return id.ok() ? ok_status() : Status(id.error());
+}
+
+// Why a login is refused (for the audit record; the client sees less), or
+// nothing when id and token are right; then `matched` is the stored hash the
+// session will be tied to.
+Result<std::optional<std::string>> login_refusal(store::Db& db, const Settings& s,
+                                                 const std::string& source, const std::string& id,
+                                                 const std::string& token, store::TokenHash& matched) {
+  using R = std::optional<std::string>;
+  bool safe =
+      std::find(s.ban_safelist.begin(), s.ban_safelist.end(), source) != s.ban_safelist.end();
+  if (!safe) {
+    KP_TRY(int64_t failed,
+           store::count_failed_logins(db, source, log::now_ms() - s.ban_window_seconds * 1000));
+    if (failed >= s.ban_after_failures) return R("source-banned");
+  }
+  if (!policy::valid_account_id(id)) return R("id-invalid");
+  if (token.empty()) return R("token-missing");
+  KP_TRY(auto stored, store::auditor_token(db, id));
+  if (stored) {
+    if (!token_matches(token, *stored)) return R("token-wrong");
+    matched = *stored;
+    return R();
+  }
+  KP_TRY(auto account, store::find_account(db, id));
+  if (!account) return R("auditor-unknown");
+  return R(account->role == "auditor" ? "token-not-set" : "not-auditor");
+}
+
+MonitorReply refusal(std::string reason) {
+  MonitorReply r;
+  r.reason = std::move(reason);
+  return r;
+}
+
+}  // namespace
+
+std::string verify_result_code(const std::string& code) {
+  return allowed_reason(MonitorOp::verify_done, code) && !code.empty() ? code : "audit-verify-failed";
+}
+
+// ---------------------------------------------------------------- codec
+
+std::string encode_request(const MonitorRequest& r) {
+  std::vector<uint8_t> out;
+  Writer w(out);
+  if (const auto* l = std::get_if<LoginRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::login));
+    w.str(l->source);
+    w.str(l->auditor);
+    w.str(l->token);
+  } else {
+    const auto& c = std::get<ClaimRequest>(r);
+    w.u8(static_cast<uint8_t>(c.op));
+    w.str(std::string_view(reinterpret_cast<const char*>(c.grant.data()), c.grant.size()));
+    w.str(c.source);
+    if (c.op != MonitorOp::logout) w.str(c.reason);
+  }
+  return std::string(out.begin(), out.end());
+}
+
+Result<MonitorRequest> parse_request(std::string_view bytes) {
+  KP_ENSURE(bytes.size() <= kMonitorMaxMessage, "monitor-protocol", "request too long");
+  Reader in(bytes);
+  const uint8_t type = in.u8();
+  KP_ENSURE(in.ok(), "monitor-protocol", "empty request");
+  if (type == static_cast<uint8_t>(MonitorOp::login)) {
+    LoginRequest l;
+    l.source = in.str(kMaxSourceBytes);
+    l.auditor = in.str(kMaxAuditorBytes);
+    l.token = in.str(kMaxLoginTokenBytes);
+    if (!in.at_end()) return protocol("login: missing, oversized or extra fields");
+    if (!numeric_address(l.source)) return protocol("login: source is not an address");
+    return MonitorRequest(std::move(l));
+  }
+  KP_ENSURE(type == static_cast<uint8_t>(MonitorOp::session_ended) ||
+                type == static_cast<uint8_t>(MonitorOp::logout) ||
+                type == static_cast<uint8_t>(MonitorOp::verify_done),
+            "monitor-protocol", "unknown request type " + std::to_string(type));
+  ClaimRequest c;
+  c.op = static_cast<MonitorOp>(type);
+  std::string_view grant = in.str(32);
+  if (in.ok() && grant.size() != 32) in.fail();
+  if (in.ok()) std::memcpy(c.grant.data(), grant.data(), 32);
+  c.source = in.str(kMaxSourceBytes);
+  if (c.op != MonitorOp::logout) c.reason = in.str(64);
+  if (!in.at_end()) return protocol("claim: missing, oversized or extra fields");
+  if (!numeric_address(c.source)) return protocol("claim: source is not an address");
+  if (!allowed_reason(c.op, c.reason)) return protocol("claim: reason not allowed: " + c.reason);
+  return MonitorRequest(std::move(c));
+}
+
+std::string encode_reply(const MonitorReply& r) {
+  std::vector<uint8_t> out;
+  Writer w(out);
+  w.u8(r.accepted ? 0 : 1);
+  if (!r.accepted) {
+    w.str(r.reason);
+  } else if (r.grant != Grant{}) {
+    w.raw(r.grant.data(), r.grant.size());
+    w.raw(r.token_hash.data(), r.token_hash.size());
+  }
+  return std::string(out.begin(), out.end());
+}
+
+Result<MonitorReply> parse_reply(std::string_view bytes, MonitorOp op) {
+  Reader in(bytes);
+  MonitorReply r;
+  const uint8_t status = in.u8();
+  KP_ENSURE(in.ok() && status <= 1, "monitor-protocol", "bad reply status");
+  r.accepted = status == 0;
+  if (!r.accepted) {
+    r.reason = std::string(in.str(64));
+  } else if (op == MonitorOp::login) {
+    std::string_view g = in.raw(32);
+    std::string_view h = in.raw(32);
+    if (in.ok()) {
+      std::memcpy(r.grant.data(), g.data(), 32);
+      std::memcpy(r.token_hash.data(), h.data(), 32);
+    }
+  }
+  KP_ENSURE(in.at_end(), "monitor-protocol", "malformed reply");
+  return r;
+}
+
+// ---------------------------------------------------------------- client
+
+Result<std::string> HttpMonitorClient::exchange(std::string_view request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (;;) {
+    ssize_t n = ::send(fd_.get(), request.data(), request.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    KP_ENSURE(n == static_cast<ssize_t>(request.size()), "monitor-gone",
+              std::string("cannot reach the monitor: ") + std::strerror(errno));
+    break;
+  }
+  std::string reply(kMonitorMaxMessage, '\0');
+  for (;;) {
+    ssize_t n = ::recv(fd_.get(), reply.data(), reply.size(), MSG_TRUNC);
+    if (n < 0 && errno == EINTR) continue;
+    KP_ENSURE(n > 0, "monitor-gone", "the monitor closed the channel");
+    KP_ENSURE(static_cast<std::size_t>(n) <= reply.size(), "monitor-protocol", "reply too long");
+    reply.resize(static_cast<std::size_t>(n));
+    return reply;
+  }
+}
+
+Result<MonitorReply> HttpMonitorClient::login(const std::string& source, const std::string& auditor,
+                                          const std::string& token) {
+  // Longer values are refused by the monitor's checks anyway (an id or a
+  // token that long is never valid): cut them to the caps, keep the audit.
+  LoginRequest l{source, auditor.substr(0, kMaxAuditorBytes), token.substr(0, kMaxLoginTokenBytes)};
+  KP_TRY(std::string raw, exchange(encode_request(l)));
+  return parse_reply(raw, MonitorOp::login);
+}
+
+Result<MonitorReply> HttpMonitorClient::claim(MonitorOp op, const Grant& grant, const std::string& source,
+                                          const std::string& reason) {
+  ClaimRequest c{op, grant, source, reason};
+  KP_TRY(std::string raw, exchange(encode_request(c)));
+  return parse_reply(raw, op);
+}
+
+// ---------------------------------------------------------------- monitor
+
+std::string HttpMonitor::key_of(const Grant& g) const {
+  std::array<uint8_t, 32> h{};
+  crypto_generichash(h.data(), h.size(), g.data(), g.size(), nullptr, 0);
+  return std::string(h.begin(), h.end());
+}
+
+MonitorReply HttpMonitor::answer(const MonitorRequest& r, int64_t now_ms) {
+  for (auto it = grants_.begin(); it != grants_.end();)
+    it = it->second.expires_ms <= now_ms ? grants_.erase(it) : std::next(it);
+  if (const auto* l = std::get_if<LoginRequest>(&r)) return login(*l, now_ms);
+  return claim(std::get<ClaimRequest>(r), now_ms);
+}
+
+MonitorReply HttpMonitor::login(const LoginRequest& r, int64_t now_ms) {
+  store::TokenHash matched{};
+  auto refused = login_refusal(db_, settings_, r.source, r.auditor, r.token, matched);
+  if (!refused.ok()) return refusal("store-failed");
+  std::optional<std::string> actor =
+      policy::valid_account_id(r.auditor) ? std::optional<std::string>(r.auditor) : std::nullopt;
+  Status recorded = audit_web(db_, "web.login", *refused ? "refused" : "success", actor, r.source, *refused);
+  log::event("web.login", {{"auditor", actor.value_or("")},
+                           {"source", r.source},
+                           {"outcome", *refused ? "refused" : "success"},
+                           {"reason", refused->value_or("")}});
+  if (!recorded.ok()) return refusal("store-failed");
+  if (*refused) return refusal(**refused);
+  if (grants_.size() >= kMaxSessions) {  // the oldest goes first, as in web_sessions
+    auto oldest = std::min_element(grants_.begin(), grants_.end(), [](const auto& a, const auto& b) {
+      return a.second.expires_ms < b.second.expires_ms;
+    });
+    grants_.erase(oldest);
+  }
+  MonitorReply ok;
+  ok.accepted = true;
+  randombytes_buf(ok.grant.data(), ok.grant.size());
+  ok.token_hash = matched;
+  grants_[key_of(ok.grant)] = GrantEntry{r.auditor, matched, now_ms + kSessionMs};
+  return ok;
+}
+
+MonitorReply HttpMonitor::claim(const ClaimRequest& r, int64_t) {
+  auto it = grants_.find(key_of(r.grant));
+  if (it == grants_.end()) {
+    log::event("http.monitor_refused", {{"request", std::to_string(static_cast<int>(r.op))},
+                                        {"reason", "grant-unknown"}});
+    return refusal("grant-unknown");
+  }
+  const GrantEntry g = it->second;
+  std::string event = "web.logout", outcome = "success";
+  std::optional<std::string> reason;
+  if (r.op == MonitorOp::session_ended) {
+    auto stored = store::auditor_token(db_, g.auditor);
+    if (!stored.ok()) return refusal("store-failed");
+    bool holds = r.reason == "account-disabled" ? !*stored : (*stored && **stored != g.token_hash);
+    if (!holds) {
+      log::event("http.monitor_refused", {{"request", "session_ended"}, {"reason", "claim-false"}});
+      return refusal("claim-false");
+    }
+    event = "web.session_ended";
+    outcome = "refused";
+    reason = r.reason;
+  } else if (r.op == MonitorOp::verify_done) {
+    event = "web.verify";
+    outcome = r.reason.empty() ? "success" : "failed";
+    if (!r.reason.empty()) reason = r.reason;
+  }
+  if (!audit_web(db_, event, outcome, g.auditor, r.source, reason).ok()) return refusal("store-failed");
+  if (r.op != MonitorOp::verify_done) grants_.erase(key_of(r.grant));
+  MonitorReply ok;
+  ok.accepted = true;
+  return ok;
+}
+
+bool run_monitor(int fd, HttpMonitor& monitor) {
+  std::string buf(kMonitorMaxMessage + 1, '\0');
+  for (;;) {
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_TRUNC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return true;  // the HTTP process is gone
+    if (static_cast<std::size_t>(n) > kMonitorMaxMessage) {
+      log::event("http.monitor_violation", {{"error", "request longer than " + std::to_string(kMonitorMaxMessage)}});
+      return false;
+    }
+    auto request = parse_request(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    if (!request.ok()) {
+      log::event("http.monitor_violation", {{"error", request.error().message()}});
+      return false;
+    }
+    std::string reply = encode_reply(monitor.answer(*request, log::now_ms()));
+    if (::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size()))
+      return true;
+  }
+}
+
+}  // namespace kp::gateway

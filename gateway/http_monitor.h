@@ -1,0 +1,149 @@
+// The HTTP process's monitor: privilege separation for the auditors' web
+// page, after OpenSSH's monitor.c.
+//
+// `serve` forks a pair: the monitor (privileged, holds the read-write store)
+// and its child, the sandboxed HTTP process (common/sandbox.h, Profile::http),
+// which holds only a read-only store handle, the public log key, its
+// listening socket and its end of a unix SOCK_SEQPACKET socketpair to the
+// monitor. Everything the page writes goes through the monitor, which
+// answers this fixed list of requests and nothing else:
+//
+//   login          source, auditor id, token: the monitor decides the login
+//                  itself (ban count, id, token against the stored hash,
+//                  account), appends `web.login` (success or refused with the
+//                  reason) and, on success, returns a grant (32 random bytes)
+//                  tied to the auditor and the token hash it matched.
+//   session_ended  grant, source, reason (token-replaced | account-disabled):
+//                  appended as `web.session_ended` only when the store agrees
+//                  (no token any more, or a token other than the grant's).
+//   logout         grant, source: `web.logout` for the grant's auditor.
+//   verify_done    grant, source, result ("" = verified, or one of the
+//                  audit-* codes of audit::verify_log, store-failed,
+//                  store-busy, audit-verify-failed for any other):
+//                  `web.verify` for the grant's auditor.
+//
+// So a compromised HTTP process cannot write a successful login record
+// without the auditor's token, nor any record about an auditor who did not
+// log in through the monitor (grants expire with the web session, 15
+// minutes, at most kMaxSessions). What it can still do: claim any source
+// address (the monitor never sees the client's socket), add refused logins
+// (which count towards the ban), and state a verify result it did not get.
+//
+// The wire format: one request per SEQPACKET message of at most
+// kMonitorMaxMessage bytes: a type byte, then exactly the type's fields,
+// each a uint32 big-endian length and the bytes, each with a hard cap
+// (source 64 and a numeric IPv4 or IPv6 address, auditor 256, token 1024,
+// grant exactly 32, reason from the fixed set). A reply: a status byte (0
+// accepted, 1 refused) and its fields (login accepted: grant and token hash;
+// refused: the reason). A malformed or unknown request is a protocol
+// violation: the monitor logs it, closes the channel and ends the pair.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/handles.h"
+#include "common/result.h"
+#include "common/settings.h"
+#include "store/auditor_tokens.h"
+#include "store/db.h"
+
+namespace kp::gateway {
+
+inline constexpr std::size_t kMonitorMaxMessage = 4096;
+inline constexpr std::size_t kMaxSourceBytes = 64;
+inline constexpr std::size_t kMaxAuditorBytes = 256;
+inline constexpr std::size_t kMaxLoginTokenBytes = 1024;
+
+using Grant = std::array<uint8_t, 32>;
+
+enum class MonitorOp : uint8_t { login = 1, session_ended = 2, logout = 3, verify_done = 4 };
+
+struct LoginRequest {
+  std::string source, auditor, token;
+};
+struct ClaimRequest {
+  MonitorOp op = MonitorOp::logout;  // session_ended, logout or verify_done
+  Grant grant{};
+  std::string source;
+  std::string reason;  // session_ended: why; verify_done: "" or the failure code; logout: ""
+};
+using MonitorRequest = std::variant<LoginRequest, ClaimRequest>;
+
+struct MonitorReply {
+  bool accepted = false;
+  std::string reason;                // when refused
+  Grant grant{};                     // login accepted
+  store::TokenHash token_hash{};     // login accepted: the stored hash it matched
+};
+
+// The result code verify_done carries for a verify that failed with `code`:
+// `code` when it is on the monitor's list, else "audit-verify-failed".
+std::string verify_result_code(const std::string& code);
+
+// The codec (pure; both sides and the tests use it). encode_* never produce
+// a message parse_* refuses when the fields are within their caps.
+std::string encode_request(const MonitorRequest& r);
+// Error "monitor-protocol" naming what is wrong: unknown type, a missing,
+// extra, oversized or invalid field, or more than kMonitorMaxMessage bytes.
+Result<MonitorRequest> parse_request(std::string_view bytes);
+std::string encode_reply(const MonitorReply& r);
+Result<MonitorReply> parse_reply(std::string_view bytes, MonitorOp op);
+
+// The sandboxed side's end of the channel; safe to share between Poco's
+// threads (one exchange at a time). Errors: "monitor-gone" when the
+// monitor closed the channel, "monitor-protocol" for a malformed reply.
+class HttpMonitorClient {
+ public:
+  explicit HttpMonitorClient(Fd fd) : fd_(std::move(fd)) {}
+  Result<MonitorReply> login(const std::string& source, const std::string& auditor,
+                             const std::string& token);
+  Result<MonitorReply> claim(MonitorOp op, const Grant& grant, const std::string& source,
+                             const std::string& reason = {});
+  // Sends `request` as it is and returns the raw reply (test hooks send
+  // forged requests through this).
+  Result<std::string> exchange(std::string_view request);
+  int fd() const { return fd_.get(); }
+
+ private:
+  std::mutex mu_;
+  Fd fd_;
+};
+
+// The privileged side's decisions, apart from the socket so the tests can
+// drive them. Not thread-safe (the monitor is single-threaded).
+class HttpMonitor {
+ public:
+  HttpMonitor(store::Db& db, Settings settings) : db_(db), settings_(std::move(settings)) {}
+  // Answers one well-formed request. A refusal names its reason:
+  // "grant-unknown" (no live grant), "claim-false" (the store disagrees),
+  // "store-failed" (nothing could be recorded).
+  MonitorReply answer(const MonitorRequest& r, int64_t now_ms);
+
+ private:
+  struct GrantEntry {
+    std::string auditor;
+    store::TokenHash token_hash{};
+    int64_t expires_ms = 0;
+  };
+  MonitorReply login(const LoginRequest& r, int64_t now_ms);
+  MonitorReply claim(const ClaimRequest& r, int64_t now_ms);
+  std::string key_of(const Grant& g) const;
+
+  store::Db& db_;
+  Settings settings_;
+  std::map<std::string, GrantEntry> grants_;  // keyed by a hash of the grant
+};
+
+// Serves `fd` until the peer closes it (returns true) or breaks the
+// protocol (logs `http.monitor_violation`, returns false).
+bool run_monitor(int fd, HttpMonitor& monitor);
+
+}  // namespace kp::gateway
