@@ -80,7 +80,7 @@ const std::vector<Entry>& entries() {
        [](Settings& s, const std::string& v) { return (v.empty() || valid_host_port(v)) && (s.http = v, true); }},
       {{"login_grace_seconds", "30", "seconds a connection may take to authenticate"},
        integer(&Settings::login_grace_seconds, 1, 600)},
-      {{"idle_timeout_seconds", "900", "seconds without any SFTP request before a session is closed"},
+      {{"idle_timeout_seconds", "900", "seconds without any SFTP request, or without any channel, before the connection is closed"},
        integer(&Settings::idle_timeout_seconds, 10, 86400)},
       {{"max_auth_tries", "6", "authentication attempts per connection"},
        integer(&Settings::max_auth_tries, 1, 20)},

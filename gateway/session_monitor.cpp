@@ -421,7 +421,7 @@ bool SessionMonitor::on_discard(const Request& q, Reply&) {
   if (q.reason == "limit-file-size") {
     confirmed = end > settings_.max_file_size;
   } else if (q.reason == "limit-bytes-per-day") {
-    auto usage = store::usage_on_day(auth_.db(), principal_.municipality, utc_day_start_ms());
+    auto usage = usage_today();
     confirmed = usage.ok() && usage->bytes + end > settings_.max_bytes_per_day;
   }
   if (confirmed) audit("limit.hit", "refused", object, end, {}, q.reason);

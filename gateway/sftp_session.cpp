@@ -258,16 +258,16 @@ void SftpSession::on_write(const sftp::Request& req, Out& out) {
     reply_error(out, req.id, *h->failed, "write");
   };
   if (h->failed) return refuse(*h->failed);
-  if (end < req.offset || end > static_cast<uint64_t>(settings_.max_file_size))
-    return refuse(make_error("limit-file-size", "uploads are limited to " +
-                                                    std::to_string(settings_.max_file_size) + " bytes"));
-  if (h->day_bytes_before + std::max(end, h->size) > static_cast<uint64_t>(settings_.max_bytes_per_day))
-    return refuse(make_error("limit-bytes-per-day", "the municipality reached its daily upload volume"));
   // No sparse uploads: a write starts within max_write_gap of the bytes
   // received so far, so a 1-byte write at 1 GiB costs nothing to refuse.
   if (req.offset > h->received + static_cast<uint64_t>(settings_.max_write_gap))
     return refuse(make_error("upload-sparse", "a write may start at most " + std::to_string(settings_.max_write_gap) +
                                                   " bytes beyond the bytes sent so far"));
+  if (end < req.offset || end > static_cast<uint64_t>(settings_.max_file_size))
+    return refuse(make_error("limit-file-size", "uploads are limited to " +
+                                                    std::to_string(settings_.max_file_size) + " bytes"));
+  if (h->day_bytes_before + std::max(end, h->size) > static_cast<uint64_t>(settings_.max_bytes_per_day))
+    return refuse(make_error("limit-bytes-per-day", "the municipality reached its daily upload volume"));
   if (h->ranges.size() >= kMaxRanges && !req.data.empty())
     return refuse(make_error("upload-fragmented", "too many separate pieces; send the file in order"));
   const char* p = req.data.data();

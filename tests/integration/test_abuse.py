@@ -1,0 +1,162 @@
+"""Limits that hold under a hostile but authenticated user and an
+unauthenticated flood: a budget of its own for connections that have not
+authenticated (overall and per source, with random early drop), refused
+connections recorded as aggregates rather than one leaf each, idle
+connections ended, temporary uploads counted and capped, no sparse uploads,
+and statvfs telling the day's quota instead of the host's disk. Every flood
+here is bounded in count and time and stays on 127.0.0.0/8.
+"""
+
+import os
+import socket
+import time
+
+import paramiko
+import pytest
+
+import kp
+
+
+def raw_connect(port, source):
+    """A TCP connection from `source` (a loopback address) that sends nothing."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((source, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def admitted(sock):
+    """True when the gateway answered with its SSH banner, False when it closed at once."""
+    try:
+        data = sock.recv(64)
+    except (socket.timeout, ConnectionResetError):
+        return False
+    return data.startswith(b"SSH-")
+
+
+@pytest.fixture(scope="module")
+def w(make_world):
+    w = make_world(settings={
+        "max_startups": "8",
+        "max_startups_per_source": "3",
+        "login_grace_seconds": "20",
+        "idle_timeout_seconds": "10",
+        "max_temp_uploads": "2",
+        "max_files_per_day": "6",
+        "max_bytes_per_day": "100000",
+        "max_write_gap": "65536",
+    })
+    w.serve()
+    return w
+
+
+def test_unauthenticated_flood_leaves_users_served(w):
+    held = []
+    before = w.jj()  # authenticated before the flood
+    try:
+        for _ in range(3):
+            s = raw_connect(w.port, "127.0.0.2")
+            assert admitted(s)
+            held.append(s)
+        extra = raw_connect(w.port, "127.0.0.2")
+        assert not admitted(extra), "a fourth unauthenticated connection from one source"
+        extra.close()
+        # The budget is per source: a user elsewhere still logs in.
+        with w.jj() as sftp:
+            assert sorted(sftp.listdir("/")) == ["inbox", "outbox"]
+        # Other sources fill the overall budget (8); from half of it on some are dropped.
+        for i in range(3, 12):
+            s = raw_connect(w.port, f"127.0.0.{i}")
+            if admitted(s):
+                held.append(s)
+            else:
+                s.close()
+        assert len(held) <= 8
+        # Authenticated connections do not count: the one from before is served.
+        kp.upload(before.sftp, "/inbox/during-flood.bin", b"still served")
+    finally:
+        before.close()
+        for s in held:
+            s.close()
+    assert "during-flood.bin" in [u["name"] for u in w.data.uploads("GM0363")]
+
+
+def test_refused_connections_are_aggregated(w):
+    w.restart()  # no connection of the test before still counts
+    held = [raw_connect(w.port, "127.0.0.20") for _ in range(3)]
+    try:
+        for s in held:
+            assert admitted(s)
+        before = w.data.last_audit_id()
+        for _ in range(40):
+            s = raw_connect(w.port, "127.0.0.20")
+            assert not admitted(s)
+            s.close()
+    finally:
+        for s in held:
+            s.close()
+    w.restart()  # the counted record of the minute is written at the latest at shutdown
+    records = [e for e in w.data.audit(event="connection.refused", since_id=before)
+               if e["source"] == "127.0.0.20"]
+    assert len(records) == 2, records
+    assert records[0]["reason"] == "limit-startups-per-source"
+    assert records[1]["size"] == 39 and "39 more connections refused" in records[1]["object"]
+
+
+def test_idle_connection_is_closed(w):
+    c = w.jj()
+    try:
+        c.sftp.close()  # the SFTP channel ends; the connection stays, idle
+        transport = c.transport
+        assert kp.wait_for(lambda: not transport.is_active(), timeout=20), \
+            "an authenticated connection without a channel outlived idle_timeout_seconds"
+    finally:
+        c.close()
+    assert "event=connection.idle_timeout" in w.server.log_text()
+
+
+def statvfs(sftp, path):
+    t, msg = sftp._request(paramiko.sftp.CMD_EXTENDED, "statvfs@openssh.com", path)
+    return [msg.get_int64() for _ in range(11)]
+
+
+def test_temporary_uploads_count_and_are_capped(w):
+    w.restart()
+    with w.jj() as sftp:
+        before = statvfs(sftp, "/inbox")
+        kp.upload(sftp, "/inbox/t1.part", os.urandom(40000))
+        kp.upload(sftp, "/inbox/t2.part", os.urandom(40000))
+        assert kp.fails(kp.upload, sftp, "/inbox/t3.part", b"x"), "max_temp_uploads = 2"
+        # They count toward the day's bytes: 80000 of 100000 are taken.
+        assert kp.fails(kp.upload, sftp, "/inbox/final.bin", os.urandom(30000), pipelined=False)
+        after = statvfs(sftp, "/inbox")
+        sftp.remove("/inbox/t2.part")
+        sftp.posix_rename("/inbox/t1.part", "/inbox/t1.bin")
+    assert before[0] == 1 and before[2] == 100000 and before[5] == 6
+    assert after[4] == before[4] - 80000, (before, after)
+    assert [u["name"] for u in w.data.uploads("GM0363")][-1:] == ["t1.bin"]
+    reasons = [e["reason"] for e in w.data.audit(event="limit.hit")]
+    assert "limit-temp-uploads" in reasons and "limit-bytes-per-day" in reasons
+
+
+def test_sparse_and_holed_uploads_are_refused(w):
+    with w.jj() as sftp:
+        f = sftp.open("/inbox/sparse.bin", "wb")
+        f.set_pipelined(False)
+        with pytest.raises(IOError) as e:
+            f.seek(1024 * 1024 * 1024 - 1)
+            f.write(b"x")
+            f.flush()
+        assert "upload-sparse" in str(e.value)
+        with pytest.raises(IOError):
+            kp.strict_close(sftp, f)
+        g = sftp.open("/inbox/holed.bin", "wb")
+        g.seek(1000)
+        g.write(b"y" * 100)  # within max_write_gap, but bytes 0..999 never come
+        with pytest.raises(IOError) as e:
+            kp.strict_close(sftp, g)
+        assert "upload-incomplete" in str(e.value)
+    names = [u["name"] for u in w.data.uploads("GM0363")]
+    assert "sparse.bin" not in names and "holed.bin" not in names
+    assert not [n for n in os.listdir(w.data.box("GM0363", "inbox")) if n.startswith(("sparse", "holed"))]
