@@ -1,6 +1,14 @@
 // SQLite connection, statements and transactions; see db.h.
 #include "store/db.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
 #include <unistd.h>
 
 #include <cstring>
@@ -219,9 +227,58 @@ Result<Db> Db::open(const std::string& path) {
   return db;
 }
 
+namespace {
+
+// `path` percent-escaped for an SQLite URI (%, ?, # and anything not printable).
+std::string uri_escape(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c <= 0x20 || c >= 0x7f) {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// Every descriptor of this process open on `path` for writing is replaced,
+// under the same number, by a read-only one.
+Status reopen_read_only(const std::string& path) {
+  DIR* dir = ::opendir("/proc/self/fd");
+  KP_ENSURE(dir, "store-open-failed", "cannot list /proc/self/fd");
+  std::vector<int> fds;
+  while (dirent* e = ::readdir(dir)) {
+    int fd = std::atoi(e->d_name);
+    if (fd <= 2 || fd == ::dirfd(dir)) continue;
+    char target[4096];
+    std::string link = std::string("/proc/self/fd/") + e->d_name;
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0 || std::string(target, static_cast<std::size_t>(n)) != path) continue;
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) fds.push_back(fd);
+  }
+  ::closedir(dir);
+  for (int fd : fds) {
+    int ro = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    KP_ENSURE(ro >= 0, "store-open-failed", "cannot reopen " + path + " read-only");
+    int rc = ::dup3(ro, fd, O_CLOEXEC);
+    ::close(ro);
+    KP_ENSURE(rc == fd, "store-open-failed", "cannot swap " + path + " for a read-only descriptor");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
 Result<Db> Db::open_readonly(const std::string& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  // readonly_shm: the -shm is mapped read-only too (SQLite then keeps this
+  // reader's read mark privately); the writers keep it initialised.
+  std::string uri = "file:" + uri_escape(path) + "?mode=ro&readonly_shm=1";
+  int rc = sqlite3_open_v2(uri.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
   SqliteDb owned(raw);
   if (rc != SQLITE_OK) return make_error("store-open-failed", path + ": " + sqlite3_errstr(rc));
   sqlite3_busy_handler(raw, busy_wait, nullptr);
@@ -237,6 +294,9 @@ Result<Db> Db::open_readonly(const std::string& path) {
   };
   Status s = ready();
   if (!s.ok()) return make_error("store-open-failed", path + ": " + s.error().message());
+  // SQLite opens a reader's -wal read-write when it may; a reader never
+  // writes it, so the descriptor is swapped for a read-only one in place.
+  KP_GUARD(reopen_read_only(path + "-wal"));
   return db;
 }
 
