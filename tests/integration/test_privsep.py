@@ -143,3 +143,51 @@ def test_release_binary_has_no_test_hooks():
     if TEST_BIN:
         with open(TEST_BIN, "rb") as f:
             assert b"test-escape@knooppunt" in f.read()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+def test_non_root_developer_still_gets_seccomp_and_landlock(make_world):
+    """Run as an ordinary user, serve cannot switch uids, but the session
+    child still enters seccomp and Landlock, and the log says the switch was
+    skipped."""
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    w = make_world()
+    # A data directory the unprivileged user owns, somewhere it can reach.
+    import pathlib
+    home = pathlib.Path(tempfile.mkdtemp(prefix="kp-dev-"))  # /tmp: reachable by any user
+    shutil.copytree(w.data.path, home / "data")
+    os.chmod(home, 0o755)
+    for root, dirs, files in os.walk(home):
+        for n in dirs + files:
+            os.chown(os.path.join(root, n), nobody.pw_uid, nobody.pw_gid)
+    os.chown(home, nobody.pw_uid, nobody.pw_gid)
+    data = kp.DataDir.__new__(kp.DataDir)
+    data.path = str(home / "data")
+    server = kp.Server(data)
+    server.bin = "/usr/bin/setpriv"
+    argv_bin = [f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups", kp.BIN]
+    orig = subprocess.Popen
+
+    def popen(argv, *a, **k):
+        return orig([argv[0]] + argv_bin + argv[1:], *a, **k)
+
+    subprocess.Popen = popen
+    try:
+        server.start()
+    finally:
+        subprocess.Popen = orig
+    try:
+        with kp.connect(server.port, "j.jansen@GM0363", w.jansen) as sftp:
+            sftp.listdir("/outbox")
+            _, child = session_pair(server)
+            status = processes()[child][1]
+            assert status["Seccomp"].strip() == "2" and status["NoNewPrivs"].strip() == "1"
+            assert status["Uid"].split()[0] == str(nobody.pw_uid)
+        assert "event=sandbox.uid_switch_skipped" in server.log_text()
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
