@@ -204,7 +204,11 @@ void close_inherited_fds(const std::set<int>& keep) {
 Result<pid_t> start_http_endpoint(const DataDir& data, const Settings& settings) {
   const std::string& address = settings.http;
   try {
-    Poco::Net::ServerSocket socket{Poco::Net::SocketAddress(address)};
+    // No SO_REUSEPORT: a port another process serves is an error at start,
+    // never a silent share.
+    Poco::Net::ServerSocket socket;
+    socket.bind(Poco::Net::SocketAddress(address), true, false);
+    socket.listen(64);
     std::string bound = socket.address().toString();
     int pair[2];
     KP_ENSURE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0, "http-failed",

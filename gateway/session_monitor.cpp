@@ -39,6 +39,15 @@ int64_t utc_day_start_ms() {
   return now - now % 86400000;
 }
 
+// The receipt is NAME.receipt.json.minisig in the same folder: a name too
+// long for it would be accepted and never answered.
+Status receipt_name_fits(const std::string& name) {
+  constexpr std::size_t kLongest = 255 - (sizeof(".receipt.json.minisig") - 1);
+  KP_ENSURE(name.size() <= kLongest, "name-too-long",
+            "upload names are at most " + std::to_string(kLongest) + " bytes, so that the receipt's name fits");
+  return ok_status();
+}
+
 std::string random_hex(std::size_t bytes) {
   uint8_t buf[16];
   randombytes_buf(buf, bytes);
@@ -288,6 +297,10 @@ void SessionMonitor::on_open_write(const Request& q, Reply& reply, int& fd) {
   Status allowed = check_area(*t->area, true);
   if (!allowed.ok()) return fail(allowed.error());
   if (temps_.count(t->name)) return fail(make_error("already-exists", t->name + " already exists"));
+  if (!is_temporary_name(t->name)) {
+    Status fits = receipt_name_fits(t->name);
+    if (!fits.ok()) return fail(fits.error());
+  }
   Status fresh = check_new_upload_name(auth_, principal_, t->name);
   if (!fresh.ok()) return fail(fresh.error());
   if (confine::stat_beneath(t->area->dir.get(), t->name).ok())
@@ -336,6 +349,7 @@ Status SessionMonitor::commit(Area& area, const TempUpload& t, const std::string
   std::string object = "/" + area.name + "/" + final_name;
   // Limits hold at commit, whatever was true at open: handles opened at
   // once, or a temporary upload renamed later, count here.
+  KP_GUARD(receipt_name_fits(final_name));
   KP_GUARD(check_daily_limits(object, t.size, true, renamed_from));
   KP_GUARD(check_new_upload_name(auth_, principal_, final_name));
   CommitRequest c{t.partial_name, final_name, t.size, t.sha256_hex};

@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <spawn.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -142,9 +144,21 @@ Result<pid_t> spawn_worker(const DataDir& data) {
   return pid;
 }
 
+// One serve per data directory: an exclusive lock on DATA/serve.lock, held
+// for the life of this process (and released by the kernel when it dies).
+Result<Fd> lock_data_dir(const DataDir& data) {
+  std::string path = data.root + "/serve.lock";
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  KP_ENSURE(fd.valid(), "data-dir-busy", "cannot open " + path + ": " + std::strerror(errno));
+  KP_ENSURE(::flock(fd.get(), LOCK_EX | LOCK_NB) == 0, "data-dir-busy",
+            "another `knooppunt serve` is running on " + data.root);
+  return fd;
+}
+
 }  // namespace
 
 Status serve(const DataDir& data, const Settings& settings) {
+  KP_TRY(Fd lock, lock_data_dir(data));
   // The HTTP pair first, before this process opens the store or loads the
   // SSH host keys: neither an SQLite connection (its locks and -shm mapping)
   // nor a host key may cross the fork into it.

@@ -123,6 +123,14 @@ Status add_account(Db& db, const Account& a, const SshKeyRecord& key, int64_t no
       .bind(6, now_ms);
   Status s = st.run();
   if (!s.ok()) return map_constraint(s.error(), "account " + a.id);
+  // One SSH key, one account: a key registered to another account (of any
+  // role) would log in as that account too.
+  KP_TRY(Stmt owner, db.prepare("SELECT account FROM ssh_keys WHERE key_base64 = ? LIMIT 1"));
+  owner.bind(1, key.key_base64);
+  KP_TRY(bool taken, owner.step());
+  KP_ENSURE(!taken, "key-in-use",
+            "the SSH key " + key.fingerprint + " is already registered to " + owner.col_text(0) +
+                "; every account needs a key of its own");
   KP_TRY(Stmt ks,
          db.prepare(
              "INSERT INTO ssh_keys(account, key_type, key_base64, fingerprint) VALUES (?,?,?,?)"));

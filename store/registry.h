@@ -48,7 +48,8 @@ Result<std::optional<Municipality>> find_municipality(Db& db, const std::string&
 Result<std::vector<Municipality>> list_municipalities(Db& db);
 
 // Adds an account with one SSH key. Errors: "already-exists" (the id is
-// taken by any role: login names are unambiguous).
+// taken by any role: login names are unambiguous), "key-in-use" (the key is
+// registered to another account, named in the detail).
 Status add_account(Db& db, const Account& a, const SshKeyRecord& key, int64_t now_ms);
 // Disables `id` for good and, for a person, revokes every live mandate, in
 // one transaction. Errors: "not-found", "already-disabled".

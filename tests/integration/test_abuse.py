@@ -3,7 +3,9 @@ unauthenticated flood: a budget of its own for connections that have not
 authenticated (overall and per source, with random early drop), refused
 connections recorded as aggregates rather than one leaf each, idle
 connections ended, temporary uploads counted and capped, no sparse uploads,
-and statvfs telling the day's quota instead of the host's disk. Every flood
+statvfs telling the day's quota instead of the host's disk, one SSH key per
+account, names that leave room for their receipt, and one serve per data
+directory and port. Every flood
 here is bounded in count and time and stays on 127.0.0.0/8.
 """
 
@@ -160,3 +162,46 @@ def test_sparse_and_holed_uploads_are_refused(w):
     names = [u["name"] for u in w.data.uploads("GM0363")]
     assert "sparse.bin" not in names and "holed.bin" not in names
     assert not [n for n in os.listdir(w.data.box("GM0363", "inbox")) if n.startswith(("sparse", "holed"))]
+
+
+def test_one_key_one_account(w):
+    """A key registered to j.jansen cannot become staff's, an auditor's or another person's."""
+    for args in (["staff", "add", "x.staff", "--ssh-key", w.jansen.ssh_pub, "--recipient", w.jansen.recipient,
+                  "--sign-key", w.jansen.sign_pub],
+                 ["auditor", "add", "x.audit", "--ssh-key", w.jansen.ssh_pub],
+                 ["person", "add", "x.person", "--ssh-key", w.jansen.ssh_pub, "--sign-key", w.jansen.sign_pub]):
+        r = kp.kp(*args, data=w.data.path)
+        assert r.returncode == 1 and "key-in-use" in r.stderr and "j.jansen" in r.stderr, r.stderr
+    ids = [row["id"] for row in w.data.sql("SELECT id FROM accounts")]
+    assert not [i for i in ids if i.startswith("x.")]
+
+
+def test_long_names_that_leave_no_room_for_the_receipt_are_refused(w):
+    with w.jj() as sftp:
+        longest = "n" * 230 + ".age"  # 234 + len(".receipt.json.minisig") = 255
+        kp.upload(sftp, "/inbox/" + longest, b"fits")
+        with pytest.raises(IOError) as e:
+            kp.upload(sftp, "/inbox/" + "n" * 231 + ".age", b"too long")
+        assert "name-too-long" in str(e.value)
+        # Through a temporary name and a rename too.
+        kp.upload(sftp, "/inbox/long.part", b"temp")
+        with pytest.raises(IOError):
+            sftp.posix_rename("/inbox/long.part", "/inbox/" + "m" * 240)
+        sftp.remove("/inbox/long.part")
+    names = [u["name"] for u in w.data.uploads("GM0363")]
+    assert longest in names and not [n for n in names if len(n) > 234]
+
+
+def test_second_serve_on_a_data_directory_is_refused(w):
+    r = kp.run([kp.BIN, "serve", "--data", w.data.path, "--listen", f"127.0.0.1:{kp.free_port()}",
+                "--http", f"127.0.0.1:{kp.free_port()}"], timeout=20)
+    assert r.returncode == 1 and "data-dir-busy" in r.stderr, r.stderr
+    with w.jj() as sftp:
+        sftp.listdir("/")
+
+
+def test_taken_http_port_is_an_error_at_start(w, make_world):
+    other = make_world()
+    r = kp.run([kp.BIN, "serve", "--data", other.data.path, "--listen", f"127.0.0.1:{kp.free_port()}",
+                "--http", f"127.0.0.1:{w.server.http_port}"], timeout=20)
+    assert r.returncode == 1 and "http" in r.stderr, r.stderr
