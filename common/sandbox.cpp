@@ -25,6 +25,7 @@
 #include "common/sandbox.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/landlock.h>
@@ -41,6 +42,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <initializer_list>
 #include <string_view>
 #include <vector>
@@ -547,5 +549,28 @@ std::string status_line() {
 }
 
 #undef KP_SYS
+
+Status unmap_files_under(const std::string& prefix) {
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
+  {
+    std::ifstream maps("/proc/self/maps");
+    KP_ENSURE(maps, "sandbox-failed", "cannot read /proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+      // start-end perms offset dev inode path
+      auto slash = line.find(" /");
+      if (slash == std::string::npos) continue;
+      std::string path = line.substr(slash + 1);
+      if (path.rfind(prefix, 0) != 0) continue;
+      uintptr_t start = std::stoull(line.substr(0, line.find('-')), nullptr, 16);
+      uintptr_t end = std::stoull(line.substr(line.find('-') + 1), nullptr, 16);
+      ranges.emplace_back(start, end);
+    }
+  }
+  for (const auto& [start, end] : ranges)
+    KP_ENSURE(::munmap(reinterpret_cast<void*>(start), end - start) == 0, "sandbox-failed",
+              std::string("cannot unmap a mapping of the data directory: ") + std::strerror(errno));
+  return ok_status();
+}
 
 }  // namespace kp::sandbox

@@ -91,4 +91,12 @@ Status deny_exec_and_escape();
 // there every field reads "?", as it does when /proc is not mounted).
 std::string status_line();
 
+// Unmaps every file mapping of this process whose path starts with
+// `prefix` (read from /proc/self/maps, so call it before enter()). A child
+// forked from a process that used the store inherits SQLite's shared
+// mapping of the -shm (read-write): closing descriptors does not end it,
+// and neither seccomp nor Landlock stops writes through it. Error
+// "sandbox-failed" when the map cannot be read or a mapping stays.
+Status unmap_files_under(const std::string& prefix);
+
 }  // namespace kp::sandbox

@@ -341,6 +341,12 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
   if (child == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     close_all_but({STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, ssh_fd, theirs.get()});
+    // SQLite's shared -shm mapping crossed the fork: closing its descriptor
+    // does not end it.
+    if (Status s = sandbox::unmap_files_under(data.root + "/"); !s.ok()) {
+      log::event("sandbox.failed", {{"error", s.error().message()}});
+      ::_exit(1);
+    }
     auto confined = sandbox::enter(sandbox::Profile::session, child_user);
     if (!confined.ok()) {
       log::event("sandbox.failed", {{"error", confined.error().message()}});

@@ -92,6 +92,10 @@ def test_session_child_is_confined(w):
         # Directories never reach the child: only files passed for one operation.
         data_dirs = [t for t in targets if t.startswith(w.data.path) and os.path.isdir(t)]
         assert not data_dirs, data_dirs
+        # Nor a mapping of the store (SQLite's -shm crossed the fork).
+        with open(f"/proc/{child}/maps") as maps:
+            mapped = [line for line in maps if w.data.path in line or "knooppunt.db" in line]
+        assert not mapped, mapped
         # The pre-auth monitor cannot exec either.
         mstatus = processes()[monitor][1]
         assert mstatus["NoNewPrivs"].strip() == "1" and mstatus["Seccomp"].strip() == "2"
