@@ -116,9 +116,10 @@ struct Pull {
 // If the helper cannot be started, the reader does all the work inline.
 class FileFanout {
  public:
-  explicit FileFanout(EntrySink* sink) : sink_(sink), streams_(sink ? 2 : 1) {
+  explicit FileFanout(EntrySink* sink, bool helper_thread = true) : sink_(sink), streams_(sink ? 2 : 1) {
     for (auto& s : slots_) s.resize(kReadBlock);
     for (int i = 0; i < kSlots; ++i) free_.push_back(i);
+    if (!helper_thread) return;  // push() runs the work inline
     try {
       helper_ = std::thread([this] { help(); });
     } catch (const std::system_error&) {
@@ -424,8 +425,8 @@ Result<OpenedPackage> read_package(int fd, const MakeDecryptor& make_decryptor, 
 namespace {
 
 Result<OpenedPackage> open_with(int fd, const MakeDecryptor& make_decryptor, uint64_t already_read,
-                                const policy::PackageRules& rules, EntrySink* reseal) {
-  FileFanout files(reseal);
+                                const policy::PackageRules& rules, EntrySink* reseal, bool helper_thread = true) {
+  FileFanout files(reseal, helper_thread);
   std::vector<std::string> hashed;
   auto read = read_package(fd, make_decryptor, already_read, rules, files, hashed);
   // Before returning, the sink has taken every byte it was given (the
@@ -449,9 +450,9 @@ Result<OpenedPackage> open_package(int fd, const std::vector<const age::Identity
 }
 
 Result<OpenedPackage> open_payload(int fd, const uint8_t* payload_key, uint64_t header_bytes,
-                                   const policy::PackageRules& rules, EntrySink* reseal) {
+                                   const policy::PackageRules& rules, EntrySink* reseal, bool helper_thread) {
   auto make = [payload_key](age::Sink sink) { return age::Decryptor::for_payload(payload_key, std::move(sink)); };
-  return open_with(fd, make, header_bytes, rules, reseal);
+  return open_with(fd, make, header_bytes, rules, reseal, helper_thread);
 }
 
 Status check_files(const std::vector<policy::ManifestFile>& files, const OpenedPackage& pkg) {
