@@ -443,6 +443,15 @@ Status load_profile_filter(Profile profile) {
     KP_GUARD(f.add(SCMP_ACT_ALLOW, clone,
                    {Filter::cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)}));
     KP_GUARD(f.add(kRefuse, clone, {Filter::cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)}));
+  } else if (profile == Profile::parser) {
+    // The parser child hashes and reseals on a helper thread while it
+    // decrypts and reads the tar (workers/package.cpp): threads only, as
+    // for http; never a process, never a listening socket.
+    KP_GUARD(f.add(SCMP_ACT_ALLOW, clone,
+                   {Filter::cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)}));
+    KP_GUARD(f.add(kRefuse, clone, {Filter::cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)}));
+    KP_GUARD(f.add(kRefuse, KP_SYS(accept)));
+    KP_GUARD(f.add(kRefuse, KP_SYS(accept4)));
   } else {
     KP_GUARD(f.add(kRefuse, clone));
     KP_GUARD(f.add(kRefuse, KP_SYS(accept)));

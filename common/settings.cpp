@@ -179,6 +179,10 @@ const std::vector<Entry>& entries() {
       {{"retention_sweep_interval", "1m",
         "how often workers look for expired items (and once at start)"},
        duration(&Settings::retention_sweep_interval_seconds, 1, 86400)},
+      {{"parser_timeout", "5m",
+        "how long the sandboxed parser of one package may run before the package is refused "
+        "(package-parser-timeout)"},
+       duration(&Settings::parser_timeout_seconds, 1, 86400)},
   };
   return table;
 }

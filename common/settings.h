@@ -55,6 +55,7 @@ struct Settings {
   int64_t retention_receipts_seconds = 365 * 86400;
   int64_t retention_audit_log_seconds = 1827 * 86400;
   int64_t retention_sweep_interval_seconds = 60;
+  int64_t parser_timeout_seconds = 300;  // one package parser child, then package-parser-timeout
 };
 
 struct SettingInfo {

@@ -2,12 +2,9 @@
 #include "gateway/monitor_wire.h"
 
 #include <sys/mman.h>
-#include <sys/socket.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "common/bytes.h"
+#include "common/fd_passing.h"
 
 namespace kp::gateway::monitor {
 
@@ -248,59 +245,26 @@ Result<Reply> decode_reply(Op op, std::span<const uint8_t> msg) {
   return p;
 }
 
+namespace {
+Error as_monitor_error(const Error& e) {
+  return make_error(e.code == "fd-passing-closed" ? "monitor-closed" : "monitor-io", e.detail);
+}
+}  // namespace
+
 Status send_message(int sock, const std::vector<uint8_t>& msg, int fd) {
   KP_ENSURE(msg.size() <= kMaxMessage, "monitor-io", "message too large");
-  iovec iov{const_cast<uint8_t*>(msg.data()), msg.size()};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  for (;;) {
-    ssize_t n = ::sendmsg(sock, &mh, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) return make_error("monitor-closed", "the peer is gone");
-    KP_ENSURE(n == static_cast<ssize_t>(msg.size()), "monitor-io", std::strerror(errno));
-    return ok_status();
-  }
+  const int fds[1] = {fd};
+  Status s = send_with_fds(sock, msg, fd >= 0 ? std::span<const int>(fds, 1) : std::span<const int>());
+  if (!s.ok()) return as_monitor_error(s.error());
+  return ok_status();
 }
 
 Result<Message> recv_message(int sock) {
+  auto r = recv_with_fds(sock, kMaxMessage, 1);
+  if (!r.ok()) return as_monitor_error(r.error());
   Message m;
-  m.bytes.resize(kMaxMessage);
-  iovec iov{m.bytes.data(), m.bytes.size()};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = ::recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n == 0 || (n < 0 && errno == ECONNRESET)) return make_error("monitor-closed", "the peer is gone");
-  KP_ENSURE(n > 0, "monitor-io", std::strerror(errno));
-  // Take every descriptor that came, so none leaks, before judging the message.
-  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int fd = -1;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      if (!m.fd.valid()) m.fd.reset(fd);
-      else ::close(fd);
-    }
-  }
-  KP_ENSURE(!(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)), "monitor-io", "truncated message");
-  m.bytes.resize(static_cast<std::size_t>(n));
+  m.bytes = std::move(r->bytes);
+  if (!r->fds.empty()) m.fd = std::move(r->fds.front());
   return m;
 }
 

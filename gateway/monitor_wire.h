@@ -103,7 +103,7 @@ Result<Reply> decode_reply(Op op, std::span<const uint8_t> msg);
 // into messages below kMaxMessage.
 std::size_t entry_cost(const Entry& e);
 
-// One datagram with at most one descriptor. Errors "monitor-io" (the
+// One datagram with at most one descriptor (common/fd_passing). Errors "monitor-io" (the
 // detail has strerror), "monitor-closed" (the peer is gone).
 Status send_message(int sock, const std::vector<uint8_t>& msg, int fd = -1);
 struct Message {

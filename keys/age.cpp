@@ -519,6 +519,98 @@ Result<PublicKey> parse_recipient(std::string_view s) {
 }
 
 // ---------------------------------------------------------------------------
+// Header writing (shared by the Encryptor and rewrap_header).
+
+namespace {
+
+// The text header for `file_key` (kFileKeySize bytes): version line, one
+// X25519 stanza per recipient, MAC line. Without the nonce.
+Result<std::string> build_header(const uint8_t* file_key, const std::vector<PublicKey>& recipients) {
+  KP_ENSURE(!recipients.empty(), "age-no-recipients", "at least one recipient is required");
+  std::string header(kVersionLine);
+  header += '\n';
+  for (const PublicKey& r : recipients) KP_GUARD(wrap_x25519(file_key, r, header));
+  header += "---";
+  uint8_t mac[crypto_auth_hmacsha256_BYTES];
+  header_mac(file_key, header.data(), header.size(), mac);
+  header += ' ';
+  header += b64_encode(mac, sizeof mac);
+  header += '\n';
+  return header;
+}
+
+}  // namespace
+
+Result<std::string> rewrap_header(const SecretBytes& file_key,
+                                  const std::array<uint8_t, kPayloadNonceBytes>& nonce,
+                                  const std::vector<PublicKey>& recipients) {
+  KP_GUARD(sodium_ready());
+  KP_ENSURE(file_key.size() == kFileKeySize, "age-misuse", "a file key is 16 bytes");
+  KP_TRY(std::string header, build_header(file_key.data(), recipients));
+  header.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
+  return header;
+}
+
+Result<OpenedHeader> open_header(const Source& source, const std::vector<const Identity*>& identities) {
+  KP_GUARD(sodium_ready());
+  KP_ENSURE(static_cast<bool>(source), "age-misuse", "no source");
+  static_assert(kPayloadNonceBytes == kPayloadNonceSize && kPayloadKeySize == kKeySize);
+  // Bytes read so far; lines are scanned as they complete, exactly as the
+  // Decryptor's header phase does, so the same inputs get the same codes.
+  std::string buf;
+  std::size_t line_start = 0;
+  std::size_t header_len = 0;  // set once the MAC line is complete
+  bool eof = false;
+  uint8_t block[4096];
+  for (;;) {
+    while (header_len == 0) {
+      const std::size_t nl = buf.find('\n', line_start);
+      if (nl == std::string::npos) break;
+      const std::string_view line(buf.data() + line_start, nl - line_start);
+      const bool first = line_start == 0;
+      line_start = nl + 1;
+      if (first) {
+        KP_ENSURE(line == kVersionLine, "age-header-invalid", "not an age v1 file (bad version line)");
+      } else if (line.starts_with("---")) {
+        header_len = nl + 1;
+      }
+    }
+    if (header_len == 0) {
+      KP_ENSURE(line_start != 0 || buf.size() <= kVersionLine.size(), "age-header-invalid",
+                "not an age v1 file (bad version line)");
+      KP_ENSURE(buf.size() <= kMaxHeaderSize, "age-header-invalid", "header too large");
+    }
+    if (header_len != 0 && buf.size() >= header_len + kPayloadNonceSize) break;
+    if (eof) break;
+    KP_TRY(std::size_t got, source(block, sizeof block));
+    KP_ENSURE(got <= sizeof block, "age-misuse", "source returned more than asked");
+    if (got == 0) eof = true;
+    buf.append(reinterpret_cast<const char*>(block), got);
+  }
+  KP_ENSURE(header_len != 0, "age-header-invalid", "file ends inside the header");
+  KP_ENSURE(header_len <= kMaxHeaderSize, "age-header-invalid", "header too large");
+  const std::string_view text(buf.data(), header_len);
+  KP_TRY(Header h, parse_header(text));
+  OpenedHeader out;
+  KP_TRY(out.file_key, unwrap_file_key(h, identities));
+  uint8_t mac[crypto_auth_hmacsha256_BYTES];
+  header_mac(out.file_key.data(), text.data(), h.mac_input_len, mac);
+  const bool mac_ok = crypto_verify_32(mac, h.mac) == 0;
+  sodium_memzero(mac, sizeof mac);
+  KP_ENSURE(mac_ok, "age-hmac-mismatch", "header MAC does not match");
+  KP_ENSURE(buf.size() >= header_len + kPayloadNonceSize, "age-header-invalid",
+            "payload nonce missing or short");
+  std::memcpy(out.nonce.data(), buf.data() + header_len, kPayloadNonceSize);
+  out.payload_key = SecretBytes(kKeySize);
+  KP_ENSURE(out.payload_key.valid(), "age-header-invalid", "cannot allocate secure memory");
+  hkdf_sha256(out.nonce.data(), kPayloadNonceSize, out.file_key.data(), kFileKeySize, "payload",
+              out.payload_key.data());
+  out.header_bytes = header_len;
+  out.payload_offset = header_len + kPayloadNonceSize;
+  return out;
+}
+
+// ---------------------------------------------------------------------------
 // Encryptor.
 
 struct Encryptor::State {
@@ -585,16 +677,7 @@ Result<Encryptor> Encryptor::start(const std::vector<PublicKey>& recipients, Sin
   KP_ENSURE(file_key.valid() && st->payload_key.valid(), "age-misuse",
             "cannot allocate secure memory");
   randombytes_buf(file_key.data(), kFileKeySize);
-
-  std::string header(kVersionLine);
-  header += '\n';
-  for (const PublicKey& r : recipients) KP_GUARD(wrap_x25519(file_key.data(), r, header));
-  header += "---";
-  uint8_t mac[crypto_auth_hmacsha256_BYTES];
-  header_mac(file_key.data(), header.data(), header.size(), mac);
-  header += ' ';
-  header += b64_encode(mac, sizeof mac);
-  header += '\n';
+  KP_TRY(std::string header, build_header(file_key.data(), recipients));
 
   uint8_t nonce[kPayloadNonceSize];
   randombytes_buf(nonce, sizeof nonce);
@@ -946,6 +1029,23 @@ Result<Decryptor> Decryptor::create(std::vector<const Identity*> identities, Sin
   st->ids = std::move(identities);
   st->sink = std::move(sink);
   st->format = format;
+  return Decryptor(std::move(st));
+}
+
+Result<Decryptor> Decryptor::for_payload(const uint8_t* payload_key, Sink sink) {
+  KP_GUARD(sodium_ready());
+  KP_ENSURE(static_cast<bool>(sink) && payload_key != nullptr, "age-misuse", "no sink or key");
+  auto st = std::make_unique<State>();
+  st->sink = std::move(sink);
+  st->format = InputFormat::binary;
+  st->payload_key = SecretBytes(kKeySize);
+  KP_ENSURE(st->payload_key.valid(), "age-payload-invalid", "cannot allocate secure memory");
+  std::memcpy(st->payload_key.data(), payload_key, kKeySize);
+  KP_ENSURE(st->aead.init(st->payload_key.data(), false), "crypto-init-failed",
+            "libcrypto has no ChaCha20-Poly1305");
+  st->ct.resize(kChunkCipherSize);
+  st->pt.resize(kChunkSize);
+  st->phase = State::Phase::payload;
   return Decryptor(std::move(st));
 }
 

@@ -156,6 +156,10 @@ class Decryptor {
  public:
   static Result<Decryptor> create(std::vector<const Identity*> identities, Sink sink,
                                   InputFormat format = InputFormat::detect);
+  // A Decryptor for the payload alone (the chunks after the nonce), given
+  // its payload key (kPayloadKeySize bytes): the parser child's, which gets
+  // no identity. Same contract as above from the first chunk on.
+  static Result<Decryptor> for_payload(const uint8_t* payload_key, Sink sink);
 
   Status feed(const uint8_t* p, std::size_t n);
   Status feed(std::string_view s) {
@@ -174,6 +178,41 @@ class Decryptor {
   explicit Decryptor(std::unique_ptr<State> s);
   std::unique_ptr<State> s_;
 };
+
+// The size of a payload key (ChaCha20-Poly1305) and of the payload nonce.
+inline constexpr std::size_t kPayloadKeySize = 32;
+inline constexpr std::size_t kPayloadNonceBytes = 16;
+
+// What the holder of an identity learns from a file's header alone: the
+// file key, the payload nonce, the payload key derived from both
+// (HKDF-SHA-256(salt = nonce, ikm = file key, info = "payload")), and
+// where the payload's first chunk starts. The intake worker reads only
+// this much of an upload; the payload key is what it hands to the parser
+// child, which never sees an identity or the file key.
+struct OpenedHeader {
+  kp::SecretBytes file_key;     // 16 bytes
+  kp::SecretBytes payload_key;  // kPayloadKeySize bytes
+  std::array<uint8_t, kPayloadNonceBytes> nonce{};
+  uint64_t header_bytes = 0;    // the text header up to and including the MAC line
+  uint64_t payload_offset = 0;  // header_bytes + the nonce: the first chunk
+};
+
+// Reads a binary age header from the start of `source` (which may be read
+// past the header: the caller seeks to payload_offset), unwraps the file key
+// with `identities`, checks the header MAC and derives the payload key.
+// Errors as the Decryptor's header phase: "age-header-invalid" (including a
+// missing or short nonce), "age-no-match", "age-hmac-mismatch".
+Result<OpenedHeader> open_header(const Source& source, const std::vector<const Identity*>& identities);
+
+// A new header for the same file key and payload nonce: fresh X25519
+// stanzas for `recipients` and a fresh header MAC, followed by the nonce.
+// Put in front of the payload of the file `file_key` came from, it makes a
+// file the recipients open with stock `age -d` (rewrapping: the payload is
+// not touched). Errors: "age-no-recipients", "age-recipient-invalid",
+// "age-misuse" (a file key that is not 16 bytes).
+Result<std::string> rewrap_header(const kp::SecretBytes& file_key,
+                                  const std::array<uint8_t, kPayloadNonceBytes>& nonce,
+                                  const std::vector<PublicKey>& recipients);
 
 // Pulls all of `source` through a Decryptor into `sink` (same contract,
 // same tentative-plaintext rule).

@@ -7,6 +7,7 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <cerrno>
 #include <cmath>
 #include <ctime>
 #include <map>
@@ -40,6 +41,12 @@ std::string reason_sentence(const Error& e) {
       {"age-truncated", "the upload is incomplete: the encrypted content ends too early"},
       {"age-trailing-data", "the upload has extra bytes after the end of the encrypted content"},
       {"upload-empty", "the upload is empty"},
+      {"package-parser-crashed", "the package could not be read: the program that unpacks it stopped "
+                                 "unexpectedly on it; check that it was sealed with `knooppunt seal`"},
+      {"package-parser-timeout", "the package could not be read in the time allowed; check that it was "
+                                 "sealed with `knooppunt seal`, or split it into smaller packages"},
+      {"package-parser-bad-answer", "the package could not be read: the program that unpacks it gave no "
+                                    "usable result; check that it was sealed with `knooppunt seal`"},
   };
   auto it = kText.find(e.code);
   return it != kText.end() ? it->second : e.detail;
@@ -112,6 +119,52 @@ Result<Checked> verify(IntakeContext& ctx, const store::Upload& upload, const Op
   return Checked{std::move(m), std::move(answers)};
 }
 
+// The worker's half of opening an upload: the header, with the intake
+// identities, here; the payload, in a fresh sandboxed parser child that gets
+// only this package's payload key. The outer Result is operational (retry
+// later); the inner one is the package's verdict (a rejection's code).
+Result<Result<OpenedPackage>> parse_in_child(IntakeContext& ctx, const store::Upload& upload, int in, int out,
+                                             const std::vector<age::PublicKey>& staff) {
+  using Verdict = Result<OpenedPackage>;
+  if (upload.size == 0) return Verdict(make_error("upload-empty", "the upload is empty"));
+  std::vector<const age::Identity*> ids;
+  for (const auto& id : ctx.identities) ids.push_back(&id);
+  uint64_t at = 0;
+  auto source = [in, &at](uint8_t* buf, std::size_t cap) -> Result<std::size_t> {
+    for (;;) {
+      const ssize_t n = ::pread(in, buf, cap, static_cast<off_t>(at));
+      if (n < 0 && errno == EINTR) continue;
+      KP_ENSURE(n >= 0, "io-failed", "cannot read the upload");
+      at += static_cast<uint64_t>(n);
+      return static_cast<std::size_t>(n);
+    }
+  };
+  auto header = age::open_header(source, ids);
+  if (!header.ok()) {
+    if (header.error().code == "io-failed") return header.error();
+    return Verdict(header.error());
+  }
+  KP_ENSURE(ctx.parser, "parser-unavailable", "no parser zygote");  // defensive
+  parser::Job job;
+  job.payload_key = std::move(header->payload_key);
+  job.header_bytes = header->payload_offset;
+  job.payload_offset = header->payload_offset;
+  job.timeout_ms = ctx.parser_timeout_ms;
+  job.rules = ctx.rules;
+  job.reseal_to = staff;
+  KP_TRY(parser::Answer answer, ctx.parser->parse(job, in, out));
+  if (!answer.note.empty())
+    log::event("intake.parser_note", {{"upload", std::to_string(upload.id)}, {"note", answer.note}});
+  if (answer.rejection) {
+    if (answer.rejection->code.starts_with("package-parser-"))
+      log::event("intake.parser_failed", {{"upload", std::to_string(upload.id)},
+                                          {"reason", answer.rejection->code},
+                                          {"detail", answer.rejection->detail}});
+    return Verdict(*answer.rejection);
+  }
+  return Verdict(std::move(answer.package));
+}
+
 store::AuditEvent system_event(const store::Upload& u, const std::string& event, const std::string& outcome,
                                std::optional<std::string> reason) {
   return worker_event("intake-worker", "upload", u, event, outcome, std::move(reason));
@@ -140,28 +193,18 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     if (!in.ok()) return in.error();  // not placed yet (gateway recovery); retried later
     Fd out(::open(queue_work.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     KP_ENSURE(out.valid(), "io-failed", "cannot create " + queue_work);
-    KP_TRY(auto sealer, TarSealer::create(out.get(), staff_recipients));
-    std::vector<const age::Identity*> ids;
-    for (const auto& id : ctx.identities) ids.push_back(&id);
-    auto pkg = upload.size == 0 ? Result<OpenedPackage>(make_error("upload-empty", "the upload is empty"))
-                                : open_package(in->get(), ids, ctx.rules, sealer.get());
-    if (!pkg.ok() && pkg.error().code == "io-failed") {
+    KP_TRY(auto parsed, parse_in_child(ctx, upload, in->get(), out.get(), staff_recipients));
+    if (!parsed.ok() && parsed.error().code == "io-failed") {
       // Our own output failed (disk full...), not the package: retry later.
       ::unlink(queue_work.c_str());
-      return pkg.error();
+      return parsed.error();
     }
-    if (!pkg.ok()) {
-      rejection = pkg.error();
+    if (!parsed.ok()) {
+      rejection = parsed.error();
     } else {
-      auto v = verify(ctx, upload, *pkg);
+      auto v = verify(ctx, upload, *parsed);
       if (!v.ok()) rejection = v.error();
       else checked = std::move(*v);
-      if (checked) {
-        int64_t now_s = log::now_ms() / 1000;
-        KP_GUARD(sealer->add("manifest.json", pkg->manifest, now_s));
-        KP_GUARD(sealer->add("manifest.json.minisig", pkg->signature, now_s));
-        KP_GUARD(sealer->finish());
-      }
     }
   }
   if (rejection) ::unlink(queue_work.c_str());

@@ -1,6 +1,15 @@
 // The intake of one claimed upload: open, verify, validate, rank, reseal to
 // the staff recipients, and answer with a signed receipt -- exactly once.
 //
+// The worker itself reads only the upload's age header: it unwraps the file
+// key with the intake identity and derives the payload key. The payload,
+// the tar and the manifest bytes are read by a sandboxed parser child
+// (parser_child.h) that gets that one key, the descriptors and the rules,
+// reseals the content to the staff recipients, and answers with the facts
+// the worker checks: manifest and signature bytes, each file's size and
+// SHA-256. A child that crashes, hangs or answers nonsense gets the package
+// refused (package-parser-crashed / -timeout / -bad-answer).
+//
 // Outputs are first written to DATA/work/<upload id>.* (fsynced); the
 // verdict, the case and the audit records then commit in one transaction;
 // only after that are the outputs renamed into place (queue, outbox,
@@ -22,6 +31,7 @@
 #include "policy/ranking.h"
 #include "store/db.h"
 #include "store/intake.h"
+#include "workers/parser_zygote.h"
 
 namespace kp::workers {
 
@@ -36,10 +46,15 @@ struct IntakeContext {
   policy::ManifestLimits manifest_limits;
   policy::RankWeights weights;
   int64_t pid = 0;
+  // Forks the sandboxed child that parses each upload's payload (started
+  // before the keys above were loaded; see parser_zygote.h).
+  parser::Zygote* parser = nullptr;
+  uint32_t parser_timeout_ms = 300000;
 };
 
 // Processes one claimed upload to its verdict. Errors are operational
-// (store, disk, no staff recipients): the claim is then released so the
+// (store, disk, no staff recipients, parser-unavailable,
+// parser-sandbox-failed): the claim is then released so the
 // upload is retried; a bad package is never an error here, it is a
 // rejection with a receipt.
 Status process_upload(IntakeContext& ctx, const store::Upload& upload);

@@ -116,9 +116,10 @@ struct Pull {
 // If the helper cannot be started, the reader does all the work inline.
 class FileFanout {
  public:
-  explicit FileFanout(EntrySink* sink) : sink_(sink), streams_(sink ? 2 : 1) {
+  explicit FileFanout(EntrySink* sink, bool helper_thread = true) : sink_(sink), streams_(sink ? 2 : 1) {
     for (auto& s : slots_) s.resize(kReadBlock);
     for (int i = 0; i < kSlots; ++i) free_.push_back(i);
+    if (!helper_thread) return;  // push() runs the work inline
     try {
       helper_ = std::thread([this] { help(); });
     } catch (const std::system_error&) {
@@ -324,20 +325,23 @@ namespace {
 // The reading half of open_package: file bytes go to `files`, which hashes
 // them and passes them on; the name of each file it was given is appended
 // to `hashed` (its size is in the result, its hash comes from `files`).
-Result<OpenedPackage> read_package(int fd, const std::vector<const age::Identity*>& identities,
+// `make_decryptor` builds the age layer around the sink it is given;
+// `already_read` is what was consumed from the upload before `fd`'s offset
+// (the header, when the caller opened it), counted against the size limit.
+using MakeDecryptor = std::function<Result<age::Decryptor>(age::Sink)>;
+
+Result<OpenedPackage> read_package(int fd, const MakeDecryptor& make_decryptor, uint64_t already_read,
                                    const policy::PackageRules& rules, FileFanout& files,
                                    std::vector<std::string>& hashed) {
   Pull pull;
   pull.fd = fd;
   pull.max_sealed = rules.max_package_bytes;
+  pull.sealed = already_read;
   pull.plain.reserve(kPlainMax);
-  KP_TRY(age::Decryptor dec, age::Decryptor::create(
-                                 identities,
-                                 [&pull](const uint8_t* p, std::size_t n) -> Status {
-                                   pull.plain.insert(pull.plain.end(), p, p + n);
-                                   return ok_status();
-                                 },
-                                 age::InputFormat::binary));
+  KP_TRY(age::Decryptor dec, make_decryptor([&pull](const uint8_t* p, std::size_t n) -> Status {
+           pull.plain.insert(pull.plain.end(), p, p + n);
+           return ok_status();
+         }));
   pull.dec.emplace(std::move(dec));
 
   ArchiveReader tar(archive_read_new());
@@ -418,11 +422,13 @@ Result<OpenedPackage> read_package(int fd, const std::vector<const age::Identity
 
 }  // namespace
 
-Result<OpenedPackage> open_package(int fd, const std::vector<const age::Identity*>& identities,
-                                   const policy::PackageRules& rules, EntrySink* reseal) {
-  FileFanout files(reseal);
+namespace {
+
+Result<OpenedPackage> open_with(int fd, const MakeDecryptor& make_decryptor, uint64_t already_read,
+                                const policy::PackageRules& rules, EntrySink* reseal, bool helper_thread = true) {
+  FileFanout files(reseal, helper_thread);
   std::vector<std::string> hashed;
-  auto read = read_package(fd, identities, rules, files, hashed);
+  auto read = read_package(fd, make_decryptor, already_read, rules, files, hashed);
   // Before returning, the sink has taken every byte it was given (the
   // caller goes on to use it); its error comes first, see FileFanout.
   Status sunk = files.finish();
@@ -431,6 +437,22 @@ Result<OpenedPackage> open_package(int fd, const std::vector<const age::Identity
   KP_ENSURE(files.digests().size() == hashed.size(), "io-failed", "a file was not hashed");  // defensive
   for (std::size_t i = 0; i < hashed.size(); ++i) read->files[hashed[i]].sha256 = to_hex(files.digests()[i]);
   return read;
+}
+
+}  // namespace
+
+Result<OpenedPackage> open_package(int fd, const std::vector<const age::Identity*>& identities,
+                                   const policy::PackageRules& rules, EntrySink* reseal) {
+  auto make = [&identities](age::Sink sink) {
+    return age::Decryptor::create(identities, std::move(sink), age::InputFormat::binary);
+  };
+  return open_with(fd, make, 0, rules, reseal);
+}
+
+Result<OpenedPackage> open_payload(int fd, const uint8_t* payload_key, uint64_t header_bytes,
+                                   const policy::PackageRules& rules, EntrySink* reseal, bool helper_thread) {
+  auto make = [payload_key](age::Sink sink) { return age::Decryptor::for_payload(payload_key, std::move(sink)); };
+  return open_with(fd, make, header_bytes, rules, reseal, helper_thread);
 }
 
 Status check_files(const std::vector<policy::ManifestFile>& files, const OpenedPackage& pkg) {

@@ -43,6 +43,16 @@ struct OpenedPackage {
 Result<OpenedPackage> open_package(int fd, const std::vector<const age::Identity*>& identities,
                                    const policy::PackageRules& rules, EntrySink* sink);
 
+// open_package for the payload alone: `fd` is positioned at the first
+// payload chunk (after the header and nonce, which the caller opened with
+// age::open_header), `payload_key` is that file's payload key
+// (age::kPayloadKeySize bytes) and `header_bytes` what precedes the chunks
+// (counted against max_package_bytes). The parser child's entry point: it
+// needs no identity. Same errors as open_package from the payload on.
+// helper_thread false: hashing and the sink run on the calling thread.
+Result<OpenedPackage> open_payload(int fd, const uint8_t* payload_key, uint64_t header_bytes,
+                                   const policy::PackageRules& rules, EntrySink* sink, bool helper_thread = true);
+
 // open_package writing the files below `dirfd` (files/<name>; nested
 // folders are refused). For `knooppunt open` on the recipient's machine.
 Result<OpenedPackage> open_package_to_dir(int fd, const std::vector<const age::Identity*>& identities,

@@ -10,12 +10,14 @@
 
 #include "audit/daily_export.h"
 #include "common/log.h"
+#include "common/settings.h"
 #include "keys/keystore.h"
 #include "store/audit_events.h"
 #include "store/db.h"
 #include "store/intake.h"
 #include "store/submissions.h"
 #include "workers/intake.h"
+#include "workers/parser_zygote.h"
 #include "workers/publish.h"
 #include "workers/notifier.h"
 #include "workers/retention.h"
@@ -44,8 +46,17 @@ bool process_alive(int64_t pid) {
 }  // namespace
 
 Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int poll_ms) {
+  // First, while this process holds no key and no store connection: the
+  // zygote that forks a sandboxed parser child per package is a copy of
+  // the process as it is now (parser_zygote.h).
+  KP_TRY(parser::Zygote zygote, parser::Zygote::start(data.root));
   KP_TRY(store::Db db, store::Db::open(data.db()));
   IntakeContext ctx;
+  ctx.parser = &zygote;
+  {
+    auto settings = load_settings(data.settings());
+    if (settings.ok()) ctx.parser_timeout_ms = static_cast<uint32_t>(settings->parser_timeout_seconds * 1000);
+  }
   ctx.data = data;
   ctx.db = &db;
   ctx.pid = ::getpid();
@@ -127,6 +138,14 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
     }
     const store::Upload& u = **claimed;
     Status s = is_submission ? process_submission(ctx, u) : process_upload(ctx, u);
+    if (!s.ok() && s.error().code == "parser-unavailable") {
+      // The zygote is gone. A new one must not be forked from a process
+      // that holds keys: end, serve starts a fresh worker (and zygote).
+      log::event("worker.parser_lost", {{"error", s.error().message()}});
+      auto mine = [&](int64_t pid) { return pid != ctx.pid; };
+      (void)store::release_dead_claims(db, mine);
+      return s;
+    }
     if (!s.ok()) {
       // Operational failure: give the work back and slow down.
       log::event("worker.retry_later", {{is_submission ? "submission" : "upload", std::to_string(u.id)},

@@ -32,6 +32,8 @@ PERSON = "j.jansen"
 KNOOPPUNT_SETTINGS = {
     "max_connections_per_source": "1000",
     "max_connections": "1000",
+    "max_startups": "1000",
+    "max_startups_per_source": "1000",
     "max_files_per_day": "1000000",
     "max_bytes_per_day": "1099511627776",
     "max_file_size": "4294967296",

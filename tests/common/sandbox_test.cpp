@@ -391,7 +391,7 @@ TEST_CASE("sandbox: ioctl answers only FIONREAD, FIONBIO and TCGETS, ENOTTY for 
   }
 }
 
-TEST_CASE("sandbox: parser profile refuses accept and threads, keeps pipes") {
+TEST_CASE("sandbox: parser profile refuses accept and fork, allows threads, keeps pipes") {
   int p[2];
   REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
   Fd pr(p[0]), pw(p[1]);
@@ -409,9 +409,19 @@ TEST_CASE("sandbox: parser profile refuses accept and threads, keeps pipes") {
     char buf[3];
     r.put("pipe_read", ::read(pr.get(), buf, 3) == 3 ? std::string(buf, 3) : outcome(-1));
     r.put("open", outcome(::open("/etc/hostname", O_RDONLY)));
+    // Threads (the hashing and resealing helper), never a process.
+    int seen = 0;
+    std::thread t([&] { seen = 42; });
+    t.join();
+    r.put("thread", std::to_string(seen));
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    r.put("fork", outcome(child));
   });
   REQUIRE(res.get("enter") == "ok");
   CHECK(res.exited_ok());
+  CHECK(res.get("thread") == "42");
+  CHECK(res.get("fork") == "EACCES");
   CHECK(res.get("accept4") == "EACCES");
   CHECK(res.get("pipe_write") == "ok");
   CHECK(res.get("pipe_read") == "abc");

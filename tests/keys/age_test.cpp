@@ -716,3 +716,149 @@ TEST_CASE("age stream: hostile headers") {
   const std::string ct = seal({id.public_key}, "hello");
   CHECK(open_with({}, ct, InputFormat::binary, 0).status.error().code == "age-no-match");
 }
+
+// ---------------------------------------------------------------------------
+// The intake split: the header alone (open_header), the payload alone
+// (Decryptor::for_payload), and a new header for the same payload
+// (rewrap_header).
+
+namespace {
+
+kp::age::Source string_source(const std::string& s, std::size_t step = 4096) {
+  auto at = std::make_shared<std::size_t>(0);
+  return [&s, at, step](uint8_t* buf, std::size_t cap) -> kp::Result<std::size_t> {
+    const std::size_t n = std::min({cap, step, s.size() - *at});
+    std::memcpy(buf, s.data() + *at, n);
+    *at += n;
+    return n;
+  };
+}
+
+std::string open_payload_with(const uint8_t* key, const std::string& chunks, kp::Status& st) {
+  std::string out;
+  auto d = Decryptor::for_payload(key, [&](const uint8_t* p, std::size_t n) {
+    out.append(reinterpret_cast<const char*>(p), n);
+    return kp::ok_status();
+  });
+  REQUIRE(d.ok());
+  st = d->feed(chunks);
+  if (st.ok()) st = d->finish();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("age header: the header alone, then the payload alone, opens what the Decryptor opens") {
+  auto a = kp::age::generate_identity();
+  REQUIRE(a.ok());
+  for (std::size_t size : {std::size_t(0), std::size_t(1), kp::age::kChunkSize, 3 * kp::age::kChunkSize + 17}) {
+    CAPTURE(size);
+    const std::string pt = pseudo_random(size, 9);
+    const std::string ct = seal({a->public_key}, pt);
+    for (std::size_t step : {std::size_t(1), std::size_t(7), std::size_t(4096)}) {
+      auto h = kp::age::open_header(string_source(ct, step), {&*a});
+      REQUIRE(h.ok());
+      CHECK(h->payload_offset == h->header_bytes + 16);
+      CHECK(h->payload_key.size() == kp::age::kPayloadKeySize);
+      CHECK(ct.compare(h->header_bytes, 16, reinterpret_cast<const char*>(h->nonce.data()), 16) == 0);
+      kp::Status st;
+      CHECK(open_payload_with(h->payload_key.data(), ct.substr(h->payload_offset), st) == pt);
+      CHECK(st.ok());
+    }
+  }
+}
+
+TEST_CASE("age header: the payload key opens nothing but its own payload, and checks every chunk") {
+  auto a = kp::age::generate_identity();
+  REQUIRE(a.ok());
+  const std::string pt = pseudo_random(2 * kp::age::kChunkSize + 5, 3);
+  const std::string one = seal({a->public_key}, pt);
+  const std::string two = seal({a->public_key}, pt);
+  auto h1 = kp::age::open_header(string_source(one), {&*a});
+  auto h2 = kp::age::open_header(string_source(two), {&*a});
+  REQUIRE((h1.ok() && h2.ok()));
+  kp::Status st;
+  // Another package sealed to the same identity: a different file key.
+  CHECK(open_payload_with(h1->payload_key.data(), two.substr(h2->payload_offset), st).empty());
+  CHECK(st.error().code == "age-payload-invalid");
+  std::string tampered = one.substr(h1->payload_offset);
+  tampered[tampered.size() - 3] ^= 1;
+  (void)open_payload_with(h1->payload_key.data(), tampered, st);
+  CHECK(st.error().code == "age-payload-invalid");
+  (void)open_payload_with(h1->payload_key.data(), one.substr(h1->payload_offset, kp::age::kChunkCipherSize), st);
+  CHECK(st.error().code == "age-truncated");
+  // After a short final chunk one more byte breaks that chunk; after a
+  // full one it is data after the end.
+  (void)open_payload_with(h1->payload_key.data(), one.substr(h1->payload_offset) + "x", st);
+  CHECK(st.error().code == "age-payload-invalid");
+  const std::string full = seal({a->public_key}, pseudo_random(2 * kp::age::kChunkSize, 5));
+  auto hf = kp::age::open_header(string_source(full), {&*a});
+  REQUIRE(hf.ok());
+  (void)open_payload_with(hf->payload_key.data(), full.substr(hf->payload_offset) + "x", st);
+  CHECK(st.error().code == "age-trailing-data");
+  (void)open_payload_with(h1->payload_key.data(), "", st);
+  CHECK(st.error().code == "age-truncated");
+}
+
+TEST_CASE("age header: hostile headers get the Decryptor's codes") {
+  auto a = kp::age::generate_identity();
+  auto b = kp::age::generate_identity();
+  REQUIRE((a.ok() && b.ok()));
+  const std::string ct = seal({a->public_key}, "hello");
+  auto h = kp::age::open_header(string_source(ct), {&*a});
+  REQUIRE(h.ok());
+  const std::size_t hb = h->header_bytes;
+  std::string mac_flip = ct;
+  mac_flip[hb - 5] = mac_flip[hb - 5] == 'A' ? 'B' : 'A';
+  std::string version = ct;
+  version[3] ^= 1;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "age-header-invalid"},
+      {ct.substr(0, 10), "age-header-invalid"},
+      {ct.substr(0, hb - 1), "age-header-invalid"},
+      {ct.substr(0, hb), "age-header-invalid"},          // no nonce
+      {ct.substr(0, hb + 15), "age-header-invalid"},     // short nonce
+      {version, "age-header-invalid"},
+      {mac_flip, "age-hmac-mismatch"},
+      {std::string(300 * 1024, 'a'), "age-header-invalid"},
+      {"age-encryption.org/v1\n" + std::string(300 * 1024, 'a'), "age-header-invalid"},
+  };
+  for (const auto& [input, code] : cases) {
+    CAPTURE(input.size());
+    auto got = kp::age::open_header(string_source(input), {&*a});
+    REQUIRE_FALSE(got.ok());
+    CHECK(got.error().code == code);
+    // The streaming Decryptor says the same of the same bytes.
+    CHECK(open_with({&*a}, input, InputFormat::binary, 0).status.error().code == code);
+  }
+  auto other = kp::age::open_header(string_source(ct), {&*b});
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().code == "age-no-match");
+}
+
+TEST_CASE("age header: rewrapping gives new recipients the same payload, unchanged") {
+  auto a = kp::age::generate_identity();
+  auto s1 = kp::age::generate_identity();
+  auto s2 = kp::age::generate_identity();
+  REQUIRE((a.ok() && s1.ok() && s2.ok()));
+  const std::string pt = pseudo_random(kp::age::kChunkSize + 100, 4);
+  const std::string ct = seal({a->public_key}, pt);
+  auto h = kp::age::open_header(string_source(ct), {&*a});
+  REQUIRE(h.ok());
+  auto header = kp::age::rewrap_header(h->file_key, h->nonce, {s1->public_key, s2->public_key});
+  REQUIRE(header.ok());
+  const std::string rewrapped = *header + ct.substr(h->payload_offset);
+  for (const Identity* who : {&*s1, &*s2}) {
+    const Outcome o = open_with({who}, rewrapped, InputFormat::detect, 0);
+    CHECK(o.status.ok());
+    CHECK(o.plaintext == pt);
+  }
+  CHECK(open_with({&*a}, rewrapped, InputFormat::detect, 0).status.error().code == "age-no-match");
+  auto none = kp::age::rewrap_header(h->file_key, h->nonce, {});
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().code == "age-no-recipients");
+  kp::SecretBytes short_key(8);
+  auto bad = kp::age::rewrap_header(short_key, h->nonce, {s1->public_key});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == "age-misuse");
+}

@@ -1,0 +1,123 @@
+// Unit tests for workers/parser_zygote.h and parser_child.h: a real package
+// parsed by a real sandboxed child, forked by a real zygote; a broken
+// payload refused with the age layer's code; a child past its time limit
+// killed and reported; the resealed output opened by the new recipient.
+#include "workers/parser_zygote.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "common/digest.h"
+#include "keys/age.h"
+#include "keys/minisign.h"
+#include "tests/support/temp_dir.h"
+#include "workers/package.h"
+
+namespace {
+
+using kp::workers::parser::Job;
+using kp::workers::parser::Zygote;
+
+struct Sealed {
+  std::string path;
+  kp::age::Identity intake;
+};
+
+// A package of `size` bytes of one file, sealed by seal_package to a fresh
+// intake identity, in `dir`.
+Sealed make_package(const std::string& dir, std::size_t size) {
+  const std::string doc = dir + "/rapport.pdf";
+  {
+    std::ofstream f(doc, std::ios::binary);
+    std::string body(size, 'x');
+    f << body;
+  }
+  auto id = kp::age::generate_identity();
+  auto sk = kp::minisign::generate();
+  REQUIRE((id.ok() && sk.ok()));
+  const std::string out = dir + "/package.age";
+  kp::Fd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  REQUIRE(fd.valid());
+  REQUIRE(kp::workers::seal_package("{\"kind\":\"signal\"}", {{doc, "files/rapport.pdf"}}, *sk, {id->public_key},
+                                    fd.get())
+              .ok());
+  return Sealed{out, std::move(*id)};
+}
+
+// The header opened with the intake identity, as the worker does it.
+Job job_for(const Sealed& s, int fd, uint32_t timeout_ms) {
+  auto source = [fd, at = uint64_t(0)](uint8_t* buf, std::size_t cap) mutable -> kp::Result<std::size_t> {
+    const ssize_t n = ::pread(fd, buf, cap, static_cast<off_t>(at));
+    REQUIRE(n >= 0);
+    at += static_cast<uint64_t>(n);
+    return static_cast<std::size_t>(n);
+  };
+  auto h = kp::age::open_header(source, {&s.intake});
+  REQUIRE(h.ok());
+  Job j;
+  j.payload_key = std::move(h->payload_key);
+  j.header_bytes = h->payload_offset;
+  j.payload_offset = h->payload_offset;
+  j.timeout_ms = timeout_ms;
+  return j;
+}
+
+}  // namespace
+
+TEST_CASE("parser zygote: a sandboxed child parses, hashes and reseals a package") {
+  kp::testing::TempDir dir;
+  auto zygote = Zygote::start(dir.path());
+  REQUIRE(zygote.ok());
+  const Sealed s = make_package(dir.path(), 300 * 1024 + 7);
+  kp::Fd in(::open(s.path.c_str(), O_RDONLY | O_CLOEXEC));
+  const std::string resealed = dir.path() + "/resealed.age";
+  kp::Fd out(::open(resealed.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  REQUIRE((in.valid() && out.valid()));
+  auto staff = kp::age::generate_identity();
+  REQUIRE(staff.ok());
+  Job j = job_for(s, in.get(), 60000);
+  j.reseal_to = {staff->public_key};
+  auto a = zygote->parse(j, in.get(), out.get());
+  REQUIRE(a.ok());
+  REQUIRE_MESSAGE(!a->rejection, a->rejection->message());
+  CHECK(a->package.manifest.find("\"files\"") != std::string::npos);
+  REQUIRE(a->package.files.count("files/rapport.pdf") == 1);
+  CHECK(a->package.files["files/rapport.pdf"].size == 300 * 1024 + 7);
+  CHECK(a->package.files["files/rapport.pdf"].sha256 == kp::to_hex(kp::sha256(std::string(300 * 1024 + 7, 'x'))));
+  // The resealed output opens with the staff identity: a tar with the file.
+  kp::Fd again(::open(resealed.c_str(), O_RDONLY | O_CLOEXEC));
+  auto reopened = kp::workers::open_package(again.get(), {&*staff}, kp::policy::PackageRules{}, nullptr);
+  REQUIRE(reopened.ok());
+  CHECK(reopened->files["files/rapport.pdf"].sha256 == a->package.files["files/rapport.pdf"].sha256);
+  // The same zygote serves the next package.
+  Job j2 = job_for(s, in.get(), 60000);
+  auto a2 = zygote->parse(j2, in.get(), -1);
+  REQUIRE(a2.ok());
+  CHECK_FALSE(a2->rejection);
+}
+
+TEST_CASE("parser zygote: a wrong payload key and a child past its time limit are rejections") {
+  kp::testing::TempDir dir;
+  auto zygote = Zygote::start(dir.path());
+  REQUIRE(zygote.ok());
+  const Sealed s = make_package(dir.path(), 8 << 20);
+  kp::Fd in(::open(s.path.c_str(), O_RDONLY | O_CLOEXEC));
+  Job wrong = job_for(s, in.get(), 60000);
+  wrong.payload_key.data()[0] ^= 1;
+  auto a = zygote->parse(wrong, in.get(), -1);
+  REQUIRE(a.ok());
+  REQUIRE(a->rejection);
+  CHECK(a->rejection->code == "age-payload-invalid");
+  Job slow = job_for(s, in.get(), 1);  // 1 ms: not enough to fork, confine and read 8 MiB
+  auto t = zygote->parse(slow, in.get(), -1);
+  REQUIRE(t.ok());
+  REQUIRE(t->rejection);
+  CHECK(t->rejection->code == "package-parser-timeout");
+  Job fine = job_for(s, in.get(), 60000);
+  auto f = zygote->parse(fine, in.get(), -1);
+  REQUIRE(f.ok());
+  CHECK_FALSE(f->rejection);
+}

@@ -1,0 +1,125 @@
+// The parser child; see parser_child.h.
+#include "workers/parser_child.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/handles.h"
+#include "common/log.h"
+#include "workers/package.h"
+#include "workers/reseal.h"
+#include "workers/test_hooks.h"
+
+namespace kp::workers::parser {
+
+namespace {
+
+void close_all_but(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 0;
+  for (int k : keep) {
+    if (k < 0) continue;
+    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
+    from = static_cast<unsigned>(k) + 1;
+  }
+  ::close_range(from, ~0U, 0);
+}
+
+bool write_all(int fd, const uint8_t* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+// The helper thread (hashing and resealing beside decryption) is off in
+// sanitizer builds: UBSan's vptr check probes memory through pipe(), which
+// the sandbox refuses, and then reports the new thread's start as an
+// invalid object. Same results, one core.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kHelperThread = false;
+#else
+constexpr bool kHelperThread = true;
+#endif
+
+// Parses and reseals; every failure is the answer's rejection.
+Answer parse(const Job& job, int upload, TarSealer* sealer) {
+  Answer a;
+  if (::lseek(upload, static_cast<off_t>(job.payload_offset), SEEK_SET) < 0) {
+    a.rejection = make_error("io-failed", "cannot seek to the payload");
+    return a;
+  }
+  auto pkg = open_payload(upload, job.payload_key.data(), job.payload_offset, job.rules, sealer, kHelperThread);
+  if (!pkg.ok()) {
+    a.rejection = pkg.error();
+    return a;
+  }
+  if (sealer) {
+    // manifest and signature go in last, as the worker always wrote them;
+    // the worker discards the output unless it accepts the package.
+    const int64_t now_s = log::now_ms() / 1000;
+    Status s = sealer->add("manifest.json", pkg->manifest, now_s);
+    if (s.ok()) s = sealer->add("manifest.json.minisig", pkg->signature, now_s);
+    if (s.ok()) s = sealer->finish();
+    if (!s.ok()) {
+      a.rejection = s.error();
+      return a;
+    }
+  }
+  a.package = std::move(*pkg);
+  return a;
+}
+
+}  // namespace
+
+void run_child(Job job, Fd upload, Fd output, Fd answer, const std::optional<sandbox::Identity>& as,
+               const std::string& data_root) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the zygote (which dies with the worker)
+  close_all_but({0, 1, 2, upload.get(), output.get(), answer.get()});
+  ::signal(SIGPIPE, SIG_DFL);  // a worker that stops reading ends us
+  // Everything that may touch a file the first time runs before the
+  // sandbox: libsodium's and libcrypto's initialisation (the reseal's
+  // Encryptor, a payload Decryptor), so inside nothing needs to open.
+  if (sodium_init() < 0) ::_exit(kExitSandboxFailed);
+  {
+    uint8_t zero[age::kPayloadKeySize] = {};
+    auto warm = age::Decryptor::for_payload(zero, [](const uint8_t*, std::size_t) { return ok_status(); });
+    if (!warm.ok()) ::_exit(kExitSandboxFailed);
+  }
+  std::unique_ptr<TarSealer> sealer;
+  Answer early;
+  if (output.valid() && !job.reseal_to.empty()) {
+    auto s = TarSealer::create(output.get(), job.reseal_to);
+    if (s.ok()) sealer = std::move(*s);
+    else early.rejection = s.error();
+  }
+  auto entered = sandbox::enter(sandbox::Profile::parser, as);
+  if (!entered.ok()) {
+    log::event("intake.parser_sandbox_failed", {{"error", entered.error().message()}});
+    ::_exit(kExitSandboxFailed);
+  }
+  std::string note;
+  if (g_parser_hook) note = g_parser_hook(ParserHookContext{data_root, upload.get(), output.get(), answer.get()});
+  Answer a = early.rejection ? std::move(early) : parse(job, upload.get(), sealer.get());
+  a.note = std::move(note);
+  std::vector<uint8_t> body = encode_answer(a);
+  std::vector<uint8_t> framed;
+  Writer w(framed);
+  w.u32(static_cast<uint32_t>(body.size()));
+  w.raw(body.data(), body.size());
+  ::_exit(write_all(answer.get(), framed.data(), framed.size()) ? kExitAnswered : 1);
+}
+
+}  // namespace kp::workers::parser

@@ -1,0 +1,34 @@
+// The package parser child: the process that reads the hostile part of an
+// upload -- the age payload, the tar (libarchive) and the manifest bytes --
+// inside the sandbox (common/sandbox.h, Profile::parser), holding nothing
+// but what its one job needs: the upload's descriptor, that package's
+// payload key, the output descriptor for the resealed package, the answer
+// pipe and the package rules. It is forked per package by the parser zygote
+// (parser_zygote.h), which itself was forked before the worker loaded any
+// key, so no intake identity, file key of another package, signing key or
+// store handle is in its memory or its descriptor table.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/handles.h"
+#include "common/sandbox.h"
+#include "workers/parser_wire.h"
+
+namespace kp::workers::parser {
+
+// Exit statuses of the child. Anything else (another code, a signal) is a
+// crash as far as the worker is concerned.
+inline constexpr int kExitAnswered = 0;
+inline constexpr int kExitSandboxFailed = 3;  // operational: the package is not to blame
+
+// Runs one job in the calling (freshly forked, single-threaded) process and
+// never returns: closes every descriptor but the three given and stdio,
+// enters the sandbox as `as` (nullopt when not root), parses the payload,
+// reseals it to job.reseal_to into `output` (when valid), and writes the
+// answer (u32 length, then encode_answer()) to `answer`.
+[[noreturn]] void run_child(Job job, Fd upload, Fd output, Fd answer,
+                            const std::optional<sandbox::Identity>& as, const std::string& data_root);
+
+}  // namespace kp::workers::parser
