@@ -41,6 +41,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
@@ -558,6 +559,17 @@ std::string status_line() {
 }
 
 #undef KP_SYS
+
+void close_all_but(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 0;
+  for (int k : keep) {
+    if (k < 0) continue;
+    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
+    from = static_cast<unsigned>(k) + 1;
+  }
+  ::close_range(from, ~0U, 0);
+}
 
 Status unmap_files_under(const std::string& prefix) {
   std::vector<std::pair<uintptr_t, uintptr_t>> ranges;

@@ -31,6 +31,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -90,6 +91,11 @@ Status deny_exec_and_escape();
 // that file, so it only works where opening is allowed (not after enter():
 // there every field reads "?", as it does when /proc is not mounted).
 std::string status_line();
+
+// Closes every descriptor of this process but `keep` (negative entries are
+// ignored): a child forked from a process that held the store, directories
+// or a listening socket starts with none of them. Call it before enter().
+void close_all_but(std::vector<int> keep);
 
 // Unmaps every file mapping of this process whose path starts with
 // `prefix` (read from /proc/self/maps, so call it before enter()). A child

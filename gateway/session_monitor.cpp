@@ -60,7 +60,9 @@ SessionMonitor::SessionMonitor(const Settings& settings, Authority& auth, Princi
                                monitor::SharedFlag* flag)
     : settings_(settings), auth_(auth), principal_(std::move(principal)), view_(std::move(view)), flag_(flag) {}
 
-SessionMonitor::~SessionMonitor() {
+SessionMonitor::~SessionMonitor() { drop_uncommitted(); }
+
+void SessionMonitor::drop_uncommitted() {
   // Uploads that were never committed were never acknowledged: drop them.
   for (auto& [token, o] : opens_)
     if (o->writing) drop_partial(*o->area, o->partial_name);
@@ -133,12 +135,7 @@ Status SessionMonitor::entitled() {
 bool SessionMonitor::dispatch(const Request& q, Reply& reply, int& fd, int sock) {
   using monitor::Op;
   if (q.op == Op::session_end) {
-    for (auto& [token, o] : opens_)
-      if (o->writing) drop_partial(*o->area, o->partial_name);
-    opens_.clear();
-    if (Area* target = view_.upload_area())
-      for (auto& [name, t] : temps_) drop_partial(*target, t.partial_name);
-    temps_.clear();
+    drop_uncommitted();
     return true;
   }
   if (q.op == Op::channel_refused) {

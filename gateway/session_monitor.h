@@ -89,6 +89,8 @@ class SessionMonitor {
   Result<store::DayUsage> usage_today();
   Status commit(Area& area, const TempUpload& t, const std::string& final_name, const std::string& renamed_from);
   void drop_partial(Area& area, const std::string& partial_name);
+  // Drops every open upload and every temporary one of this SFTP session.
+  void drop_uncommitted();
   void audit(const std::string& event, const std::string& outcome, std::optional<std::string> object,
              std::optional<int64_t> size = {}, std::optional<std::string> sha = {},
              std::optional<std::string> reason = {});

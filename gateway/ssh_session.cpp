@@ -271,18 +271,6 @@ int serve_channels(ssh_session session, MonitorClient& monitor, const SessionLab
   return 0;
 }
 
-// Closes every descriptor but `keep` (sorted), so the child holds no store,
-// no directory and no listening socket of its parent.
-void close_all_but(std::vector<int> keep) {
-  std::sort(keep.begin(), keep.end());
-  unsigned from = 0;
-  for (int k : keep) {
-    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
-    from = static_cast<unsigned>(k) + 1;
-  }
-  ::close_range(from, ~0U, 0);
-}
-
 }  // namespace
 
 int run_connection(ssh_bind bind, int fd, const std::string& source, const DataDir& data,
@@ -340,7 +328,7 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
   }
   if (child == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    close_all_but({STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, ssh_fd, theirs.get()});
+    sandbox::close_all_but({STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, ssh_fd, theirs.get()});
     // SQLite's shared -shm mapping crossed the fork: closing its descriptor
     // does not end it.
     if (Status s = sandbox::unmap_files_under(data.root + "/"); !s.ok()) {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -244,12 +245,11 @@ std::string uri_escape(const std::string& path) {
   return out;
 }
 
-// Every descriptor of this process open on `path` for writing is replaced,
-// under the same number, by a read-only one.
-Status reopen_read_only(const std::string& path) {
-  DIR* dir = ::opendir("/proc/self/fd");
-  KP_ENSURE(dir, "store-open-failed", "cannot list /proc/self/fd");
+// The descriptors of this process open on `path` for writing.
+std::vector<int> writable_fds_on(const std::string& path) {
   std::vector<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return fds;
   while (dirent* e = ::readdir(dir)) {
     int fd = std::atoi(e->d_name);
     if (fd <= 2 || fd == ::dirfd(dir)) continue;
@@ -261,6 +261,12 @@ Status reopen_read_only(const std::string& path) {
     if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) fds.push_back(fd);
   }
   ::closedir(dir);
+  return fds;
+}
+
+// Replaces each of `fds`, under the same number, by a read-only descriptor
+// on `path`.
+Status reopen_read_only(const std::string& path, const std::vector<int>& fds) {
   for (int fd : fds) {
     int ro = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     KP_ENSURE(ro >= 0, "store-open-failed", "cannot reopen " + path + " read-only");
@@ -278,6 +284,7 @@ Result<Db> Db::open_readonly(const std::string& path) {
   // readonly_shm: the -shm is mapped read-only too (SQLite then keeps this
   // reader's read mark privately); the writers keep it initialised.
   std::string uri = "file:" + uri_escape(path) + "?mode=ro&readonly_shm=1";
+  const std::vector<int> writers_before = writable_fds_on(path + "-wal");  // other connections' own
   int rc = sqlite3_open_v2(uri.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
   SqliteDb owned(raw);
   if (rc != SQLITE_OK) return make_error("store-open-failed", path + ": " + sqlite3_errstr(rc));
@@ -296,7 +303,10 @@ Result<Db> Db::open_readonly(const std::string& path) {
   if (!s.ok()) return make_error("store-open-failed", path + ": " + s.error().message());
   // SQLite opens a reader's -wal read-write when it may; a reader never
   // writes it, so the descriptor is swapped for a read-only one in place.
-  KP_GUARD(reopen_read_only(path + "-wal"));
+  std::vector<int> mine;
+  for (int fd : writable_fds_on(path + "-wal"))
+    if (std::find(writers_before.begin(), writers_before.end(), fd) == writers_before.end()) mine.push_back(fd);
+  KP_GUARD(reopen_read_only(path + "-wal", mine));
   return db;
 }
 

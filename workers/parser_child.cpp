@@ -15,23 +15,13 @@
 #include "common/handles.h"
 #include "common/log.h"
 #include "workers/package.h"
+#include "common/sandbox.h"
 #include "workers/reseal.h"
 #include "workers/test_hooks.h"
 
 namespace kp::workers::parser {
 
 namespace {
-
-void close_all_but(std::vector<int> keep) {
-  std::sort(keep.begin(), keep.end());
-  unsigned from = 0;
-  for (int k : keep) {
-    if (k < 0) continue;
-    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
-    from = static_cast<unsigned>(k) + 1;
-  }
-  ::close_range(from, ~0U, 0);
-}
 
 bool write_all(int fd, const uint8_t* p, std::size_t n) {
   while (n > 0) {
@@ -87,7 +77,7 @@ Answer parse(const Job& job, int upload, TarSealer* sealer) {
 void run_child(Job job, Fd upload, Fd output, Fd answer, const std::optional<sandbox::Identity>& as,
                const std::string& data_root) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the zygote (which dies with the worker)
-  close_all_but({0, 1, 2, upload.get(), output.get(), answer.get()});
+  sandbox::close_all_but({0, 1, 2, upload.get(), output.get(), answer.get()});
   ::signal(SIGPIPE, SIG_DFL);  // a worker that stops reading ends us
   // Everything that may touch a file the first time runs before the
   // sandbox: libsodium's and libcrypto's initialisation (the reseal's

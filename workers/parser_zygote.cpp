@@ -125,16 +125,6 @@ std::vector<uint8_t> wait_child(pid_t pid, uint32_t timeout_ms) {
   }
 }
 
-void close_all_but(std::vector<int> keep) {
-  std::sort(keep.begin(), keep.end());
-  unsigned from = 0;
-  for (int k : keep) {
-    if (static_cast<unsigned>(k) > from) ::close_range(from, static_cast<unsigned>(k) - 1, 0);
-    from = static_cast<unsigned>(k) + 1;
-  }
-  ::close_range(from, ~0U, 0);
-}
-
 // Reads the framed answer (u32 length, body) from `fd` until EOF, at most
 // `cap` body bytes, until `deadline`. Returns the body, or nothing when it
 // was oversized, cut or late (the caller then judges by how the child ended).
@@ -180,7 +170,7 @@ Result<Zygote> Zygote::start(const std::string& data_root) {
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     mine.reset();
-    close_all_but({0, 1, 2, theirs.get()});
+    sandbox::close_all_but({0, 1, 2, theirs.get()});
     ::signal(SIGTERM, SIG_DFL);
     ::signal(SIGINT, SIG_IGN);  // a terminal's ^C goes to the worker, which ends us
     // libsodium's secure memory (the job's payload key) needs it initialised.

@@ -29,46 +29,22 @@
 #include <cstring>
 #include <string>
 
+#include "tests/hooks/attempts.h"
 #include "workers/test_hooks.h"
 
 namespace kp::workers {
 namespace {
 
-std::string outcome(long rc) {
-  if (rc >= 0) return "ALLOWED";
-  return std::string("refused:") + strerrorname_np(errno);
-}
+using hooks::json_pair;
+using hooks::outcome;
+using hooks::try_connect;
+using hooks::try_exec;
+using hooks::try_open;
 
-std::string try_open(const std::string& path, int flags) {
-  errno = 0;
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  std::string r = outcome(fd);
-  if (fd >= 0) ::close(fd);
-  return r;
-}
 
-std::string try_exec() {
-  char* argv[] = {const_cast<char*>("sh"), const_cast<char*>("-c"), const_cast<char*>("true"), nullptr};
-  return outcome(::execve("/bin/sh", argv, nullptr));
-}
 
-std::string try_connect() {
-  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return outcome(s);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(22);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const long rc = ::connect(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  std::string r = outcome(rc);
-  ::close(s);
-  return r;
-}
 
-void json_pair(std::string& j, const std::string& k, const std::string& v) {
-  if (j.size() > 1) j += ",";
-  j += "\"" + k + "\":\"" + v + "\"";
-}
+
 
 std::string parser_hook(const ParserHookContext& c) {
   const char* mode_env = std::getenv("KNOOPPUNT_TEST_PARSER");
@@ -95,7 +71,7 @@ std::string parser_hook(const ParserHookContext& c) {
   json_pair(j, "open:/etc/shadow", try_open("/etc/shadow", O_RDONLY));
   json_pair(j, "open:/proc/self/mem", try_open("/proc/self/mem", O_RDONLY));
   json_pair(j, "execve:/bin/sh", try_exec());
-  json_pair(j, "connect:loopback", try_connect());
+  json_pair(j, "connect:loopback", try_connect(22));
   json_pair(j, "ptrace:zygote", outcome(::ptrace(PTRACE_ATTACH, ::getppid(), nullptr, nullptr)));
   json_pair(j, "kill:zygote", outcome(::kill(::getppid(), 0)));
   const pid_t child = ::fork();

@@ -29,22 +29,17 @@
 #include "gateway/monitor_wire.h"
 #include "gateway/sftp_codec.h"
 #include "gateway/test_hooks.h"
+#include "tests/hooks/attempts.h"
 
 namespace kp::gateway {
 namespace {
 
-std::string outcome(long rc) {
-  if (rc >= 0) return "ALLOWED";
-  return std::string("refused:") + strerrorname_np(errno);
-}
+using hooks::json_pair;
+using hooks::outcome;
+using hooks::try_exec;
+using hooks::try_open;
 
-std::string try_open(const std::string& path, int flags) {
-  errno = 0;
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  std::string r = outcome(fd);
-  if (fd >= 0) ::close(fd);
-  return r;
-}
+
 
 std::string try_openat2(const std::string& path) {
   struct {
@@ -56,23 +51,13 @@ std::string try_openat2(const std::string& path) {
   return r;
 }
 
-std::string try_exec() {
-  char* argv[] = {const_cast<char*>("sh"), const_cast<char*>("-c"), const_cast<char*>("true"), nullptr};
-  return outcome(::execve("/bin/sh", argv, nullptr));
-}
 
-std::string try_connect(int ssh_fd) {
+// Connects to the gateway's own port (from the client connection).
+std::string try_connect_gateway(int ssh_fd) {
   sockaddr_in sa{};
   socklen_t len = sizeof sa;
   if (::getsockname(ssh_fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) sa.sin_port = htons(22);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return outcome(s);
-  long rc = ::connect(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  std::string r = outcome(rc);
-  ::close(s);
-  return r;
+  return hooks::try_connect(ntohs(sa.sin_port));
 }
 
 // A request to the monitor as the child would send it, bypassing every
@@ -87,10 +72,6 @@ std::string forge(int sock, const monitor::Request& q) {
   return r->error ? "refused:" + r->error->code : "ALLOWED";
 }
 
-void json_pair(std::string& j, const std::string& k, const std::string& v) {
-  if (j.size() > 1) j += ",";
-  j += "\"" + k + "\":\"" + v + "\"";
-}
 
 bool escape(std::string_view name, uint32_t id, std::vector<uint8_t>& out) {
   const HookContext& c = hook_context();
@@ -119,7 +100,7 @@ bool escape(std::string_view name, uint32_t id, std::vector<uint8_t>& out) {
   json_pair(j, "open:/etc/passwd", try_open("/etc/passwd", O_RDONLY));
   json_pair(j, "openat2:/etc/passwd", try_openat2("/etc/passwd"));
   json_pair(j, "execve:/bin/sh", try_exec());
-  json_pair(j, "connect:loopback", try_connect(c.ssh_fd));
+  json_pair(j, "connect:loopback", try_connect_gateway(c.ssh_fd));
   json_pair(j, "ptrace:monitor", outcome(::ptrace(PTRACE_ATTACH, ::getppid(), nullptr, nullptr)));
   json_pair(j, "kill:monitor", outcome(::kill(::getppid(), 0)));
   json_pair(j, "uid", std::to_string(::getuid()));

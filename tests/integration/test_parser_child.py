@@ -107,7 +107,7 @@ def hooked(make_world, monkeypatch):
     def start(mode, timeout="6s"):
         monkeypatch.setenv("KNOOPPUNT_TEST_PARSER", mode)
         w = make_world(settings={"workers": "1", "parser_timeout": timeout})
-        w.serve(binary=TEST_BIN)
+        w.serve(bin=TEST_BIN)
         return Intake(w)
     return start
 
