@@ -158,8 +158,13 @@ class DataDir:
                 out.append(line)
         if not done:
             out.append(f"{key} = {value}")
-        with open(self.conf, "w") as f:
+        # Atomically: a worker re-reads the file every sweep, and a half-written
+        # (or empty) file would read as the defaults (a 1-minute sweep interval).
+        tmp = self.conf + ".tmp"
+        with open(tmp, "w") as f:
             f.write("\n".join(out) + "\n")
+        os.chmod(tmp, os.stat(self.conf).st_mode & 0o777)
+        os.replace(tmp, self.conf)
 
     # -- store
     def sql(self, query, params=()):
