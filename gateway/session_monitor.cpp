@@ -199,6 +199,13 @@ Result<SessionMonitor::Target> SessionMonitor::resolve(const std::string& client
   return t;
 }
 
+Result<SessionMonitor::Target> SessionMonitor::resolve_file(const std::string& client_path,
+                                                            std::string_view refusal) {
+  KP_TRY(Target t, resolve(client_path));
+  KP_ENSURE(t.area && !t.name.empty(), "permission-denied", std::string(refusal) + t.path);
+  return t;
+}
+
 Status SessionMonitor::check_area(const Area& area, bool writing) {
   if (area.scope && !auth_.has_scope(principal_, *area.scope)) {
     audit("sftp.denied", "refused", "/" + area.name, {}, {}, std::string("mandate-scope-missing"));
@@ -230,10 +237,8 @@ void SessionMonitor::on_stat(const Request& q, Reply& reply) {
 }
 
 void SessionMonitor::on_open_read(const Request& q, Reply& reply, int& fd) {
-  auto t = resolve(q.path);
+  auto t = resolve_file(q.path, "not a file: ");
   if (!t.ok()) return void(reply.error = t.error());
-  if (!t->area || t->name.empty())
-    return void(reply.error = make_error("permission-denied", "not a file: " + t->path));
   Status allowed = check_area(*t->area, false);
   if (!allowed.ok()) return void(reply.error = allowed.error());
   if (!t->area->can_read)
@@ -256,15 +261,9 @@ void SessionMonitor::on_open_read(const Request& q, Reply& reply, int& fd) {
   opens_[reply.token] = std::move(o);
 }
 
-Status SessionMonitor::check_daily_limits(const std::string& object, int64_t adding_bytes, bool counting_file,
-                                          const std::string& excluding_temp) {
-  KP_TRY(store::DayUsage usage, store::usage_on_day(auth_.db(), principal_.municipality, utc_day_start_ms()));
-  // Uploads kept under a temporary name count from their first byte.
-  for (const auto& [name, t] : temps_) {
-    if (name == excluding_temp) continue;
-    usage.files += 1;
-    usage.bytes += t.size;
-  }
+Result<store::DayUsage> SessionMonitor::check_daily_limits(const std::string& object, int64_t adding_bytes,
+                                                           bool counting_file, const std::string& excluding_temp) {
+  KP_TRY(store::DayUsage usage, usage_today(excluding_temp));
   if (counting_file && usage.files >= settings_.max_files_per_day) {
     audit("limit.hit", "refused", object, {}, {}, std::string("limit-files-per-day"));
     return make_error("limit-files-per-day", "the municipality reached its limit of " +
@@ -274,12 +273,14 @@ Status SessionMonitor::check_daily_limits(const std::string& object, int64_t add
     audit("limit.hit", "refused", object, adding_bytes, {}, std::string("limit-bytes-per-day"));
     return make_error("limit-bytes-per-day", "the municipality reached its daily upload volume");
   }
-  return ok_status();
+  return usage;
 }
 
-Result<store::DayUsage> SessionMonitor::usage_today() {
+Result<store::DayUsage> SessionMonitor::usage_today(const std::string& excluding_temp) {
   KP_TRY(store::DayUsage usage, store::usage_on_day(auth_.db(), principal_.municipality, utc_day_start_ms()));
+  // Uploads kept under a temporary name count from their first byte.
   for (const auto& [name, t] : temps_) {
+    if (name == excluding_temp) continue;
     usage.files += 1;
     usage.bytes += t.size;
   }
@@ -288,9 +289,8 @@ Result<store::DayUsage> SessionMonitor::usage_today() {
 
 void SessionMonitor::on_open_write(const Request& q, Reply& reply, int& fd) {
   auto fail = [&](Error e) { reply.error = std::move(e); };
-  auto t = resolve(q.path);
+  auto t = resolve_file(q.path, "not a file: ");
   if (!t.ok()) return fail(t.error());
-  if (!t->area || t->name.empty()) return fail(make_error("permission-denied", "not a file: " + t->path));
   Status allowed = check_area(*t->area, true);
   if (!allowed.ok()) return fail(allowed.error());
   if (temps_.count(t->name)) return fail(make_error("already-exists", t->name + " already exists"));
@@ -313,9 +313,7 @@ void SessionMonitor::on_open_write(const Request& q, Reply& reply, int& fd) {
                                                        " uploads under a temporary name; rename or remove one first"));
     }
   }
-  Status limits = check_daily_limits(object, 0, true, "");
-  if (!limits.ok()) return fail(limits.error());
-  auto usage = usage_today();
+  auto usage = check_daily_limits(object, 0, true, "");
   if (!usage.ok()) return fail(usage.error());
   if (opens_.size() >= static_cast<std::size_t>(settings_.max_open_handles))
     return fail(make_error("limit-handles", "too many open handles"));
@@ -347,7 +345,8 @@ Status SessionMonitor::commit(Area& area, const TempUpload& t, const std::string
   // Limits hold at commit, whatever was true at open: handles opened at
   // once, or a temporary upload renamed later, count here.
   KP_GUARD(receipt_name_fits(final_name));
-  KP_GUARD(check_daily_limits(object, t.size, true, renamed_from));
+  auto limits = check_daily_limits(object, t.size, true, renamed_from);
+  if (!limits.ok()) return limits.error();
   KP_GUARD(check_new_upload_name(auth_, principal_, final_name));
   CommitRequest c{t.partial_name, final_name, t.size, t.sha256_hex};
   auto id = commit_upload(auth_, principal_, area, c);
@@ -432,7 +431,7 @@ bool SessionMonitor::on_discard(const Request& q, Reply&) {
   if (q.reason == "limit-file-size") {
     confirmed = end > settings_.max_file_size;
   } else if (q.reason == "limit-bytes-per-day") {
-    auto usage = usage_today();
+    auto usage = usage_today("");
     confirmed = usage.ok() && usage->bytes + end > settings_.max_bytes_per_day;
   }
   if (confirmed) audit("limit.hit", "refused", object, end, {}, q.reason);
@@ -483,10 +482,8 @@ void SessionMonitor::on_list(const Request& q, Reply& reply, int sock) {
 }
 
 void SessionMonitor::on_remove(const Request& q, Reply& reply) {
-  auto t = resolve(q.path);
+  auto t = resolve_file(q.path, "cannot remove ");
   if (!t.ok()) return void(reply.error = t.error());
-  if (!t->area || t->name.empty())
-    return void(reply.error = make_error("permission-denied", "cannot remove " + t->path));
   Status allowed = check_area(*t->area, false);
   if (!allowed.ok()) return void(reply.error = allowed.error());
   Area& a = *t->area;
@@ -568,7 +565,7 @@ void SessionMonitor::on_statvfs(const Request& q, Reply& reply) {
   // is one byte, one inode one upload.
   auto t = resolve(q.path);
   if (!t.ok()) return void(reply.error = t.error());
-  auto usage = usage_today();
+  auto usage = usage_today("");
   if (!usage.ok()) return void(reply.error = usage.error());
   bool uploads = view_.upload_area() != nullptr;
   uint64_t bytes = static_cast<uint64_t>(settings_.max_bytes_per_day);

@@ -64,6 +64,9 @@ class SessionMonitor {
 
   Status entitled();
   Result<Target> resolve(const std::string& client_path);
+  // resolve(), and a file inside an area; else "permission-denied" with
+  // `refusal` followed by the path.
+  Result<Target> resolve_file(const std::string& client_path, std::string_view refusal);
   Status check_area(const Area& area, bool writing);
   Result<sftp::Attrs> stat_target(const Target& t);
 
@@ -82,11 +85,12 @@ class SessionMonitor {
   void on_channel_refused(const Request&, Reply&);
 
   // The day's uploads of this municipality plus this session's temporary
-  // ones (but `excluding_temp`, the one being committed): refused with a
-  // limit.hit record when one more file or `adding_bytes` would pass a limit.
-  Status check_daily_limits(const std::string& object, int64_t adding_bytes, bool counting_file,
-                            const std::string& excluding_temp);
-  Result<store::DayUsage> usage_today();
+  // ones (but `excluding_temp`, the one being committed).
+  Result<store::DayUsage> usage_today(const std::string& excluding_temp);
+  // usage_today(), refused with a limit.hit record when one more file or
+  // `adding_bytes` would pass a limit.
+  Result<store::DayUsage> check_daily_limits(const std::string& object, int64_t adding_bytes, bool counting_file,
+                                             const std::string& excluding_temp);
   Status commit(Area& area, const TempUpload& t, const std::string& final_name, const std::string& renamed_from);
   void drop_partial(Area& area, const std::string& partial_name);
   // Drops every open upload and every temporary one of this SFTP session.

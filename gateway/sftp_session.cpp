@@ -48,22 +48,21 @@ namespace {
 constexpr std::size_t kReaddirBatch = 100;
 constexpr std::size_t kMaxRanges = 1024;
 
-// Adds [b, e) to the sorted, merged `ranges`; returns the bytes it added.
+// Adds [b, e) to the sorted, merged `ranges`; returns how many bytes they cover now.
 uint64_t add_range(std::vector<std::pair<uint64_t, uint64_t>>& ranges, uint64_t b, uint64_t e) {
-  if (b >= e) return 0;
-  uint64_t before = 0;
-  for (const auto& [x, y] : ranges) before += y - x;
-  auto it = std::lower_bound(ranges.begin(), ranges.end(), std::make_pair(b, uint64_t(0)));
-  if (it != ranges.begin() && std::prev(it)->second >= b) --it;
-  while (it != ranges.end() && it->first <= e) {
-    b = std::min(b, it->first);
-    e = std::max(e, it->second);
-    it = ranges.erase(it);
+  if (b < e) {
+    auto it = std::lower_bound(ranges.begin(), ranges.end(), std::make_pair(b, uint64_t(0)));
+    if (it != ranges.begin() && std::prev(it)->second >= b) --it;
+    while (it != ranges.end() && it->first <= e) {
+      b = std::min(b, it->first);
+      e = std::max(e, it->second);
+      it = ranges.erase(it);
+    }
+    ranges.insert(it, {b, e});
   }
-  ranges.insert(it, {b, e});
-  uint64_t after = 0;
-  for (const auto& [x, y] : ranges) after += y - x;
-  return after - before;
+  uint64_t covered = 0;
+  for (const auto& [x, y] : ranges) covered += y - x;
+  return covered;
 }
 
 struct Route {
@@ -281,7 +280,7 @@ void SftpSession::on_write(const sftp::Request& req, Out& out) {
     left -= static_cast<std::size_t>(n);
     off += static_cast<uint64_t>(n);
   }
-  h->received += add_range(h->ranges, req.offset, end);
+  h->received = add_range(h->ranges, req.offset, end);
   if (h->in_order && req.offset == h->hashed) {
     h->hasher.update(req.data.data(), req.data.size());
     h->hashed += req.data.size();

@@ -3,6 +3,7 @@
 #include "workers/parser_wire.h"
 
 #include <doctest/doctest.h>
+#include <sodium.h>
 
 #include <cstring>
 #include <functional>
@@ -52,7 +53,7 @@ TEST_CASE("parser wire: a job round trips, key and rules included") {
   auto bytes = encode_job(j);
   auto back = decode_job(bytes);
   REQUIRE(back.ok());
-  CHECK(std::memcmp(back->payload_key.data(), j.payload_key.data(), 32) == 0);
+  CHECK(sodium_memcmp(back->payload_key.data(), j.payload_key.data(), 32) == 0);
   CHECK(back->payload_offset == 201);
   CHECK(back->timeout_ms == 1234);
   CHECK(back->rules.max_entries == 7);
