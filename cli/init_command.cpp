@@ -26,7 +26,7 @@ int cmd_init(const Args& a) {
     KP_ENSURE(::access(d.settings().c_str(), F_OK) != 0, "already-exists",
               d.root + " is already a knooppunt data directory");
     ::mkdir(d.root.c_str(), 0700);
-    for (const auto& dir : {d.root, d.keys(), d.boxes(), d.queue(), d.quarantine(), d.outgoing(), d.outgoing_partial(), d.audit()})
+    for (const auto& dir : {d.root, d.keys(), d.boxes(), d.queue(), d.queue_payloads(), d.quarantine(), d.outgoing(), d.outgoing_partial(), d.audit()})
       KP_GUARD(ensure_dir(dir));
     KP_GUARD(keys::ensure_host_keys(d.keys()));
     KP_GUARD(keys::ensure_keys(d));

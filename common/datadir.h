@@ -32,6 +32,8 @@ struct DataDir {
   // `code` must have passed policy::valid_municipality_code.
   std::string box(const std::string& code) const { return boxes() + "/" + code; }
   std::string queue() const { return root + "/queue"; }
+  // Payloads of the queue's two-part files (common/pair_file.h).
+  std::string queue_payloads() const { return root + "/queue/.payload"; }
   std::string quarantine() const { return root + "/quarantine"; }
   std::string outgoing() const { return root + "/outgoing"; }
   std::string outgoing_partial() const { return root + "/outgoing-partial"; }

@@ -1,6 +1,8 @@
 // The monitor protocol's encoding, decoding and descriptor passing; see monitor_wire.h.
 #include "gateway/monitor_wire.h"
 
+#include "common/pair_file.h"
+
 #include <sys/mman.h>
 
 #include "common/bytes.h"
@@ -173,6 +175,8 @@ std::vector<uint8_t> encode_reply(Op op, const Reply& p) {
     case Op::open_read:
       w.u32(p.token);
       put_attrs(w, p.attrs);
+      w.u64(p.value);
+      w.str(p.prefix);
       break;
     case Op::open_write:
       w.u32(p.token);
@@ -216,6 +220,8 @@ Result<Reply> decode_reply(Op op, std::span<const uint8_t> msg) {
     case Op::open_read:
       p.token = r.u32();
       p.attrs = get_attrs(r);
+      p.value = r.u64();
+      p.prefix = std::string(r.str(pair_file::kMaxPrefix));
       break;
     case Op::open_write:
       p.token = r.u32();

@@ -84,7 +84,9 @@ struct Entry {
 struct Reply {
   std::optional<Error> error;  // set: refused
   uint32_t token = 0;
-  uint64_t value = 0;          // open_write: the municipality's bytes today before this upload
+  uint64_t value = 0;          // open_write: the municipality's bytes today before this upload;
+                               // open_read: where the descriptor's served bytes start (after prefix)
+  std::string prefix;          // open_read: bytes served before the descriptor's (common/pair_file.h)
   sftp::Attrs attrs;
   std::vector<Entry> entries;  // list: this message's share
   bool more = false;           // list: another message follows

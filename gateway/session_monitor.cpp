@@ -14,6 +14,7 @@
 
 #include "common/digest.h"
 #include "common/log.h"
+#include "common/pair_file.h"
 #include "gateway/confine.h"
 #include "gateway/public_attrs.h"
 #include "gateway/upload.h"
@@ -33,6 +34,21 @@ struct SessionMonitor::Open {
 };
 
 namespace {
+
+// NAME in `a` as served: a two-part file (a rewrapped package in the
+// queue, common/pair_file.h), or nullopt for an ordinary file.
+Result<std::optional<pair_file::Opened>> open_pair(const Area& a, const std::string& name) {
+  using Pair = std::optional<pair_file::Opened>;
+  if (!a.payloads.valid()) return Pair();
+  auto payload = confine::open_beneath(a.payloads.get(), name, O_RDONLY);
+  if (!payload.ok()) {
+    if (payload.error().code == "not-found") return Pair();
+    return payload.error();
+  }
+  KP_TRY(Fd head, confine::open_beneath(a.dir.get(), name, O_RDONLY));
+  KP_TRY(pair_file::Opened o, pair_file::open(std::move(head), std::move(*payload)));
+  return Pair(std::move(o));
+}
 
 int64_t utc_day_start_ms() {
   int64_t now = log::now_ms();
@@ -223,6 +239,8 @@ Result<sftp::Attrs> SessionMonitor::stat_target(const Target& t) {
     KP_TRY(struct stat st, confine::stat_beneath(t.area->partial.get(), it->second.partial_name));
     return public_attrs(st);
   }
+  KP_TRY(auto pair, open_pair(*t.area, t.name));
+  if (pair) return public_attrs(pair->st);
   KP_TRY(struct stat st, confine::stat_beneath(t.area->dir.get(), t.name));
   KP_ENSURE(S_ISREG(st.st_mode), "not-found", "no such file: " + t.path);
   return public_attrs(st);
@@ -245,16 +263,26 @@ void SessionMonitor::on_open_read(const Request& q, Reply& reply, int& fd) {
     return void(reply.error = make_error("no-read-back", "/" + t->area->name + " cannot be read"));
   if (opens_.size() >= static_cast<std::size_t>(settings_.max_open_handles))
     return void(reply.error = make_error("limit-handles", "too many open handles"));
-  auto file = confine::open_beneath(t->area->dir.get(), t->name, O_RDONLY);
-  if (!file.ok()) return void(reply.error = file.error());
-  struct stat st {};
-  if (::fstat(file->get(), &st) != 0 || !S_ISREG(st.st_mode))
-    return void(reply.error = make_error("not-found", "not a regular file"));
   auto o = std::make_unique<Open>();
+  struct stat st {};
+  auto pair = open_pair(*t->area, t->name);
+  if (!pair.ok()) return void(reply.error = pair.error());
+  if (*pair) {
+    // The child gets the head's bytes and the payload's descriptor.
+    st = (*pair)->st;
+    reply.prefix = std::move((*pair)->prefix);
+    reply.value = (*pair)->skip;
+    o->fd = std::move((*pair)->payload);
+  } else {
+    auto file = confine::open_beneath(t->area->dir.get(), t->name, O_RDONLY);
+    if (!file.ok()) return void(reply.error = file.error());
+    if (::fstat(file->get(), &st) != 0 || !S_ISREG(st.st_mode))
+      return void(reply.error = make_error("not-found", "not a regular file"));
+    o->fd = std::move(*file);
+  }
   o->area = t->area;
   o->name = t->name;
   o->size = st.st_size;
-  o->fd = std::move(*file);
   fd = o->fd.get();
   reply.token = next_token_++;
   reply.attrs = public_attrs(st);
@@ -452,8 +480,11 @@ void SessionMonitor::on_list(const Request& q, Reply& reply, int sock) {
       auto list = confine::list_dir(t->area->dir.get());
       if (!list.ok()) reply.error = list.error();
       else {
-        for (const auto& e : *list)
-          if (e.is_regular() && !is_hidden_name(e.name)) entries.push_back({e.name, public_attrs(e.st)});
+        for (const auto& e : *list) {
+          if (!e.is_regular() || is_hidden_name(e.name)) continue;
+          auto pair = open_pair(*t->area, e.name);
+          entries.push_back({e.name, public_attrs(pair.ok() && *pair ? (*pair)->st : e.st)});
+        }
         if (t->area->can_create)
           for (const auto& [name, temp] : temps_) {
             auto st = confine::stat_beneath(t->area->partial.get(), temp.partial_name);

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "common/log.h"
+#include "common/pair_file.h"
 #include "gateway/confine.h"
 #include "gateway/public_attrs.h"
 #include "gateway/test_hooks.h"
@@ -39,8 +40,12 @@ struct SftpSession::Handle {
   uint64_t size = 0;
   uint64_t day_bytes_before = 0;  // the municipality's bytes today before this upload
   std::optional<Error> failed;    // a refused or failed WRITE: the upload can never commit
-  // read
+  // read: the served file is `prefix`, then fd's bytes from `skip`
+  // (a two-part file, common/pair_file.h; empty and 0 for an ordinary one)
   uint64_t bytes_read = 0;
+  std::string prefix;
+  uint64_t skip = 0;
+  sftp::Attrs attrs;
 };
 
 namespace {
@@ -206,6 +211,7 @@ void SftpSession::on_fstat(const sftp::Request& req, Out& out) {
   Handle* h = find_handle(req.handle);
   if (!h) return reply_error(out, req.id, make_error("bad-handle", "no such handle"), "fstat");
   if (h->kind == Handle::Kind::dir) return sftp::encode_attrs(out, req.id, dir_attrs());
+  if (h->kind == Handle::Kind::read) return sftp::encode_attrs(out, req.id, h->attrs);
   struct stat st {};
   if (::fstat(h->fd.get(), &st) != 0)
     return reply_error(out, req.id, confine::error_from_errno(errno, "fstat", h->name), "fstat");
@@ -225,7 +231,13 @@ void SftpSession::on_open(const sftp::Request& req, Out& out) {
   if (!h->fd.valid()) return reply_error(out, req.id, make_error("monitor-gone", "no descriptor came"), "open");
   h->kind = writing ? Handle::Kind::write : Handle::Kind::read;
   h->token = r->token;
-  h->day_bytes_before = r->value;
+  if (writing) {
+    h->day_bytes_before = r->value;
+  } else {
+    h->skip = r->value;
+    h->prefix = std::move(r->prefix);
+    h->attrs = r->attrs;
+  }
   auto id = add_handle(std::move(h));
   if (!id.ok()) return reply_error(out, req.id, id.error(), "open");
   sftp::encode_handle(out, req.id, *id);
@@ -299,19 +311,14 @@ void SftpSession::on_read(const sftp::Request& req, Out& out) {
   std::size_t start = sftp::begin_data(out, req.id);
   std::size_t at = out.size();
   out.resize(at + want);
-  std::size_t got = 0;
   // Never a short read except at end of file.
-  while (got < want) {
-    ssize_t n = ::pread(h->fd.get(), out.data() + at + got, want - got,
-                        static_cast<off_t>(req.offset + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      sftp::cancel_packet(out, start);
-      return reply_error(out, req.id, confine::error_from_errno(errno, "read", h->name), "read");
-    }
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
+  const long n = pair_file::read_at(h->prefix, h->skip, h->fd.get(), req.offset,
+                                    reinterpret_cast<uint8_t*>(out.data() + at), want);
+  if (n < 0) {
+    sftp::cancel_packet(out, start);
+    return reply_error(out, req.id, confine::error_from_errno(static_cast<int>(-n), "read", h->name), "read");
   }
+  const auto got = static_cast<std::size_t>(n);
   if (got == 0 && want > 0) {
     sftp::cancel_packet(out, start);
     return sftp::encode_status(out, req.id, StatusCode::eof, "end of file");

@@ -42,6 +42,9 @@ Result<View> View::open(const DataDir& d, const Principal& p) {
       KP_TRY(Area queue, make_area("queue", d.queue(), std::nullopt));
       queue.can_read = true;
       queue.descending = true;  // names start with the zero-padded rank
+      KP_GUARD(ensure_dir(d.queue_payloads()));
+      KP_TRY(Fd payloads, confine::open_dir(d.queue_payloads()));
+      queue.payloads = std::move(payloads);
       KP_TRY(Area outgoing, make_area("outgoing", d.outgoing(), std::nullopt));
       outgoing.can_read = true;  // staff read their receipts here
       outgoing.can_create = true;

@@ -31,6 +31,7 @@ struct Area {
   Fd dir;
   Fd partial;  // can_create: where uploads are written until committed
   Fd archive;  // can_acknowledge: where acknowledged files go
+  Fd payloads; // the queue: payloads of two-part files (common/pair_file.h)
 };
 
 class View {

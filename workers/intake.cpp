@@ -23,7 +23,7 @@
 #include "workers/outputs.h"
 #include "workers/package.h"
 #include "workers/receipt.h"
-#include "workers/reseal.h"
+#include "workers/queue_pair.h"
 
 namespace kp::workers {
 
@@ -123,8 +123,9 @@ Result<Checked> verify(IntakeContext& ctx, const store::Upload& upload, const Op
 // identities, here; the payload, in a fresh sandboxed parser child that gets
 // only this package's payload key. The outer Result is operational (retry
 // later); the inner one is the package's verdict (a rejection's code).
-Result<Result<OpenedPackage>> parse_in_child(IntakeContext& ctx, const store::Upload& upload, int in, int out,
-                                             const std::vector<age::PublicKey>& staff) {
+// `opened` keeps what rewrapping needs (file key, nonce, payload offset).
+Result<Result<OpenedPackage>> parse_in_child(IntakeContext& ctx, const store::Upload& upload, int in,
+                                             std::optional<age::OpenedHeader>& opened) {
   using Verdict = Result<OpenedPackage>;
   if (upload.size == 0) return Verdict(make_error("upload-empty", "the upload is empty"));
   std::vector<const age::Identity*> ids;
@@ -151,8 +152,8 @@ Result<Result<OpenedPackage>> parse_in_child(IntakeContext& ctx, const store::Up
   job.payload_offset = header->payload_offset;
   job.timeout_ms = ctx.parser_timeout_ms;
   job.rules = ctx.rules;
-  job.reseal_to = staff;
-  KP_TRY(parser::Answer answer, ctx.parser->parse(job, in, out));
+  opened = std::move(*header);
+  KP_TRY(parser::Answer answer, ctx.parser->parse(job, in));
   if (!answer.note.empty())
     log::event("intake.parser_note", {{"upload", std::to_string(upload.id)}, {"note", answer.note}});
   if (answer.rejection) {
@@ -184,21 +185,15 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
   KP_ENSURE(!staff_recipients.empty(), "no-staff-recipients",
             "no staff member with an age recipient is registered; packages wait in the inbox");
 
-  std::string queue_work = work_path(ctx.data, std::to_string(upload.id), ".queue.age");
   std::optional<Error> rejection;
   std::optional<Checked> checked;
   {
     KP_TRY(Fd inbox, confine::open_dir(ctx.data.box(upload.municipality) + "/inbox"));
     auto in = open_placed(inbox.get(), upload.name);
     if (!in.ok()) return in.error();  // not placed yet (gateway recovery); retried later
-    Fd out(::open(queue_work.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-    KP_ENSURE(out.valid(), "io-failed", "cannot create " + queue_work);
-    KP_TRY(auto parsed, parse_in_child(ctx, upload, in->get(), out.get(), staff_recipients));
-    if (!parsed.ok() && parsed.error().code == "io-failed") {
-      // Our own output failed (disk full...), not the package: retry later.
-      ::unlink(queue_work.c_str());
-      return parsed.error();
-    }
+    std::optional<age::OpenedHeader> opened;
+    KP_TRY(auto parsed, parse_in_child(ctx, upload, in->get(), opened));
+    if (!parsed.ok() && parsed.error().code == "io-failed") return parsed.error();  // ours, not the package's
     if (!parsed.ok()) {
       rejection = parsed.error();
     } else {
@@ -206,8 +201,15 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
       if (!v.ok()) rejection = v.error();
       else checked = std::move(*v);
     }
+    if (!rejection) {
+      Status made = prepare_queue_pair(ctx.data, upload.id, inbox.get(), upload.name, in->get(), *opened,
+                                       staff_recipients);
+      if (!made.ok()) {
+        discard_queue_pair(ctx.data, upload.id);
+        return made.error();  // ours (disk full...): retried later
+      }
+    }
   }
-  if (rejection) ::unlink(queue_work.c_str());
 
   int64_t now = log::now_ms();
   store::Verdict v;
@@ -292,7 +294,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     return store::insert_receipt(*ctx.db, upload.id, json, sig);
   });
   if (!committed.ok()) {
-    ::unlink(queue_work.c_str());
+    discard_queue_pair(ctx.data, upload.id);
     return committed.error();
   }
   log::event(v.accepted ? "intake.accepted" : "intake.rejected",
@@ -355,7 +357,7 @@ void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::opt
         (void)store::mark_receipt_placed(*ctx.db, u.id);
       }
     }
-    if (queue_name) place(work_path(ctx.data, std::to_string(u.id), ".queue.age"), ctx.data.queue(), *queue_name);
+    if (queue_name) place_queue_pair(ctx.data, u.id, *queue_name);
     if (u.state == "rejected") {
       // Rejected uploads are kept sealed in quarantine, never deleted silently.
       auto inbox = confine::open_dir(ctx.data.box(u.municipality) + "/inbox");

@@ -16,7 +16,6 @@
 #include "common/log.h"
 #include "workers/package.h"
 #include "common/sandbox.h"
-#include "workers/reseal.h"
 #include "workers/test_hooks.h"
 
 namespace kp::workers::parser {
@@ -34,66 +33,44 @@ bool write_all(int fd, const uint8_t* p, std::size_t n) {
   return true;
 }
 
-// The helper thread (hashing and resealing beside decryption) is off in
-// sanitizer builds: UBSan's vptr check probes memory through pipe(), which
-// the sandbox refuses, and then reports the new thread's start as an
-// invalid object. Same results, one core.
+// The helper thread (hashing beside decryption) is off in sanitizer
+// builds: UBSan's vptr check probes memory through pipe(), which the
+// sandbox refuses, and then reports the new thread's start as an invalid
+// object. Same results, one core.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kHelperThread = false;
 #else
 constexpr bool kHelperThread = true;
 #endif
 
-// Parses and reseals; every failure is the answer's rejection.
-Answer parse(const Job& job, int upload, TarSealer* sealer) {
+// Parses; every failure is the answer's rejection.
+Answer parse(const Job& job, int upload) {
   Answer a;
   if (::lseek(upload, static_cast<off_t>(job.payload_offset), SEEK_SET) < 0) {
     a.rejection = make_error("io-failed", "cannot seek to the payload");
     return a;
   }
-  auto pkg = open_payload(upload, job.payload_key.data(), job.payload_offset, job.rules, sealer, kHelperThread);
-  if (!pkg.ok()) {
-    a.rejection = pkg.error();
-    return a;
-  }
-  if (sealer) {
-    // manifest and signature go in last, as the worker always wrote them;
-    // the worker discards the output unless it accepts the package.
-    const int64_t now_s = log::now_ms() / 1000;
-    Status s = sealer->add("manifest.json", pkg->manifest, now_s);
-    if (s.ok()) s = sealer->add("manifest.json.minisig", pkg->signature, now_s);
-    if (s.ok()) s = sealer->finish();
-    if (!s.ok()) {
-      a.rejection = s.error();
-      return a;
-    }
-  }
-  a.package = std::move(*pkg);
+  auto pkg = open_payload(upload, job.payload_key.data(), job.payload_offset, job.rules, nullptr, kHelperThread);
+  if (!pkg.ok()) a.rejection = pkg.error();
+  else a.package = std::move(*pkg);
   return a;
 }
 
 }  // namespace
 
-void run_child(Job job, Fd upload, Fd output, Fd answer, const std::optional<sandbox::Identity>& as,
+void run_child(Job job, Fd upload, Fd answer, const std::optional<sandbox::Identity>& as,
                const std::string& data_root) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the zygote (which dies with the worker)
-  sandbox::close_all_but({0, 1, 2, upload.get(), output.get(), answer.get()});
+  sandbox::close_all_but({0, 1, 2, upload.get(), answer.get()});
   ::signal(SIGPIPE, SIG_DFL);  // a worker that stops reading ends us
   // Everything that may touch a file the first time runs before the
-  // sandbox: libsodium's and libcrypto's initialisation (the reseal's
-  // Encryptor, a payload Decryptor), so inside nothing needs to open.
+  // sandbox (libsodium's initialisation, a payload Decryptor), so inside
+  // nothing needs to open.
   if (sodium_init() < 0) ::_exit(kExitSandboxFailed);
   {
     uint8_t zero[age::kPayloadKeySize] = {};
     auto warm = age::Decryptor::for_payload(zero, [](const uint8_t*, std::size_t) { return ok_status(); });
     if (!warm.ok()) ::_exit(kExitSandboxFailed);
-  }
-  std::unique_ptr<TarSealer> sealer;
-  Answer early;
-  if (output.valid() && !job.reseal_to.empty()) {
-    auto s = TarSealer::create(output.get(), job.reseal_to);
-    if (s.ok()) sealer = std::move(*s);
-    else early.rejection = s.error();
   }
   auto entered = sandbox::enter(sandbox::Profile::parser, as);
   if (!entered.ok()) {
@@ -101,8 +78,8 @@ void run_child(Job job, Fd upload, Fd output, Fd answer, const std::optional<san
     ::_exit(kExitSandboxFailed);
   }
   std::string note;
-  if (g_parser_hook) note = g_parser_hook(ParserHookContext{data_root, upload.get(), output.get(), answer.get()});
-  Answer a = early.rejection ? std::move(early) : parse(job, upload.get(), sealer.get());
+  if (g_parser_hook) note = g_parser_hook(ParserHookContext{data_root, upload.get(), answer.get()});
+  Answer a = parse(job, upload.get());
   a.note = std::move(note);
   std::vector<uint8_t> body = encode_answer(a);
   std::vector<uint8_t> framed;

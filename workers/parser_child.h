@@ -2,8 +2,9 @@
 // upload -- the age payload, the tar (libarchive) and the manifest bytes --
 // inside the sandbox (common/sandbox.h, Profile::parser), holding nothing
 // but what its one job needs: the upload's descriptor, that package's
-// payload key, the output descriptor for the resealed package, the answer
-// pipe and the package rules. It is forked per package by the parser zygote
+// payload key, the answer pipe and the package rules. It writes nothing
+// but its answer: the worker queues an accepted package by rewrapping its
+// header (workers/intake.cpp), so no byte of the payload is written again. It is forked per package by the parser zygote
 // (parser_zygote.h), which itself was forked before the worker loaded any
 // key, so no intake identity, file key of another package, signing key or
 // store handle is in its memory or its descriptor table.
@@ -24,11 +25,10 @@ inline constexpr int kExitAnswered = 0;
 inline constexpr int kExitSandboxFailed = 3;  // operational: the package is not to blame
 
 // Runs one job in the calling (freshly forked, single-threaded) process and
-// never returns: closes every descriptor but the three given and stdio,
-// enters the sandbox as `as` (nullopt when not root), parses the payload,
-// reseals it to job.reseal_to into `output` (when valid), and writes the
-// answer (u32 length, then encode_answer()) to `answer`.
-[[noreturn]] void run_child(Job job, Fd upload, Fd output, Fd answer,
+// never returns: closes every descriptor but the two given and stdio,
+// enters the sandbox as `as` (nullopt when not root), parses the payload
+// and writes the answer (u32 length, then encode_answer()) to `answer`.
+[[noreturn]] void run_child(Job job, Fd upload, Fd answer,
                             const std::optional<sandbox::Identity>& as, const std::string& data_root);
 
 }  // namespace kp::workers::parser

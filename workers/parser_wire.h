@@ -38,7 +38,6 @@ inline constexpr std::size_t kMaxJob = 64 * 1024;
 inline constexpr std::size_t kMaxNote = 16 * 1024;
 inline constexpr std::size_t kMaxDetail = 1024;
 inline constexpr std::size_t kMaxCode = 64;
-inline constexpr std::size_t kMaxRecipients = 256;
 inline constexpr std::size_t kMaxExtensions = 256;
 
 struct Job {
@@ -47,7 +46,6 @@ struct Job {
   uint64_t payload_offset = 0;      // where the first payload chunk starts in the upload
   uint32_t timeout_ms = 0;          // the zygote kills the child after this long
   policy::PackageRules rules;
-  std::vector<age::PublicKey> reseal_to;  // empty: no resealed output
 };
 
 // The job as bytes. The result holds the payload key: the caller wipes it

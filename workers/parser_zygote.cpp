@@ -112,9 +112,8 @@ std::vector<uint8_t> wait_child(pid_t pid, uint32_t timeout_ms) {
       if (pid == 0) {
         Fd answer = std::move(m->fds[0]);
         Fd upload = std::move(m->fds[1]);
-        Fd output = m->fds.size() > 2 ? std::move(m->fds[2]) : Fd();
         sock.reset();
-        run_child(std::move(*job), std::move(upload), std::move(output), std::move(answer), as, data_root);
+        run_child(std::move(*job), std::move(upload), std::move(answer), as, data_root);
       }
       // The key (wiped as the job goes out of scope) and the descriptors
       // were for that one child only.
@@ -198,7 +197,7 @@ Zygote::~Zygote() {
   }
 }
 
-Result<Answer> Zygote::parse(const Job& job, int upload, int output) {
+Result<Answer> Zygote::parse(const Job& job, int upload) {
   KP_ENSURE(sock_.valid(), "parser-unavailable", "the parser zygote is gone");
   int p[2];
   KP_ENSURE(::pipe2(p, O_CLOEXEC) == 0, "parser-unavailable", std::string("pipe: ") + std::strerror(errno));
@@ -206,7 +205,6 @@ Result<Answer> Zygote::parse(const Job& job, int upload, int output) {
   Fd answer_write(p[1]);
   std::vector<uint8_t> bytes = encode_job(job);
   std::vector<int> fds{answer_write.get(), upload};
-  if (output >= 0) fds.push_back(output);
   Status sent = send_with_fds(sock_.get(), bytes, fds);
   sodium_memzero(bytes.data(), bytes.size());
   answer_write.reset();  // the child holds the only write end now: EOF when it ends

@@ -4,9 +4,11 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/pair_file.h"
 #include "common/settings.h"
 #include "gateway/confine.h"
 #include "policy/identifiers.h"
+#include "workers/queue_pair.h"
 
 namespace kp::workers {
 
@@ -21,8 +23,8 @@ std::string relative(const std::string& under_layout) {
 }
 
 std::string work_queue_file(int64_t upload_id) {
-  // workers/intake.cpp writes a resealed package here before placing it.
-  return "work/" + std::to_string(upload_id) + ".queue.age";
+  // The queue entry's head, placed last (workers/queue_pair.h).
+  return relative(queue_head_work(kLayout, upload_id));
 }
 
 // Splits a relative path into its directory and its last component; false
@@ -139,8 +141,13 @@ std::vector<std::string> retention_files(const store::RetentionItem& item) {
       if (!ok(item.name)) return {};
       // The work copy first: a worker placing it at that moment then finds
       // either nothing to move or the queue file still there (and drops it).
-      if (item.upload_id) files.push_back(work_queue_file(*item.upload_id));
+      if (item.upload_id) {
+        files.push_back(work_queue_file(*item.upload_id));
+        files.push_back(relative(queue_payload_work(kLayout, *item.upload_id)));
+      }
+      // The head before the payload: a listed head always has its payload.
       files.push_back(relative(kLayout.queue()) + "/" + item.name);
+      files.push_back(relative(kLayout.queue()) + "/" + pair_file::payload_path(item.name));
       break;
     case RetentionKind::outbox:
       if (!box_ok || !item.archived_name || !ok(*item.archived_name)) return {};

@@ -13,7 +13,6 @@ namespace kp::workers {
 struct ParserHookContext {
   std::string data_root;  // the worker's data directory (a path: the child can open nothing)
   int upload_fd = -1;     // the descriptors the child was given
-  int output_fd = -1;
   int answer_fd = -1;
 };
 

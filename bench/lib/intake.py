@@ -323,19 +323,24 @@ def main(argv):
     p.add_argument("--bin", default=os.environ.get("KNOOPPUNT_BIN",
                                                    os.path.join(REPO, "build", "knooppunt")))
     p.add_argument("--tmp", help="work dir (default: a new dir under /dev/shm, else $TMPDIR)")
+    p.add_argument("--disk", action="store_true",
+                   help="work dir on the disk ($TMPDIR or /var/tmp), as a real data directory")
+    p.add_argument("--size", type=int, help="package size in MiB (default 1024; --quick 256)")
     p.add_argument("--only", default="worker,age,open",
                    help="runners, comma-separated (worker, age, open)")
     p.add_argument("--results", default=os.path.join(REPO, "bench", "results"))
     a = p.parse_args(argv)
     runs = a.runs if a.runs is not None else (3 if a.quick else 5)
-    size = 256 * MIB if a.quick else GIB
+    size = a.size * MIB if a.size else (256 * MIB if a.quick else GIB)
     for tool in ("age", "age-keygen", "minisign", "ssh-keygen"):
         if not shutil.which(tool):
             print(f"intake.py: {tool} not found", file=sys.stderr)
             return 2
     own_tmp = a.tmp is None
     if own_tmp:
-        base = "/dev/shm" if shutil.disk_usage("/dev/shm").free > 4 * size else None
+        base = None if a.disk else ("/dev/shm" if shutil.disk_usage("/dev/shm").free > 4 * size else None)
+        if a.disk and not os.environ.get("TMPDIR"):
+            base = "/var/tmp"  # often tmpfs-free where /tmp is not
         tmp = tempfile.mkdtemp(prefix="knooppunt-intake.", dir=base)
     else:
         tmp = a.tmp

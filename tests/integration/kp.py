@@ -142,6 +142,18 @@ class DataDir:
     def db_path(self):
         return os.path.join(self.path, "knooppunt.db")
 
+    def queued(self, name):
+        """The bytes staff download for DATA/queue/NAME. A rewrapped package is
+        two parts (common/pair_file.h): the head (the new age header, then an
+        8-byte big-endian offset) and DATA/queue/.payload/NAME, the upload,
+        whose bytes from that offset follow the header."""
+        head = open(os.path.join(self.path, "queue", name), "rb").read()
+        payload = os.path.join(self.path, "queue", ".payload", name)
+        if not os.path.exists(payload):
+            return head
+        skip = int.from_bytes(head[-8:], "big")
+        return head[:-8] + open(payload, "rb").read()[skip:]
+
     def box(self, code, sub=""):
         return os.path.join(self.path, "boxes", code, sub) if sub else os.path.join(self.path, "boxes", code)
 

@@ -134,6 +134,41 @@ def open_with_stock_tools(hub, sealed_path, identity, tmp_path):
     return m
 
 
+def test_staff_download_is_the_upload_rewrapped(hub, tmp_path):
+    """A queued package is the upload's own payload behind a new header
+    (workers/queue_pair.h): what staff download with OpenSSH sftp opens with
+    stock `age -d` and the staff identity, not with the gateway's intake
+    identity, and its payload bytes are the uploaded payload bytes. Reads
+    at any offset, across the seam between header and payload, agree."""
+    w = hub.w
+    name = hub.signal(w.jansen, "j.jansen@GM0363")
+    case = hub.case(name)
+    qfile = hub.queue()[case]["queue_file"]
+    local = tmp_path / "dl.age"
+    r = kp.run(kp.ssh_argv("sftp", w.port, "s.staff", w.staff, "-b", "-", "127.0.0.1"),
+               input=f"get /queue/{qfile} {local}\n")
+    assert r.returncode == 0, r.stderr
+    got = local.read_bytes()
+    uploaded = open(os.path.join(hub.data.box(MUNI, "inbox"), name), "rb").read()
+    assert got[ip.payload_offset(got):] == uploaded[ip.payload_offset(uploaded):]
+    assert got[:ip.header_end(got)] != uploaded[:ip.header_end(uploaded)]
+    rc, plain, err = ip.age_open(got, w.staff.age_key)
+    assert rc == 0, err
+    with tarfile.open(fileobj=io.BytesIO(plain)) as t:
+        assert "files/rapport.pdf" in t.getnames()
+    rc, _, _ = ip.age_open(got, os.path.join(hub.data.path, "keys", "intake.age"))
+    assert rc != 0, "the queue entry must be sealed to staff only"
+    seam = ip.header_end(got)
+    with w.connect("s.staff", w.staff) as sftp:
+        assert sftp.stat("/queue/" + qfile).st_size == len(got)
+        assert [a.st_size for a in sftp.listdir_attr("/queue") if a.filename == qfile] == [len(got)]
+        with sftp.open("/queue/" + qfile, "rb") as f:
+            assert f.stat().st_size == len(got)
+            for at, n in ((0, 10), (seam - 5, 40), (seam + 16, 100), (len(got) - 7, 64)):
+                f.seek(at)
+                assert f.read(n) == got[at:at + n], at
+
+
 def test_round_trip(hub, tmp_path):
     w = hub.w
     name = hub.signal(w.jansen, "j.jansen@GM0363")

@@ -599,6 +599,7 @@ def test_hostile_package_is_rejected_cleanly(intake, case):
         os.path.join(data_rel, "boxes", MUNI, "outbox", follow + ".receipt.json.minisig"),
         os.path.join(data_rel, "boxes", MUNI, "inbox", follow),
         os.path.join(data_rel, "queue", case_row["queue_name"]),
+        os.path.join(data_rel, "queue", ".payload", case_row["queue_name"]),
     }
     added = set(after) - set(before)
     removed = set(before) - set(after)
@@ -659,7 +660,7 @@ def test_valid_stock_tool_package_is_accepted_and_resealed_to_staff(intake, tmp_
         assert events.count(ev) == 1, (ev, events)
     assert "intake.rejected" not in events
 
-    queued = open(os.path.join(it.data.path, "queue", qname), "rb").read()
+    queued = it.data.queued(qname)
     assert it.sender.recipient  # (the uploader cannot open it: sealed to staff only)
     rc, _, _ = ip.age_open(queued, it.sender.age_key)
     assert rc != 0, "the queue file must be sealed to staff, not to the uploader"
@@ -678,7 +679,8 @@ def test_valid_stock_tool_package_is_accepted_and_resealed_to_staff(intake, tmp_
     assert r.returncode == 0, r.stderr
 
     out = tmp_path / "opened"
-    r = kp.kp("open", os.path.join(it.data.path, "queue", qname), "-i", it.w.staff.age_key,
+    (tmp_path / "queued.age").write_bytes(queued)
+    r = kp.kp("open", tmp_path / "queued.age", "-i", it.w.staff.age_key,
               "--verify-key", it.sender.sign_pub, "-o", out)
     assert r.returncode == 0, r.stderr
     for n, d in files.items():
@@ -697,7 +699,7 @@ def test_disabled_staff_is_no_recipient_of_new_queue_items(make_world, keys):
     it.upload({"after-disable.age": it.valid()})
     [row] = it.wait("after-disable.age")
     assert row["state"] == "accepted", row
-    queued = open(os.path.join(it.data.path, "queue", it.case_of(row)["queue_name"]), "rb").read()
+    queued = it.data.queued(it.case_of(row)["queue_name"])
     rc, _, err = ip.age_open(queued, second.age_key)
     assert rc == 0, err
     rc, _, _ = ip.age_open(queued, w.staff.age_key)
@@ -719,8 +721,7 @@ def test_file_names_with_diacritics_are_accepted(intake, fmt):
     it.upload({name: it.seal(tar)})
     [row] = it.wait(name)
     assert row["state"] == "accepted", f"{row['reason_code']}: {row['reason_text']}"
-    rc, plain, err = ip.age_open(open(os.path.join(it.data.path, "queue", it.case_of(row)["queue_name"]), "rb").read(),
-                                 it.w.staff.age_key)
+    rc, plain, err = ip.age_open(it.data.queued(it.case_of(row)["queue_name"]), it.w.staff.age_key)
     assert rc == 0, err
     with tarfile.open(fileobj=io.BytesIO(plain), encoding="utf-8") as t:
         assert t.extractfile("files/rapport-één-coöperatie.pdf").read() == files["files/rapport-één-coöperatie.pdf"]
@@ -826,7 +827,7 @@ def test_exactly_once_across_kill_9_of_the_worker(make_world):
     by_upload = {}
     for c in cases:
         by_upload.setdefault(c["upload_id"], []).append(c)
-    queue = sorted(os.listdir(os.path.join(w.data.path, "queue")))
+    queue = sorted(n for n in os.listdir(os.path.join(w.data.path, "queue")) if not n.startswith("."))
     for row in rows:
         assert row["state"] == "accepted", (row["name"], row["reason_code"])
         receipt = it.receipt(row["name"])
@@ -843,8 +844,7 @@ def test_exactly_once_across_kill_9_of_the_worker(make_world):
     assert not os.listdir(os.path.join(w.data.path, "work")), "work files left behind"
     # Every queue file is a complete, openable package.
     for c in cases:
-        rc, plain, err = ip.age_open(open(os.path.join(w.data.path, "queue", c["queue_name"]), "rb").read(),
-                                     w.staff.age_key)
+        rc, plain, err = ip.age_open(w.data.queued(c["queue_name"]), w.staff.age_key)
         assert rc == 0, err
         with tarfile.open(fileobj=io.BytesIO(plain)) as t:
             assert "files/bijlage.pdf" in t.getnames()

@@ -1,0 +1,54 @@
+// Queue entries by rewrapping; see queue_pair.h.
+#include "workers/queue_pair.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/atomic_file.h"
+#include "common/pair_file.h"
+#include "gateway/confine.h"
+#include "workers/outputs.h"
+
+namespace kp::workers {
+
+std::string queue_head_work(const DataDir& d, int64_t upload_id) {
+  return work_path(d, std::to_string(upload_id), ".queue.age");
+}
+
+std::string queue_payload_work(const DataDir& d, int64_t upload_id) {
+  return work_path(d, std::to_string(upload_id), ".queue.payload");
+}
+
+Status prepare_queue_pair(const DataDir& d, int64_t upload_id, int inbox_fd, const std::string& upload_name,
+                          int upload_fd, const age::OpenedHeader& h, const std::vector<age::PublicKey>& staff) {
+  KP_TRY(std::string header, age::rewrap_header(h.file_key, h.nonce, staff));
+  const std::string head = queue_head_work(d, upload_id);
+  const std::string link = queue_payload_work(d, upload_id);
+  KP_GUARD(write_work_file(head, pair_file::encode_head(header, h.payload_offset)));
+  KP_TRY(Fd work, confine::open_dir(d.root + "/work"));
+  const std::string link_name = link.substr(link.rfind('/') + 1);
+  (void)::unlinkat(work.get(), link_name.c_str(), 0);  // a stale link of an earlier try
+  KP_ENSURE(::linkat(inbox_fd, upload_name.c_str(), work.get(), link_name.c_str(), 0) == 0, "io-failed",
+            "cannot link the upload into DATA/work (the data directory must be one file system)");
+  // The name still leads to the file the header was read from.
+  struct stat a {}, b {};
+  KP_ENSURE(::fstat(upload_fd, &a) == 0 && ::fstatat(work.get(), link_name.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+                a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+            "io-failed", "the upload changed while it was processed");
+  return confine::fsync_dir(work.get());
+}
+
+void place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& queue_name) {
+  // A folder that cannot be made leaves the work parts for the next try.
+  if (!ensure_dir(d.queue_payloads()).ok()) return;
+  place(queue_payload_work(d, upload_id), d.queue_payloads(), queue_name);
+  place(queue_head_work(d, upload_id), d.queue(), queue_name);
+}
+
+void discard_queue_pair(const DataDir& d, int64_t upload_id) {
+  ::unlink(queue_head_work(d, upload_id).c_str());
+  ::unlink(queue_payload_work(d, upload_id).c_str());
+}
+
+}  // namespace kp::workers
