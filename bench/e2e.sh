@@ -17,12 +17,13 @@ D=$W/data
 sed -i 's/^max_files_per_day = .*/max_files_per_day = 1000000/' "$D/knooppunt.conf"
 if [ -n "${WORKERS:-}" ]; then sed -i "s/^workers = .*/workers = $WORKERS/" "$D/knooppunt.conf"; fi
 ssh-keygen -q -t ed25519 -N '' -f "$W/u"
+ssh-keygen -q -t ed25519 -N '' -f "$W/s"  # staff: one key, one account
 minisign -G -W -p "$W/m.pub" -s "$W/m.key" >/dev/null
 age-keygen -o "$W/staff.age" 2>/dev/null
 "$K" municipality add GM0363 --name Amsterdam --data "$D" >/dev/null
 "$K" person add bench --ssh-key "$W/u.pub" --sign-key "$W/m.pub" --data "$D" >/dev/null
 "$K" mandate grant bench GM0363 --data "$D" >/dev/null
-"$K" staff add staff --ssh-key "$W/u.pub" --recipient "$(age-keygen -y "$W/staff.age")" --sign-key "$W/m.pub" --data "$D" >/dev/null
+"$K" staff add staff --ssh-key "$W/s.pub" --recipient "$(age-keygen -y "$W/staff.age")" --sign-key "$W/m.pub" --data "$D" >/dev/null
 head -c 4096 /dev/urandom | base64 -w 76 | head -c 4096 > "$W/rapport.txt"
 cat > "$W/m.json" <<JSON
 {"format": "knooppunt-signal/1", "kind": "signal", "municipality": "GM0363", "submitted_by": "bench",

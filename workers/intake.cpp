@@ -22,6 +22,7 @@
 #include "store/registry.h"
 #include "workers/outputs.h"
 #include "workers/package.h"
+#include "workers/parse_upload.h"
 #include "workers/receipt.h"
 #include "workers/queue_pair.h"
 
@@ -119,53 +120,6 @@ Result<Checked> verify(IntakeContext& ctx, const store::Upload& upload, const Op
   return Checked{std::move(m), std::move(answers)};
 }
 
-// The worker's half of opening an upload: the header, with the intake
-// identities, here; the payload, in a fresh sandboxed parser child that gets
-// only this package's payload key. The outer Result is operational (retry
-// later); the inner one is the package's verdict (a rejection's code).
-// `opened` keeps what rewrapping needs (file key, nonce, payload offset).
-Result<Result<OpenedPackage>> parse_in_child(IntakeContext& ctx, const store::Upload& upload, int in,
-                                             std::optional<age::OpenedHeader>& opened) {
-  using Verdict = Result<OpenedPackage>;
-  if (upload.size == 0) return Verdict(make_error("upload-empty", "the upload is empty"));
-  std::vector<const age::Identity*> ids;
-  for (const auto& id : ctx.identities) ids.push_back(&id);
-  uint64_t at = 0;
-  auto source = [in, &at](uint8_t* buf, std::size_t cap) -> Result<std::size_t> {
-    for (;;) {
-      const ssize_t n = ::pread(in, buf, cap, static_cast<off_t>(at));
-      if (n < 0 && errno == EINTR) continue;
-      KP_ENSURE(n >= 0, "io-failed", "cannot read the upload");
-      at += static_cast<uint64_t>(n);
-      return static_cast<std::size_t>(n);
-    }
-  };
-  auto header = age::open_header(source, ids);
-  if (!header.ok()) {
-    if (header.error().code == "io-failed") return header.error();
-    return Verdict(header.error());
-  }
-  KP_ENSURE(ctx.parser, "parser-unavailable", "no parser zygote");  // defensive
-  parser::Job job;
-  job.payload_key = std::move(header->payload_key);
-  job.header_bytes = header->payload_offset;
-  job.payload_offset = header->payload_offset;
-  job.timeout_ms = ctx.parser_timeout_ms;
-  job.rules = ctx.rules;
-  opened = std::move(*header);
-  KP_TRY(parser::Answer answer, ctx.parser->parse(job, in));
-  if (!answer.note.empty())
-    log::event("intake.parser_note", {{"upload", std::to_string(upload.id)}, {"note", answer.note}});
-  if (answer.rejection) {
-    if (answer.rejection->code.starts_with("package-parser-"))
-      log::event("intake.parser_failed", {{"upload", std::to_string(upload.id)},
-                                          {"reason", answer.rejection->code},
-                                          {"detail", answer.rejection->detail}});
-    return Verdict(*answer.rejection);
-  }
-  return Verdict(std::move(answer.package));
-}
-
 store::AuditEvent system_event(const store::Upload& u, const std::string& event, const std::string& outcome,
                                std::optional<std::string> reason) {
   return worker_event("intake-worker", "upload", u, event, outcome, std::move(reason));
@@ -192,7 +146,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     auto in = open_placed(inbox.get(), upload.name);
     if (!in.ok()) return in.error();  // not placed yet (gateway recovery); retried later
     std::optional<age::OpenedHeader> opened;
-    KP_TRY(auto parsed, parse_in_child(ctx, upload, in->get(), opened));
+    KP_TRY(auto parsed, parse_upload(ctx, in->get(), upload.size, std::to_string(upload.id), &opened));
     if (!parsed.ok() && parsed.error().code == "io-failed") return parsed.error();  // ours, not the package's
     if (!parsed.ok()) {
       rejection = parsed.error();

@@ -15,6 +15,7 @@
 #include "common/handles.h"
 #include "common/log.h"
 #include "workers/package.h"
+#include "workers/reseal.h"
 #include "common/sandbox.h"
 #include "workers/test_hooks.h"
 
@@ -43,25 +44,55 @@ constexpr bool kHelperThread = false;
 constexpr bool kHelperThread = true;
 #endif
 
-// Parses; every failure is the answer's rejection.
-Answer parse(const Job& job, int upload) {
+// Parses (and, for a staff submission's second pass, reseals with the
+// worker's extra entries last); every failure is the answer's rejection.
+Answer parse(const Job& job, int upload, TarSealer* sealer, const std::vector<Extra>& extras) {
   Answer a;
   if (::lseek(upload, static_cast<off_t>(job.payload_offset), SEEK_SET) < 0) {
     a.rejection = make_error("io-failed", "cannot seek to the payload");
     return a;
   }
-  auto pkg = open_payload(upload, job.payload_key.data(), job.payload_offset, job.rules, nullptr, kHelperThread);
-  if (!pkg.ok()) a.rejection = pkg.error();
-  else a.package = std::move(*pkg);
+  auto pkg = open_payload(upload, job.payload_key.data(), job.payload_offset, job.rules, sealer, kHelperThread);
+  if (!pkg.ok()) {
+    a.rejection = pkg.error();
+    return a;
+  }
+  if (sealer) {
+    const int64_t now_s = log::now_ms() / 1000;
+    Status s = ok_status();
+    for (const auto& e : extras)
+      if (s.ok()) s = sealer->add(e.name, e.bytes, now_s);
+    if (s.ok()) s = sealer->finish();
+    if (!s.ok()) {
+      a.rejection = s.error();
+      return a;
+    }
+  }
+  a.package = std::move(*pkg);
   return a;
+}
+
+// The extras descriptor's entries, read whole before the sandbox.
+Result<std::vector<Extra>> read_extras(int fd) {
+  std::vector<uint8_t> bytes;
+  uint8_t buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    KP_ENSURE(n >= 0, "parser-bad-job", "cannot read the extra entries");
+    if (n == 0) break;
+    bytes.insert(bytes.end(), buf, buf + n);
+    KP_ENSURE(bytes.size() <= kMaxExtras + 1024, "parser-bad-job", "extra entries too large");
+  }
+  return decode_extras(bytes);
 }
 
 }  // namespace
 
-void run_child(Job job, Fd upload, Fd answer, const std::optional<sandbox::Identity>& as,
+void run_child(Job job, Fd upload, Fd answer, Fd output, Fd extras_fd, const std::optional<sandbox::Identity>& as,
                const std::string& data_root) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the zygote (which dies with the worker)
-  sandbox::close_all_but({0, 1, 2, upload.get(), answer.get()});
+  sandbox::close_all_but({0, 1, 2, upload.get(), answer.get(), output.get(), extras_fd.get()});
   ::signal(SIGPIPE, SIG_DFL);  // a worker that stops reading ends us
   // Everything that may touch a file the first time runs before the
   // sandbox (libsodium's initialisation, a payload Decryptor), so inside
@@ -72,6 +103,23 @@ void run_child(Job job, Fd upload, Fd answer, const std::optional<sandbox::Ident
     auto warm = age::Decryptor::for_payload(zero, [](const uint8_t*, std::size_t) { return ok_status(); });
     if (!warm.ok()) ::_exit(kExitSandboxFailed);
   }
+  // A reseal job: the sealer (its Encryptor initialised) and the extras,
+  // both before the sandbox.
+  std::unique_ptr<TarSealer> sealer;
+  std::vector<Extra> extras;
+  Answer early;
+  if (!job.reseal_to.empty()) {
+    auto x = output.valid() && extras_fd.valid() ? read_extras(extras_fd.get())
+                                                 : Result<std::vector<Extra>>(make_error("parser-bad-job", "no output"));
+    auto s = x.ok() ? TarSealer::create(output.get(), job.reseal_to) : Result<std::unique_ptr<TarSealer>>(x.error());
+    if (s.ok()) {
+      sealer = std::move(*s);
+      extras = std::move(*x);
+    } else {
+      early.rejection = s.error();
+    }
+  }
+  extras_fd.reset();
   auto entered = sandbox::enter(sandbox::Profile::parser, as);
   if (!entered.ok()) {
     log::event("intake.parser_sandbox_failed", {{"error", entered.error().message()}});
@@ -79,7 +127,7 @@ void run_child(Job job, Fd upload, Fd answer, const std::optional<sandbox::Ident
   }
   std::string note;
   if (g_parser_hook) note = g_parser_hook(ParserHookContext{data_root, upload.get(), answer.get()});
-  Answer a = parse(job, upload.get());
+  Answer a = early.rejection ? std::move(early) : parse(job, upload.get(), sealer.get(), extras);
   a.note = std::move(note);
   std::vector<uint8_t> body = encode_answer(a);
   std::vector<uint8_t> framed;

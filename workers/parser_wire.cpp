@@ -73,6 +73,8 @@ std::vector<uint8_t> encode_job(const Job& job) {
   w.u64(job.payload_offset);
   w.u32(job.timeout_ms);
   write_rules(w, job.rules);
+  w.u32(static_cast<uint32_t>(job.reseal_to.size()));
+  for (const auto& pk : job.reseal_to) w.raw(pk.data(), pk.size());
   return out;
 }
 
@@ -89,8 +91,43 @@ Result<Job> decode_job(std::span<const uint8_t> bytes) {
   job.payload_offset = rd.u64();
   job.timeout_ms = rd.u32();
   KP_ENSURE(read_rules(rd, job.rules), "parser-bad-job", "bad package rules");
+  const uint32_t n = rd.u32();
+  KP_ENSURE(rd.ok() && n <= kMaxRecipients, "parser-bad-job", "too many recipients");
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view pk = rd.raw(32);
+    if (!rd.ok()) break;
+    age::PublicKey k{};
+    std::memcpy(k.data(), pk.data(), k.size());
+    job.reseal_to.push_back(k);
+  }
   KP_ENSURE(rd.at_end(), "parser-bad-job", "truncated job or trailing bytes");
   return job;
+}
+
+std::vector<uint8_t> encode_extras(const std::vector<Extra>& extras) {
+  std::vector<uint8_t> out;
+  Writer w(out);
+  w.u32(static_cast<uint32_t>(extras.size()));
+  for (const auto& e : extras) {
+    w.str(e.name);
+    w.str(e.bytes);
+  }
+  return out;
+}
+
+Result<std::vector<Extra>> decode_extras(std::span<const uint8_t> bytes) {
+  Reader rd(bytes.data(), bytes.size());
+  std::vector<Extra> out;
+  const uint32_t n = rd.u32();
+  KP_ENSURE(rd.ok() && n <= 16, "parser-bad-job", "too many extra entries");
+  for (uint32_t i = 0; i < n && rd.ok(); ++i) {
+    Extra e;
+    e.name = std::string(rd.str(256));
+    e.bytes = std::string(rd.str(kMaxExtras));
+    out.push_back(std::move(e));
+  }
+  KP_ENSURE(rd.at_end(), "parser-bad-job", "malformed extras");
+  return out;
 }
 
 std::vector<uint8_t> encode_answer(const Answer& a) {

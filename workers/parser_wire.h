@@ -37,6 +37,7 @@ namespace kp::workers::parser {
 inline constexpr std::size_t kMaxJob = 64 * 1024;
 inline constexpr std::size_t kMaxNote = 16 * 1024;
 inline constexpr std::size_t kMaxDetail = 1024;
+inline constexpr std::size_t kMaxRecipients = 256;
 inline constexpr std::size_t kMaxCode = 64;
 inline constexpr std::size_t kMaxExtensions = 256;
 
@@ -46,7 +47,24 @@ struct Job {
   uint64_t payload_offset = 0;      // where the first payload chunk starts in the upload
   uint32_t timeout_ms = 0;          // the zygote kills the child after this long
   policy::PackageRules rules;
+  // A staff submission's second pass: the files go into a package sealed
+  // to these recipients, written to the output descriptor, followed by the
+  // entries the worker sends in the extras descriptor (the manifest it
+  // signed with the hub key, and that signature). Empty: parse only.
+  std::vector<age::PublicKey> reseal_to;
 };
+
+// The extras descriptor's content: entries in order, each a name and its
+// bytes (common/bytes.h strings). Written by the worker, read by the child
+// before it enters the sandbox.
+struct Extra {
+  std::string name;
+  std::string bytes;
+};
+std::vector<uint8_t> encode_extras(const std::vector<Extra>& extras);
+// Error "parser-bad-job".
+Result<std::vector<Extra>> decode_extras(std::span<const uint8_t> bytes);
+inline constexpr std::size_t kMaxExtras = 4u << 20;
 
 // The job as bytes. The result holds the payload key: the caller wipes it
 // (sodium_memzero) once sent.

@@ -93,7 +93,7 @@ std::vector<uint8_t> wait_child(pid_t pid, uint32_t timeout_ms) {
 
 [[noreturn]] void zygote_main(Fd sock, const std::optional<sandbox::Identity>& as, const std::string& data_root) {
   for (;;) {
-    auto m = recv_with_fds(sock.get(), kMaxJob, 3);
+    auto m = recv_with_fds(sock.get(), kMaxJob, 4);
     if (!m.ok()) {
       if (m.error().code == "fd-passing-closed") ::_exit(0);  // the worker is gone
       continue;  // a malformed message from our own worker: skip it (descriptors closed)
@@ -112,8 +112,11 @@ std::vector<uint8_t> wait_child(pid_t pid, uint32_t timeout_ms) {
       if (pid == 0) {
         Fd answer = std::move(m->fds[0]);
         Fd upload = std::move(m->fds[1]);
+        Fd output = m->fds.size() > 3 ? std::move(m->fds[2]) : Fd();
+        Fd extras = m->fds.size() > 3 ? std::move(m->fds[3]) : Fd();
         sock.reset();
-        run_child(std::move(*job), std::move(upload), std::move(answer), as, data_root);
+        run_child(std::move(*job), std::move(upload), std::move(answer), std::move(output), std::move(extras), as,
+                  data_root);
       }
       // The key (wiped as the job goes out of scope) and the descriptors
       // were for that one child only.
@@ -197,7 +200,7 @@ Zygote::~Zygote() {
   }
 }
 
-Result<Answer> Zygote::parse(const Job& job, int upload) {
+Result<Answer> Zygote::parse(const Job& job, int upload, int output, int extras) {
   KP_ENSURE(sock_.valid(), "parser-unavailable", "the parser zygote is gone");
   int p[2];
   KP_ENSURE(::pipe2(p, O_CLOEXEC) == 0, "parser-unavailable", std::string("pipe: ") + std::strerror(errno));
@@ -205,6 +208,10 @@ Result<Answer> Zygote::parse(const Job& job, int upload) {
   Fd answer_write(p[1]);
   std::vector<uint8_t> bytes = encode_job(job);
   std::vector<int> fds{answer_write.get(), upload};
+  if (output >= 0 && extras >= 0) {
+    fds.push_back(output);
+    fds.push_back(extras);
+  }
   Status sent = send_with_fds(sock_.get(), bytes, fds);
   sodium_memzero(bytes.data(), bytes.size());
   answer_write.reset();  // the child holds the only write end now: EOF when it ends

@@ -46,7 +46,8 @@ class Zygote {
   ~Zygote();
 
   // Parses one package in a fresh child: `upload` (read-only; the child
-  // seeks to job.payload_offset).
+  // seeks to job.payload_offset); for a job with recipients, `output` (the
+  // resealed package) and `extras` (encode_extras() bytes, read whole).
   // The result's rejection is the child's verdict on the package, or the
   // worker's verdict on the child: "package-parser-crashed" (killed by a
   // signal or a non-zero exit), "package-parser-timeout" (still running
@@ -55,7 +56,7 @@ class Zygote {
   // to blame): "parser-unavailable" (the zygote is gone or cannot fork),
   // "parser-sandbox-failed". The payload key leaves this process only in
   // the job message, whose bytes are wiped once sent.
-  Result<Answer> parse(const Job& job, int upload);
+  Result<Answer> parse(const Job& job, int upload, int output = -1, int extras = -1);
 
   pid_t pid() const { return pid_; }
 

@@ -17,8 +17,8 @@
 #include "store/submissions.h"
 #include "workers/outputs.h"
 #include "workers/package.h"
+#include "workers/parse_upload.h"
 #include "workers/receipt.h"
-#include "workers/reseal.h"
 
 namespace kp::workers {
 
@@ -118,15 +118,20 @@ std::string published_manifest(const policy::HubManifest& m, const std::string& 
   return out.str();
 }
 
-// Second pass: the same files again, into a seal for the municipality.
-Status reseal(IntakeContext& ctx, int in_fd, const std::vector<const age::Identity*>& ids,
-              const OpenedPackage& first, const Checked& c, const std::string& manifest,
-              const std::string& signature, const std::string& out_path) {
-  KP_ENSURE(::lseek(in_fd, 0, SEEK_SET) == 0, "io-failed", "cannot reread the submission");
+// Second pass, in a second parser child: the same files again, into a
+// seal for the municipality, with the manifest the hub signed last. The
+// sealed content changes (the hub's manifest and signature are inside),
+// so this cannot be a rewrap as the intake's queue entries are.
+Status reseal(IntakeContext& ctx, const store::Upload& sub, int in_fd, const OpenedPackage& first,
+              const Checked& c, const std::string& manifest, const std::string& signature,
+              const std::string& out_path) {
   Fd out(::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   KP_ENSURE(out.valid(), "io-failed", "cannot create " + out_path);
-  KP_TRY(auto sealer, TarSealer::create(out.get(), c.recipients));
-  KP_TRY(OpenedPackage again, open_package(in_fd, ids, ctx.rules, sealer.get()));
+  Reseal r{c.recipients, {{"manifest.json", manifest}, {"manifest.json.minisig", signature}}, out.get()};
+  KP_TRY(auto second, parse_upload(ctx, in_fd, sub.size, stem_of(sub), nullptr, &r));
+  KP_ENSURE(second.ok(), "io-failed",
+            "the submission could not be resealed: " + (second.ok() ? "" : second.error().message()));
+  const OpenedPackage& again = *second;
   KP_ENSURE(again.manifest == first.manifest && again.files.size() == first.files.size(),
             "io-failed", "the submission changed while it was read");
   for (const auto& [name, seen] : first.files) {
@@ -135,10 +140,7 @@ Status reseal(IntakeContext& ctx, int in_fd, const std::vector<const age::Identi
         it != again.files.end() && it->second.sha256 == seen.sha256 && it->second.size == seen.size,
         "io-failed", "the submission changed while it was read");
   }
-  int64_t now_s = log::now_ms() / 1000;
-  KP_GUARD(sealer->add("manifest.json", manifest, now_s));
-  KP_GUARD(sealer->add("manifest.json.minisig", signature, now_s));
-  return sealer->finish();
+  return ok_status();
 }
 
 store::AuditEvent system_event(const store::Upload& s, const std::string& event, const std::string& outcome,
@@ -175,11 +177,7 @@ Status process_submission(IntakeContext& ctx, const store::Upload& sub) {
     KP_TRY(Fd outgoing, confine::open_dir(ctx.data.outgoing()));
     auto in = confine::open_beneath(outgoing.get(), sub.name, O_RDONLY);
     if (!in.ok()) return in.error();  // not placed yet (gateway recovery); retried later
-    std::vector<const age::Identity*> ids;
-    for (const auto& id : ctx.identities) ids.push_back(&id);
-    auto pkg = sub.size == 0
-                   ? Result<OpenedPackage>(make_error("upload-empty", "the upload is empty"))
-                   : open_package(in->get(), ids, ctx.rules, nullptr);
+    KP_TRY(auto pkg, parse_upload(ctx, in->get(), sub.size, stem_of(sub), nullptr));
     if (!pkg.ok() && pkg.error().code == "io-failed") return pkg.error();
     if (!pkg.ok()) {
       rejection = pkg.error();
@@ -196,7 +194,7 @@ Status process_submission(IntakeContext& ctx, const store::Upload& sub) {
                                                    "knooppunt " + checked->item_id + " for " +
                                                        checked->manifest.municipality,
                                                    "signed by the knooppunt hub key"));
-      Status s = reseal(ctx, in->get(), ids, *pkg, *checked, manifest, signature, out_work);
+      Status s = reseal(ctx, sub, in->get(), *pkg, *checked, manifest, signature, out_work);
       if (!s.ok()) {
         ::unlink(out_work.c_str());
         return s.error();

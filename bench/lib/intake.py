@@ -160,6 +160,8 @@ class IntakeBench:
         _run(["minisign", "-G", "-W", "-p", self.sign_pub, "-s", sign_sec])
         ssh_key = os.path.join(self.tmp, "ssh_ed25519")
         _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", ssh_key])
+        staff_ssh = os.path.join(self.tmp, "staff_ed25519")  # one key, one account
+        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench-staff", "-f", staff_ssh])
         staff_id = os.path.join(self.tmp, "staff.age")
         _run(["age-keygen", "-o", staff_id])
         staff_recipient = _run(["age-keygen", "-y", staff_id]).strip()
@@ -168,7 +170,7 @@ class IntakeBench:
                  "--sign-key", self.sign_pub, "--data", self.data)
         self._kp("mandate", "grant", PERSON, MUNICIPALITY, "--level", "EH3",
                  "--scope", "upload,download", "--data", self.data)
-        self._kp("staff", "add", STAFF, "--ssh-key", ssh_key + ".pub",
+        self._kp("staff", "add", STAFF, "--ssh-key", staff_ssh + ".pub",
                  "--recipient", staff_recipient, "--sign-key", self.sign_pub,
                  "--data", self.data)
         os.makedirs(self.inbox, exist_ok=True)

@@ -49,6 +49,7 @@ TEST_CASE("parser wire: a job round trips, key and rules included") {
   j.timeout_ms = 1234;
   j.rules.max_entries = 7;
   j.rules.allowed_extensions = {".pdf", ".csv"};
+  j.reseal_to.push_back(kp::age::PublicKey{1, 2, 3});
   auto bytes = encode_job(j);
   auto back = decode_job(bytes);
   REQUIRE(back.ok());
@@ -57,6 +58,7 @@ TEST_CASE("parser wire: a job round trips, key and rules included") {
   CHECK(back->timeout_ms == 1234);
   CHECK(back->rules.max_entries == 7);
   CHECK(back->rules.allowed_extensions == j.rules.allowed_extensions);
+  CHECK(back->reseal_to == j.reseal_to);
   for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
     CAPTURE(cut);
     auto bad = decode_job(std::span<const uint8_t>(bytes.data(), cut));

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -87,6 +88,42 @@ TEST_CASE("parser zygote: a sandboxed child parses and hashes a package") {
   auto a2 = zygote->parse(j2, in.get());
   REQUIRE(a2.ok());
   CHECK_FALSE(a2->rejection);
+}
+
+TEST_CASE("parser zygote: a reseal job writes the files and the extra entries, sealed to the new recipients") {
+  kp::testing::TempDir dir;
+  auto zygote = Zygote::start(dir.path());
+  REQUIRE(zygote.ok());
+  const Sealed s = make_package(dir.path(), 70 * 1024);
+  kp::Fd in(::open(s.path.c_str(), O_RDONLY | O_CLOEXEC));
+  const std::string resealed = dir.path() + "/resealed.age";
+  kp::Fd out(::open(resealed.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  REQUIRE((in.valid() && out.valid()));
+  auto muni = kp::age::generate_identity();
+  REQUIRE(muni.ok());
+  Job j = job_for(s, in.get(), 60000);
+  j.reseal_to = {muni->public_key};
+  const auto extras = kp::workers::parser::encode_extras({{"manifest.json", "{\"hub\":1}"},
+                                                          {"manifest.json.minisig", "sig"}});
+  kp::Fd x(::memfd_create("extras", MFD_CLOEXEC));
+  REQUIRE(::write(x.get(), extras.data(), extras.size()) == static_cast<ssize_t>(extras.size()));
+  REQUIRE(::lseek(x.get(), 0, SEEK_SET) == 0);
+  auto a = zygote->parse(j, in.get(), out.get(), x.get());
+  REQUIRE(a.ok());
+  REQUIRE_MESSAGE(!a->rejection, a->rejection->message());
+  kp::Fd again(::open(resealed.c_str(), O_RDONLY | O_CLOEXEC));
+  auto reopened = kp::workers::open_package(again.get(), {&*muni}, kp::policy::PackageRules{}, nullptr);
+  REQUIRE(reopened.ok());
+  CHECK(reopened->manifest == "{\"hub\":1}");
+  CHECK(reopened->signature == "sig");
+  CHECK(reopened->files["files/rapport.pdf"].sha256 == a->package.files["files/rapport.pdf"].sha256);
+  // Without the extras descriptor a reseal job is refused, never half done.
+  kp::Fd out2(::open((dir.path() + "/r2.age").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  Job j2 = job_for(s, in.get(), 60000);
+  j2.reseal_to = {muni->public_key};
+  auto b = zygote->parse(j2, in.get(), out2.get(), -1);
+  REQUIRE(b.ok());
+  CHECK(b->rejection);
 }
 
 TEST_CASE("parser zygote: a wrong payload key and a child past its time limit are rejections") {
