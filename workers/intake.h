@@ -1,11 +1,12 @@
-// The intake of one claimed upload: open, verify, validate, rank, reseal to
-// the staff recipients, and answer with a signed receipt -- exactly once.
+// The intake of one claimed upload: open, verify, validate, rank, queue for
+// the staff recipients by rewrapping (queue_pair.h), and answer with a
+// signed receipt -- exactly once.
 //
 // The worker itself reads only the upload's age header: it unwraps the file
 // key with the intake identity and derives the payload key. The payload,
 // the tar and the manifest bytes are read by a sandboxed parser child
-// (parser_child.h) that gets that one key, the descriptors and the rules,
-// reseals the content to the staff recipients, and answers with the facts
+// (parser_child.h, through parse_upload.h) that gets that one key, the
+// upload's descriptor and the rules, and answers with the facts
 // the worker checks: manifest and signature bytes, each file's size and
 // SHA-256. A child that crashes, hangs or answers nonsense gets the package
 // refused (package-parser-crashed / -timeout / -bad-answer).
