@@ -49,14 +49,14 @@ Sealed make_package(const std::string& dir, std::size_t size) {
 }
 
 // The header opened with the intake identity, as the worker does it.
-Job job_for(const Sealed& s, int fd, uint32_t timeout_ms) {
+Job job_with(const kp::age::Identity& intake, int fd, uint32_t timeout_ms) {
   auto source = [fd, at = uint64_t(0)](uint8_t* buf, std::size_t cap) mutable -> kp::Result<std::size_t> {
     const ssize_t n = ::pread(fd, buf, cap, static_cast<off_t>(at));
     REQUIRE(n >= 0);
     at += static_cast<uint64_t>(n);
     return static_cast<std::size_t>(n);
   };
-  auto h = kp::age::open_header(source, {&s.intake});
+  auto h = kp::age::open_header(source, {&intake});
   REQUIRE(h.ok());
   Job j;
   j.payload_key = std::move(h->payload_key);
@@ -65,6 +65,8 @@ Job job_for(const Sealed& s, int fd, uint32_t timeout_ms) {
   j.timeout_ms = timeout_ms;
   return j;
 }
+
+Job job_for(const Sealed& s, int fd, uint32_t timeout_ms) { return job_with(s.intake, fd, timeout_ms); }
 
 }  // namespace
 
@@ -124,6 +126,35 @@ TEST_CASE("parser zygote: a reseal job writes the files and the extra entries, s
   auto b = zygote->parse(j2, in.get(), out2.get(), -1);
   REQUIRE(b.ok());
   CHECK(b->rejection);
+}
+
+TEST_CASE("parser zygote: one package's payload key opens no other package sealed to the same identity") {
+  // What a child is given (one payload key) is worth that one package: the
+  // key is derived from that package's own file key and nonce.
+  kp::testing::TempDir dir;
+  auto zygote = Zygote::start(dir.path());
+  REQUIRE(zygote.ok());
+  const Sealed a = make_package(dir.path(), 4096);
+  const std::string doc = dir.path() + "/other.pdf";
+  std::ofstream(doc, std::ios::binary) << "another municipality's package";
+  auto sk = kp::minisign::generate();
+  REQUIRE(sk.ok());
+  const std::string b_path = dir.path() + "/b.age";
+  {
+    kp::Fd b_out(::open(b_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    REQUIRE(kp::workers::seal_package("{}", {{doc, "files/other.pdf"}}, *sk, {a.intake.public_key}, b_out.get())
+                .ok());
+  }
+  kp::Fd a_in(::open(a.path.c_str(), O_RDONLY | O_CLOEXEC));
+  kp::Fd b_in(::open(b_path.c_str(), O_RDONLY | O_CLOEXEC));
+  const Job for_b = job_with(a.intake, b_in.get(), 60000);
+  Job j = job_for(a, a_in.get(), 60000);  // a's key ...
+  j.payload_offset = for_b.payload_offset;  // ... on b's payload
+  j.header_bytes = for_b.header_bytes;
+  auto r = zygote->parse(j, b_in.get());
+  REQUIRE(r.ok());
+  REQUIRE(r->rejection);
+  CHECK(r->rejection->code == "age-payload-invalid");
 }
 
 TEST_CASE("parser zygote: a wrong payload key and a child past its time limit are rejections") {
