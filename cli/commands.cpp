@@ -77,9 +77,10 @@ const std::vector<Command>& commands() {
       {{"retention", "sweep"}, {{"--data"}, {"--json"}, 0, 0}, "retention sweep [--json]",
        "Delete every expired item now (workers also sweep every retention_sweep_interval).",
        cmd_retention_sweep},
-      {{"municipality", "add"}, {{"--data", "--name", "--recipient"}, {}, 1, 1},
-       "municipality add GMxxxx --name NAME [--recipient age1...[,age1...]]",
-       "Register a municipality (CBS code GM + 4 digits) and create its drop box.",
+      {{"municipality", "add"}, {{"--data", "--name", "--recipient", "--kvk", "--rsin"}, {}, 1, 1},
+       "municipality add GMxxxx --name NAME [--recipient age1...[,age1...]] [--kvk NUMBER] [--rsin NUMBER]",
+       "Register a municipality (CBS code GM + 4 digits) and create its drop box; --kvk/--rsin let "
+       "eHerkenning logins for that organisation act for it.",
        cmd_municipality_add},
       {{"municipality", "recipients"}, {{"--data", "--set"}, {}, 1, 1},
        "municipality recipients GMxxxx --set age1...[,age1...]",
@@ -124,6 +125,9 @@ const std::vector<Command>& commands() {
       {{"keys", "rotate"}, {{"--data"}, {}, 0, 0}, "keys rotate",
        "Make a new intake identity; the previous one opens packages for intake_rotation_grace_days.",
        cmd_keys_rotate},
+      {{"eherkenning", "metadata"}, {{"--data"}, {}, 0, 0}, "eherkenning metadata",
+       "Print our SAML service-provider metadata (entity id, ACS URL, certificate) for the eHerkenning broker.",
+       cmd_eherkenning_metadata},
   };
   return table;
 }

@@ -23,6 +23,7 @@ int cmd_mandate_grant(const Args& a);
 int cmd_mandate_revoke(const Args& a);
 int cmd_mandate_list(const Args& a);
 int cmd_keys_show(const Args& a);
+int cmd_eherkenning_metadata(const Args& a);
 int cmd_keys_rotate(const Args& a);
 int cmd_worker(const Args& a);
 int cmd_seal(const Args& a);

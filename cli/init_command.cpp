@@ -15,6 +15,8 @@
 #include "common/sandbox.h"
 #include "common/settings.h"
 #include "keys/keystore.h"
+#include "keys/saml_sp_key.h"
+#include "keys/ssh_cert.h"
 #include "keys/ssh_key.h"
 #include "store/db.h"
 
@@ -31,6 +33,8 @@ int cmd_init(const Args& a) {
     KP_GUARD(keys::ensure_host_keys(d.keys()));
     KP_GUARD(keys::ensure_keys(d));
     KP_GUARD(keys::publish_public_keys(d));
+    KP_GUARD(keys::ensure_saml_sp_key(d));
+    KP_GUARD(keys::ensure_user_ca(d));
     if (::geteuid() == 0) {
       KP_GUARD(sandbox::ensure_system_users());
       KP_TRY(auto worker, sandbox::lookup_user(sandbox::kWorkerUser));

@@ -18,6 +18,7 @@
 #include "policy/mandate.h"
 #include "store/audit_events.h"
 #include "store/auditor_tokens.h"
+#include "store/eherkenning.h"
 #include "store/registry.h"
 
 namespace kp::cli {
@@ -151,7 +152,17 @@ int cmd_municipality_add(const Args& a) {
     KP_TRY(DataDir d, data_dir_of(a));
     KP_TRY(store::Db db, open_store(d));
     KP_GUARD(ensure_box(d, code));
+    auto kvk = a.get("--kvk");
+    auto rsin = a.get("--rsin");
+    KP_ENSURE(!kvk || policy::valid_kvk(*kvk), "kvk-invalid", "--kvk wants a KvK number (8 digits)");
+    KP_ENSURE(!rsin || policy::valid_bsn(*rsin), "rsin-invalid", "--rsin wants an RSIN (9 digits, 11-test)");
+    for (const auto& [kind, number] : {std::pair{"kvk", kvk}, std::pair{"rsin", rsin}}) {
+      if (!number) continue;
+      KP_TRY(auto holder, store::municipality_by_org(db, kind, *number));
+      KP_ENSURE(!holder, "already-exists", *number + " is already the " + kind + " of " + holder.value_or(""));
+    }
     KP_GUARD(store::add_municipality(db, m, log::now_ms()));
+    if (kvk || rsin) KP_GUARD(store::set_municipality_org(db, code, kvk, rsin));
     KP_GUARD(audit_admin(db, "municipality.add", code, code));
     std::cout << "municipality " << code << " (" << *name << ") added\n";
     return ok_status();

@@ -183,6 +183,34 @@ const std::vector<Entry>& entries() {
         "how long the sandboxed parser of one package may run before the package is refused "
         "(package-parser-timeout)"},
        duration(&Settings::parser_timeout_seconds, 1, 86400)},
+      // eHerkenning: the SAML service provider on the HTTP endpoint.
+      {{"eherkenning_broker_metadata", "",
+        "the eHerkenning broker's SAML metadata file (empty = no eHerkenning login)"},
+       [](Settings& s, const std::string& v) { return (s.eherkenning_broker_metadata = v, true); }},
+      {{"eherkenning_entity_id", "", "our SAML entity id as registered with the broker"},
+       [](Settings& s, const std::string& v) { return printable_word(v) && (s.eherkenning_entity_id = v, true); }},
+      {{"eherkenning_base_url", "",
+        "the public URL of the HTTP endpoint (https://host); the broker posts to BASE/eherkenning/acs"},
+       [](Settings& s, const std::string& v) {
+         return printable_word(v) && (v.empty() || v.rfind("https://", 0) == 0 || v.rfind("http://", 0) == 0) &&
+                (s.eherkenning_base_url = v, true);
+       }},
+      {{"eherkenning_service_id", "", "the eHerkenning ServiceID of the service we requested"},
+       [](Settings& s, const std::string& v) { return printable_word(v) && (s.eherkenning_service_id = v, true); }},
+      {{"eherkenning_service_uuid", "", "the eHerkenning ServiceUUID of that service"},
+       [](Settings& s, const std::string& v) { return printable_word(v) && (s.eherkenning_service_uuid = v, true); }},
+      {{"eherkenning_min_level", "loa3", "lowest assurance level accepted: loa3 or loa4"},
+       [](Settings& s, const std::string& v) {
+         return (v == "loa3" || v == "loa4") && (s.eherkenning_min_level = v, true);
+       }},
+      {{"eherkenning_clock_skew", "2m", "clock difference allowed when checking an assertion's time window"},
+       duration(&Settings::eherkenning_clock_skew_seconds, 1, 600)},
+      {{"eherkenning_mandate_period", "365d",
+        "how long a mandate learned from an eHerkenning login stays valid without a fresh login"},
+       duration(&Settings::eherkenning_mandate_period_seconds, 3600, kMaxRetentionSeconds)},
+      {{"eherkenning_certificate_validity", "12h",
+        "how long an SSH user certificate issued after an eHerkenning login is valid (never beyond the mandate)"},
+       duration(&Settings::eherkenning_certificate_validity_seconds, 60, 7 * 86400)},
   };
   return table;
 }

@@ -56,6 +56,16 @@ struct Settings {
   int64_t retention_audit_log_seconds = 1827 * 86400;
   int64_t retention_sweep_interval_seconds = 60;
   int64_t parser_timeout_seconds = 300;  // one package parser child, then package-parser-timeout
+  // eHerkenning (gateway/saml_sp.h); off while eherkenning_broker_metadata is empty.
+  std::string eherkenning_broker_metadata;
+  std::string eherkenning_entity_id;
+  std::string eherkenning_base_url;
+  std::string eherkenning_service_id;
+  std::string eherkenning_service_uuid;
+  std::string eherkenning_min_level = "loa3";
+  int64_t eherkenning_clock_skew_seconds = 120;
+  int64_t eherkenning_mandate_period_seconds = 365 * 86400;
+  int64_t eherkenning_certificate_validity_seconds = 12 * 3600;
 };
 
 struct SettingInfo {

@@ -23,6 +23,7 @@
 #include "store/db.h"
 #include "store/registry.h"
 #include "store/transfer_log.h"
+#include "gateway/web_reply.h"
 
 namespace kp::gateway {
 
@@ -34,17 +35,6 @@ constexpr std::size_t kMaxBody = 8192;
 constexpr int64_t kPageSize = 50;
 constexpr const char* kCookie = "kp_session";
 
-struct Reply {
-  HTTPResponse::HTTPStatus status = HTTPResponse::HTTP_OK;
-  std::string body;
-  std::string location;  // set: a 303 redirect there
-  std::string cookie;    // set: a Set-Cookie header
-};
-
-Reply redirect(const std::string& to, const std::string& cookie = {}) {
-  return Reply{HTTPResponse::HTTP_SEE_OTHER, {}, to, cookie};
-}
-
 Reply refused(HTTPResponse::HTTPStatus status, const std::string& why) {
   return Reply{
       status,
@@ -52,20 +42,6 @@ Reply refused(HTTPResponse::HTTPStatus status, const std::string& why) {
                                            "</p><p><a href=\"/auditor/\">back</a></p>"),
       {},
       {}};
-}
-
-void send(Poco::Net::HTTPServerResponse& resp, const Reply& r) {
-  resp.set("Content-Security-Policy", html::content_security_policy());
-  resp.set("X-Frame-Options", "DENY");
-  resp.set("X-Content-Type-Options", "nosniff");
-  resp.set("Cache-Control", "no-store");
-  resp.set("Referrer-Policy", "no-referrer");
-  if (!r.cookie.empty()) resp.add("Set-Cookie", r.cookie);
-  if (!r.location.empty()) resp.set("Location", r.location);
-  resp.setStatusAndReason(r.status);
-  resp.setContentType("text/html; charset=utf-8");
-  resp.setContentLength(static_cast<std::streamsize>(r.body.size()));
-  resp.send() << r.body;
 }
 
 std::string session_cookie(const std::string& id, int64_t max_age_s) {

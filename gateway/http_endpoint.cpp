@@ -25,9 +25,11 @@
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "gateway/auditor_web.h"
+#include "gateway/eherkenning_web.h"
 #include "gateway/http_monitor.h"
 #include "gateway/test_hooks.h"
 #include "keys/keystore.h"
+#include "keys/ssh_cert.h"
 #include "store/db.h"
 #include "store/metrics.h"
 
@@ -37,12 +39,13 @@ namespace {
 
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
-  Handler(const test_hooks::HttpContext& ctx, ReadOnlyStore& store, AuditorWeb& web)
-      : ctx_(ctx), store_(store), web_(web) {}
+  Handler(const test_hooks::HttpContext& ctx, ReadOnlyStore& store, AuditorWeb& web, EherkenningWeb& eh)
+      : ctx_(ctx), store_(store), web_(web), eh_(eh) {}
   void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
     try {
       if (test_hooks::http_route && test_hooks::http_route(ctx_, req, resp)) return;
       if (AuditorWeb::owns(req.getURI())) return web_.handle(req, resp);
+      if (EherkenningWeb::owns(req.getURI())) return eh_.handle(req, resp);
       resp.set("Cache-Control", "no-store");
       resp.set("X-Content-Type-Options", "nosniff");
       if (req.getMethod() != "GET") return send(resp, Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
@@ -80,20 +83,22 @@ class Handler : public Poco::Net::HTTPRequestHandler {
   const test_hooks::HttpContext& ctx_;
   ReadOnlyStore& store_;
   AuditorWeb& web_;
+  EherkenningWeb& eh_;
 };
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(const test_hooks::HttpContext& ctx, ReadOnlyStore& store, AuditorWeb& web)
-      : ctx_(ctx), store_(store), web_(web) {}
+  Factory(const test_hooks::HttpContext& ctx, ReadOnlyStore& store, AuditorWeb& web, EherkenningWeb& eh)
+      : ctx_(ctx), store_(store), web_(web), eh_(eh) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new Handler(ctx_, store_, web_);
+    return new Handler(ctx_, store_, web_, eh_);
   }
 
  private:
   const test_hooks::HttpContext& ctx_;
   ReadOnlyStore& store_;
   AuditorWeb& web_;
+  EherkenningWeb& eh_;
 };
 
 // Closes every descriptor but stdio and `keep`: the serve parent's store
@@ -117,8 +122,17 @@ void close_inherited_fds(const std::set<int>& keep) {
   ::_exit(1);
 }
 
+// The eHerkenning SP from public inputs only (saml_sp.h), or null when no
+// broker is configured.
+Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings& s) {
+  if (s.eherkenning_broker_metadata.empty()) return std::unique_ptr<SamlSp>();
+  KP_TRY(SamlSpConfig config, saml_sp_config(data, s));
+  return SamlSp::load(config);
+}
+
 // The HTTP process: build everything, enter the sandbox, then serve.
-[[noreturn]] void run_http_process(const DataDir& data, Poco::Net::ServerSocket& socket, Fd channel) {
+[[noreturn]] void run_http_process(const DataDir& data, const Settings& settings, Poco::Net::ServerSocket& socket,
+                                   Fd channel) {
   close_inherited_fds({socket.impl()->sockfd(), channel.get()});
   auto db = store::Db::open_readonly(data.db());
   if (!db.ok()) fail_and_exit(db.error());
@@ -135,6 +149,9 @@ void close_inherited_fds(const std::set<int>& keep) {
   HttpMonitorClient monitor(std::move(channel));
   test_hooks::HttpContext ctx{data, monitor};
   AuditorWeb web(store, monitor, LogKey{*vkey, pub->log_origin});
+  auto sp = load_saml_sp(data, settings);
+  if (!sp.ok()) fail_and_exit(sp.error());
+  EherkenningWeb eh(std::move(*sp), monitor, store);
   auto report = sandbox::enter(sandbox::Profile::http, *user);
   if (!report.ok()) fail_and_exit(report.error());
   log::event("http.sandboxed", {{"uid_switched", report->uid_switched ? "yes" : "no"},
@@ -144,7 +161,7 @@ void close_inherited_fds(const std::set<int>& keep) {
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(4);
     params->setMaxQueued(16);
-    Poco::Net::HTTPServer server(new Factory(ctx, store, web), socket, params);
+    Poco::Net::HTTPServer server(new Factory(ctx, store, web, eh), socket, params);
     server.start();
     // Serve until the monitor closes the channel (it ended, or it ended the
     // pair over a protocol violation); let answers in flight finish.
@@ -172,7 +189,7 @@ void close_inherited_fds(const std::set<int>& keep) {
   if (child < 0) fail_and_exit(make_error("http-failed", "cannot fork the HTTP process"));
   if (child == 0) {
     mine.reset();
-    run_http_process(data, socket, std::move(theirs));
+    run_http_process(data, settings, socket, std::move(theirs));
   }
   theirs.reset();
   socket.close();
@@ -187,7 +204,13 @@ void close_inherited_fds(const std::set<int>& keep) {
     ::kill(child, SIGKILL);
     fail_and_exit(s.error());
   }
-  HttpMonitor monitor(*db, settings);
+  // The user CA's secret, for certificates after an eHerkenning login: only
+  // this privileged process holds it, never the HTTP process.
+  std::optional<std::array<uint8_t, 64>> user_ca;
+  if (!settings.eherkenning_broker_metadata.empty()) {
+    if (auto ca = keys::load_user_ca_secret(data); ca.ok()) user_ca = *ca;
+  }
+  HttpMonitor monitor(*db, settings, user_ca);
   bool clean = run_monitor(mine.get(), monitor);
   mine.reset();  // the HTTP process sees the channel close and leaves
   for (int i = 0; i < 60; ++i) {

@@ -12,6 +12,7 @@
 
 #include "common/bytes.h"
 #include "common/log.h"
+#include "gateway/eherkenning_monitor.h"
 #include "gateway/web_sessions.h"
 #include "gateway/web_token.h"
 #include "policy/identifiers.h"
@@ -45,6 +46,9 @@ bool allowed_reason(MonitorOp op, std::string_view reason) {
       return reason.empty() || std::find(std::begin(kVerifyCodes), std::end(kVerifyCodes), reason) !=
                                    std::end(kVerifyCodes);
     case MonitorOp::login:
+    case MonitorOp::eh_login:
+    case MonitorOp::eh_refused:
+    case MonitorOp::eh_cert:
       return false;
   }
   return false;
@@ -116,6 +120,27 @@ std::string encode_request(const MonitorRequest& r) {
     w.str(l->source);
     w.str(l->auditor);
     w.str(l->token);
+  } else if (const auto* e = std::get_if<EhLoginRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_login));
+    w.str(e->source);
+    w.str(e->facts.assertion_id);
+    w.u64(static_cast<uint64_t>(e->facts.expires_ms));
+    w.str(e->facts.level);
+    w.str(e->facts.org_kind);
+    w.str(e->facts.org_number);
+    w.str(e->facts.pseudonym);
+    w.str(e->facts.intermediary);
+  } else if (const auto* f = std::get_if<EhRefusedRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_refused));
+    w.str(f->source);
+    w.str(f->reason);
+    w.str(f->assertion_id);
+  } else if (const auto* k = std::get_if<EhCertRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_cert));
+    w.str(std::string_view(reinterpret_cast<const char*>(k->grant.data()), k->grant.size()));
+    w.str(k->source);
+    w.str(k->municipality);
+    w.str(k->public_key);
   } else {
     const auto& c = std::get<ClaimRequest>(r);
     w.u8(static_cast<uint8_t>(c.op));
@@ -140,6 +165,42 @@ Result<MonitorRequest> parse_request(std::string_view bytes) {
     if (!numeric_address(l.source)) return protocol("login: source is not an address");
     return MonitorRequest(std::move(l));
   }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_login)) {
+    EhLoginRequest e;
+    e.source = in.str(kMaxSourceBytes);
+    e.facts.assertion_id = in.str(policy::kMaxAssertionIdBytes);
+    e.facts.expires_ms = static_cast<int64_t>(in.u64());
+    e.facts.level = in.str(128);
+    e.facts.org_kind = in.str(8);
+    e.facts.org_number = in.str(16);
+    e.facts.pseudonym = in.str(policy::kMaxPseudonymBytes);
+    e.facts.intermediary = in.str(16);
+    if (!in.at_end()) return protocol("eh_login: missing, oversized or extra fields");
+    if (!numeric_address(e.source)) return protocol("eh_login: source is not an address");
+    return MonitorRequest(std::move(e));
+  }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_refused)) {
+    EhRefusedRequest f;
+    f.source = in.str(kMaxSourceBytes);
+    f.reason = in.str(64);
+    f.assertion_id = in.str(policy::kMaxAssertionIdBytes);
+    if (!in.at_end()) return protocol("eh_refused: missing, oversized or extra fields");
+    if (!numeric_address(f.source)) return protocol("eh_refused: source is not an address");
+    if (!eh_refusal_allowed(f.reason)) return protocol("eh_refused: reason not allowed: " + f.reason);
+    return MonitorRequest(std::move(f));
+  }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_cert)) {
+    EhCertRequest c;
+    std::string_view grant = in.str(32);
+    if (in.ok() && grant.size() != 32) in.fail();
+    if (in.ok()) std::memcpy(c.grant.data(), grant.data(), 32);
+    c.source = in.str(kMaxSourceBytes);
+    c.municipality = in.str(6);
+    c.public_key = in.str(kMaxPublicKeyLine);
+    if (!in.at_end()) return protocol("eh_cert: missing, oversized or extra fields");
+    if (!numeric_address(c.source)) return protocol("eh_cert: source is not an address");
+    return MonitorRequest(std::move(c));
+  }
   KP_ENSURE(type == static_cast<uint8_t>(MonitorOp::session_ended) ||
                 type == static_cast<uint8_t>(MonitorOp::logout) ||
                 type == static_cast<uint8_t>(MonitorOp::verify_done),
@@ -163,6 +224,13 @@ std::string encode_reply(const MonitorReply& r) {
   w.u8(r.accepted ? 0 : 1);
   if (!r.accepted) {
     w.str(r.reason);
+  } else if (!r.person.empty()) {
+    w.str(r.person);
+    w.str(r.municipality);
+    w.u8(r.first_login ? 1 : 0);
+    w.raw(r.grant.data(), r.grant.size());
+  } else if (!r.certificate.empty()) {
+    w.str(r.certificate);
   } else if (r.grant != Grant{}) {
     w.raw(r.grant.data(), r.grant.size());
     w.raw(r.token_hash.data(), r.token_hash.size());
@@ -178,6 +246,14 @@ Result<MonitorReply> parse_reply(std::string_view bytes, MonitorOp op) {
   r.accepted = status == 0;
   if (!r.accepted) {
     r.reason = std::string(in.str(64));
+  } else if (op == MonitorOp::eh_login) {
+    r.person = std::string(in.str(kMaxAuditorBytes));
+    r.municipality = std::string(in.str(16));
+    r.first_login = in.u8() == 1;
+    std::string_view g = in.raw(32);
+    if (in.ok()) std::memcpy(r.grant.data(), g.data(), 32);
+  } else if (op == MonitorOp::eh_cert) {
+    r.certificate = std::string(in.str(2048));
   } else if (op == MonitorOp::login) {
     std::string_view g = in.raw(32);
     std::string_view h = in.raw(32);
@@ -228,7 +304,31 @@ Result<MonitorReply> HttpMonitorClient::claim(MonitorOp op, const Grant& grant, 
   return parse_reply(raw, op);
 }
 
+Result<MonitorReply> HttpMonitorClient::eh_login(const std::string& source, const policy::LoginFacts& facts) {
+  KP_TRY(std::string raw, exchange(encode_request(EhLoginRequest{source, facts})));
+  return parse_reply(raw, MonitorOp::eh_login);
+}
+
+Result<MonitorReply> HttpMonitorClient::eh_refused(const std::string& source, const std::string& reason,
+                                                   const std::string& assertion_id) {
+  EhRefusedRequest f{source, reason, assertion_id.substr(0, policy::kMaxAssertionIdBytes)};
+  KP_TRY(std::string raw, exchange(encode_request(f)));
+  return parse_reply(raw, MonitorOp::eh_refused);
+}
+
+Result<MonitorReply> HttpMonitorClient::eh_cert(const Grant& grant, const std::string& source,
+                                                const std::string& municipality, const std::string& public_key) {
+  EhCertRequest c{grant, source, municipality.substr(0, 6), public_key.substr(0, kMaxPublicKeyLine)};
+  KP_TRY(std::string raw, exchange(encode_request(c)));
+  return parse_reply(raw, MonitorOp::eh_cert);
+}
+
 // ---------------------------------------------------------------- monitor
+
+HttpMonitor::HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca)
+    : db_(db), settings_(std::move(settings)), eh_(std::make_unique<EhMonitor>(db, settings_, user_ca)) {}
+
+HttpMonitor::~HttpMonitor() = default;
 
 std::string HttpMonitor::key_of(const Grant& g) const {
   std::array<uint8_t, 32> h{};
@@ -240,6 +340,9 @@ MonitorReply HttpMonitor::answer(const MonitorRequest& r, int64_t now_ms) {
   for (auto it = grants_.begin(); it != grants_.end();)
     it = it->second.expires_ms <= now_ms ? grants_.erase(it) : std::next(it);
   if (const auto* l = std::get_if<LoginRequest>(&r)) return login(*l, now_ms);
+  if (const auto* e = std::get_if<EhLoginRequest>(&r)) return eh_->login(*e, now_ms);
+  if (const auto* f = std::get_if<EhRefusedRequest>(&r)) return answer_eh_refused(db_, *f, now_ms);
+  if (const auto* c = std::get_if<EhCertRequest>(&r)) return eh_->certificate(*c, now_ms);
   return claim(std::get<ClaimRequest>(r), now_ms);
 }
 

@@ -21,6 +21,19 @@
 //                  audit-* codes of audit::verify_log, store-failed,
 //                  store-busy, audit-verify-failed for any other):
 //                  `web.verify` for the grant's auditor.
+//   eh_login       source and the facts of an eHerkenning assertion the HTTP
+//                  process verified (policy::LoginFacts, every field capped):
+//                  the monitor checks them (level, organisation -> a
+//                  registered municipality, replay) and records the login
+//                  (gateway/eherkenning_monitor.h); accepted: the person's
+//                  id, the municipality and whether this was the first login.
+//   eh_refused     source, a reason from saml_sp.h's fixed list, assertion
+//                  id (may be empty): `eherkenning.login` refused.
+//   eh_cert        grant (from an accepted eh_login), source, GM code, an
+//                  OpenSSH ssh-ed25519 public key line: the monitor checks
+//                  the person's live mandate for that municipality and signs
+//                  a user certificate with the gateway's user CA
+//                  (keys/ssh_cert.h), audited as `eherkenning.certificate`.
 //
 // So a compromised HTTP process cannot write a successful login record
 // without the auditor's token, nor any record about an auditor who did not
@@ -42,6 +55,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -52,6 +66,7 @@
 #include "common/handles.h"
 #include "common/result.h"
 #include "common/settings.h"
+#include "policy/eherkenning.h"
 #include "store/auditor_tokens.h"
 #include "store/db.h"
 
@@ -64,7 +79,10 @@ inline constexpr std::size_t kMaxLoginTokenBytes = 1024;
 
 using Grant = std::array<uint8_t, 32>;
 
-enum class MonitorOp : uint8_t { login = 1, session_ended = 2, logout = 3, verify_done = 4 };
+enum class MonitorOp : uint8_t {
+  login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7
+};
+inline constexpr std::size_t kMaxPublicKeyLine = 1024;
 
 struct LoginRequest {
   std::string source, auditor, token;
@@ -75,13 +93,27 @@ struct ClaimRequest {
   std::string source;
   std::string reason;  // session_ended: why; verify_done: "" or the failure code; logout: ""
 };
-using MonitorRequest = std::variant<LoginRequest, ClaimRequest>;
+struct EhLoginRequest {
+  std::string source;
+  policy::LoginFacts facts;
+};
+struct EhRefusedRequest {
+  std::string source, reason, assertion_id;
+};
+struct EhCertRequest {
+  Grant grant{};
+  std::string source, municipality, public_key;
+};
+using MonitorRequest = std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest>;
 
 struct MonitorReply {
   bool accepted = false;
   std::string reason;                // when refused
   Grant grant{};                     // login accepted
   store::TokenHash token_hash{};     // login accepted: the stored hash it matched
+  std::string person, municipality;  // eh_login accepted (with a grant)
+  bool first_login = false;          // eh_login accepted
+  std::string certificate;           // eh_cert accepted: the OpenSSH certificate line
 };
 
 // The result code verify_done carries for a verify that failed with `code`:
@@ -107,6 +139,11 @@ class HttpMonitorClient {
                              const std::string& token);
   Result<MonitorReply> claim(MonitorOp op, const Grant& grant, const std::string& source,
                              const std::string& reason = {});
+  Result<MonitorReply> eh_login(const std::string& source, const policy::LoginFacts& facts);
+  Result<MonitorReply> eh_refused(const std::string& source, const std::string& reason,
+                                  const std::string& assertion_id);
+  Result<MonitorReply> eh_cert(const Grant& grant, const std::string& source, const std::string& municipality,
+                               const std::string& public_key);
   // Sends `request` as it is and returns the raw reply (test hooks send
   // forged requests through this).
   Result<std::string> exchange(std::string_view request);
@@ -121,7 +158,10 @@ class HttpMonitorClient {
 // drive them. Not thread-safe (the monitor is single-threaded).
 class HttpMonitor {
  public:
-  HttpMonitor(store::Db& db, Settings settings) : db_(db), settings_(std::move(settings)) {}
+  // `user_ca`: the secret of the gateway's user CA (keys/ssh_cert.h), when
+  // certificates are to be issued.
+  HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca = std::nullopt);
+  ~HttpMonitor();
   // Answers one well-formed request. A refusal names its reason:
   // "grant-unknown" (no live grant), "claim-false" (the store disagrees),
   // "store-failed" (nothing could be recorded).
@@ -140,6 +180,7 @@ class HttpMonitor {
   store::Db& db_;
   Settings settings_;
   std::map<std::string, GrantEntry> grants_;  // keyed by a hash of the grant
+  std::unique_ptr<class EhMonitor> eh_;       // eherkenning_monitor.h
 };
 
 // Serves `fd` until the peer closes it (returns true) or breaks the

@@ -1,6 +1,8 @@
 // Login names, authentication decisions and per-operation rechecks; see principal.h.
 #include "gateway/principal.h"
 
+#include "common/base64.h"
+
 #include "common/log.h"
 #include "policy/identifiers.h"
 
@@ -32,7 +34,23 @@ Result<LoginName> parse_login(std::string_view user) {
 
 Authority::Authority(store::Db& db) : db_(db) {}
 
+Status Authority::check_certificate(const LoginName& login, const store::SshKeyRecord& key) {
+  KP_ENSURE(login.municipality, "cert-login-name", "log in with a certificate as PERSON@GMxxxx");
+  KP_ENSURE(user_ca_, "cert-ca-unknown", "this gateway accepts no certificates (no user CA)");
+  uint8_t raw[4096];
+  std::size_t n = 0;
+  KP_ENSURE(key.key_base64.size() < 5000 && base64_decode(key.key_base64, raw, sizeof raw, n), "cert-invalid",
+            "the certificate does not decode");
+  KP_TRY(keys::SshCert cert, keys::verify_cert(std::string_view(reinterpret_cast<const char*>(raw), n), *user_ca_));
+  return keys::check_cert(cert, login.account + "@" + *login.municipality,
+                          static_cast<uint64_t>(log::now_ms() / 1000));
+}
+
 Result<bool> Authority::key_registered(const LoginName& login, const store::SshKeyRecord& key) {
+  if (key.key_type == keys::kEd25519CertType) {
+    KP_GUARD(check_certificate(login, key));
+    return true;
+  }
   return store::account_has_key(db_, login.account, key.key_base64);
 }
 
@@ -41,8 +59,15 @@ Result<Principal> Authority::authenticate(const LoginName& login, const store::S
   KP_TRY(auto account, store::find_account(db_, login.account));
   KP_ENSURE(account, "unknown-user", "no account " + login.account);
   KP_ENSURE(!account->disabled_ms, "account-disabled", "the account " + login.account + " is disabled");
-  KP_TRY(bool has_key, store::account_has_key(db_, login.account, key.key_base64));
-  KP_ENSURE(has_key, "key-not-registered", "key " + key.fingerprint + " is not registered for " + login.account);
+  if (key.key_type == keys::kEd25519CertType) {
+    // A certificate stands in for a registered key, for persons only; the
+    // mandate below is checked as for any key.
+    KP_ENSURE(account->role == "person", "cert-not-person", "certificates are for persons only");
+    KP_GUARD(check_certificate(login, key));
+  } else {
+    KP_TRY(bool has_key, store::account_has_key(db_, login.account, key.key_base64));
+    KP_ENSURE(has_key, "key-not-registered", "key " + key.fingerprint + " is not registered for " + login.account);
+  }
   Principal p;
   p.account = login.account;
   p.source = source;

@@ -16,6 +16,7 @@
 #include "store/audit_events.h"
 #include "store/commit_watch.h"
 #include "store/db.h"
+#include "keys/ssh_cert.h"
 #include "store/registry.h"
 
 namespace kp::gateway {
@@ -44,15 +45,24 @@ class Authority {
  public:
   explicit Authority(store::Db& db);
 
+  // The gateway's user CA (keys/ssh_cert.h): certificates it signed log in
+  // persons as their principal PERSON@GMxxxx; without it every certificate
+  // is refused ("cert-ca-unknown").
+  void set_user_ca(const keys::Ed25519Public& ca) { user_ca_ = ca; }
+
   // For the key probe (no signature yet): true when `key` is registered to
-  // the account. Never authenticates.
+  // the account, or is a certificate from our CA that check_certificate
+  // accepts for `login`. Never authenticates.
   Result<bool> key_registered(const LoginName& login, const store::SshKeyRecord& key);
 
   // After libssh verified the signature: the account exists, the key is its,
   // and for persons a live mandate for the municipality exists. On success
   // the mandate is marked activated (first login) and the principal fixed.
   // Refusal codes: "unknown-user", "key-not-registered", "mandate-missing",
-  // "municipality-ambiguous", and those of policy::check_mandate.
+  // "municipality-ambiguous", and those of policy::check_mandate; for a
+  // certificate also "cert-login-name" (log in as PERSON@GMxxxx), "cert-not-person",
+  // and those of keys::verify_cert / keys::check_cert (cert-ca-unknown,
+  // cert-expired, cert-principal-wrong, cert-critical-option, ...).
   Result<Principal> authenticate(const LoginName& login, const store::SshKeyRecord& key,
                                  const std::string& source);
 
@@ -75,7 +85,9 @@ class Authority {
   store::Db& db() { return db_; }
 
  private:
+  Status check_certificate(const LoginName& login, const store::SshKeyRecord& key);
   store::Db& db_;
+  std::optional<keys::Ed25519Public> user_ca_;
   std::optional<store::MandateById> mandates_;
   std::optional<store::CommitWatch> commits_;
   std::optional<policy::Mandate> last_mandate_;  // persons

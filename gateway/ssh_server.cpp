@@ -52,7 +52,8 @@ constexpr const char* kMacs =
     "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512";
 constexpr const char* kHostKeyAlgorithms = "ssh-ed25519,rsa-sha2-512,rsa-sha2-256";
 constexpr const char* kUserKeyTypes =
-    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256";
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,"
+    "ssh-ed25519-cert-v01@openssh.com";  // only from our user CA (keys/ssh_cert.h, principal.h)
 
 Result<SshBind> make_bind(const DataDir& data) {
   SshBind bind(ssh_bind_new());

@@ -23,6 +23,7 @@
 #include "gateway/sftp_session.h"
 #include "gateway/test_hooks.h"
 #include "gateway/view.h"
+#include "keys/ssh_cert.h"
 #include "keys/ssh_key.h"
 #include "store/db.h"
 
@@ -83,6 +84,7 @@ std::optional<Principal> authenticate(ssh_session session, Authority& auth, stor
       if (!refusal) {
         auto r = auth.key_registered(*login, *key);
         acceptable = r.ok() && *r;
+        if (!r.ok()) refusal = r.error();  // a certificate's own reason (cert-expired, ...)
       }
       if (acceptable) {
         ssh_message_auth_reply_pk_ok_simple(msg.get());
@@ -301,6 +303,7 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
     return 1;
   }
   Authority auth(*db);
+  if (auto ca = keys::load_user_ca_public(data); ca.ok()) auth.set_user_ca(*ca);
   std::optional<Principal> principal = authenticate(session.get(), auth, *db, source, settings);
   if (!principal) return 0;
   ::alarm(0);

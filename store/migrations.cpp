@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 13> kMigrations = {
+constexpr std::array<const char*, 14> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -304,6 +304,27 @@ CREATE INDEX audit_counted ON audit_events(event, outcome)
     // mandates are revoked with it). The row stays: the log names it.
     R"sql(
 ALTER TABLE accounts ADD COLUMN disabled_ms INTEGER;
+)sql",
+    // 14: eHerkenning. Municipalities are found by their KvK number or
+    // RSIN; persons learned from a login by their pseudonym; a mandate
+    // records who granted it (the operator, or an eHerkenning login with
+    // its assertion id) and when its holder last logged in; assertion ids
+    // are kept until they expire, so none is accepted twice.
+    R"sql(
+ALTER TABLE municipalities ADD COLUMN kvk TEXT;
+ALTER TABLE municipalities ADD COLUMN rsin TEXT;
+CREATE UNIQUE INDEX municipalities_by_kvk ON municipalities(kvk) WHERE kvk IS NOT NULL;
+CREATE UNIQUE INDEX municipalities_by_rsin ON municipalities(rsin) WHERE rsin IS NOT NULL;
+ALTER TABLE accounts ADD COLUMN pseudonym TEXT;
+CREATE UNIQUE INDEX accounts_by_pseudonym ON accounts(pseudonym) WHERE pseudonym IS NOT NULL;
+ALTER TABLE mandates ADD COLUMN granted_by TEXT NOT NULL DEFAULT 'operator';
+ALTER TABLE mandates ADD COLUMN assertion_id TEXT;
+ALTER TABLE mandates ADD COLUMN intermediary TEXT;
+ALTER TABLE mandates ADD COLUMN last_seen_ms INTEGER;
+CREATE TABLE saml_assertions(
+  id TEXT PRIMARY KEY,
+  expires_ms INTEGER NOT NULL,
+  seen_ms INTEGER NOT NULL);
 )sql",
 };
 

@@ -1,0 +1,192 @@
+// The HTTP monitor's eHerkenning decisions; see eherkenning_monitor.h.
+#include "gateway/eherkenning_monitor.h"
+
+#include <algorithm>
+#include <iterator>
+#include <vector>
+
+#include "common/bytes.h"
+
+#include <sodium.h>
+
+#include "common/base64.h"
+#include "common/dates.h"
+#include "common/digest.h"
+#include "common/log.h"
+#include "gateway/web_sessions.h"
+#include "keys/ssh_cert.h"
+#include "policy/eherkenning.h"
+#include "policy/identifiers.h"
+#include "store/registry.h"
+#include "store/audit_events.h"
+#include "store/eherkenning.h"
+
+namespace kp::gateway {
+
+namespace {
+
+constexpr const char* kHttpRefusals[] = {
+    "eh-response-missing", "eh-response-invalid",      "eh-issuer-unknown", "eh-broker-refused",
+    "eh-signature-invalid", "eh-signature-key-unknown", "eh-unsigned",       "eh-audience-wrong",
+    "eh-expired",           "eh-not-yet-valid",         "eh-attribute-missing"};
+
+MonitorReply refuse(store::Db& db, const std::string& source, const std::string& reason,
+                    const std::string& assertion_id, const std::optional<std::string>& municipality) {
+  store::AuditEvent e;
+  e.event = "eherkenning.login";
+  e.outcome = "refused";
+  e.role = "person";
+  e.municipality = municipality;
+  if (!assertion_id.empty()) e.object = "assertion " + assertion_id;
+  e.source = source;
+  e.channel = "http";
+  e.reason = reason;
+  auto id = store::append_audit(db, e);
+  log::event("eherkenning.login", {{"outcome", "refused"}, {"reason", reason}, {"source", source}});
+  MonitorReply r;
+  r.reason = id.ok() ? reason : "store-failed";
+  return r;
+}
+
+std::string grant_key(const Grant& g) {
+  std::array<uint8_t, 32> h{};
+  crypto_generichash(h.data(), h.size(), g.data(), g.size(), nullptr, 0);
+  return std::string(h.begin(), h.end());
+}
+
+MonitorReply cert_refused(store::Db& db, const EhCertRequest& r, const std::optional<std::string>& person,
+                          const std::string& reason) {
+  store::AuditEvent e;
+  e.event = "eherkenning.certificate";
+  e.outcome = "refused";
+  e.actor = person;
+  e.role = "person";
+  if (policy::valid_municipality_code(r.municipality)) e.municipality = r.municipality;
+  e.source = r.source;
+  e.channel = "http";
+  e.reason = reason;
+  auto id = store::append_audit(db, e);
+  log::event("eherkenning.certificate", {{"outcome", "refused"}, {"reason", reason}});
+  MonitorReply out;
+  out.reason = id.ok() ? reason : "store-failed";
+  return out;
+}
+
+// OpenSSH's fingerprint of an ed25519 key: SHA256: + unpadded base64.
+std::string fingerprint(const keys::Ed25519Public& k) {
+  std::vector<uint8_t> blob;
+  Writer w(blob);
+  w.str("ssh-ed25519");
+  w.str(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
+  auto d = sha256(std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()));
+  std::string b64 = base64_encode(d.data(), d.size());
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  return "SHA256:" + b64;
+}
+
+}  // namespace
+
+EhMonitor::EhMonitor(store::Db& db, const Settings& s, std::optional<std::array<uint8_t, 64>> user_ca)
+    : db_(db), settings_(s), ca_(user_ca) {}
+
+EhMonitor::~EhMonitor() {
+  if (ca_) sodium_memzero(ca_->data(), ca_->size());
+}
+
+MonitorReply EhMonitor::login(const EhLoginRequest& r, int64_t now_ms) {
+  for (auto it = grants_.begin(); it != grants_.end();)
+    it = it->second.expires_ms <= now_ms ? grants_.erase(it) : std::next(it);
+  MonitorReply reply = answer_eh_login(db_, settings_, r, now_ms);
+  if (!reply.accepted) return reply;
+  if (grants_.size() >= kMaxSessions) {
+    auto oldest = std::min_element(grants_.begin(), grants_.end(), [](const auto& a, const auto& b) {
+      return a.second.expires_ms < b.second.expires_ms;
+    });
+    grants_.erase(oldest);
+  }
+  randombytes_buf(reply.grant.data(), reply.grant.size());
+  grants_[grant_key(reply.grant)] = Entry{reply.person, now_ms + kSessionMs};
+  return reply;
+}
+
+MonitorReply EhMonitor::certificate(const EhCertRequest& r, int64_t now_ms) {
+  auto it = grants_.find(grant_key(r.grant));
+  if (it == grants_.end() || it->second.expires_ms <= now_ms) return cert_refused(db_, r, std::nullopt, "grant-unknown");
+  const std::string person = it->second.person;
+  if (!policy::valid_municipality_code(r.municipality))
+    return cert_refused(db_, r, person, "municipality-code-invalid");
+  auto mandate = store::latest_mandate(db_, person, r.municipality);
+  if (!mandate.ok()) return cert_refused(db_, r, person, "store-failed");
+  if (!*mandate) return cert_refused(db_, r, person, "mandate-missing");
+  if (Status live = policy::check_mandate(**mandate, now_ms, std::nullopt); !live.ok())
+    return cert_refused(db_, r, person, live.error().code);
+  if (!ca_) return cert_refused(db_, r, person, "user-ca-missing");
+  auto key = keys::parse_ed25519_line(r.public_key);
+  if (!key.ok()) return cert_refused(db_, r, person, key.error().code);
+  const uint64_t now_s = static_cast<uint64_t>(now_ms / 1000);
+  uint64_t until = now_s + static_cast<uint64_t>(settings_.eherkenning_certificate_validity_seconds);
+  if ((*mandate)->valid_until_ms)
+    until = std::min(until, static_cast<uint64_t>(*(*mandate)->valid_until_ms / 1000));
+  uint64_t serial = 0;
+  randombytes_buf(&serial, sizeof serial);
+  const std::string principal = person + "@" + r.municipality;
+  std::string blob = keys::issue_cert(*ca_, *key, serial, principal, principal, now_s - 60, until);
+  store::AuditEvent e;
+  e.event = "eherkenning.certificate";
+  e.outcome = "success";
+  e.actor = person;
+  e.role = "person";
+  e.municipality = r.municipality;
+  e.object = "certificate " + std::to_string(serial) + " for " + fingerprint(*key) + " until " +
+             format_utc(static_cast<int64_t>(until) * 1000, "%Y-%m-%dT%H:%M:%SZ");
+  e.source = r.source;
+  e.channel = "http";
+  if (!store::append_audit(db_, e).ok()) return cert_refused(db_, r, person, "store-failed");
+  log::event("eherkenning.certificate", {{"outcome", "success"}, {"person", person}, {"municipality", r.municipality}});
+  MonitorReply ok;
+  ok.accepted = true;
+  ok.certificate = keys::cert_line(blob, principal);
+  return ok;
+}
+
+bool eh_refusal_allowed(std::string_view reason) {
+  return std::find(std::begin(kHttpRefusals), std::end(kHttpRefusals), reason) != std::end(kHttpRefusals);
+}
+
+MonitorReply answer_eh_login(store::Db& db, const Settings& s, const EhLoginRequest& r, int64_t now_ms) {
+  const auto& f = r.facts;
+  if (s.eherkenning_broker_metadata.empty()) return refuse(db, r.source, "eherkenning-off", f.assertion_id, {});
+  auto minimum = policy::level_of_class_ref(std::string(policy::kLoaPrefix) + s.eherkenning_min_level);
+  if (Status ok = policy::check_login_facts(f, minimum.value_or(policy::Level::EH4)); !ok.ok())
+    return refuse(db, r.source, ok.error().code, f.assertion_id, {});
+  auto municipality = store::municipality_by_org(db, f.org_kind, f.org_number);
+  if (!municipality.ok()) return refuse(db, r.source, "store-failed", f.assertion_id, {});
+  if (!*municipality) return refuse(db, r.source, "eh-organisation-unknown", f.assertion_id, {});
+  store::EhLogin login{f, **municipality, policy::level_name(*policy::level_of_class_ref(f.level)),
+                       s.eherkenning_mandate_period_seconds * 1000, r.source};
+  auto done = store::record_eh_login(db, login, now_ms);
+  if (!done.ok()) {
+    const std::string& code = done.error().code;
+    bool known = code == "eh-replayed" || code == "eh-account-disabled" || code == "eh-mandate-revoked";
+    return refuse(db, r.source, known ? code : "store-failed", f.assertion_id, **municipality);
+  }
+  log::event("eherkenning.login", {{"outcome", "success"}, {"person", done->person},
+                                   {"municipality", **municipality}, {"source", r.source}});
+  MonitorReply ok;
+  ok.accepted = true;
+  ok.person = done->person;
+  ok.municipality = **municipality;
+  ok.first_login = done->first_login;
+  return ok;
+}
+
+MonitorReply answer_eh_refused(store::Db& db, const EhRefusedRequest& r, int64_t) {
+  MonitorReply reply = refuse(db, r.source, r.reason, r.assertion_id, {});
+  if (reply.reason == r.reason) {  // recorded
+    reply.accepted = true;
+    reply.reason.clear();
+  }
+  return reply;
+}
+
+}  // namespace kp::gateway

@@ -1,0 +1,71 @@
+// The HTTP monitor's eHerkenning decisions (http_monitor.h: eh_login,
+// eh_refused). The sandboxed HTTP process verified the SAML response
+// (saml_sp.h) and sends only the facts; here the monitor, which holds the
+// read-write store, decides the rest and records every outcome as
+// `eherkenning.login` (success or refused with its reason):
+//
+//   eh-level-too-low          below eherkenning_min_level (e.g. loa2)
+//   eh-organisation-unknown   the KvK number / RSIN is no registered municipality's
+//   eh-replayed               the assertion id was accepted before
+//   eh-account-disabled       the person's account is disabled at the hub
+//   eh-mandate-revoked        the hub revoked the person's mandate for it
+//   eh-organisation-invalid, eh-pseudonym-invalid, eh-intermediary-invalid,
+//   eh-assertion-invalid      malformed facts (policy/eherkenning.h)
+//   eherkenning-off           no broker configured
+//
+// Trust: a compromised HTTP process could send facts no broker signed; the
+// monitor cannot tell (it never parses the XML, by design). What it bounds:
+// every field is capped and checked, each assertion id counts once, and
+// only registered municipalities can be reached.
+#pragma once
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/settings.h"
+#include "gateway/http_monitor.h"
+#include "store/db.h"
+
+namespace kp::gateway {
+
+// True for the refusal codes the HTTP process may report (saml_sp.h's list).
+bool eh_refusal_allowed(std::string_view reason);
+
+MonitorReply answer_eh_login(store::Db& db, const Settings& s, const EhLoginRequest& r, int64_t now_ms);
+MonitorReply answer_eh_refused(store::Db& db, const EhRefusedRequest& r, int64_t now_ms);
+
+// The monitor's eHerkenning state: the grants of accepted logins (one per
+// web session, 15 minutes, at most kMaxSessions) and the user CA's secret.
+//
+// certificate() refusals (audited as `eherkenning.certificate` refused):
+//   grant-unknown             no live grant (not logged in, or expired)
+//   municipality-code-invalid not GM + 4 digits
+//   mandate-missing           no mandate of the person for it; or the codes
+//                             of policy::check_mandate (mandate-revoked,
+//                             mandate-expired, ...)
+//   key-type-unsupported, key-unreadable  (keys/ssh_cert.h)
+//   user-ca-missing           no CA loaded
+// A certificate is valid from a minute ago (clock skew) for
+// eherkenning_certificate_validity, never beyond the mandate's end.
+class EhMonitor {
+ public:
+  EhMonitor(store::Db& db, const Settings& s, std::optional<std::array<uint8_t, 64>> user_ca);
+  ~EhMonitor();
+  MonitorReply login(const EhLoginRequest& r, int64_t now_ms);
+  MonitorReply certificate(const EhCertRequest& r, int64_t now_ms);
+
+ private:
+  struct Entry {
+    std::string person;
+    int64_t expires_ms = 0;
+  };
+  store::Db& db_;
+  const Settings& settings_;
+  std::optional<std::array<uint8_t, 64>> ca_;
+  std::map<std::string, Entry> grants_;  // keyed by a hash of the grant
+};
+
+}  // namespace kp::gateway

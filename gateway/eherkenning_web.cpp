@@ -1,0 +1,224 @@
+// The eHerkenning login pages; see eherkenning_web.h.
+#include "gateway/eherkenning_web.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTMLForm.h>
+#include <Poco/Net/HTTPCookie.h>
+#include <Poco/Net/NameValueCollection.h>
+#include <Poco/URI.h>
+
+#include <sstream>
+
+#include "common/log.h"
+#include "gateway/html.h"
+#include "gateway/web_reply.h"
+#include "policy/mandate.h"
+#include "store/registry.h"
+
+namespace kp::gateway {
+
+namespace {
+
+using Poco::Net::HTTPResponse;
+
+// A broker's Response with a few certificates and signatures stays well
+// below this; anything longer is refused unread.
+constexpr std::size_t kMaxResponseBody = 256 * 1024;
+constexpr const char* kTitle = "knooppunt: log in with eHerkenning";
+constexpr const char* kCookie = "kp_eh";
+constexpr std::size_t kMaxForm = 8192;
+
+std::string session_cookie(const std::string& id, int64_t max_age_s) {
+  return std::string(kCookie) + "=" + id + "; Path=/eherkenning; Max-Age=" + std::to_string(max_age_s) +
+         "; HttpOnly; SameSite=Strict";
+}
+
+std::string cookie_of(const Poco::Net::HTTPServerRequest& req) {
+  Poco::Net::NameValueCollection cookies;
+  req.getCookies(cookies);
+  return cookies.get(kCookie, "");
+}
+
+bool read_form(Poco::Net::HTTPServerRequest& req, Poco::Net::HTMLForm& form) {
+  if (req.getContentType().rfind("application/x-www-form-urlencoded", 0) != 0) return false;
+  std::string body(kMaxForm + 1, '\0');
+  req.stream().read(body.data(), static_cast<std::streamsize>(body.size()));
+  body.resize(static_cast<std::size_t>(req.stream().gcount()));
+  if (body.size() > kMaxForm) return false;
+  form.setFieldLimit(8);
+  std::istringstream in(body);
+  form.load(req, in);
+  return true;
+}
+
+Reply page(HTTPResponse::HTTPStatus status, const std::string& body) {
+  return Reply{status, html::page(kTitle, "<h1>Knooppunt Zorgfraude</h1>" + body), {}, {}};
+}
+
+Reply refusal_page(const std::string& code) {
+  return page(code == "eh-response-missing" ? HTTPResponse::HTTP_BAD_REQUEST : HTTPResponse::HTTP_FORBIDDEN,
+              "<p id=\"message\" class=\"error\">" + html::escape(eh_refusal_text(code)) +
+                  "</p><p>Reason: <code id=\"reason\">" + html::escape(code) +
+                  "</code> (quote it when you contact the hub).</p>"
+                  "<p><a href=\"/eherkenning/\">Back to the login page</a></p>");
+}
+
+// The SAMLResponse field of a url-encoded POST body, or "" when absent.
+std::string saml_response_of(Poco::Net::HTTPServerRequest& req) {
+  if (req.getContentType().rfind("application/x-www-form-urlencoded", 0) != 0) return {};
+  std::string body(kMaxResponseBody + 1, '\0');
+  req.stream().read(body.data(), static_cast<std::streamsize>(body.size()));
+  body.resize(static_cast<std::size_t>(req.stream().gcount()));
+  if (body.size() > kMaxResponseBody) return {};
+  std::size_t pos = 0;
+  while (pos <= body.size()) {
+    std::size_t end = body.find('&', pos);
+    if (end == std::string::npos) end = body.size();
+    std::string_view field(body.data() + pos, end - pos);
+    if (field.rfind("SAMLResponse=", 0) == 0) {
+      std::string value;
+      std::string raw(field.substr(13));
+      for (char& c : raw)
+        if (c == '+') c = ' ';
+      Poco::URI::decode(raw, value);
+      return value;
+    }
+    pos = end + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string eh_refusal_text(const std::string& code) {
+  if (code == "eh-level-too-low")
+    return "Your eHerkenning means is below level EH3 (substantial). Log in with an eHerkenning means of level "
+           "EH3 or higher.";
+  if (code == "eh-organisation-unknown")
+    return "The organisation you logged in for is not a municipality registered at the hub. Choose the "
+           "municipality you act for at your eHerkenning broker, or ask the hub to register it.";
+  if (code == "eh-replayed")
+    return "This login was already used. Log in again from the start.";
+  if (code == "eh-expired" || code == "eh-not-yet-valid")
+    return "This login is outside its validity period (it took too long, or a clock is wrong). Log in again.";
+  if (code == "eh-audience-wrong")
+    return "This login was issued for another service, not for the Knooppunt. Log in again from this page.";
+  if (code == "eh-signature-invalid" || code == "eh-signature-key-unknown" || code == "eh-unsigned" ||
+      code == "eh-issuer-unknown")
+    return "This login could not be verified as coming from our eHerkenning broker. Log in again from this "
+           "page; if it happens again, contact the hub.";
+  if (code == "eh-broker-refused") return "The eHerkenning broker did not complete your login.";
+  if (code == "eh-account-disabled") return "Your account at the hub is disabled. Contact the hub.";
+  if (code == "eh-mandate-revoked")
+    return "The hub revoked your mandate for this municipality. Contact the hub to have it restored.";
+  if (code == "eherkenning-off") return "Logging in with eHerkenning is not enabled at this hub.";
+  if (code == "eh-response-missing") return "No login response was received. Log in again from this page.";
+  if (code == "session-missing" || code == "grant-unknown")
+    return "You are not logged in (or your session of 15 minutes ended). Log in again.";
+  if (code == "csrf-invalid" || code == "form-invalid") return "The form could not be accepted. Open the page again.";
+  if (code == "key-type-unsupported")
+    return "Only ssh-ed25519 keys get a certificate. Make one with: ssh-keygen -t ed25519";
+  if (code == "key-unreadable") return "That is not an OpenSSH public key line (ssh-ed25519 AAAA...).";
+  if (code.rfind("mandate-", 0) == 0)
+    return "You hold no live mandate for that municipality. Log in with eHerkenning for it first.";
+  return "The login could not be accepted. Log in again; if it happens again, contact the hub.";
+}
+
+std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
+  std::vector<policy::Mandate> live;
+  {
+    std::lock_guard<std::mutex> lock(store_.mu);
+    auto all = store::live_mandates_of(store_.db, s.auditor);
+    if (all.ok())
+      for (auto& m : *all)
+        if (policy::check_mandate(m, log::now_ms(), std::nullopt).ok()) live.push_back(m);
+  }
+  std::string body = "<p id=\"message\">" + note + " You are <code id=\"person\">" + html::escape(s.auditor) +
+                     "</code>.</p>";
+  if (live.empty()) return body + "<p>You hold no live mandate.</p>";
+  body += "<form method=\"post\" action=\"/eherkenning/certificate\"><input type=\"hidden\" name=\"csrf\" value=\"" +
+          html::escape(s.csrf) + "\"><p><label>Municipality you act for: <select id=\"municipality-choice\" name=\"municipality\">";
+  for (const auto& m : live)
+    body += "<option value=\"" + html::escape(m.municipality) + "\">" + html::escape(m.municipality) + "</option>";
+  body += "</select></label></p><p><label>Your SSH public key (ssh-ed25519, the contents of "
+          "<code>id_ed25519.pub</code>):<br><textarea id=\"public-key\" name=\"public_key\" rows=\"3\" "
+          "cols=\"80\"></textarea></label></p><p><button id=\"get-certificate\" type=\"submit\">Get an SSH "
+          "certificate</button></p></form>";
+  return body;
+}
+
+bool EherkenningWeb::owns(const std::string& uri) {
+  std::string path = uri.substr(0, uri.find_first_of("?#"));
+  return path == "/eherkenning" || path.rfind("/eherkenning/", 0) == 0;
+}
+
+void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
+  try {
+    const std::string path = Poco::URI(req.getURI()).getPath();
+    const std::string& method = req.getMethod();
+    const std::string source = req.clientAddress().host().toString();
+    if (!sp_) return send(resp, refusal_page("eherkenning-off"));
+    if ((path == "/eherkenning" || path == "/eherkenning/") && method == "GET")
+      return send(resp, page(HTTPResponse::HTTP_OK,
+                             "<p>Contact persons of a municipality log in with eHerkenning (level EH3 or "
+                             "higher), for the municipality that mandated them.</p>"
+                             "<p><a id=\"login\" class=\"button\" href=\"/eherkenning/login\">Log in with "
+                             "eHerkenning</a></p>"));
+    if (path == "/eherkenning/login" && method == "GET") {
+      auto url = sp_->login_url();
+      if (!url.ok()) {
+        log::event("eherkenning.error", {{"error", url.error().message()}});
+        return send(resp, refusal_page("eherkenning-off"));
+      }
+      return send(resp, redirect(*url));
+    }
+    if (path == "/eherkenning/acs" && method == "POST") {
+      auto facts = sp_->verify(saml_response_of(req), log::now_ms());
+      if (!facts.ok()) {
+        const std::string code = facts.error().code;
+        log::event("eherkenning.refused", {{"reason", code}, {"detail", facts.error().detail}});
+        auto recorded = monitor_.eh_refused(source, code, {});
+        if (!recorded.ok() || !recorded->accepted) return send(resp, refusal_page("store-failed"));
+        return send(resp, refusal_page(code));
+      }
+      auto decided = monitor_.eh_login(source, *facts);
+      if (!decided.ok()) return send(resp, refusal_page("store-failed"));
+      if (!decided->accepted) return send(resp, refusal_page(decided->reason));
+      WebSession s = sessions_.create(decided->person, {}, log::now_ms(), decided->grant);
+      Reply r = page(HTTPResponse::HTTP_OK,
+                     home(s, std::string(decided->first_login ? "Your account is activated. " : "Welcome back. ") +
+                                 "You logged in for <strong id=\"municipality\">" +
+                                 html::escape(decided->municipality) + "</strong>."));
+      r.cookie = session_cookie(s.id, kSessionMs / 1000);
+      return send(resp, r);
+    }
+    auto session = sessions_.find(cookie_of(req), log::now_ms());
+    if (path == "/eherkenning/home" && method == "GET") {
+      if (!session) return send(resp, refusal_page("session-missing"));
+      return send(resp, page(HTTPResponse::HTTP_OK, home(*session, "")));
+    }
+    if (path == "/eherkenning/certificate" && method == "POST") {
+      Poco::Net::HTMLForm form;
+      if (!read_form(req, form)) return send(resp, refusal_page("form-invalid"));
+      if (!session) return send(resp, refusal_page("session-missing"));
+      if (!csrf_matches(*session, form.get("csrf", ""))) return send(resp, refusal_page("csrf-invalid"));
+      auto issued = monitor_.eh_cert(session->grant, source, form.get("municipality", ""), form.get("public_key", ""));
+      if (!issued.ok()) return send(resp, refusal_page("store-failed"));
+      if (!issued->accepted) return send(resp, refusal_page(issued->reason));
+      const std::string principal = session->auditor + "@" + form.get("municipality", "");
+      return send(resp, page(HTTPResponse::HTTP_OK,
+                             "<p id=\"message\">Your certificate for <code id=\"principal\">" +
+                                 html::escape(principal) +
+                                 "</code>. Save it next to your private key as <code>id_ed25519-cert.pub</code> "
+                                 "(OpenSSH finds it there) and log in with <code>sftp " +
+                                 html::escape(principal) + "@HOST</code>.</p><pre id=\"certificate\">" +
+                                 html::escape(issued->certificate) +
+                                 "</pre><p><a href=\"/eherkenning/home\">Back</a></p>"));
+    }
+    send(resp, page(HTTPResponse::HTTP_NOT_FOUND, "<p>Not found.</p>"));
+  } catch (const Poco::Exception& e) {
+    log::event("http.error", {{"error", e.displayText()}});
+  }
+}
+
+}  // namespace kp::gateway

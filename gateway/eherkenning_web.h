@@ -1,0 +1,51 @@
+// The eHerkenning login pages on the HTTP endpoint, under /eherkenning/:
+//
+//   GET  /eherkenning/        a page with the "log in with eHerkenning" button
+//   GET  /eherkenning/login   303 to the broker with an AuthnRequest (saml_sp.h)
+//   POST /eherkenning/acs     the broker's Response (HTTP-POST binding):
+//                             verified here (sandboxed, saml_sp.h), decided and
+//                             recorded by the monitor (eherkenning_monitor.h);
+//                             accepted: a session (cookie kp_eh, HttpOnly,
+//                             SameSite=Strict, Path=/eherkenning, 15 minutes)
+//                             and the home page
+//   GET  /eherkenning/home    the person's live mandates and the certificate form
+//   POST /eherkenning/certificate  municipality + ssh-ed25519 public key (+ CSRF
+//                             token): the monitor signs an OpenSSH user
+//                             certificate for PERSON@GMxxxx (eh_cert)
+//
+// Every refusal is a page that names its reason code and says in plain
+// words what to do, with HTTP 403 (400 for a missing response).
+#pragma once
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <memory>
+#include <string>
+
+#include "gateway/auditor_web.h"
+#include "gateway/http_monitor.h"
+#include "gateway/saml_sp.h"
+
+namespace kp::gateway {
+
+class EherkenningWeb {
+ public:
+  // `sp` null: eHerkenning is off (every page says so).
+  EherkenningWeb(std::unique_ptr<SamlSp> sp, HttpMonitorClient& monitor, ReadOnlyStore& store)
+      : sp_(std::move(sp)), monitor_(monitor), store_(store) {}
+  static bool owns(const std::string& uri);
+  void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp);
+
+ private:
+  std::string home(const WebSession& s, const std::string& note);
+  std::unique_ptr<SamlSp> sp_;
+  HttpMonitorClient& monitor_;
+  ReadOnlyStore& store_;
+  WebSessions sessions_;  // WebSession::auditor holds the person's id here
+};
+
+// The sentence a person reads for refusal `code`.
+std::string eh_refusal_text(const std::string& code);
+
+}  // namespace kp::gateway

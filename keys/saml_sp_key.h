@@ -1,0 +1,34 @@
+// The gateway's SAML service-provider key pair for eHerkenning: an RSA-3072
+// key and a self-signed X.509 certificate (10 years) that the broker
+// registers from our metadata (`knooppunt eherkenning metadata`).
+//
+//   keys/saml-sp.key      the private key (PEM, 0600); read only by the HTTP
+//                         monitor (gateway/http_monitor.h), never by the
+//                         sandboxed HTTP process that parses SAML responses
+//   public/saml-sp.crt    the certificate (PEM, 0644), for the metadata
+//
+// `init` makes them; `ensure_saml_sp_key` is a no-op when both exist.
+#pragma once
+
+#include <string>
+
+#include "common/datadir.h"
+#include "common/result.h"
+
+namespace kp::keys {
+
+std::string saml_sp_key_path(const DataDir& d);
+std::string saml_sp_cert_path(const DataDir& d);
+
+// Generates the pair when the key is missing. Errors: "io-failed",
+// "crypto-failed".
+Status ensure_saml_sp_key(const DataDir& d, const std::string& common_name = "knooppunt");
+
+// The certificate's PEM text. Errors: "saml-sp-key-missing" (run `init`).
+Result<std::string> saml_sp_certificate(const DataDir& d);
+
+// The certificate's DER bytes in base64 (no PEM armour, no line breaks), as
+// metadata's ds:X509Certificate wants it. Errors: "crypto-failed".
+Result<std::string> certificate_base64(const std::string& pem);
+
+}  // namespace kp::keys

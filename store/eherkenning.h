@@ -1,0 +1,51 @@
+// eHerkenning in the store: municipalities by KvK number or RSIN, the
+// replay cache of assertion ids, and the one transaction a successful login
+// writes (person by pseudonym, mandate, audit record).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "policy/eherkenning.h"
+#include "store/db.h"
+
+namespace kp::store {
+
+// Sets a municipality's KvK number and/or RSIN (nullopt = leave as is).
+// Errors: "not-found", "already-exists" (another municipality has it).
+Status set_municipality_org(Db& db, const std::string& code, const std::optional<std::string>& kvk,
+                            const std::optional<std::string>& rsin);
+
+// The GM code registered for KvK number / RSIN `number` (`kind` "kvk" or
+// "rsin"), if any.
+Result<std::optional<std::string>> municipality_by_org(Db& db, const std::string& kind,
+                                                       const std::string& number);
+
+struct EhLogin {
+  policy::LoginFacts facts;
+  std::string municipality;  // GM code the organisation maps to
+  std::string level;         // EH3, EH4
+  int64_t mandate_period_ms = 0;
+  std::string source;        // client address
+};
+
+struct EhLoginResult {
+  std::string person;       // account id
+  int64_t mandate_id = 0;
+  bool first_login = false;  // person and mandate were made by this login
+};
+
+// One transaction: remembers the assertion id (refused "eh-replayed" when
+// it was seen before; expired ids are dropped first), finds or creates the
+// person keyed by the pseudonym, refreshes the live mandate (level, last
+// seen, valid until now + period) or grants one (granted_by "eherkenning",
+// the assertion id, activated now), and appends `eherkenning.login`.
+// Errors: "eh-replayed", "eh-account-disabled", "eh-mandate-revoked" (no
+// live mandate, and the hub revoked one: `mandate revoke` is not undone by
+// a login; the operator may `mandate grant` again, which logins then refresh
+// without changing its validity).
+Result<EhLoginResult> record_eh_login(Db& db, const EhLogin& login, int64_t now_ms);
+
+}  // namespace kp::store

@@ -1,0 +1,103 @@
+// Unit tests for the monitor's eHerkenning requests (http_monitor.h codec,
+// eherkenning_monitor.h decisions): facts round-trip, oversized fields and
+// reasons off the list are protocol violations, and every decision is
+// audited with its reason.
+#include "gateway/eherkenning_monitor.h"
+
+#include <doctest/doctest.h>
+
+#include "store/audit_events.h"
+#include "store/eherkenning.h"
+#include "store/registry.h"
+#include "tests/support/temp_dir.h"
+
+using namespace kp;
+using namespace kp::gateway;
+
+namespace {
+
+policy::LoginFacts facts(const std::string& id, const std::string& level = "loa3") {
+  policy::LoginFacts f;
+  f.assertion_id = id;
+  f.expires_ms = 4'000'000'000'000;
+  f.level = "urn:etoegang:core:assurance-class:" + level;
+  f.org_kind = "kvk";
+  f.org_number = "12345678";
+  f.pseudonym = "pseudo";
+  return f;
+}
+
+struct World {
+  testing::TempDir dir;
+  store::Db db = store::Db::open(dir.path() + "/k.db").value();
+  Settings settings;
+  World() {
+    settings.eherkenning_broker_metadata = "broker.xml";
+    REQUIRE(store::add_municipality(db, {"GM0001", "A", {}}, 1).ok());
+    REQUIRE(store::set_municipality_org(db, "GM0001", std::string("12345678"), std::nullopt).ok());
+  }
+  std::vector<std::pair<std::string, std::string>> outcomes() {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto events = store::list_audit(db, std::string("eherkenning.login"));
+    REQUIRE(events.ok());
+    for (auto& e : *events) out.emplace_back(e.outcome, e.reason.value_or(""));
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("eherkenning monitor: requests and replies round-trip; bad ones are violations") {
+  auto f = facts("_a1");
+  f.intermediary = "87654321";
+  auto parsed = parse_request(encode_request(EhLoginRequest{"127.0.0.1", f}));
+  REQUIRE(parsed.ok());
+  const auto& e = std::get<EhLoginRequest>(*parsed);
+  CHECK(e.facts.assertion_id == "_a1");
+  CHECK(e.facts.expires_ms == f.expires_ms);
+  CHECK(e.facts.intermediary == "87654321");
+  CHECK(e.facts.pseudonym == "pseudo");
+  auto big = f;
+  big.pseudonym = std::string(policy::kMaxPseudonymBytes + 1, 'p');
+  CHECK(parse_request(encode_request(EhLoginRequest{"127.0.0.1", big})).error().code == "monitor-protocol");
+  CHECK(parse_request(encode_request(EhLoginRequest{"not-an-address", f})).error().code == "monitor-protocol");
+  CHECK(parse_request(encode_request(EhRefusedRequest{"127.0.0.1", "eh-expired", ""})).ok());
+  CHECK(parse_request(encode_request(EhRefusedRequest{"127.0.0.1", "eh-replayed", ""})).error().code ==
+        "monitor-protocol");  // the monitor decides replays, the HTTP process cannot claim them
+  MonitorReply r;
+  r.accepted = true;
+  r.person = "eh-abc";
+  r.municipality = "GM0001";
+  r.first_login = true;
+  auto back = parse_reply(encode_reply(r), MonitorOp::eh_login);
+  REQUIRE(back.ok());
+  CHECK(back->person == "eh-abc");
+  CHECK(back->municipality == "GM0001");
+  CHECK(back->first_login);
+}
+
+TEST_CASE("eherkenning monitor: decisions, each audited") {
+  World w;
+  auto ok = answer_eh_login(w.db, w.settings, {"127.0.0.1", facts("_a1")}, 1000);
+  CHECK(ok.accepted);
+  CHECK(ok.municipality == "GM0001");
+  CHECK(ok.first_login);
+  CHECK(answer_eh_login(w.db, w.settings, {"127.0.0.1", facts("_a1")}, 1001).reason == "eh-replayed");
+  CHECK(answer_eh_login(w.db, w.settings, {"127.0.0.1", facts("_a2", "loa2")}, 1002).reason == "eh-level-too-low");
+  auto other = facts("_a3");
+  other.org_number = "11112222";
+  CHECK(answer_eh_login(w.db, w.settings, {"127.0.0.1", other}, 1003).reason == "eh-organisation-unknown");
+  w.settings.eherkenning_min_level = "loa4";
+  CHECK(answer_eh_login(w.db, w.settings, {"127.0.0.1", facts("_a4")}, 1004).reason == "eh-level-too-low");
+  CHECK(answer_eh_refused(w.db, {"127.0.0.1", "eh-expired", "_a5"}, 1005).accepted);
+  w.settings.eherkenning_broker_metadata.clear();
+  CHECK(answer_eh_login(w.db, w.settings, {"127.0.0.1", facts("_a6")}, 1006).reason == "eherkenning-off");
+  using P = std::pair<std::string, std::string>;
+  CHECK(w.outcomes() == std::vector<P>{{"success", ""},
+                                       {"refused", "eh-replayed"},
+                                       {"refused", "eh-level-too-low"},
+                                       {"refused", "eh-organisation-unknown"},
+                                       {"refused", "eh-level-too-low"},
+                                       {"refused", "eh-expired"},
+                                       {"refused", "eherkenning-off"}});
+}

@@ -1,0 +1,186 @@
+"""A test eHerkenning broker (herkenningsmakelaar): a real SAML 2.0 identity
+provider on loopback, built on Debian's python3-pysaml2 (and xmlsec1).
+
+- its own RSA key and self-signed certificate, made with openssl, and a
+  second pair ("other") to sign forged responses with;
+- its metadata written by pysaml2 from its configuration;
+- GET /sso?SAMLRequest=... (HTTP-Redirect binding): pysaml2 parses and checks
+  our AuthnRequest against our SP metadata, then answers with the
+  auto-posting HTML form of the HTTP-POST binding, carrying a Response for
+  the person `self.next` describes (level, organisation, pseudonym, chain
+  mandate) -- or for the variant a refusal test asks for (other key,
+  altered, wrong audience, expired);
+- every Response and its Assertion are signed by pysaml2's sign_statement
+  (xmlsec1), exactly as pysaml2's own IdP signs them. The assertion is
+  written from a template because eHerkenning's attributes carry NameID
+  values with a NameQualifier, which pysaml2's attribute converters do not
+  produce.
+"""
+
+import base64
+import html
+import http.server
+import os
+import re
+import subprocess
+import threading
+import time
+import urllib.parse
+import uuid
+
+import saml2
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.config import IdPConfig
+from saml2.metadata import entity_descriptor
+from saml2.server import Server
+from saml2.sigver import pre_signature_part
+
+ASSERTION = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"
+RESPONSE = "urn:oasis:names:tc:SAML:2.0:protocol:Response"
+KVK_Q = "urn:etoegang:1.9:EntityConcernedID:KvKnr"
+RSIN_Q = "urn:etoegang:1.9:EntityConcernedID:RSIN"
+
+
+def keypair(directory, name):
+    key, cert = os.path.join(directory, name + ".key"), os.path.join(directory, name + ".crt")
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                        "-subj", "/CN=" + name, "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+    return key, cert
+
+
+def cert_b64(cert_path):
+    text = open(cert_path).read()
+    return "".join(l for l in text.splitlines() if "-----" not in l)
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+class Person:
+    """What the broker asserts at the next login."""
+
+    def __init__(self, pseudonym, org, qualifier=KVK_Q, level="loa3", intermediary=None):
+        self.pseudonym, self.org, self.qualifier = pseudonym, org, qualifier
+        self.level, self.intermediary = level, intermediary
+
+
+class Broker:
+    def __init__(self, directory, sp_metadata_path):
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        self.key, self.cert = keypair(directory, "broker")
+        self.other_key, self.other_cert = keypair(directory, "other")
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.entity_id = self.base + "/broker"
+        conf = IdPConfig()
+        conf.load({
+            "entityid": self.entity_id,
+            "service": {"idp": {"endpoints": {"single_sign_on_service": [(self.base + "/sso", BINDING_HTTP_REDIRECT)]},
+                                "want_authn_requests_signed": False}},
+            "key_file": self.key, "cert_file": self.cert,
+            "metadata": {"local": [sp_metadata_path]},
+            "xmlsec_binary": "/usr/bin/xmlsec1",
+        })
+        self.server = Server(config=conf)
+        self.metadata_path = os.path.join(directory, "broker-metadata.xml")
+        with open(self.metadata_path, "w") as f:
+            f.write(str(entity_descriptor(conf)))
+        self.sp_entity_id = next(iter(self.server.metadata.keys()))
+        self.next = None
+        self.variant = None      # None, "other-key", "altered", "wrong-audience", "expired"
+        self.requests = []       # parsed AuthnRequests (pysaml2 objects)
+        self.last_response = None  # base64, as posted
+        self.auto_submit = True  # False: the page waits for its Continue button (screenshots)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -- the Response
+    def response(self, req_id, acs_url, person, variant=None):
+        now = time.time()
+        aid, rid = "_a" + uuid.uuid4().hex, "_r" + uuid.uuid4().hex
+        audience = "https://elsewhere.example/sp" if variant == "wrong-audience" else self.sp_entity_id
+        not_before, not_after = (now - 3600, now - 1800) if variant == "expired" else (now - 60, now + 300)
+        key, cert = (self.other_key, self.other_cert) if variant == "other-key" else (self.key, self.cert)
+
+        def value(name, text, qualifier):
+            return (f'<saml:Attribute Name="{name}"><saml:AttributeValue>'
+                    f'<saml:NameID NameQualifier="{qualifier}">{html.escape(text)}</saml:NameID>'
+                    f'</saml:AttributeValue></saml:Attribute>')
+
+        attrs = value("urn:etoegang:core:LegalSubjectID", person.org, person.qualifier)
+        attrs += value("urn:etoegang:core:ActingSubjectID", person.pseudonym,
+                       "urn:etoegang:EB:" + self.entity_id)
+        if person.intermediary:
+            attrs += value("urn:etoegang:1.9:IntermediateEntityID:KvKnr", person.intermediary, KVK_Q)
+        sig = lambda ident: str(pre_signature_part(ident, public_key=cert_b64(cert)))  # noqa: E731
+        assertion = (
+            f'<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{aid}" Version="2.0" '
+            f'IssueInstant="{iso(now)}"><saml:Issuer>{self.entity_id}</saml:Issuer>{sig(aid)}'
+            f'<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">'
+            f'{uuid.uuid4().hex}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
+            f'<saml:SubjectConfirmationData InResponseTo="{req_id}" NotOnOrAfter="{iso(not_after)}" '
+            f'Recipient="{acs_url}"/></saml:SubjectConfirmation></saml:Subject>'
+            f'<saml:Conditions NotBefore="{iso(not_before)}" NotOnOrAfter="{iso(not_after)}">'
+            f'<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>'
+            f'</saml:Conditions><saml:AuthnStatement AuthnInstant="{iso(now)}"><saml:AuthnContext>'
+            f'<saml:AuthnContextClassRef>urn:etoegang:core:assurance-class:{person.level}</saml:AuthnContextClassRef>'
+            f'</saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>{attrs}</saml:AttributeStatement>'
+            f'</saml:Assertion>')
+        signed_assertion = self.server.sec.sign_statement(assertion, ASSERTION, key_file=key, node_id=aid)
+        signed_assertion = re.sub(r"^<\?xml[^>]*\?>\s*", "", signed_assertion)
+        resp = (
+            f'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+            f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{rid}" Version="2.0" '
+            f'IssueInstant="{iso(now)}" Destination="{acs_url}" InResponseTo="{req_id}">'
+            f'<saml:Issuer>{self.entity_id}</saml:Issuer>{sig(rid)}'
+            f'<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>'
+            f'{signed_assertion}</samlp:Response>')
+        signed = self.server.sec.sign_statement(resp, RESPONSE, key_file=key, node_id=rid)
+        if variant == "altered":  # after signing: another organisation
+            signed = signed.replace(f">{html.escape(person.org)}</saml:NameID>", ">99999999</saml:NameID>", 1)
+        return base64.b64encode(signed.encode()).decode()
+
+    # -- HTTP
+    def _onload(self):
+        return ' onload="document.forms[0].submit()"' if self.auto_submit else ""
+
+    def _handler(self):
+        broker = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                url = urllib.parse.urlparse(self.path)
+                q = urllib.parse.parse_qs(url.query)
+                if url.path != "/sso" or "SAMLRequest" not in q:
+                    self.send_error(404)
+                    return
+                req = broker.server.parse_authn_request(q["SAMLRequest"][0], BINDING_HTTP_REDIRECT)
+                broker.requests.append(req.message)
+                acs = req.message.assertion_consumer_service_url
+                b64 = broker.response(req.message.id, acs, broker.next, broker.variant)
+                broker.last_response = b64
+                body = (f'<!DOCTYPE html><html><head><title>eHerkenning test broker</title></head>'
+                        f'<body{broker._onload()}><h1>eHerkenning test broker</h1>'
+                        f'<p id="who">{html.escape(broker.next.pseudonym)} for {broker.next.org} '
+                        f'({broker.next.level})</p>'
+                        f'<form method="post" action="{html.escape(acs)}">'
+                        f'<input type="hidden" name="SAMLResponse" value="{b64}"/>'
+                        f'<input type="submit" id="continue" value="Continue"/></form></body></html>').encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
