@@ -124,6 +124,12 @@ const std::vector<Command>& commands() {
       {{"keys", "rotate"}, {{"--data"}, {}, 0, 0}, "keys rotate",
        "Make a new intake identity; the previous one opens packages for intake_rotation_grace_days.",
        cmd_keys_rotate},
+      {{"ban", "list"}, {{"--data"}, {"--json"}, 0, 0}, "ban list [--json]",
+       "Sources (IPv4 addresses, IPv6 /64 blocks) with a ban or counted failures, banned ones first.",
+       cmd_ban_list},
+      {{"ban", "lift"}, {{"--data"}, {}, 1, 1}, "ban lift ADDRESS",
+       "Lift the ban of ADDRESS's source block and forget its failures and earlier bans (audited).",
+       cmd_ban_lift},
   };
   return table;
 }

@@ -28,6 +28,8 @@ struct Settings {
   int64_t max_startups_per_source = 8;   // unauthenticated connections per source
   int64_t ban_after_failures = 10;
   int64_t ban_window_seconds = 600;
+  int64_t ban_seconds = 600;        // the first ban of a source; each further one doubles
+  int64_t ban_max_seconds = 86400;  // longest ban; a source quiet this long is forgotten
   std::vector<std::string> ban_safelist;  // exact source addresses never banned
   int64_t max_file_size = 4LL << 30;
   int64_t max_files_per_day = 10000;

@@ -9,9 +9,12 @@
 // answers this fixed list of requests and nothing else:
 //
 //   login          source, auditor id, token: the monitor decides the login
-//                  itself (ban count, id, token against the stored hash,
-//                  account), appends `web.login` (success or refused with the
-//                  reason) and, on success, returns a grant (32 random bytes)
+//                  itself (ban, id, token against the stored hash, account),
+//                  appends `web.login` (success or refused with the reason;
+//                  a refusal counts as a failure of the source, see
+//                  store/penalties.h; a banned source's logins are counted
+//                  per minute, not recorded one by one, and never extend the
+//                  ban) and, on success, returns a grant (32 random bytes)
 //                  tied to the auditor and the token hash it matched.
 //   session_ended  grant, source, reason (token-replaced | account-disabled):
 //                  appended as `web.session_ended` only when the store agrees
@@ -52,6 +55,7 @@
 #include "common/handles.h"
 #include "common/result.h"
 #include "common/settings.h"
+#include "gateway/refusal_tally.h"
 #include "store/auditor_tokens.h"
 #include "store/db.h"
 
@@ -121,7 +125,10 @@ class HttpMonitorClient {
 // drive them. Not thread-safe (the monitor is single-threaded).
 class HttpMonitor {
  public:
-  HttpMonitor(store::Db& db, Settings settings) : db_(db), settings_(std::move(settings)) {}
+  HttpMonitor(store::Db& db, Settings settings)
+      : db_(db), settings_(std::move(settings)), tally_(db, "web.login", "http", "web logins") {}
+  // Writes the counted refusals of banned sources whose minute is over.
+  void flush(bool all = false) { tally_.flush(all); }
   // Answers one well-formed request. A refusal names its reason:
   // "grant-unknown" (no live grant), "claim-false" (the store disagrees),
   // "store-failed" (nothing could be recorded).
@@ -139,6 +146,7 @@ class HttpMonitor {
 
   store::Db& db_;
   Settings settings_;
+  RefusalTally tally_;  // web logins from banned sources
   std::map<std::string, GrantEntry> grants_;  // keyed by a hash of the grant
 };
 
