@@ -111,6 +111,12 @@ const std::vector<Entry>& entries() {
            if (!item.empty()) s.ban_safelist.push_back(item);
          return true;
        }},
+      {{"http_header_timeout_seconds", "10", "seconds an HTTP client has for a request's line and headers (also the bound on each read and write)"},
+       integer(&Settings::http_header_timeout_seconds, 1, 600)},
+      {{"http_body_timeout_seconds", "10", "seconds an HTTP client has for a request's body, once its headers are in"},
+       integer(&Settings::http_body_timeout_seconds, 1, 600)},
+      {{"http_max_connections_per_source", "8", "concurrent HTTP connections per source address (IPv6: per /64)"},
+       integer(&Settings::http_max_connections_per_source, 1, 1000)},
       {{"max_file_size", "4294967296", "largest single upload in bytes, per municipality"},
        integer(&Settings::max_file_size, 1, int64_t(1) << 50)},
       {{"max_files_per_day", "10000", "uploads per municipality per UTC day"},

@@ -6,10 +6,12 @@
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerConnectionFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -25,6 +28,7 @@
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "gateway/auditor_web.h"
+#include "gateway/http_guard.h"
 #include "gateway/http_monitor.h"
 #include "gateway/test_hooks.h"
 #include "keys/keystore.h"
@@ -86,7 +90,9 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   Factory(const test_hooks::HttpContext& ctx, ReadOnlyStore& store, AuditorWeb& web)
       : ctx_(ctx), store_(store), web_(web) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& req) override {
+    bool has_body = req.hasContentLength() ? req.getContentLength() > 0 : req.getChunkedTransferEncoding();
+    HttpGuard::headers_read(has_body);
     return new Handler(ctx_, store_, web_);
   }
 
@@ -118,7 +124,8 @@ void close_inherited_fds(const std::set<int>& keep) {
 }
 
 // The HTTP process: build everything, enter the sandbox, then serve.
-[[noreturn]] void run_http_process(const DataDir& data, Poco::Net::ServerSocket& socket, Fd channel) {
+[[noreturn]] void run_http_process(const DataDir& data, const Settings& settings, Poco::Net::ServerSocket& socket,
+                                   Fd channel) {
   close_inherited_fds({socket.impl()->sockfd(), channel.get()});
   auto db = store::Db::open_readonly(data.db());
   if (!db.ok()) fail_and_exit(db.error());
@@ -141,10 +148,17 @@ void close_inherited_fds(const std::set<int>& keep) {
                                 {"landlock_abi", std::to_string(report->landlock_abi)}});
   try {
     // Poco's threads start here, inside the sandbox.
-    auto* params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(4);
-    params->setMaxQueued(16);
-    Poco::Net::HTTPServer server(new Factory(ctx, store, web), socket, params);
+    // One request per connection, each within its deadlines, and more
+    // threads than one source may hold (gateway/http_guard.h).
+    HttpGuard guard(HttpLimits{settings.http_header_timeout_seconds * 1000, settings.http_body_timeout_seconds * 1000,
+                               settings.http_max_connections_per_source});
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(static_cast<int>(std::max<int64_t>(16, settings.http_max_connections_per_source * 2)));
+    params->setMaxQueued(64);
+    params->setKeepAlive(false);
+    params->setTimeout(Poco::Timespan(settings.http_header_timeout_seconds, 0));
+    Poco::Net::TCPServer server(
+        guard.wrap(new Poco::Net::HTTPServerConnectionFactory(params, new Factory(ctx, store, web))), socket, params);
     server.start();
     // Serve until the monitor closes the channel (it ended, or it ended the
     // pair over a protocol violation); let answers in flight finish.
@@ -172,7 +186,7 @@ void close_inherited_fds(const std::set<int>& keep) {
   if (child < 0) fail_and_exit(make_error("http-failed", "cannot fork the HTTP process"));
   if (child == 0) {
     mine.reset();
-    run_http_process(data, socket, std::move(theirs));
+    run_http_process(data, settings, socket, std::move(theirs));
   }
   theirs.reset();
   socket.close();
