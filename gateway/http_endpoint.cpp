@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -118,6 +119,8 @@ void close_inherited_fds(const std::set<int>& keep) {
   for (int fd : open) ::close(fd);
 }
 
+volatile std::sig_atomic_t g_monitor_stop = 0;
+
 [[noreturn]] void fail_and_exit(const Error& e) {
   log::event("http.failed", {{"error", e.message()}});
   ::_exit(1);
@@ -179,12 +182,16 @@ void close_inherited_fds(const std::set<int>& keep) {
 [[noreturn]] void run_monitor_process(const DataDir& data, const Settings& settings,
                                       Poco::Net::ServerSocket& socket, Fd mine, Fd theirs) {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-  ::signal(SIGTERM, SIG_DFL);
   ::signal(SIGINT, SIG_DFL);
   ::signal(SIGPIPE, SIG_IGN);
+  // SIGTERM ends the monitor's loop, so its counted refusals are written.
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_monitor_stop = 1; };
+  ::sigaction(SIGTERM, &sa, nullptr);
   pid_t child = ::fork();
   if (child < 0) fail_and_exit(make_error("http-failed", "cannot fork the HTTP process"));
   if (child == 0) {
+    ::signal(SIGTERM, SIG_DFL);
     mine.reset();
     run_http_process(data, settings, socket, std::move(theirs));
   }
@@ -202,7 +209,8 @@ void close_inherited_fds(const std::set<int>& keep) {
     fail_and_exit(s.error());
   }
   HttpMonitor monitor(*db, settings);
-  bool clean = run_monitor(mine.get(), monitor);
+  bool clean = run_monitor(mine.get(), monitor, &g_monitor_stop);
+  monitor.flush(true);
   mine.reset();  // the HTTP process sees the channel close and leaves
   for (int i = 0; i < 60; ++i) {
     if (::waitpid(child, nullptr, WNOHANG) == child) ::_exit(clean ? 0 : 1);

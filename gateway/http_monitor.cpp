@@ -318,12 +318,13 @@ MonitorReply HttpMonitor::claim(const ClaimRequest& r, int64_t) {
   return ok;
 }
 
-bool run_monitor(int fd, HttpMonitor& monitor) {
+bool run_monitor(int fd, HttpMonitor& monitor, const volatile std::sig_atomic_t* stop) {
   std::string buf(kMonitorMaxMessage + 1, '\0');
   for (;;) {
+    if (stop && *stop) return true;
     monitor.flush();
     pollfd pfd{fd, POLLIN, 0};
-    if (::poll(&pfd, 1, 1000) == 0) continue;
+    if (::poll(&pfd, 1, 1000) <= 0) continue;
     ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_TRUNC);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return true;  // the HTTP process is gone

@@ -43,6 +43,7 @@
 #pragma once
 
 #include <array>
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -150,8 +151,8 @@ class HttpMonitor {
   std::map<std::string, GrantEntry> grants_;  // keyed by a hash of the grant
 };
 
-// Serves `fd` until the peer closes it (returns true) or breaks the
-// protocol (logs `http.monitor_violation`, returns false).
-bool run_monitor(int fd, HttpMonitor& monitor);
+// Serves `fd` until the peer closes it or `*stop` is set (returns true), or
+// the peer breaks the protocol (logs `http.monitor_violation`, returns false).
+bool run_monitor(int fd, HttpMonitor& monitor, const volatile std::sig_atomic_t* stop = nullptr);
 
 }  // namespace kp::gateway
