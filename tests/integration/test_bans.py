@@ -114,7 +114,8 @@ def test_a_failed_connection_is_one_failure_and_the_ban_says_why(w):
     try:
         with pytest.raises((paramiko.AuthenticationException, paramiko.SSHException, EOFError)):
             t.auth_publickey("j.jansen@GM0363", w.jansen.pkey())
-        banner = t.get_banner() or b""
+        # (get_banner() says None once the transport closed; the handler keeps it.)
+        banner = t.auth_handler.banner or b""
     finally:
         t.close()
     hhmm = time.strftime("%H:%M UTC", time.gmtime((until + 59_999) // 60_000 * 60))
