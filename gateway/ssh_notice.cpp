@@ -1,7 +1,11 @@
 // Messages to an SSH client; see ssh_notice.h.
 #include "gateway/ssh_notice.h"
 
+#include <fcntl.h>
 #include <libssh/server.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/handles.h"
 
@@ -24,8 +28,23 @@ void send_auth_banner(ssh_session session, const std::string& text) {
 }
 
 void disconnect_with(ssh_session session, const std::string& text) {
+  // libssh closes its socket right after the packet; a close with unread
+  // client bytes (the client pipelines) would send a reset that can destroy
+  // the message before the client reads it. A second descriptor keeps the
+  // socket open: end our side with a FIN, read what the client still sends
+  // (two seconds at most), then close.
+  int fd = ssh_get_fd(session);
+  Fd keep(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1);
   ssh_session_set_disconnect_message(session, printable(text).c_str());
   ssh_disconnect(session);
+  if (!keep.valid()) return;
+  ::shutdown(keep.get(), SHUT_WR);
+  char sink[4096];
+  for (int i = 0; i < 20; ++i) {
+    pollfd pfd{keep.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 100) < 0) return;
+    if (pfd.revents && ::read(keep.get(), sink, sizeof sink) <= 0) return;
+  }
 }
 
 }  // namespace kp::gateway

@@ -18,7 +18,8 @@ namespace kp::gateway {
 void send_auth_banner(ssh_session session, const std::string& text);
 
 // Ends the connection with SSH_MSG_DISCONNECT carrying `text` (made
-// printable, at most 512 bytes). The session is unusable afterwards.
+// printable, at most 512 bytes), then closes gracefully (up to 2 s), so the
+// message is not lost to a reset. The session is unusable afterwards.
 void disconnect_with(ssh_session session, const std::string& text);
 
 }  // namespace kp::gateway
