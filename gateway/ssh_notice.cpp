@@ -36,6 +36,15 @@ void disconnect_with(ssh_session session, const std::string& text) {
   int fd = ssh_get_fd(session);
   Fd keep(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1);
   ssh_session_set_disconnect_message(session, printable(text).c_str());
+  // libssh 0.10 writes a packet at once only while its socket is known to
+  // be writable, learns that from a poll, and forgets it at every write;
+  // ssh_disconnect queues its packet and closes without a poll, so the
+  // packet would be lost after any earlier write (the banner). One poll
+  // first makes the socket writable again for it.
+  if (SshEvent ev(ssh_event_new()); ev && ssh_event_add_session(ev.get(), session) == SSH_OK) {
+    ssh_event_dopoll(ev.get(), 100);
+    ssh_event_remove_session(ev.get(), session);
+  }
   ssh_disconnect(session);
   if (!keep.valid()) return;
   ::shutdown(keep.get(), SHUT_WR);
