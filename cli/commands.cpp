@@ -128,6 +128,12 @@ const std::vector<Command>& commands() {
       {{"eherkenning", "metadata"}, {{"--data"}, {}, 0, 0}, "eherkenning metadata",
        "Print our SAML service-provider metadata (entity id, ACS URL, certificate) for the eHerkenning broker.",
        cmd_eherkenning_metadata},
+      {{"ban", "list"}, {{"--data"}, {"--json"}, 0, 0}, "ban list [--json]",
+       "Sources (IPv4 addresses, IPv6 /64 blocks) with a ban or counted failures, banned ones first.",
+       cmd_ban_list},
+      {{"ban", "lift"}, {{"--data"}, {}, 1, 1}, "ban lift ADDRESS",
+       "Lift the ban of ADDRESS's source block and forget its failures and earlier bans (audited).",
+       cmd_ban_lift},
   };
   return table;
 }

@@ -19,6 +19,8 @@ int cmd_person_list(const Args& a);
 int cmd_staff_list(const Args& a);
 int cmd_auditor_list(const Args& a);
 int cmd_account_disable(const Args& a);
+int cmd_ban_list(const Args& a);
+int cmd_ban_lift(const Args& a);
 int cmd_mandate_grant(const Args& a);
 int cmd_mandate_revoke(const Args& a);
 int cmd_mandate_list(const Args& a);

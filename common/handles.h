@@ -54,6 +54,9 @@ struct SshEventDeleter {
 struct SshStringDeleter {
   void operator()(char* s) const { ssh_string_free_char(s); }
 };
+struct SshWireStringDeleter {
+  void operator()(ssh_string s) const { ssh_string_free(s); }
+};
 using SshSession = std::unique_ptr<ssh_session_struct, SshSessionDeleter>;
 using SshBind = std::unique_ptr<ssh_bind_struct, SshBindDeleter>;
 using SshKey = std::unique_ptr<ssh_key_struct, SshKeyDeleter>;
@@ -61,6 +64,7 @@ using SshMessage = std::unique_ptr<ssh_message_struct, SshMessageDeleter>;
 using SshChannel = std::unique_ptr<ssh_channel_struct, SshChannelDeleter>;
 using SshEvent = std::unique_ptr<ssh_event_struct, SshEventDeleter>;
 using SshCString = std::unique_ptr<char, SshStringDeleter>;
+using SshWireString = std::unique_ptr<ssh_string_struct, SshWireStringDeleter>;
 
 struct ArchiveReadDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }

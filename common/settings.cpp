@@ -94,11 +94,15 @@ const std::vector<Entry>& entries() {
        integer(&Settings::max_startups, 1, 100000)},
       {{"max_startups_per_source", "8", "connections not yet authenticated per source address"},
        integer(&Settings::max_startups_per_source, 1, 100000)},
-      {{"ban_after_failures", "10", "failed logins (SSH and the auditors' page) from one source within ban_window_seconds before it is refused"},
+      {{"ban_after_failures", "10", "failures from one source (an IPv4 address, an IPv6 /64) within ban_window_seconds before it is banned: a connection that ended without authenticating (however many keys it offered) or outlived the login grace, a refused web login"},
        integer(&Settings::ban_after_failures, 1, 100000)},
-      {{"ban_window_seconds", "600", "window for counting failed logins (and how long a ban lasts)"},
+      {{"ban_window_seconds", "600", "window for counting failures, from the first"},
        integer(&Settings::ban_window_seconds, 1, 86400 * 30)},
-      {{"ban_safelist", "", "comma-separated source addresses that are never banned"},
+      {{"ban_seconds", "600", "length of a source's first ban; each further ban doubles it"},
+       integer(&Settings::ban_seconds, 1, 86400 * 30)},
+      {{"ban_max_seconds", "86400", "longest ban; a source without ban or failure for this long is forgotten"},
+       integer(&Settings::ban_max_seconds, 1, 86400 * 365)},
+      {{"ban_safelist", "", "comma-separated source addresses (or IPv6 /64 blocks) that are never banned"},
        [](Settings& s, const std::string& v) {
          s.ban_safelist.clear();
          std::stringstream ss(v);
@@ -107,6 +111,12 @@ const std::vector<Entry>& entries() {
            if (!item.empty()) s.ban_safelist.push_back(item);
          return true;
        }},
+      {{"http_header_timeout_seconds", "10", "seconds an HTTP client has for a request's line and headers (also the bound on each read and write)"},
+       integer(&Settings::http_header_timeout_seconds, 1, 600)},
+      {{"http_body_timeout_seconds", "10", "seconds an HTTP client has for a request's body, once its headers are in"},
+       integer(&Settings::http_body_timeout_seconds, 1, 600)},
+      {{"http_max_connections_per_source", "8", "concurrent HTTP connections per source address (IPv6: per /64)"},
+       integer(&Settings::http_max_connections_per_source, 1, 1000)},
       {{"max_file_size", "4294967296", "largest single upload in bytes, per municipality"},
        integer(&Settings::max_file_size, 1, int64_t(1) << 50)},
       {{"max_files_per_day", "10000", "uploads per municipality per UTC day"},

@@ -28,7 +28,12 @@ struct Settings {
   int64_t max_startups_per_source = 8;   // unauthenticated connections per source
   int64_t ban_after_failures = 10;
   int64_t ban_window_seconds = 600;
-  std::vector<std::string> ban_safelist;  // exact source addresses never banned
+  int64_t ban_seconds = 600;        // the first ban of a source; each further one doubles
+  int64_t ban_max_seconds = 86400;  // longest ban; a source quiet this long is forgotten
+  std::vector<std::string> ban_safelist;
+  int64_t http_header_timeout_seconds = 10;   // request line and headers of one HTTP request
+  int64_t http_body_timeout_seconds = 10;     // its body, once the headers are in
+  int64_t http_max_connections_per_source = 8;  // exact source addresses never banned
   int64_t max_file_size = 4LL << 30;
   int64_t max_files_per_day = 10000;
   int64_t max_bytes_per_day = 64LL << 30;

@@ -14,6 +14,7 @@
 #include "common/dates.h"
 #include "common/log.h"
 #include "gateway/auditor_pages.h"
+#include "gateway/http_guard.h"
 #include "gateway/html.h"
 #include "gateway/transfer_chart.h"
 #include "gateway/web_token.h"
@@ -55,6 +56,7 @@ bool read_post_form(Poco::Net::HTTPServerRequest& req, Poco::Net::HTMLForm& form
   std::string body(kMaxBody + 1, '\0');
   req.stream().read(body.data(), static_cast<std::streamsize>(body.size()));
   body.resize(static_cast<std::size_t>(req.stream().gcount()));
+  HttpGuard::body_read();
   if (body.size() > kMaxBody) return false;
   form.setFieldLimit(16);
   std::istringstream in(body);
@@ -173,12 +175,13 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
     if ((path == "/auditor/" && !get) || (path != "/auditor/" && !post))
       return send(resp, refused(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "Method not allowed."));
 
-    std::lock_guard<std::mutex> lock(store_.mu);
-    store::Db* db = &store_.db;
+    // The body first, without the store: a slow sender must not hold it.
     Poco::Net::HTMLForm form;
     if (post && !read_post_form(req, form))
       return send(
           resp, refused(HTTPResponse::HTTP_BAD_REQUEST, "Bad form (url-encoded, at most 8 KiB)."));
+    std::lock_guard<std::mutex> lock(store_.mu);
+    store::Db* db = &store_.db;
 
     if (path == "/auditor/login") {
       // The monitor decides and records the login (http_monitor.h).

@@ -6,10 +6,12 @@
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerConnectionFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -26,6 +30,7 @@
 #include "common/sandbox.h"
 #include "gateway/auditor_web.h"
 #include "gateway/eherkenning_web.h"
+#include "gateway/http_guard.h"
 #include "gateway/http_monitor.h"
 #include "gateway/test_hooks.h"
 #include "keys/keystore.h"
@@ -90,7 +95,9 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   Factory(const test_hooks::HttpContext& ctx, ReadOnlyStore& store, AuditorWeb& web, EherkenningWeb& eh)
       : ctx_(ctx), store_(store), web_(web), eh_(eh) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& req) override {
+    bool has_body = req.hasContentLength() ? req.getContentLength() > 0 : req.getChunkedTransferEncoding();
+    HttpGuard::headers_read(has_body);
     return new Handler(ctx_, store_, web_, eh_);
   }
 
@@ -116,6 +123,8 @@ void close_inherited_fds(const std::set<int>& keep) {
   }
   for (int fd : open) ::close(fd);
 }
+
+volatile std::sig_atomic_t g_monitor_stop = 0;
 
 [[noreturn]] void fail_and_exit(const Error& e) {
   log::event("http.failed", {{"error", e.message()}});
@@ -158,10 +167,17 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
                                 {"landlock_abi", std::to_string(report->landlock_abi)}});
   try {
     // Poco's threads start here, inside the sandbox.
-    auto* params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(4);
-    params->setMaxQueued(16);
-    Poco::Net::HTTPServer server(new Factory(ctx, store, web, eh), socket, params);
+    // One request per connection, each within its deadlines, and more
+    // threads than one source may hold (gateway/http_guard.h).
+    HttpGuard guard(HttpLimits{settings.http_header_timeout_seconds * 1000, settings.http_body_timeout_seconds * 1000,
+                               settings.http_max_connections_per_source});
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(static_cast<int>(std::max<int64_t>(16, settings.http_max_connections_per_source * 2)));
+    params->setMaxQueued(64);
+    params->setKeepAlive(false);
+    params->setTimeout(Poco::Timespan(settings.http_header_timeout_seconds, 0));
+    Poco::Net::TCPServer server(
+        guard.wrap(new Poco::Net::HTTPServerConnectionFactory(params, new Factory(ctx, store, web, eh))), socket, params);
     server.start();
     // Serve until the monitor closes the channel (it ended, or it ended the
     // pair over a protocol violation); let answers in flight finish.
@@ -182,12 +198,16 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
 [[noreturn]] void run_monitor_process(const DataDir& data, const Settings& settings,
                                       Poco::Net::ServerSocket& socket, Fd mine, Fd theirs) {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-  ::signal(SIGTERM, SIG_DFL);
   ::signal(SIGINT, SIG_DFL);
   ::signal(SIGPIPE, SIG_IGN);
+  // SIGTERM ends the monitor's loop, so its counted refusals are written.
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_monitor_stop = 1; };
+  ::sigaction(SIGTERM, &sa, nullptr);
   pid_t child = ::fork();
   if (child < 0) fail_and_exit(make_error("http-failed", "cannot fork the HTTP process"));
   if (child == 0) {
+    ::signal(SIGTERM, SIG_DFL);
     mine.reset();
     run_http_process(data, settings, socket, std::move(theirs));
   }
@@ -211,7 +231,8 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
     if (auto ca = keys::load_user_ca_secret(data); ca.ok()) user_ca = *ca;
   }
   HttpMonitor monitor(*db, settings, user_ca);
-  bool clean = run_monitor(mine.get(), monitor);
+  bool clean = run_monitor(mine.get(), monitor, &g_monitor_stop);
+  monitor.flush(true);
   mine.reset();  // the HTTP process sees the channel close and leaves
   for (int i = 0; i < 60; ++i) {
     if (::waitpid(child, nullptr, WNOHANG) == child) ::_exit(clean ? 0 : 1);

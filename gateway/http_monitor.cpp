@@ -3,6 +3,7 @@
 #include "gateway/http_monitor.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <sodium.h>
 #include <sys/socket.h>
 
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/address.h"
 #include "common/bytes.h"
 #include "common/log.h"
 #include "gateway/eherkenning_monitor.h"
@@ -17,6 +19,7 @@
 #include "gateway/web_token.h"
 #include "policy/identifiers.h"
 #include "store/audit_events.h"
+#include "store/penalties.h"
 #include "store/registry.h"
 
 namespace kp::gateway {
@@ -74,17 +77,9 @@ Status audit_web(store::Db& db, const std::string& event, const std::string& out
 // Why a login is refused (for the audit record; the client sees less), or
 // nothing when id and token are right; then `matched` is the stored hash the
 // session will be tied to.
-Result<std::optional<std::string>> login_refusal(store::Db& db, const Settings& s,
-                                                 const std::string& source, const std::string& id,
+Result<std::optional<std::string>> login_refusal(store::Db& db, const std::string& id,
                                                  const std::string& token, store::TokenHash& matched) {
   using R = std::optional<std::string>;
-  bool safe =
-      std::find(s.ban_safelist.begin(), s.ban_safelist.end(), source) != s.ban_safelist.end();
-  if (!safe) {
-    KP_TRY(int64_t failed,
-           store::count_failed_logins(db, source, log::now_ms() - s.ban_window_seconds * 1000));
-    if (failed >= s.ban_after_failures) return R("source-banned");
-  }
   if (!policy::valid_account_id(id)) return R("id-invalid");
   if (token.empty()) return R("token-missing");
   KP_TRY(auto stored, store::auditor_token(db, id));
@@ -326,7 +321,10 @@ Result<MonitorReply> HttpMonitorClient::eh_cert(const Grant& grant, const std::s
 // ---------------------------------------------------------------- monitor
 
 HttpMonitor::HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca)
-    : db_(db), settings_(std::move(settings)), eh_(std::make_unique<EhMonitor>(db, settings_, user_ca)) {}
+    : db_(db),
+      settings_(std::move(settings)),
+      tally_(db, "web.login", "http", "web logins"),
+      eh_(std::make_unique<EhMonitor>(db, settings_, user_ca)) {}
 
 HttpMonitor::~HttpMonitor() = default;
 
@@ -347,8 +345,21 @@ MonitorReply HttpMonitor::answer(const MonitorRequest& r, int64_t now_ms) {
 }
 
 MonitorReply HttpMonitor::login(const LoginRequest& r, int64_t now_ms) {
+  // A banned source is refused before anything else, neither recorded one
+  // by one (counted: gateway/refusal_tally.h) nor counted as a failure, so
+  // a ban never extends itself.
+  std::string block = source_block(r.source).value_or(r.source);
+  bool safe = block_listed(settings_.ban_safelist, r.source);
+  if (!safe) {
+    auto until = store::banned_until(db_, block, now_ms);
+    if (!until.ok()) return refusal("store-failed");
+    if (*until) {
+      tally_.add(r.source, "source-banned");
+      return refusal("source-banned");
+    }
+  }
   store::TokenHash matched{};
-  auto refused = login_refusal(db_, settings_, r.source, r.auditor, r.token, matched);
+  auto refused = login_refusal(db_, r.auditor, r.token, matched);
   if (!refused.ok()) return refusal("store-failed");
   std::optional<std::string> actor =
       policy::valid_account_id(r.auditor) ? std::optional<std::string>(r.auditor) : std::nullopt;
@@ -358,7 +369,14 @@ MonitorReply HttpMonitor::login(const LoginRequest& r, int64_t now_ms) {
                            {"outcome", *refused ? "refused" : "success"},
                            {"reason", refused->value_or("")}});
   if (!recorded.ok()) return refusal("store-failed");
-  if (*refused) return refusal(**refused);
+  if (*refused) {
+    if (!safe) {
+      auto banned = store::add_failure(db_, block, **refused, "http", store::penalty_rules(settings_), now_ms);
+      if (banned.ok() && *banned)
+        log::event("source.banned", {{"source", block}, {"until", log::format_iso8601(**banned)}, {"reason", **refused}});
+    }
+    return refusal(**refused);
+  }
   if (grants_.size() >= kMaxSessions) {  // the oldest goes first, as in web_sessions
     auto oldest = std::min_element(grants_.begin(), grants_.end(), [](const auto& a, const auto& b) {
       return a.second.expires_ms < b.second.expires_ms;
@@ -406,9 +424,13 @@ MonitorReply HttpMonitor::claim(const ClaimRequest& r, int64_t) {
   return ok;
 }
 
-bool run_monitor(int fd, HttpMonitor& monitor) {
+bool run_monitor(int fd, HttpMonitor& monitor, const volatile std::sig_atomic_t* stop) {
   std::string buf(kMonitorMaxMessage + 1, '\0');
   for (;;) {
+    if (stop && *stop) return true;
+    monitor.flush();
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 1000) <= 0) continue;
     ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_TRUNC);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return true;  // the HTTP process is gone

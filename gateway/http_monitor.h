@@ -9,9 +9,12 @@
 // answers this fixed list of requests and nothing else:
 //
 //   login          source, auditor id, token: the monitor decides the login
-//                  itself (ban count, id, token against the stored hash,
-//                  account), appends `web.login` (success or refused with the
-//                  reason) and, on success, returns a grant (32 random bytes)
+//                  itself (ban, id, token against the stored hash, account),
+//                  appends `web.login` (success or refused with the reason;
+//                  a refusal counts as a failure of the source, see
+//                  store/penalties.h; a banned source's logins are counted
+//                  per minute, not recorded one by one, and never extend the
+//                  ban) and, on success, returns a grant (32 random bytes)
 //                  tied to the auditor and the token hash it matched.
 //   session_ended  grant, source, reason (token-replaced | account-disabled):
 //                  appended as `web.session_ended` only when the store agrees
@@ -53,6 +56,7 @@
 #pragma once
 
 #include <array>
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -67,6 +71,7 @@
 #include "common/result.h"
 #include "common/settings.h"
 #include "policy/eherkenning.h"
+#include "gateway/refusal_tally.h"
 #include "store/auditor_tokens.h"
 #include "store/db.h"
 
@@ -162,6 +167,8 @@ class HttpMonitor {
   // certificates are to be issued.
   HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca = std::nullopt);
   ~HttpMonitor();
+  // Writes the counted refusals of banned sources whose minute is over.
+  void flush(bool all = false) { tally_.flush(all); }
   // Answers one well-formed request. A refusal names its reason:
   // "grant-unknown" (no live grant), "claim-false" (the store disagrees),
   // "store-failed" (nothing could be recorded).
@@ -179,12 +186,13 @@ class HttpMonitor {
 
   store::Db& db_;
   Settings settings_;
+  RefusalTally tally_;  // web logins from banned sources
   std::map<std::string, GrantEntry> grants_;  // keyed by a hash of the grant
   std::unique_ptr<class EhMonitor> eh_;       // eherkenning_monitor.h
 };
 
-// Serves `fd` until the peer closes it (returns true) or breaks the
-// protocol (logs `http.monitor_violation`, returns false).
-bool run_monitor(int fd, HttpMonitor& monitor);
+// Serves `fd` until the peer closes it or `*stop` is set (returns true), or
+// the peer breaks the protocol (logs `http.monitor_violation`, returns false).
+bool run_monitor(int fd, HttpMonitor& monitor, const volatile std::sig_atomic_t* stop = nullptr);
 
 }  // namespace kp::gateway

@@ -377,9 +377,22 @@ Status SessionMonitor::commit(Area& area, const TempUpload& t, const std::string
   if (!limits.ok()) return limits.error();
   KP_GUARD(check_new_upload_name(auth_, principal_, final_name));
   CommitRequest c{t.partial_name, final_name, t.size, t.sha256_hex};
+  if (principal_.role == Role::person) {
+    // Checked again inside the commit's transaction: other connections of
+    // the municipality may commit between the check above and this one.
+    store::DayLimits l{settings_.max_files_per_day, settings_.max_bytes_per_day, 0, 0};
+    for (const auto& [name, kept] : temps_) {
+      if (name == renamed_from) continue;
+      l.pending_files += 1;
+      l.pending_bytes += kept.size;
+    }
+    c.limits = l;
+  }
   auto id = commit_upload(auth_, principal_, area, c);
   if (!id.ok()) {
-    audit("sftp.upload", "refused", object, t.size, t.sha256_hex, id.error().code);
+    bool limit = id.error().code.rfind("limit-", 0) == 0;
+    audit(limit ? "limit.hit" : "sftp.upload", "refused", object, t.size, limit ? std::optional<std::string>() : std::optional<std::string>(t.sha256_hex),
+          id.error().code);
     return id.error();
   }
   std::string size = std::to_string(t.size);

@@ -195,9 +195,13 @@ Status serve(const DataDir& data, const Settings& settings) {
     workers.push_back(w);
   }
   int64_t last_restart_ms = 0;
+  std::vector<pid_t> reaped_early;  // workers reaped while admitting a connection
   log::event("serve.listening", {{"addr", bound}, {"data", data.root}});
   while (!g_stop) {
-    for (pid_t gone : gate.reap()) {
+    std::vector<pid_t> ended = gate.reap();
+    ended.insert(ended.end(), reaped_early.begin(), reaped_early.end());
+    reaped_early.clear();
+    for (pid_t gone : ended) {
       auto it = std::find(workers.begin(), workers.end(), gone);
       if (it == workers.end()) continue;
       log::event("worker.exited", {{"pid", std::to_string(gone)}});
@@ -215,9 +219,12 @@ Status serve(const DataDir& data, const Settings& settings) {
     Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!conn.valid()) continue;
     std::string source = peer_address(conn.get());
+    // A connection that just failed counts before this one is admitted.
+    for (pid_t other : gate.reap()) reaped_early.push_back(other);
+    std::optional<int64_t> notice;
     if (auto why = gate.refuse(source)) {
       gate.refused(source, *why);
-      continue;
+      if (*why != "source-banned" || !(notice = gate.ban_notice(source))) continue;
     }
     volatile uint8_t* authenticated = gate.next_slot();
     int one = 1;
@@ -235,10 +242,11 @@ Status serve(const DataDir& data, const Settings& settings) {
       ::signal(SIGTERM, SIG_DFL);
       ::signal(SIGINT, SIG_DFL);
       ::close(listener.get());
-      int rc = run_connection(bind.get(), conn.release(), source, data, settings, child_user, authenticated);
+      int rc = notice ? run_ban_notice(bind.get(), conn.release(), source, settings, *notice)
+                      : run_connection(bind.get(), conn.release(), source, data, settings, child_user, authenticated);
       ::_exit(rc);
     }
-    gate.add(pid, source);
+    gate.add(pid, source, notice.has_value());
   }
   log::event("serve.stopping", {});
   gate.flush(true);

@@ -16,11 +16,13 @@
 #include "common/handles.h"
 #include "common/log.h"
 #include "common/sandbox.h"
+#include "gateway/gate.h"
 #include "gateway/monitor_client.h"
 #include "gateway/principal.h"
 #include "gateway/session_monitor.h"
 #include "gateway/sftp_codec.h"
 #include "gateway/sftp_session.h"
+#include "gateway/ssh_notice.h"
 #include "gateway/test_hooks.h"
 #include "gateway/view.h"
 #include "keys/ssh_cert.h"
@@ -52,8 +54,12 @@ std::string printable(const std::string& s) { return s.substr(0, 128); }
 
 // Runs the authentication exchange. Returns the principal, or nothing when
 // the client gave up, failed too often or the connection broke.
+// `board` is the connection's byte in the gate's board: kBoardFailed from
+// the first refused attempt on (the gate counts the connection as one
+// failure if it never authenticates).
 std::optional<Principal> authenticate(ssh_session session, Authority& auth, store::Db& db,
-                                      const std::string& source, const Settings& settings) {
+                                      const std::string& source, const Settings& settings,
+                                      volatile uint8_t* board) {
   int64_t failures = 0;
   for (;;) {
     SshMessage msg(ssh_message_get(session));
@@ -63,9 +69,26 @@ std::optional<Principal> authenticate(ssh_session session, Authority& auth, stor
       continue;
     }
     if (ssh_message_subtype(msg.get()) != SSH_AUTH_METHOD_PUBLICKEY) {
-      // "none" and every other method: tell the client publickey is the one.
+      // "none" asks which methods there are; every other method (password,
+      // keyboard-interactive, ...) is an attempt that fails, counted like a
+      // refused key. Either way: publickey is the one.
+      bool attempt = ssh_message_subtype(msg.get()) != SSH_AUTH_METHOD_NONE;
+      if (attempt) {
+        if (board) *board = kBoardFailed;
+        const char* user_c = ssh_message_auth_user(msg.get());
+        std::string user = user_c ? user_c : "";
+        auto login = parse_login(user);
+        audit_connection(db, "auth.login", "refused", source,
+                         login.ok() ? std::optional<std::string>(login->account) : std::nullopt,
+                         login.ok() ? login->municipality : std::nullopt, "method-not-allowed", role_of(db, login));
+        log::event("auth.refused", {{"user", printable(user)}, {"source", source}, {"reason", "method-not-allowed"}});
+      }
       ssh_message_auth_set_methods(msg.get(), SSH_AUTH_METHOD_PUBLICKEY);
       ssh_message_reply_default(msg.get());
+      if (attempt && ++failures >= settings.max_auth_tries) {
+        log::event("auth.too_many_tries", {{"source", source}});
+        return std::nullopt;
+      }
       continue;
     }
     const char* user_c = ssh_message_auth_user(msg.get());
@@ -93,6 +116,7 @@ std::optional<Principal> authenticate(ssh_session session, Authority& auth, stor
       // A refused key offer is a failed login (OpenSSH's client never signs
       // with a key the server refused): audited, and it counts for the ban.
       if (!refusal) refusal = make_error("key-not-registered", "the offered key is not registered for this login");
+      if (board) *board = kBoardFailed;
       audit_connection(db, "auth.login", "refused", source,
                        login.ok() ? std::optional<std::string>(login->account) : std::nullopt,
                        login.ok() ? login->municipality : std::nullopt, refusal->code, role_of(db, login));
@@ -119,6 +143,7 @@ std::optional<Principal> authenticate(ssh_session session, Authority& auth, stor
                                      {"fingerprint", key->fingerprint}});
         return p;
       }
+      if (board) *board = kBoardFailed;
       audit_connection(db, "auth.login", "refused", source,
                        login.ok() ? std::optional<std::string>(login->account) : std::nullopt, muni,
                        refusal->code, role_of(db, login));
@@ -304,10 +329,10 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
   }
   Authority auth(*db);
   if (auto ca = keys::load_user_ca_public(data); ca.ok()) auth.set_user_ca(*ca);
-  std::optional<Principal> principal = authenticate(session.get(), auth, *db, source, settings);
+  std::optional<Principal> principal = authenticate(session.get(), auth, *db, source, settings, authenticated);
   if (!principal) return 0;
   ::alarm(0);
-  if (authenticated) *authenticated = 1;  // out of the gate's unauthenticated budget
+  if (authenticated) *authenticated = kBoardAuthenticated;  // out of the gate's unauthenticated budget
   auto view = View::open(data, *principal);
   if (!view.ok()) {
     log::event("session.view_failed", {{"error", view.error().message()}});
@@ -372,6 +397,31 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
   // Never free the libssh session here: its socket is gone, and a goodbye
   // from this process would break the child's cipher state.
   ::_exit(0);
+}
+
+int run_ban_notice(ssh_bind bind, int fd, const std::string& source, const Settings& settings,
+                   int64_t banned_until_ms) {
+  SshSession session(ssh_new());
+  if (!session) return 1;
+  ::alarm(static_cast<unsigned>(std::min<int64_t>(settings.login_grace_seconds, 10)));
+  if (Status s = sandbox::deny_exec_and_escape(); !s.ok()) return 1;
+  if (ssh_bind_accept_fd(bind, session.get(), fd) != SSH_OK) return 1;
+  ssh_set_auth_methods(session.get(), SSH_AUTH_METHOD_PUBLICKEY);
+  if (ssh_handle_key_exchange(session.get()) != SSH_OK) return 0;
+  std::string text = ban_message(banned_until_ms, log::now_ms());
+  for (;;) {
+    SshMessage msg(ssh_message_get(session.get()));
+    if (!msg) return 0;
+    if (ssh_message_type(msg.get()) == SSH_REQUEST_AUTH) {
+      // Every login attempt gets the same answer: the banner (shown by
+      // clients at the password or key prompt) and the disconnect reason.
+      send_auth_banner(session.get(), text);
+      log::event("connection.ban_notice", {{"source", source}, {"until", log::format_iso8601(banned_until_ms)}});
+      disconnect_with(session.get(), text);
+      return 0;
+    }
+    ssh_message_reply_default(msg.get());
+  }
 }
 
 }  // namespace kp::gateway

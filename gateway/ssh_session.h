@@ -28,4 +28,12 @@ int run_connection(ssh_bind bind, int fd, const std::string& source, const DataD
                    const Settings& settings, const std::optional<sandbox::Identity>& child_user,
                    volatile uint8_t* authenticated);
 
+// Serves a connection from a banned source only so far as to tell it why:
+// key exchange, then at its first login attempt the ban message
+// (gateway/gate.h: ban_message) as a userauth banner and as the reason of
+// the disconnect (gateway/ssh_notice.h). Never authenticates; never counts
+// as a failure.
+int run_ban_notice(ssh_bind bind, int fd, const std::string& source, const Settings& settings,
+                   int64_t banned_until_ms);
+
 }  // namespace kp::gateway

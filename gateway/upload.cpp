@@ -59,7 +59,7 @@ Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
   // a crash loses it, recover_uploads() redoes it from the row.
   KP_GUARD(confine::fsync_dir(inbox.partial.get()));
   const bool staff = p.role == Role::staff;
-  KP_TRY(int64_t id, staff ? store::record_submission(auth.db(), u, e) : store::record_upload(auth.db(), u, e));
+  KP_TRY(int64_t id, staff ? store::record_submission(auth.db(), u, e) : store::record_upload(auth.db(), u, e, req.limits));
   Status moved = confine::rename_noreplace(inbox.partial.get(), req.partial_name, inbox.dir.get(),
                                            req.final_name);
   if (!moved.ok()) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,7 @@
 #include "common/result.h"
 #include "gateway/principal.h"
 #include "gateway/view.h"
+#include "store/uploads.h"
 
 namespace kp::gateway {
 
@@ -37,11 +39,14 @@ struct CommitRequest {
   int64_t size = 0;
   std::string sha256_hex;
   std::string channel = "sftp";  // "cli" for submissions made on the gateway host
+  // A person's upload: the daily limits, checked in the commit's transaction.
+  std::optional<store::DayLimits> limits;
 };
 
 // Commits a closed, fsynced partial file as an upload (a person's) or a
 // submission (staff's). Errors:
-// "already-exists" (the name was used before), "io-failed".
+// "already-exists" (the name was used before), "io-failed",
+// "limit-files-per-day" and "limit-bytes-per-day" (with req.limits).
 Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
                               const CommitRequest& req);
 

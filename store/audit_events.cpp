@@ -97,15 +97,4 @@ Result<std::vector<AuditEvent>> list_audit(Db& db, const std::optional<std::stri
   }
 }
 
-Result<int64_t> count_failed_logins(Db& db, const std::string& source, int64_t since_ms) {
-  KP_TRY(Stmt st, db.prepare(
-      // The event and outcome terms are those of the partial index
-      // audit_failed_logins (migration 11), word for word.
-      "SELECT count(*) FROM audit_events WHERE source = ? AND event IN ('auth.login', 'web.login') "
-      "AND outcome = 'refused' AND ts_ms >= ?"));
-  st.bind(1, source).bind(2, since_ms);
-  KP_TRY(bool row, st.step());
-  return row ? st.col_int(0) : 0;
-}
-
 }  // namespace kp::store

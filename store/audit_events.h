@@ -41,8 +41,4 @@ inline constexpr const char* kAuditColumns =
     "id, ts_ms, event, outcome, actor, role, municipality, object, size, sha256, source, channel, reason";
 AuditEvent read_audit(const Stmt& st);
 
-// Failed logins (SSH and the auditors' web page) from `source` since
-// `since_ms` (for the ban rule).
-Result<int64_t> count_failed_logins(Db& db, const std::string& source, int64_t since_ms);
-
 }  // namespace kp::store

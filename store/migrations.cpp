@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 14> kMigrations = {
+constexpr std::array<const char*, 15> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -286,7 +286,7 @@ INSERT INTO case_numbers(year, last)
     // logins, so its index holds only those (uploads and downloads were
     // most of its entries). The WHERE below must stay word for word the
     // one in count_failed_logins (store/audit_events.cpp), or SQLite will
-    // not use the index.
+    // not use the index. (Both gone since migration 14.)
     R"sql(
 DROP INDEX uploads_by_state;
 DROP INDEX audit_by_source;
@@ -325,6 +325,21 @@ CREATE TABLE saml_assertions(
   id TEXT PRIMARY KEY,
   expires_ms INTEGER NOT NULL,
   seen_ms INTEGER NOT NULL);
+)sql",
+    // 15: per-source penalties (store/penalties.h): failed connections and
+    // web logins counted per source block, and the bans they led to. Bans
+    // no longer count refused-login records, so their index goes.
+    R"sql(
+DROP INDEX audit_failed_logins;
+CREATE TABLE penalties (
+  block TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  window_start_ms INTEGER NOT NULL,
+  banned_until_ms INTEGER NOT NULL DEFAULT 0,
+  bans INTEGER NOT NULL DEFAULT 0,
+  last_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL
+);
 )sql",
 };
 

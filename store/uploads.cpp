@@ -7,8 +7,15 @@ namespace {
 constexpr int64_t kDayMs = 86400000;  // the day of upload_days (migration 5)
 }  // namespace
 
-Result<int64_t> record_upload(Db& db, const Upload& u, AuditEvent audit) {
+Result<int64_t> record_upload(Db& db, const Upload& u, AuditEvent audit, const std::optional<DayLimits>& limits) {
   KP_TRY(Transaction tx, Transaction::begin(db));
+  if (limits) {
+    KP_TRY(DayUsage usage, usage_on_day(db, u.municipality, u.received_ms));
+    KP_ENSURE(usage.files + limits->pending_files + 1 <= limits->max_files, "limit-files-per-day",
+              "the municipality reached its limit of " + std::to_string(limits->max_files) + " uploads today");
+    KP_ENSURE(usage.bytes + limits->pending_bytes + u.size <= limits->max_bytes, "limit-bytes-per-day",
+              "the municipality reached its daily upload volume");
+  }
   KP_TRY(Stmt st, db.prepare("INSERT INTO uploads(municipality, person, name, partial_name, size, "
                              "sha256, received_ms, state) "
                              "VALUES (?,?,?,?,?,?,?,?)"));

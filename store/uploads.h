@@ -26,9 +26,23 @@ struct Upload {
   std::string state = "received";
 };
 
+// The municipality's daily limits, checked inside the transaction that
+// inserts the upload row (so uploads committed at once by several
+// connections can never pass them together). `pending_*`: what the
+// uploading session holds besides (uploads kept under a temporary name).
+struct DayLimits {
+  int64_t max_files = 0;
+  int64_t max_bytes = 0;
+  int64_t pending_files = 0;
+  int64_t pending_bytes = 0;
+};
+
 // Inserts the upload row and its audit event in one transaction.
-// Errors: "already-exists" when the name was used before in that municipality.
-Result<int64_t> record_upload(Db& db, const Upload& u, AuditEvent audit);
+// Errors: "already-exists" when the name was used before in that
+// municipality; with `limits`, "limit-files-per-day" or
+// "limit-bytes-per-day" when this upload would pass them (nothing written).
+Result<int64_t> record_upload(Db& db, const Upload& u, AuditEvent audit,
+                              const std::optional<DayLimits>& limits = std::nullopt);
 
 // Removes a row whose file could not be placed (compensation; rare).
 Status delete_upload(Db& db, int64_t id);

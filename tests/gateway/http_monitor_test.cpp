@@ -14,6 +14,7 @@
 #include "gateway/web_sessions.h"
 #include "gateway/web_token.h"
 #include "store/audit_events.h"
+#include "store/penalties.h"
 #include "store/registry.h"
 #include "tests/support/temp_dir.h"
 
@@ -196,4 +197,28 @@ TEST_CASE("http monitor: over a socketpair, a violation ends the channel") {
   monitor.join();
   CHECK_FALSE(clean);
   CHECK(client.login("127.0.0.1", "a.audit", kToken).error().code == "monitor-gone");
+}
+
+TEST_CASE("http monitor: refused logins ban the source; a banned source is counted, never extended") {
+  World w;
+  w.settings.ban_after_failures = 2;
+  HttpMonitor m(w.db, w.settings);
+  CHECK(m.answer(LoginRequest{"127.0.0.9", "a.audit", std::string(64, 'b')}, 1000).reason == "token-wrong");
+  CHECK(m.answer(LoginRequest{"127.0.0.9", "a.audit", std::string(64, 'b')}, 1000).reason == "token-wrong");
+  auto until = store::banned_until(w.db, "127.0.0.9", 2000);
+  REQUIRE(until.ok());
+  REQUIRE(*until);
+  for (int i = 0; i < 5; ++i)  // the right token too
+    CHECK(m.answer(LoginRequest{"127.0.0.9", "a.audit", i ? std::string(64, 'b') : kToken}, 2000).reason ==
+          "source-banned");
+  CHECK(*store::banned_until(w.db, "127.0.0.9", 2000) == *until);
+  auto events = w.web_events();
+  REQUIRE(events.size() == 3);  // two refusals, then the first banned login of the minute
+  CHECK(events[2].reason == "source-banned");
+  m.flush(true);
+  events = w.web_events();
+  REQUIRE(events.size() == 4);
+  CHECK(events[3].size == 4);
+  // Another source is not banned.
+  CHECK(m.answer(LoginRequest{"127.0.0.1", "a.audit", kToken}, 2000).accepted);
 }

@@ -11,6 +11,7 @@ here is bounded in count and time and stays on 127.0.0.0/8.
 
 import os
 import socket
+import threading
 import time
 
 import paramiko
@@ -48,6 +49,8 @@ def w(make_world):
         "max_files_per_day": "6",
         "max_bytes_per_day": "100000",
         "max_write_gap": "65536",
+        "http_header_timeout_seconds": "3",
+        "http_max_connections_per_source": "4",
     })
     w.serve()
     return w
@@ -205,3 +208,82 @@ def test_taken_http_port_is_an_error_at_start(w, make_world):
     r = kp.run([kp.BIN, "serve", "--data", other.data.path, "--listen", f"127.0.0.1:{kp.free_port()}",
                 "--http", f"127.0.0.1:{w.server.http_port}"], timeout=20)
     assert r.returncode == 1 and "http" in r.stderr, r.stderr
+
+
+def test_concurrent_commits_keep_the_daily_limit(w):
+    """Ten connections of one municipality close their uploads at the same
+    moment: the limit (6 files a day) holds inside the commit's transaction,
+    not only at OPEN, where all ten still fitted."""
+    assert not w.data.uploads("GM0599")
+    conns = [w.connect("p.pietersen@GM0599", w.pietersen) for _ in range(10)]
+    files = []
+    for i, c in enumerate(conns):
+        f = c.sftp.open(f"/inbox/race-{i}.bin", "wb")
+        f.set_pipelined(False)
+        f.write(b"r" * 100)
+        files.append(f)
+    barrier = threading.Barrier(len(files))
+    results = [None] * len(files)
+
+    def close(i):
+        barrier.wait(timeout=20)
+        try:
+            kp.strict_close(conns[i].sftp, files[i])
+            results[i] = "ok"
+        except IOError as e:
+            results[i] = str(e)
+
+    threads = [threading.Thread(target=close, args=(i,)) for i in range(len(files))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for c in conns:
+        c.close()
+    assert results.count("ok") == 6, results
+    assert all("limit-files-per-day" in r for r in results if r != "ok"), results
+    assert len(w.data.uploads("GM0599")) == 6
+    with w.jj() as sftp:  # another municipality's user is not affected
+        kp.upload(sftp, "/inbox/after-race.bin", b"still served")
+
+
+def test_slow_loris_does_not_stop_healthz(w):
+    """24 connections from three sources send one header byte a second:
+    each source holds at most http_max_connections_per_source of them, each
+    for at most http_header_timeout_seconds; /healthz answers curl all along."""
+    port = w.server.http_port
+    slow = []
+    for i in range(24):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((f"127.0.0.{41 + i % 3}", 0))
+        s.settimeout(2)
+        s.connect(("127.0.0.1", port))
+        slow.append(s)
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 64
+    alive = set(range(len(slow)))
+    answered = 0
+    with w.jj() as sftp:
+        for second in range(7):
+            for i in list(alive):
+                try:
+                    slow[i].send(request[second:second + 1])
+                except OSError:
+                    alive.discard(i)
+            r = kp.run(["curl", "-s", "-m", "2", f"http://127.0.0.1:{port}/healthz"], timeout=10)
+            assert r.returncode == 0 and r.stdout == "ok\n", (second, r.returncode, r.stdout, r.stderr)
+            answered += 1
+            time.sleep(1)
+        kp.upload(sftp, "/inbox/during-slowloris.bin", b"still served")
+    closed = 0
+    for s in slow:
+        try:
+            while s.recv(4096):  # an answer (408, 400) may come before the end
+                pass
+            closed += 1
+        except (ConnectionResetError, BrokenPipeError):
+            closed += 1
+        except socket.timeout:
+            pass  # still open
+        s.close()
+    assert answered == 7
+    assert closed == len(slow), f"{len(slow) - closed} slow connections still open after the header timeout"

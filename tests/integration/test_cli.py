@@ -152,7 +152,8 @@ def test_init_settings_file_lists_every_setting(tmp_path):
         settings[k] = v
     for key in ("login_grace_seconds", "idle_timeout_seconds", "max_auth_tries",
                 "max_sessions_per_connection", "max_connections", "max_connections_per_source",
-                "ban_after_failures", "ban_window_seconds", "ban_safelist", "max_file_size",
+                "ban_after_failures", "ban_window_seconds", "ban_seconds",
+                "ban_max_seconds", "ban_safelist", "max_file_size",
                 "max_files_per_day", "max_bytes_per_day", "max_open_handles"):
         assert key in settings, f"{key} missing from knooppunt.conf"
         assert re.search(r"#[^\n]*\n\s*" + re.escape(key) + r"\s*=", text), f"{key} has no comment above it"

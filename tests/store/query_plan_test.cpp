@@ -39,9 +39,8 @@ TEST_CASE("query plans: claims and failed-login counts search their partial inde
             .find("INDEX uploads_unpurged (state=?)") != std::string::npos);
   CHECK(plan_of(*db, "SELECT id, claim_pid FROM uploads WHERE state = 'processing' AND purged_ms IS NULL")
             .find("INDEX uploads_unpurged (state=?)") != std::string::npos);
-  CHECK(plan_of(*db, "SELECT count(*) FROM audit_events WHERE source = ? AND event IN ('auth.login', "
-                     "'web.login') AND outcome = 'refused' AND ts_ms >= ?")
-            .find("INDEX audit_failed_logins (source=? AND ts_ms>?)") != std::string::npos);
+  CHECK(plan_of(*db, "SELECT banned_until_ms FROM penalties WHERE block = ? AND banned_until_ms > ?")
+            .find("INDEX sqlite_autoindex_penalties_1 (block=?)") != std::string::npos);
 }
 
 TEST_CASE("query plans: no metric reads a whole table") {
