@@ -187,7 +187,11 @@ Result<Request> decode_request(std::string_view body) {
     case Fxp::write:
       q.handle = r.str(kMaxHandleBytes);
       q.offset = r.u64();
-      q.data = r.str(kMaxWriteLength);
+      // Up to the whole packet, not only the advertised max-write-length:
+      // clients that size their writes from limits@openssh.com's packet
+      // length (rclone's pkg/sftp) send a little more than 256 KiB, and
+      // OpenSSH's sftp-server takes any write its packet limit allows.
+      q.data = r.str(kMaxPacket);
       break;
     case Fxp::lstat:
     case Fxp::stat:

@@ -42,6 +42,11 @@ Result<View> View::open(const DataDir& d, const Principal& p) {
       KP_TRY(Area queue, make_area("queue", d.queue(), std::nullopt));
       queue.can_read = true;
       queue.descending = true;  // names start with the zero-padded rank
+      queue.cases = Area::Cases::open;
+      KP_TRY(Area decided, make_area("decided", d.queue(), std::nullopt));
+      decided.can_read = true;
+      decided.descending = true;
+      decided.cases = Area::Cases::decided;
       KP_TRY(Area outgoing, make_area("outgoing", d.outgoing(), std::nullopt));
       outgoing.can_read = true;  // staff read their receipts here
       outgoing.can_create = true;
@@ -49,6 +54,7 @@ Result<View> View::open(const DataDir& d, const Principal& p) {
       KP_TRY(Fd partial, confine::open_dir(d.outgoing_partial()));
       outgoing.partial = std::move(partial);
       v.areas_.push_back(std::move(queue));
+      v.areas_.push_back(std::move(decided));
       v.areas_.push_back(std::move(outgoing));
       break;
     }

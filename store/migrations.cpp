@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 13> kMigrations = {
+constexpr std::array<const char*, 14> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -304,6 +304,16 @@ CREATE INDEX audit_counted ON audit_events(event, outcome)
     // mandates are revoked with it). The row stays: the log names it.
     R"sql(
 ALTER TABLE accounts ADD COLUMN disabled_ms INTEGER;
+)sql",
+    // 14: the signed manifests intake accepted (SHA-256 of manifest.json),
+    // so a second upload of the same package is refused as a duplicate.
+    R"sql(
+CREATE TABLE accepted_manifests (
+  sha256 TEXT PRIMARY KEY,
+  case_id TEXT NOT NULL,
+  upload_id INTEGER NOT NULL REFERENCES uploads(id),
+  accepted_ms INTEGER NOT NULL
+);
 )sql",
 };
 

@@ -15,11 +15,15 @@
 #include <sstream>
 
 #include "audit/log.h"
+#include "audit/record.h"
 #include "common/atomic_file.h"
 #include "common/log.h"
 #include "gateway/confine.h"
 #include "store/outbox.h"
 #include "store/registry.h"
+#include "store/accepted_manifests.h"
+#include "workers/armored_upload.h"
+#include "workers/duplicates.h"
 #include "workers/outputs.h"
 #include "workers/package.h"
 #include "workers/receipt.h"
@@ -187,13 +191,15 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
   std::string queue_work = work_path(ctx.data, std::to_string(upload.id), ".queue.age");
   std::optional<Error> rejection;
   std::optional<Checked> checked;
+  std::string manifest_sha;
   {
     KP_TRY(Fd inbox, confine::open_dir(ctx.data.box(upload.municipality) + "/inbox"));
     auto in = open_placed(inbox.get(), upload.name);
     if (!in.ok()) return in.error();  // not placed yet (gateway recovery); retried later
+    KP_TRY(Fd binary, binary_upload(ctx.data.root + "/work", std::move(*in), ctx.rules.max_package_bytes));
     Fd out(::open(queue_work.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     KP_ENSURE(out.valid(), "io-failed", "cannot create " + queue_work);
-    KP_TRY(auto parsed, parse_in_child(ctx, upload, in->get(), out.get(), staff_recipients));
+    KP_TRY(auto parsed, parse_in_child(ctx, upload, binary.get(), out.get(), staff_recipients));
     if (!parsed.ok() && parsed.error().code == "io-failed") {
       // Our own output failed (disk full...), not the package: retry later.
       ::unlink(queue_work.c_str());
@@ -205,6 +211,15 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
       auto v = verify(ctx, upload, *parsed);
       if (!v.ok()) rejection = v.error();
       else checked = std::move(*v);
+    }
+    // The same signed package accepted before (workers/duplicates.h).
+    if (checked) {
+      manifest_sha = manifest_key(parsed->manifest);
+      KP_TRY(auto earlier, duplicate_of(*ctx.db, manifest_sha));
+      if (earlier) {
+        rejection = std::move(*earlier);
+        checked.reset();
+      }
     }
   }
   if (rejection) ::unlink(queue_work.c_str());
@@ -277,6 +292,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin, audit::Persist::when_due));
     KP_TRY(std::string proof, audit::proof_against(*ctx.db, static_cast<uint64_t>(r.log_index), cp));
     r.proof = proof;
+    r.record = audit::canonical_record(events.back(), static_cast<uint64_t>(r.log_index));
     std::string json = receipt_json(r);
     KP_TRY(std::string sig, sign_receipt(ctx.hub_key, r, json));
     store::OutboxItem item;
@@ -289,6 +305,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     KP_TRY(int64_t item_id, store::insert_outbox_item(*ctx.db, item));
     (void)item_id;
     if (reply) KP_GUARD(store::insert_reply(*ctx.db, *reply));
+    if (v.accepted) KP_GUARD(store::insert_accepted_manifest(*ctx.db, manifest_sha, {*r.case_id, upload.id, now}));
     return store::insert_receipt(*ctx.db, upload.id, json, sig);
   });
   if (!committed.ok()) {
