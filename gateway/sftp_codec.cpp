@@ -187,11 +187,7 @@ Result<Request> decode_request(std::string_view body) {
     case Fxp::write:
       q.handle = r.str(kMaxHandleBytes);
       q.offset = r.u64();
-      // Up to the whole packet, not only the advertised max-write-length:
-      // clients that size their writes from limits@openssh.com's packet
-      // length (rclone's pkg/sftp) send a little more than 256 KiB, and
-      // OpenSSH's sftp-server takes any write its packet limit allows.
-      q.data = r.str(kMaxPacket);
+      q.data = r.str(kMaxWriteLength);
       break;
     case Fxp::lstat:
     case Fxp::stat:
@@ -246,7 +242,12 @@ Result<Request> decode_request(std::string_view body) {
       q.known = false;
       return q;
   }
-  if (!r.ok() || !r.at_end()) return bad_message(type_name(t));
+  // Bytes after a WRITE's data are ignored, as OpenSSH's sftp-server
+  // ignores the rest of any packet: rclone (pkg/sftp 1.13.5) sends the
+  // last, short chunk of an upload in a packet padded to its full chunk
+  // size. The data length field says what is data; the packet is already
+  // bounded by the framer. Every other request must end where it ends.
+  if (!r.ok() || (!r.at_end() && q.type != Fxp::write)) return bad_message(type_name(t));
   return q;
 }
 

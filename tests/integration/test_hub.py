@@ -266,6 +266,10 @@ def test_staff_submissions_refused_with_reasons(hub):
         rec = hub.submit(fmt, c, muni, **kw)
         assert rec["verdict"] == "rejected" and rec["reason_code"] == code, (code, rec)
     assert not [f for f in os.listdir(hub.outbox("GM0599")) if f.endswith(".age")]
+    # The CLI refuses a municipality without recipients at once, not later.
+    for words in (["sip", "publish", "--case", other, "never-read.pdf"], ["request", "send", "--case", other, "--question", "Q?"]):
+        r = hub.kp(*words)
+        assert r.returncode == 1 and "municipality-no-recipient" in r.stderr, r.stderr
 
     # Receipt names are the gateway's; staff cannot write anywhere else; no overwrite.
     with w.connect("s.staff", w.staff) as sftp:
