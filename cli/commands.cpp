@@ -12,6 +12,7 @@
 #include "cli/context.h"
 #include "common/result.h"
 #include "cli/handlers.h"
+#include "cli/version.h"
 
 namespace kp::cli {
 
@@ -34,12 +35,18 @@ const std::vector<Command>& commands() {
        "Run the SSH/SFTP gateway (one process per connection).", cmd_serve},
       {{"worker"}, {{"--data"}, {}, 0, 0}, "worker --data DIR",
        "Run the intake workers alone (serve also runs them).", cmd_worker},
-      {{"seal"}, {{"--to", "--sign-key", "--manifest", "-o"}, {}, 0, 10000},
-       "seal --to RECIPIENT[,RECIPIENT] --sign-key minisign.key --manifest M.json [FILE...] -o OUT.age",
-       "Build a signal package: fill in the manifest's file list, sign it, seal it with age.", cmd_seal},
+      {{"seal"}, {{"--to", "--sign-key", "--manifest", "-o", "--password-file"}, {"--armor"}, 0, 10000},
+       "seal --to RECIPIENT[,RECIPIENT] --sign-key minisign.key [--password-file FILE] --manifest M.json [--armor] "
+       "[FILE...] -o OUT.age",
+       "Build a signal package: check the files and the manifest with the gateway's rules, fill in the manifest's "
+       "file list, sign it, seal it with age (--armor: ASCII armor, as `age -a`). A password-protected key asks "
+       "for its password on the terminal, or reads it from --password-file.",
+       cmd_seal},
       {{"open"}, {{"-i", "--verify-key", "-o"}, {}, 1, 1},
        "open IN.age -i AGE_IDENTITY_FILE --verify-key minisign.pub -o DIR",
-       "Open a package, SIP or queued package and verify its signature and every file.", cmd_open},
+       "Open a package, SIP or queued package (binary or armored age) and verify its signature and every file; "
+       "DIR must be new or empty.",
+       cmd_open},
       {{"audit", "verify"}, {{"--data", "--from-checkpoint"}, {}, 0, 0},
        "audit verify [--from-checkpoint FILE]",
        "Recompute the transfer log and check every signed checkpoint (and growth since FILE).",
@@ -134,12 +141,23 @@ const std::vector<Command>& commands() {
       {{"ban", "lift"}, {{"--data"}, {}, 1, 1}, "ban lift ADDRESS",
        "Lift the ban of ADDRESS's source block and forget its failures and earlier bans (audited).",
        cmd_ban_lift},
+      {{"manifest", "check"}, {{}, {}, 1, 1}, "manifest check M.json",
+       "Check a manifest (signal, SIP or request) with the gateway's own rules (docs/formats.md).",
+       cmd_manifest_check},
+      {{"manifest", "init"}, {{"--municipality", "--submitted-by", "-o"}, {}, 0, 0},
+       "manifest init [--municipality GMxxxx] [--submitted-by ACCOUNT] [-o M.json]",
+       "Write a signal manifest template to fill in (stdout without -o).", cmd_manifest_init},
+      {{"receipt", "verify"}, {{"--hub-key", "--log-key", "--signature"}, {}, 1, 1},
+       "receipt verify R.receipt.json --hub-key hub.minisign.pub --log-key log.note.vkey [--signature R.minisig]",
+       "Check a receipt offline: the hub's signature, that its record is this upload's verdict, and the record's "
+       "inclusion proof against a checkpoint signed by the log key.",
+       cmd_receipt_verify},
   };
   return table;
 }
 
 void print_overview(std::ostream& out) {
-  out << "usage: knooppunt COMMAND [options]\n\n"
+  out << "usage: knooppunt [--data DIR] COMMAND [options]   (knooppunt --version)\n\n"
          "Every command that touches a data directory takes --data DIR (or KNOOPPUNT_DATA).\n"
          "Exit status: 0 success, 1 refused or failed, 2 bad usage.\n\ncommands:\n";
   for (const auto& c : commands()) out << "  knooppunt " << c.usage << "\n";
@@ -155,6 +173,21 @@ int run(int argc, char** argv) {
   }
   ::umask(077);  // the data directory holds personal data and keys: owner only
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && (args[0] == "--version" || args[0] == "-V")) {
+    std::cout << "knooppunt " << kVersion << "\n";
+    return kExitOk;
+  }
+  // Global options before the command words ("knooppunt --data DIR queue
+  // list"): moved behind them, where every command's parser takes them.
+  std::vector<std::string> global;
+  while (args.size() >= 2 && args[0] == "--data") {
+    global.insert(global.end(), args.begin(), args.begin() + 2);
+    args.erase(args.begin(), args.begin() + 2);
+  }
+  while (!args.empty() && args[0].starts_with("--data=")) {
+    global.push_back(args[0]);
+    args.erase(args.begin());
+  }
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_overview(args.empty() ? std::cerr : std::cout);
     return args.empty() ? kExitUsage : kExitOk;
@@ -167,10 +200,27 @@ int run(int argc, char** argv) {
     }
   }
   if (!best) {
+    // A command group ("knooppunt audit --help", or "knooppunt audit"):
+    // list its commands.
+    std::vector<const Command*> group;
+    for (const auto& c : commands())
+      if (c.words.size() > 1 && c.words[0] == args[0]) group.push_back(&c);
+    const bool help = args.size() == 1 || args[1] == "--help" || args[1] == "-h";
+    if (!group.empty() && help) {
+      std::ostream& out = args.size() == 1 ? std::cerr : std::cout;
+      out << "usage: knooppunt " << args[0] << " COMMAND [options]\n\ncommands:\n";
+      for (const Command* c : group) out << "  knooppunt " << c->usage << "\n      " << c->help << "\n";
+      return args.size() == 1 ? kExitUsage : kExitOk;
+    }
     return fail(make_error("usage", "unknown command '" + args[0] + (args.size() > 1 ? " " + args[1] : "") +
                                         "' (see knooppunt --help)"));
   }
   std::vector<std::string> rest(args.begin() + static_cast<long>(best->words.size()), args.end());
+  if (!global.empty()) {
+    if (!best->spec.value_flags.count("--data"))
+      return fail(make_error("usage", "knooppunt " + best->usage + " takes no --data"));
+    rest.insert(rest.end(), global.begin(), global.end());
+  }
   for (const auto& r : rest) {
     if (r == "--help" || r == "-h") {
       std::cout << "usage: knooppunt " << best->usage << "\n\n" << best->help << "\n";

@@ -37,4 +37,9 @@ Result<std::string> read_small_file(const std::string& path, std::size_t cap);
 // "file-name-invalid" (a name a package cannot hold).
 Result<std::vector<workers::PackageFile>> package_files(const std::vector<std::string>& paths);
 
+// Checks manifest text with the gateway's rules (signal, SIP or request
+// format); returns a one-line description ("knooppunt-signal/1 (signal)
+// with 2 file(s)") or the refusal (cli/manifest_commands.cpp).
+Result<std::string> check_manifest_text(const std::string& text);
+
 }  // namespace kp::cli

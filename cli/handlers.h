@@ -41,5 +41,8 @@ int cmd_sip_publish(const Args& a);
 int cmd_request_send(const Args& a);
 int cmd_retention_show(const Args& a);
 int cmd_retention_sweep(const Args& a);
+int cmd_manifest_check(const Args& a);
+int cmd_manifest_init(const Args& a);
+int cmd_receipt_verify(const Args& a);
 
 }  // namespace kp::cli

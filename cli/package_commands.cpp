@@ -6,6 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/context.h"
@@ -13,9 +17,11 @@
 #include "common/handles.h"
 #include "gateway/confine.h"
 #include "keys/age.h"
+#include "keys/age_armor.h"
 #include "keys/minisign.h"
 #include "policy/package_rules.h"
 #include "workers/package.h"
+#include "cli/terminal.h"
 
 namespace kp::cli {
 
@@ -31,6 +37,81 @@ Result<SecretBytes> read_secret_file(const std::string& path) {
   std::copy(text.begin(), text.end(), b.data());
   sodium_memzero(text.data(), text.size());
   return b;
+}
+
+// An unnamed file in $TMPDIR (or /tmp), gone when closed.
+Result<Fd> temporary_file() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  Fd tmp(::open(tmpdir && *tmpdir ? tmpdir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  KP_ENSURE(tmp.valid(), "io-failed", "cannot create a temporary file");
+  return tmp;
+}
+
+// The binary age file behind `in`: `in` itself, or, when it is armored
+// (`age -a`), an unnamed temporary file holding the decoded bytes.
+Result<Fd> binary_age(Fd in, const std::string& path) {
+  KP_TRY(bool armored, age::fd_looks_armored(in.get()));
+  if (!armored) return in;
+  KP_TRY(Fd tmp, temporary_file());
+  Status s = age::dearmor_fd(in.get(), tmp.get());
+  if (!s.ok()) return make_error(s.error().code, path + ": " + s.error().detail);
+  KP_ENSURE(::lseek(tmp.get(), 0, SEEK_SET) == 0, "io-failed", "cannot rewind the decoded file");
+  return tmp;
+}
+
+// Creates `path`, or accepts it when it is an existing empty directory.
+Status make_empty_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) == 0) return ok_status();
+  KP_ENSURE(errno == EEXIST, "io-failed", "cannot create " + path + ": " + std::strerror(errno));
+  std::error_code ec;
+  const bool dir = std::filesystem::is_directory(path, ec);
+  KP_ENSURE(dir && !ec, "io-failed", path + " exists and is not a directory");
+  const bool empty = std::filesystem::is_empty(path, ec);
+  KP_ENSURE(!ec, "io-failed", "cannot read " + path);
+  KP_ENSURE(empty, "dir-not-empty", path + " exists and is not empty; name a new or empty directory");
+  return ok_status();
+}
+
+// The signing key; a password-protected one is opened with the first line
+// of --password-file, or with a password typed on the terminal.
+Result<minisign::SecretKey> load_sign_key(const std::string& path, const std::optional<std::string>& password_file) {
+  KP_TRY(SecretBytes key_text, read_secret_file(path));
+  auto plain = minisign::parse_secret_key(text_of(key_text));
+  if (plain.ok() || plain.error().code != "key-encrypted") return plain;
+  SecretBytes password;
+  if (password_file) {
+    KP_TRY(password, read_secret_file(*password_file));
+  } else {
+    KP_TRY(password, read_password_from_terminal("password of " + path + ": "));
+  }
+  std::string_view pw = text_of(password);
+  if (std::size_t nl = pw.find_first_of("\r\n"); nl != std::string_view::npos) pw = pw.substr(0, nl);
+  auto key = minisign::parse_secret_key(text_of(key_text), pw);
+  if (!key.ok()) return make_error(key.error().code, path + ": " + key.error().detail);
+  return key;
+}
+
+// What the gateway's package rules say about these files, as tar entries.
+Status check_package_files(const std::vector<workers::PackageFile>& files) {
+  policy::PackageChecker checker;
+  KP_GUARD(checker.on_entry({"manifest.json", policy::EntryInfo::regular, 0}));
+  KP_GUARD(checker.on_entry({"manifest.json.minisig", policy::EntryInfo::regular, 0}));
+  for (const auto& f : files) {
+    struct stat st {};
+    KP_ENSURE(::stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode), "file-unreadable", f.path + " is not a readable file");
+    KP_GUARD(checker.on_entry({f.name, policy::EntryInfo::regular, static_cast<uint64_t>(st.st_size)}));
+  }
+  return ok_status();
+}
+
+// seal_package into an unnamed temporary file, then its armor onto `out`.
+Status seal_armored(const std::string& manifest, const std::vector<workers::PackageFile>& files,
+                    const minisign::SecretKey& key, const std::vector<age::PublicKey>& recipients, int out,
+                    const workers::ManifestCheck& check) {
+  KP_TRY(Fd tmp, temporary_file());
+  KP_GUARD(workers::seal_package(manifest, files, key, recipients, tmp.get(), check));
+  KP_ENSURE(::lseek(tmp.get(), 0, SEEK_SET) == 0, "io-failed", "cannot rewind the sealed package");
+  return age::armor_fd(tmp.get(), out);
 }
 
 }  // namespace
@@ -53,20 +134,30 @@ int cmd_seal(const Args& a) {
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
-    KP_TRY(SecretBytes key_text, read_secret_file(*sign_path));
-    KP_TRY(minisign::SecretKey key, minisign::parse_secret_key(text_of(key_text)));
+    KP_TRY(minisign::SecretKey key, load_sign_key(*sign_path, a.get("--password-file")));
     KP_TRY(std::string manifest, read_small_file(*manifest_path, 1 << 20));
     KP_TRY(std::vector<workers::PackageFile> files, package_files(a.positional));
+    // Every check the gateway makes that can be made here, before anything
+    // is signed: the files' names and types, then (once seal filled in the
+    // file list) the manifest.
+    KP_GUARD(check_package_files(files));
+    auto check = [&](const std::string& filled) -> Status {
+      auto checked = check_manifest_text(filled);
+      if (!checked.ok()) return make_error(checked.error().code, *manifest_path + ": " + checked.error().detail);
+      return ok_status();
+    };
     std::string tmp = *out_path + ".partial";
     Fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     KP_ENSURE(out.valid(), "io-failed", "cannot create " + tmp);
-    Status s = workers::seal_package(manifest, files, key, recipients, out.get());
+    Status s = a.has("--armor") ? seal_armored(manifest, files, key, recipients, out.get(), check)
+                                : workers::seal_package(manifest, files, key, recipients, out.get(), check);
     if (!s.ok()) {
       ::unlink(tmp.c_str());
       return s.error();
     }
     KP_ENSURE(::rename(tmp.c_str(), out_path->c_str()) == 0, "io-failed", "cannot write " + *out_path);
-    std::cout << "sealed " << files.size() << " file(s) into " << *out_path << "\n";
+    std::cout << "sealed " << files.size() << " file(s) into " << *out_path << (a.has("--armor") ? " (armored)" : "")
+              << "\n";
     return ok_status();
   };
   Status s = run();
@@ -84,11 +175,12 @@ int cmd_open(const Args& a) {
     KP_TRY(auto identities, age::parse_identities(text_of(id_text)));
     KP_TRY(std::string vk_text, read_small_file(*verify_path, 4096));
     KP_TRY(minisign::PublicKey vk, minisign::parse_public_key(vk_text));
-    Fd in(::open(in_path.c_str(), O_RDONLY | O_CLOEXEC));
-    KP_ENSURE(in.valid(), "file-unreadable", "cannot read " + in_path);
+    Fd raw(::open(in_path.c_str(), O_RDONLY | O_CLOEXEC));
+    KP_ENSURE(raw.valid(), "file-unreadable", "cannot read " + in_path);
+    KP_TRY(Fd in, binary_age(std::move(raw), in_path));
     std::vector<const age::Identity*> ids;
     for (const auto& i : identities) ids.push_back(&i);
-    KP_ENSURE(::mkdir(out_dir->c_str(), 0700) == 0, "io-failed", "cannot create " + *out_dir + " (it must not exist)");
+    KP_GUARD(make_empty_dir(*out_dir));
     KP_TRY(Fd dir, confine::open_dir(*out_dir));
     KP_TRY(workers::OpenedPackage pkg, workers::open_package_to_dir(in.get(), ids, policy::PackageRules{}, dir.get()));
     auto verified = minisign::verify(vk, pkg.manifest, pkg.signature);

@@ -25,6 +25,7 @@
 #include "keys/keystore.h"
 #include "policy/manifest.h"
 #include "store/cases.h"
+#include "store/registry.h"
 #include "workers/package.h"
 
 namespace kp::cli {
@@ -55,6 +56,12 @@ Status submit(const Args& a, bool sip, const std::string& text_field, const std:
   KP_ENSURE(c, "case-unknown", "there is no case " + case_id);
   KP_ENSURE(c->state == "queued" || c->state == "taken", "case-not-open",
             "case " + case_id + " is " + c->state);
+  // The worker would refuse it later, asynchronously: refuse it now.
+  KP_TRY(auto mun, store::find_municipality(db, c->municipality));
+  KP_ENSURE(mun && !mun->recipients.empty(), "municipality-no-recipient",
+            "municipality " + c->municipality +
+                " has no age recipient registered; add one first (knooppunt municipality recipients " +
+                c->municipality + " --set age1...)");
   KP_TRY(std::vector<workers::PackageFile> files, package_files(a.positional));
   KP_TRY(minisign::SecretKey hub, keys::load_hub_key(d));
   if (!keys::public_keys_published(d)) KP_GUARD(keys::publish_public_keys(d));

@@ -20,6 +20,7 @@
 #include "keys/keystore.h"
 #include "policy/identifiers.h"
 #include "policy/manifest.h"
+#include "policy/ranking.h"
 #include "store/audit_events.h"
 #include "store/cases.h"
 #include "store/intake.h"
@@ -166,14 +167,14 @@ int cmd_queue_list(const Args& a) {
     }
     std::cout << "capacity " << cap.year << ": " << cap.taken << " of " << cap.per_year
               << " cases taken\n";
+    if (!cases.empty()) std::cout << "case\tmunicipality\trank\tstate\tdomain\tprovider\tparts\tmatches\n";
     for (const auto& c : cases) {
       auto matches = store::other_reports_of(db, c.provider_kvk, c.municipality);
       std::string also;
       if (matches.ok())
         for (const auto& m : *matches) also += (also.empty() ? "" : ",") + m.municipality;
-      std::ostringstream rank;
-      rank << std::fixed << std::setprecision(0) << c.score;
-      std::cout << c.id << "\t" << c.municipality << "\t" << rank.str() << "\t" << c.state << "\t"
+      // The rank as the queue file spells it (rank-045: rounded half up).
+      std::cout << c.id << "\t" << c.municipality << "\t" << policy::rank_label(c.score) << "\t" << c.state << "\t"
                 << c.domain << "\tkvk " << c.provider_kvk << " " << c.provider_name << "\t"
                 << c.score_parts << (also.empty() ? "" : "\talso reported by " + also) << "\n";
     }

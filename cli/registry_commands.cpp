@@ -121,9 +121,10 @@ int list_accounts_cmd(const Args& a, const std::string& role) {
     arr.stringify(std::cout);
     std::cout << "\n";
   } else {
+    if (!list->empty()) std::cout << "id\temail\tstate\n";
     for (const auto& acc : *list)
-      std::cout << acc.id << (acc.email ? "\t" + *acc.email : "") << (acc.disabled_ms ? "\tdisabled" : "")
-                << "\n";
+      std::cout << acc.id << "\t" << (acc.email ? *acc.email : "-") << "\t"
+                << (acc.disabled_ms ? "disabled" : "active") << "\n";
   }
   return kExitOk;
 }
@@ -221,6 +222,7 @@ int cmd_municipality_list(const Args& a) {
     arr.stringify(std::cout);
     std::cout << "\n";
   } else {
+    if (!list->empty()) std::cout << "code\tname\n";
     for (const auto& m : *list) std::cout << m.code << "\t" << m.name << "\n";
   }
   return kExitOk;
@@ -359,6 +361,7 @@ int cmd_mandate_list(const Args& a) {
     arr.stringify(std::cout);
     std::cout << "\n";
   } else {
+    if (!list->empty()) std::cout << "person\tmunicipality\tlevel\tscopes\tstate\n";
     for (const auto& m : *list)
       std::cout << m.person << "\t" << m.municipality << "\t" << m.level << "\t" << m.scopes << "\t"
                 << mandate_state(m, now) << "\n";

@@ -45,4 +45,10 @@ std::string format_day(int64_t ms) { return format_utc(ms, "%Y-%m-%d"); }
 
 int utc_year(int64_t ms) { return utc_tm(ms).tm_year + 1900; }
 
+std::string daily_reset_text(int64_t now_ms) {
+  const int64_t left_min = (kDayMs - (now_ms % kDayMs) + 59999) / 60000;
+  return "it resets at 00:00 UTC, in " + std::to_string(left_min / 60) + " h " + std::to_string(left_min % 60) +
+         " min";
+}
+
 }  // namespace kp

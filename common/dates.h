@@ -23,4 +23,8 @@ std::string format_day(int64_t ms);
 // The UTC calendar year of `ms`.
 int utc_year(int64_t ms);
 
+// When a per-UTC-day limit reached at `now_ms` resets, for a refusal:
+// "it resets at 00:00 UTC, in 3 h 12 min".
+std::string daily_reset_text(int64_t now_ms);
+
 }  // namespace kp

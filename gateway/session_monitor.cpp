@@ -13,8 +13,10 @@
 #include <cstring>
 
 #include "common/digest.h"
+#include "common/dates.h"
 #include "common/log.h"
 #include "common/pair_file.h"
+#include "store/cases.h"
 #include "gateway/confine.h"
 #include "gateway/public_attrs.h"
 #include "gateway/upload.h"
@@ -295,11 +297,13 @@ Result<store::DayUsage> SessionMonitor::check_daily_limits(const std::string& ob
   if (counting_file && usage.files >= settings_.max_files_per_day) {
     audit("limit.hit", "refused", object, {}, {}, std::string("limit-files-per-day"));
     return make_error("limit-files-per-day", "the municipality reached its limit of " +
-                                                 std::to_string(settings_.max_files_per_day) + " uploads today");
+                                                 std::to_string(settings_.max_files_per_day) + " uploads today; " +
+                                                 daily_reset_text(log::now_ms()));
   }
   if (usage.bytes + adding_bytes > settings_.max_bytes_per_day) {
     audit("limit.hit", "refused", object, adding_bytes, {}, std::string("limit-bytes-per-day"));
-    return make_error("limit-bytes-per-day", "the municipality reached its daily upload volume");
+    return make_error("limit-bytes-per-day",
+                      "the municipality reached its daily upload volume; " + daily_reset_text(log::now_ms()));
   }
   return usage;
 }
@@ -403,6 +407,9 @@ Status SessionMonitor::commit(Area& area, const TempUpload& t, const std::string
     log::event("sftp.upload", {{"actor", principal_.account}, {"municipality", principal_.municipality},
                                {"name", final_name}, {"size", size}, {"sha256", t.sha256_hex},
                                {"renamed_from", renamed_from}});
+  // Remembered (boundedly) so that setting its time right after is a no-op.
+  if (own_uploads_.size() >= kMaxOwnUploads) own_uploads_.erase(own_uploads_.begin());
+  own_uploads_.insert(final_name);
   return ok_status();
 }
 
@@ -493,8 +500,18 @@ void SessionMonitor::on_list(const Request& q, Reply& reply, int sock) {
       auto list = confine::list_dir(t->area->dir.get());
       if (!list.ok()) reply.error = list.error();
       else {
+        // /queue and /decided split DATA/queue by the state of each file's case.
+        std::set<std::string> decided;
+        if (t->area->cases != Area::Cases::all) {
+          auto d = store::decided_queue_files(auth_.db());
+          if (d.ok()) decided = std::move(*d);
+        }
+        auto shown = [&](const std::string& name) {
+          if (t->area->cases == Area::Cases::all) return true;
+          return decided.count(name) == (t->area->cases == Area::Cases::decided ? 1u : 0u);
+        };
         for (const auto& e : *list) {
-          if (!e.is_regular() || is_hidden_name(e.name)) continue;
+          if (!e.is_regular() || is_hidden_name(e.name) || !shown(e.name)) continue;
           auto pair = open_pair(*t->area, e.name);
           entries.push_back({e.name, public_attrs(pair.ok() && *pair ? (*pair)->st : e.st)});
         }
@@ -594,12 +611,16 @@ void SessionMonitor::on_rename(const Request& q, Reply& reply) {
 }
 
 void SessionMonitor::on_setstat(const Request& q, Reply& reply) {
-  // Clients set times and modes after an upload (sftp put -p, WinSCP). On
-  // this session's own uncommitted uploads that is accepted and ignored;
-  // everything else is refused.
+  // Clients set times and modes after an upload (sftp put -p, WinSCP,
+  // rclone). On this session's own uploads -- uncommitted, or committed by
+  // this session -- that is accepted and ignored; everything else is refused.
   auto t = resolve(q.path);
   if (!t.ok()) return void(reply.error = t.error());
   if (t->area && t->area->can_create && temps_.count(t->name)) return;
+  // The same for an upload this session just committed: rclone and others
+  // set its modification time after the close and treat a refusal as a
+  // failed upload. Nothing changes; the gateway's own time stays.
+  if (t->area && t->area->can_create && own_uploads_.count(t->name)) return;
   reply.error = make_error("permission-denied", "attributes cannot be changed");
 }
 

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 
@@ -108,6 +109,8 @@ class SessionMonitor {
   std::map<uint32_t, std::unique_ptr<Open>> opens_;
   uint32_t next_token_ = 1;
   std::map<std::string, TempUpload> temps_;  // closed uploads under a temporary name
+  static constexpr std::size_t kMaxOwnUploads = 1024;
+  std::set<std::string> own_uploads_;  // names this session committed (setstat is a no-op on them)
   std::optional<Error> revoked_;
   int64_t revoked_at_ms_ = 0;
   int channel_refusals_ = 0;

@@ -242,7 +242,12 @@ Result<Request> decode_request(std::string_view body) {
       q.known = false;
       return q;
   }
-  if (!r.ok() || !r.at_end()) return bad_message(type_name(t));
+  // Bytes after a WRITE's data are ignored, as OpenSSH's sftp-server
+  // ignores the rest of any packet: rclone (pkg/sftp 1.13.5) sends the
+  // last, short chunk of an upload in a packet padded to its full chunk
+  // size. The data length field says what is data; the packet is already
+  // bounded by the framer. Every other request must end where it ends.
+  if (!r.ok() || (!r.at_end() && q.type != Fxp::write)) return bad_message(type_name(t));
   return q;
 }
 

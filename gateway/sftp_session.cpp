@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <utility>
 
+#include "common/dates.h"
 #include "common/log.h"
 #include "common/pair_file.h"
 #include "gateway/confine.h"
@@ -51,6 +53,20 @@ struct SftpSession::Handle {
 namespace {
 
 constexpr std::size_t kReaddirBatch = 100;
+// A status message stays short enough for a client that prints it on one
+// line; the cut never splits a UTF-8 sequence.
+constexpr std::size_t kMaxClientMessage = 300;
+// Lines on the client's stderr per session, so a loop of refused requests
+// cannot flood it.
+constexpr int kMaxNotices = 64;
+
+std::string client_message(const Error& e) {
+  std::string m = e.message();
+  if (m.size() <= kMaxClientMessage) return m;
+  std::size_t cut = kMaxClientMessage - 3;
+  while (cut > 0 && (static_cast<unsigned char>(m[cut]) & 0xC0) == 0x80) --cut;
+  return m.substr(0, cut) + "...";
+}
 constexpr std::size_t kMaxRanges = 1024;
 
 // Adds [b, e) to the sorted, merged `ranges`; returns how many bytes they cover now.
@@ -169,8 +185,17 @@ void SftpSession::reply_error(Out& out, uint32_t id, const Error& e, std::string
     code = sftp::status_from_error(e);
   log::event("sftp.refused", {{"actor", label_.account}, {"municipality", label_.municipality},
                               {"op", op}, {"reason", e.code}, {"detail", e.detail}});
-  sftp::encode_status(out, id, code, e.message());
+  const std::string message = client_message(e);
+  sftp::encode_status(out, id, code, message);
+  // "No such file" answers the probes every client makes (does the target
+  // exist?): not worth a line on the user's screen.
+  if (code != StatusCode::no_such_file && notices_sent_ < kMaxNotices) {
+    ++notices_sent_;
+    notices_ += "knooppunt: " + message + "\r\n";
+  }
 }
+
+std::string SftpSession::take_notices() { return std::exchange(notices_, {}); }
 
 void SftpSession::simple(Op op, std::string_view path, std::string_view path2, const sftp::Request& req,
                          Out& out, std::string_view what) {
@@ -278,7 +303,8 @@ void SftpSession::on_write(const sftp::Request& req, Out& out) {
     return refuse(make_error("limit-file-size", "uploads are limited to " +
                                                     std::to_string(settings_.max_file_size) + " bytes"));
   if (h->day_bytes_before + std::max(end, h->size) > static_cast<uint64_t>(settings_.max_bytes_per_day))
-    return refuse(make_error("limit-bytes-per-day", "the municipality reached its daily upload volume"));
+    return refuse(make_error("limit-bytes-per-day", "the municipality reached its daily upload volume; " +
+                                                        daily_reset_text(log::now_ms())));
   if (h->ranges.size() >= kMaxRanges && !req.data.empty())
     return refuse(make_error("upload-fragmented", "too many separate pieces; send the file in order"));
   const char* p = req.data.data();

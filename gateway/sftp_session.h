@@ -49,6 +49,13 @@ class SftpSession {
   // Ends the session: the monitor drops uploads that were never committed.
   void finish();
 
+  // The refusals since the last call, one "knooppunt: code: sentence" line
+  // each, for the channel's stderr (SSH extended data), which OpenSSH's
+  // ssh (under sftp and scp) and PuTTY print while the SFTP client shows
+  // only a generic text per status code. The same text is the status
+  // message. At most 64 lines per session.
+  std::string take_notices();
+
  private:
   struct Handle;
   using Out = std::vector<uint8_t>;
@@ -87,6 +94,8 @@ class SftpSession {
   uint64_t next_handle_ = 1;
   bool initialised_ = false;
   bool finished_ = false;
+  std::string notices_;
+  int notices_sent_ = 0;
 };
 
 }  // namespace kp::gateway

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "gateway/gate.h"
+#include "gateway/login_notice.h"
 #include "gateway/monitor_client.h"
 #include "gateway/principal.h"
 #include "gateway/session_monitor.h"
@@ -131,6 +132,7 @@ std::optional<Principal> authenticate(ssh_session session, Authority& auth, stor
         auto r = auth.authenticate(*login, *key, source);
         if (r.ok()) p = *r;
         else refusal = r.error();
+        if (refusal) tell_refused_login(session, auth, *login, *key, *refusal);
       }
       std::optional<std::string> muni;
       if (login.ok() && login->municipality) muni = login->municipality;
@@ -223,6 +225,8 @@ bool run_sftp(ssh_channel channel, SftpSession& session, const Settings& setting
       if (ssh_channel_write(channel, out.data(), static_cast<uint32_t>(out.size())) == SSH_ERROR) return true;
       out.clear();
     }
+    if (std::string notices = session.take_notices(); !notices.empty())
+      (void)ssh_channel_write_stderr(channel, notices.data(), static_cast<uint32_t>(notices.size()));
     if (!alive) break;
   }
   return true;

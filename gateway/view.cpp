@@ -45,6 +45,13 @@ Result<View> View::open(const DataDir& d, const Principal& p) {
       KP_GUARD(ensure_dir(d.queue_payloads()));
       KP_TRY(Fd payloads, confine::open_dir(d.queue_payloads()));
       queue.payloads = std::move(payloads);
+      queue.cases = Area::Cases::open;
+      KP_TRY(Area decided, make_area("decided", d.queue(), std::nullopt));
+      decided.can_read = true;
+      decided.descending = true;
+      decided.cases = Area::Cases::decided;
+      KP_TRY(Fd decided_payloads, confine::open_dir(d.queue_payloads()));
+      decided.payloads = std::move(decided_payloads);
       KP_TRY(Area outgoing, make_area("outgoing", d.outgoing(), std::nullopt));
       outgoing.can_read = true;  // staff read their receipts here
       outgoing.can_create = true;
@@ -52,6 +59,7 @@ Result<View> View::open(const DataDir& d, const Principal& p) {
       KP_TRY(Fd partial, confine::open_dir(d.outgoing_partial()));
       outgoing.partial = std::move(partial);
       v.areas_.push_back(std::move(queue));
+      v.areas_.push_back(std::move(decided));
       v.areas_.push_back(std::move(outgoing));
       break;
     }

@@ -4,7 +4,8 @@
 //
 //   person  /inbox  (create new files only; scope upload)
 //           /outbox (list, read, remove = acknowledge; scope download)
-//   staff   /queue  (list, read)       /outgoing (create new files, list, read receipts)
+//   staff   /queue  (list, read: open cases)   /decided (list, read: declined and closed cases)
+//           /outgoing (create new files, list, read receipts)
 //   auditor /audit  (list, read)
 #pragma once
 
@@ -28,6 +29,9 @@ struct Area {
   bool can_create = false;             // upload new files
   bool can_acknowledge = false;        // remove = move to archive
   bool descending = false;             // listed in descending name order (the queue: highest rank first)
+  // DATA/queue is listed twice for staff: /queue the open cases, /decided
+  // the declined and closed ones (both read the same folder).
+  enum class Cases { all, open, decided } cases = Cases::all;
   Fd dir;
   Fd partial;  // can_create: where uploads are written until committed
   Fd archive;  // can_acknowledge: where acknowledged files go

@@ -169,7 +169,9 @@ Result<SecretBytes> format_secret_key(const SecretKey& key) {
   return text;
 }
 
-Result<SecretKey> parse_secret_key(std::string_view text) {
+Result<SecretKey> parse_secret_key(std::string_view text) { return parse_secret_key(text, std::nullopt); }
+
+Result<SecretKey> parse_secret_key(std::string_view text, std::optional<std::string_view> password) {
   KP_GUARD(ensure_sodium());
   KP_ENSURE(text.size() <= kMaxKeyFile, "key-malformed", "secret key file is too large");
   auto lines = split_lines(text);
@@ -178,21 +180,39 @@ Result<SecretKey> parse_secret_key(std::string_view text) {
             "first line must start with \"untrusted comment:\"");
   SecretBytes raw(kSecretStructBytes);
   KP_ENSURE(raw.valid(), "crypto-init-failed", "cannot allocate secure memory");
-  const uint8_t* r = raw.data();
+  uint8_t* r = raw.data();
   KP_ENSURE(b64_decode_exact(lines[1], raw.data(), kSecretStructBytes), "key-malformed",
             "secret key is not base64 of 158 bytes");
   KP_ENSURE(std::memcmp(r, kAlgEd, 2) == 0, "key-malformed", "unsupported signature algorithm");
   KP_ENSURE(std::memcmp(r + 4, kChkBlake2, 2) == 0, "key-malformed", "unsupported checksum algorithm");
-  KP_ENSURE(std::memcmp(r + 2, kKdfScrypt, 2) != 0, "key-encrypted",
-            "secret key is password-protected; remove the password with `minisign -C -W`");
-  KP_ENSURE(std::memcmp(r + 2, kKdfNone, 2) == 0, "key-malformed", "unsupported key derivation");
+  const bool encrypted = std::memcmp(r + 2, kKdfScrypt, 2) == 0;
+  KP_ENSURE(!encrypted || password, "key-encrypted",
+            "secret key is password-protected; give its password (--password-file, or type it when asked)");
+  KP_ENSURE(encrypted || std::memcmp(r + 2, kKdfNone, 2) == 0, "key-malformed", "unsupported key derivation");
+  if (encrypted) {
+    // minisign: scrypt(password, salt, opslimit, memlimit) gives a stream
+    // XORed over key id, secret key and checksum.
+    uint64_t ops = 0, mem = 0;
+    for (int i = 7; i >= 0; --i) ops = (ops << 8) | r[6 + 32 + i];
+    for (int i = 7; i >= 0; --i) mem = (mem << 8) | r[6 + 32 + 8 + i];
+    // Bounds against a hostile key file (minisign writes 2^25 and 1 GiB).
+    KP_ENSURE(ops <= (1ULL << 32) && mem <= (4ULL << 30), "key-malformed", "the key's scrypt limits are too high");
+    constexpr std::size_t kStream = kSecretStructBytes - kKeyIdOff;  // key id, sk, checksum
+    SecretBytes stream(kStream);
+    KP_ENSURE(stream.valid(), "crypto-init-failed", "cannot allocate secure memory");
+    KP_ENSURE(crypto_pwhash_scryptsalsa208sha256(stream.data(), kStream, password->data(), password->size(),
+                                                 r + 6, ops, static_cast<std::size_t>(mem)) == 0,
+              "crypto-init-failed", "scrypt failed (out of memory?)");
+    for (std::size_t i = 0; i < kStream; ++i) r[kKeyIdOff + i] ^= stream.data()[i];
+  }
 
   // minisign -W leaves the checksum zero; any other value must be right.
   uint8_t chk[kChecksumBytes];
   blake2b_256_checksum(r + kKeyIdOff, r + kSkOff, chk);
-  const bool zero_chk = sodium_is_zero(r + kChkOff, kChecksumBytes) == 1;
+  const bool zero_chk = !encrypted && sodium_is_zero(r + kChkOff, kChecksumBytes) == 1;
   const bool good_chk = sodium_memcmp(chk, r + kChkOff, kChecksumBytes) == 0;
   sodium_memzero(chk, sizeof chk);
+  KP_ENSURE(!encrypted || good_chk, "key-password-wrong", "the password does not open this secret key");
   KP_ENSURE(zero_chk || good_chk, "key-malformed", "secret key checksum does not match");
 
   // The public half must be the one derived from the seed, or every

@@ -19,9 +19,10 @@
 // sig(64) || trusted comment, which is what makes the trusted comment
 // trusted.
 //
-// Secret keys are only handled unencrypted (kdf bytes zero, as written by
-// `minisign -G -W`); a password-protected key is refused with
-// "key-encrypted" so an operator knows to run `minisign -C -W` on it first.
+// Secret keys are read unencrypted (kdf bytes zero, as written by
+// `minisign -G -W`) or, given the password, password-protected (scrypt, as
+// `minisign -G` writes them); without the password such a key is refused
+// with "key-encrypted".
 // We write the BLAKE2b-256 checksum minisign defines for the key (minisign
 // itself leaves it zero for -W keys and ignores it when reading unencrypted
 // keys); on reading we accept a zero checksum, verify a non-zero one, and in
@@ -38,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <string_view>
 
 #include "common/handles.h"
@@ -109,6 +111,13 @@ Result<SecretBytes> format_secret_key(const SecretKey& key);
 // "key-malformed" (anything else wrong, including a bad checksum or a
 // public half that does not match the seed), "crypto-init-failed".
 Result<SecretKey> parse_secret_key(std::string_view text);
+
+// The same for a key file that may be password-protected (`minisign -G`
+// without -W: scrypt, salt and limits in the file): with `password` an
+// encrypted key is opened ("key-password-wrong" when the checksum then
+// fails); without, it is "key-encrypted". An unencrypted key ignores the
+// password.
+Result<SecretKey> parse_secret_key(std::string_view text, std::optional<std::string_view> password);
 
 // A parsed signature file.
 struct Signature {

@@ -16,7 +16,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include <exception>
-#include <initializer_list>
+#include <span>
 #include <limits>
 #include <map>
 #include <set>
@@ -227,7 +227,7 @@ Result<Object::Ptr> object_member(const Object& o, const std::string& key,
 
 // Refuses the first member of `o` (in key order) not in `known`.
 Status only_known(const Object& o, const std::string& prefix,
-                  std::initializer_list<std::string_view> known, std::string_view format = kSignalFormat) {
+                  std::span<const std::string_view> known, std::string_view format = kSignalFormat) {
   for (auto it = o.begin(); it != o.end(); ++it) {
     bool found = false;
     for (std::string_view k : known) found = found || it->first == k;
@@ -267,20 +267,9 @@ Status check_text(const std::string& s, const std::string& path, uint32_t max_ch
   return ok_status();
 }
 
-bool valid_request_id(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  if (!alnum(s[0])) return false;
-  for (char c : s)
-    if (!alnum(c) && c != '.' && c != '_' && c != ':' && c != '-') return false;
-  return true;
-}
-
 Status read_provider(const Object& root, Manifest& m, const ManifestLimits& lim) {
   KP_TRY(Object::Ptr p, object_member(root, "provider", "provider"));
-  KP_GUARD(only_known(*p, "provider.", {"kvk", "agb", "name"}));
+  KP_GUARD(only_known(*p, "provider.", kProviderFields));
 
   KP_TRY(std::optional<Var> kvk, member(*p, "kvk", "provider.kvk", true));
   KP_ENSURE(kvk->isString(), "manifest-field-invalid",
@@ -304,7 +293,7 @@ Status read_provider(const Object& root, Manifest& m, const ManifestLimits& lim)
 
 Status read_period(const Object& root, Manifest& m) {
   KP_TRY(Object::Ptr p, object_member(root, "period", "period"));
-  KP_GUARD(only_known(*p, "period.", {"from", "until"}));
+  KP_GUARD(only_known(*p, "period.", kPeriodFields));
   for (const char* which : {"from", "until"}) {
     const std::string path = std::string("period.") + which;
     KP_TRY(std::optional<Var> v, member(*p, which, path, true));
@@ -354,7 +343,7 @@ Status read_files(const Object& root, std::vector<ManifestFile>& files, const Ma
   for (std::size_t i = 0; i < a->size(); ++i) {
     const std::string path = "files[" + std::to_string(i) + "]";
     KP_TRY(Object::Ptr f, as_object(a->get(static_cast<unsigned>(i)), path));
-    KP_GUARD(only_known(*f, path + ".", {"name", "size", "sha256"}, format));
+    KP_GUARD(only_known(*f, path + ".", kFileFields, format));
     ManifestFile mf;
     KP_TRY(mf.name, string_member(*f, "name", path + ".name"));
     const NameProblem np = check_file_name(mf.name, lim.max_file_name_bytes);
@@ -405,11 +394,7 @@ Status read_sender(const Object& root, std::string& municipality, std::string& s
 }
 
 Status read_fields(const Object& root, Manifest& m, const ManifestLimits& lim) {
-  KP_GUARD(
-      only_known(root, "",
-                 {"format", "kind", "municipality", "submitted_by", "created", "provider", "domain",
-                  "period", "irregularity", "estimated_damage_eur", "clients_affected",
-                  "health_risk", "summary", "bsns", "in_reply_to", "files"}));
+  KP_GUARD(only_known(root, "", kSignalFields));
 
   KP_TRY(std::string kind, string_member(root, "kind", "kind"));
   auto k = parse_kind(kind);
@@ -464,12 +449,9 @@ Status read_fields(const Object& root, Manifest& m, const ManifestLimits& lim) {
 Status read_hub_fields(const Object& root, HubManifest& m, const ManifestLimits& lim) {
   const bool sip = m.kind == HubKind::sip;
   const std::string_view format = sip ? kSipFormat : kRequestFormat;
-  if (sip)
-    KP_GUARD(only_known(root, "", {"format", "id", "published", "case", "municipality", "submitted_by",
-                                   "created", "title", "summary", "files"}, format));
-  else
-    KP_GUARD(only_known(root, "", {"format", "id", "published", "case", "municipality", "submitted_by",
-                                   "created", "question", "summary", "files"}, format));
+  KP_GUARD(only_known(root, "", sip ? std::span<const std::string_view>(kSipFields)
+                                     : std::span<const std::string_view>(kRequestFields),
+                      format));
   KP_TRY(std::optional<Var> id, member(root, "id", "id", false));
   if (id) {
     KP_TRY(std::string v, as_string(*id, "id"));
@@ -513,6 +495,18 @@ int number(std::string_view s, std::size_t pos, std::size_t n) {
 }  // namespace
 
 // ---------------------------------------------------------------- public
+
+bool valid_request_id(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(s[0])) return false;
+  for (char c : s)
+    if (!alnum(c) && c != '.' && c != '_' && c != ':' && c != '-') return false;
+  return true;
+}
+
 
 std::string_view kind_name(Kind k) {
   return k == Kind::signal ? "signal" : "enrichment-response";

@@ -72,6 +72,7 @@
 //                                   the package; put your own account name there.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -87,6 +88,21 @@ inline constexpr std::string_view kSignalFormat = "knooppunt-signal/1";
 enum class Kind { signal, enrichment_response };
 enum class Domain { Wmo, Jeugdwet, Wlz, Zvw, other };
 enum class HealthRisk { none, low, high };
+
+// Every field each format knows, in the order the parser reads them; an
+// other name is "manifest-field-unknown". docs/schemas/*.schema.json list
+// the same (tests/policy/manifest_schema_test.cpp compares them).
+inline constexpr std::array<std::string_view, 16> kSignalFields = {
+    "format", "kind",   "municipality", "submitted_by",         "created",          "provider",
+    "domain", "period", "irregularity", "estimated_damage_eur", "clients_affected", "health_risk",
+    "summary", "bsns",  "in_reply_to",  "files"};
+inline constexpr std::array<std::string_view, 3> kProviderFields = {"kvk", "agb", "name"};
+inline constexpr std::array<std::string_view, 2> kPeriodFields = {"from", "until"};
+inline constexpr std::array<std::string_view, 3> kFileFields = {"name", "size", "sha256"};
+inline constexpr std::array<std::string_view, 10> kSipFields = {
+    "format", "id", "published", "case", "municipality", "submitted_by", "created", "title", "summary", "files"};
+inline constexpr std::array<std::string_view, 10> kRequestFields = {
+    "format", "id", "published", "case", "municipality", "submitted_by", "created", "question", "summary", "files"};
 
 // The manifest spellings ("enrichment-response", "Jeugdwet", "high").
 std::string_view kind_name(Kind k);
@@ -192,6 +208,10 @@ Result<HubManifest> parse_hub_manifest(std::string_view json_text, const Manifes
 // A one-line human text under the manifest's rules (1..max_chars code
 // points, no control or bidi characters); `what` names it in the error.
 Status check_line_text(const std::string& s, const std::string& what, uint32_t max_chars);
+
+// An item id (in_reply_to, id): 1..128 of [A-Za-z0-9._:-], starting with
+// a letter or digit.
+bool valid_request_id(std::string_view s);
 
 // "KP-" + 4-digit year + "-" + 6 digits.
 bool valid_case_id(std::string_view s);

@@ -33,6 +33,19 @@ char ascii_lower(char c) {
 
 }  // namespace
 
+std::string accepted_list(const std::vector<std::string>& extensions) {
+  std::string out;
+  for (const std::string& e : extensions) out += (out.empty() ? "" : " ") + e;
+  return out;
+}
+
+std::string entry_label(std::string_view name, uint32_t position, uint32_t max_bytes) {
+  std::string_view shown = name;
+  if (shown.size() > 1 && shown.back() == '/') shown.remove_suffix(1);
+  if (check_entry_name(shown, max_bytes) == NameProblem::none) return "\"" + std::string(shown) + "\"";
+  return "entry " + std::to_string(position);
+}
+
 std::vector<std::string> default_allowed_extensions() {
   return {".pdf", ".txt",  ".csv",  ".json", ".xml", ".jpg", ".jpeg", ".png",
           ".tif", ".tiff", ".docx", ".xlsx", ".odt", ".ods", ".eml",  ".msg"};
@@ -166,7 +179,10 @@ Status PackageChecker::on_entry(const EntryInfo& entry) {
   if (finished_)
     return fail(make_error("package-checker-finished", "an entry was reported after the end"));
 
-  const std::string pos = "entry " + std::to_string(entries_ + 1);
+  // Name the entry as the sender named it when the name is printable (it
+  // is the sender's own file name, and the detail goes only into the
+  // receipt in their own outbox); by position when it is not.
+  const std::string pos = entry_label(entry.name, entries_ + 1, rules_.max_name_bytes);
   if (entries_ >= rules_.max_entries)
     return fail(make_error(
         "package-too-many-entries",
@@ -236,7 +252,8 @@ Status PackageChecker::on_entry(const EntryInfo& entry) {
     if (!allowed)
       return fail(make_error("package-file-type",
                              pos + (ext.empty() ? std::string(" has no file type (extension)")
-                                                : " has type " + ext + ", which is not accepted")));
+                                                : " has type " + ext + ", which is not accepted") +
+                                 "; accepted: " + accepted_list(rules_.allowed_extensions)));
   }
 
   // Names are compared ASCII-case-insensitively: files/A.pdf and files/a.pdf

@@ -15,6 +15,9 @@
 // (policy/manifest.h): the names a manifest lists and the names a tar holds
 // obey the same rule, so one can be matched to the other byte for byte.
 //
+// Details name the entry by its name in quotes ("files/x.bin") when the name
+// is printable, else by position ("entry 5"); see entry_label().
+//
 // Reason codes (stable; shown to the municipality in a rejection receipt):
 //
 //   code                          what a municipal employee can do about it
@@ -92,6 +95,14 @@ namespace kp::policy {
 // an archive inside the package would hide its content from this check and
 // could be a bomb for whoever opens it downstream.
 std::vector<std::string> default_allowed_extensions();
+
+// The extensions as one line for a refusal: ".pdf .txt .csv ...".
+std::string accepted_list(const std::vector<std::string>& extensions);
+
+// How a refusal names a tar entry: the name in double quotes when it passes
+// check_entry_name (printable, strict UTF-8, no control or bidi characters),
+// else "entry N" (N counts from 1), so a hostile name is never echoed.
+std::string entry_label(std::string_view name, uint32_t position, uint32_t max_bytes);
 
 struct PackageRules {
   // Bytes of the package as consumed from the upload (the sealed stream).

@@ -135,4 +135,6 @@ std::string explain(const RankResult& r) {
   return out;
 }
 
+int rank_label(double score) { return static_cast<int>(std::lround(score)); }
+
 }  // namespace kp::policy

@@ -93,6 +93,10 @@ struct RankResult {
 // weights up front). With all weights 0 every part is 0.
 RankResult rank(const RankInput& in, const RankWeights& w = {});
 
+// The rank as a whole number, rounded half up: what the queue file name
+// spells (rank-045) and what `queue list` shows.
+int rank_label(double score);
+
 // One line for logs and the queue listing:
 // "damage 25.00 + clients 13.36 + health_risk 25.00 + domain 7.00 +
 // cross_municipality 0.00 = 70.36".

@@ -107,4 +107,18 @@ Result<std::vector<Reply>> list_replies(Db& db) {
   return select_replies(db, std::nullopt);
 }
 
+Result<std::set<std::string>> decided_queue_files(Db& db) {
+  KP_TRY(Stmt st, db.prepare(
+                      "SELECT queue_name FROM cases WHERE state IN ('declined', 'closed') "
+                      "UNION SELECT r.queue_name FROM replies r JOIN cases c ON c.id = r.case_id "
+                      "WHERE c.state IN ('declined', 'closed')"));
+  std::set<std::string> out;
+  for (;;) {
+    KP_TRY(bool row, st.step());
+    if (!row) break;
+    out.insert(st.col_text(0));
+  }
+  return out;
+}
+
 }  // namespace kp::store

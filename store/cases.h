@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct Case {
 // Every case, highest score first.
 Result<std::vector<Case>> list_cases(Db& db);
 Result<std::optional<Case>> find_case(Db& db, const std::string& id);
+
+// The queue files (DATA/queue names) of declined and closed cases and of
+// their enrichment replies: staff see them in /decided, not in /queue.
+Result<std::set<std::string>> decided_queue_files(Db& db);
 
 // Moves case `id` from state `from` to `to`, recording who, when and why;
 // call inside the caller's transaction (with its audit record). Errors:

@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 15> kMigrations = {
+constexpr std::array<const char*, 16> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -339,6 +339,16 @@ CREATE TABLE penalties (
   bans INTEGER NOT NULL DEFAULT 0,
   last_ms INTEGER NOT NULL,
   reason TEXT NOT NULL
+);
+)sql",
+    // 16: the signed manifests intake accepted (SHA-256 of manifest.json),
+    // so a second upload of the same package is refused as a duplicate.
+    R"sql(
+CREATE TABLE accepted_manifests (
+  sha256 TEXT PRIMARY KEY,
+  case_id TEXT NOT NULL,
+  upload_id INTEGER NOT NULL REFERENCES uploads(id),
+  accepted_ms INTEGER NOT NULL
 );
 )sql",
 };

@@ -15,11 +15,15 @@
 #include <sstream>
 
 #include "audit/log.h"
+#include "audit/record.h"
 #include "common/atomic_file.h"
 #include "common/log.h"
 #include "gateway/confine.h"
 #include "store/outbox.h"
 #include "store/registry.h"
+#include "store/accepted_manifests.h"
+#include "workers/armored_upload.h"
+#include "workers/duplicates.h"
 #include "workers/outputs.h"
 #include "workers/package.h"
 #include "workers/parse_upload.h"
@@ -141,12 +145,14 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
 
   std::optional<Error> rejection;
   std::optional<Checked> checked;
+  std::string manifest_sha;
   {
     KP_TRY(Fd inbox, confine::open_dir(ctx.data.box(upload.municipality) + "/inbox"));
     auto in = open_placed(inbox.get(), upload.name);
     if (!in.ok()) return in.error();  // not placed yet (gateway recovery); retried later
+    KP_TRY(Fd binary, binary_upload(ctx.data.root + "/work", std::move(*in), ctx.rules.max_package_bytes));
     std::optional<age::OpenedHeader> opened;
-    KP_TRY(auto parsed, parse_upload(ctx, in->get(), upload.size, std::to_string(upload.id), &opened));
+    KP_TRY(auto parsed, parse_upload(ctx, binary.get(), upload.size, std::to_string(upload.id), &opened));
     if (!parsed.ok() && parsed.error().code == "io-failed") return parsed.error();  // ours, not the package's
     if (!parsed.ok()) {
       rejection = parsed.error();
@@ -155,8 +161,17 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
       if (!v.ok()) rejection = v.error();
       else checked = std::move(*v);
     }
+    // The same signed package accepted before (workers/duplicates.h).
+    if (checked) {
+      manifest_sha = manifest_key(parsed->manifest);
+      KP_TRY(auto earlier, duplicate_of(*ctx.db, manifest_sha));
+      if (earlier) {
+        rejection = std::move(*earlier);
+        checked.reset();
+      }
+    }
     if (!rejection) {
-      Status made = prepare_queue_pair(ctx.data, upload.id, inbox.get(), upload.name, in->get(), *opened,
+      Status made = prepare_queue_pair(ctx.data, upload.id, inbox.get(), upload.name, binary.get(), *opened,
                                        staff_recipients);
       if (!made.ok()) {
         discard_queue_pair(ctx.data, upload.id);
@@ -233,6 +248,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin, audit::Persist::when_due));
     KP_TRY(std::string proof, audit::proof_against(*ctx.db, static_cast<uint64_t>(r.log_index), cp));
     r.proof = proof;
+    r.record = audit::canonical_record(events.back(), static_cast<uint64_t>(r.log_index));
     std::string json = receipt_json(r);
     KP_TRY(std::string sig, sign_receipt(ctx.hub_key, r, json));
     store::OutboxItem item;
@@ -245,6 +261,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     KP_TRY(int64_t item_id, store::insert_outbox_item(*ctx.db, item));
     (void)item_id;
     if (reply) KP_GUARD(store::insert_reply(*ctx.db, *reply));
+    if (v.accepted) KP_GUARD(store::insert_accepted_manifest(*ctx.db, manifest_sha, {*r.case_id, upload.id, now}));
     return store::insert_receipt(*ctx.db, upload.id, json, sig);
   });
   if (!committed.ok()) {

@@ -548,7 +548,7 @@ Status for_each_block(int fd, const std::function<Status(const uint8_t*, std::si
 
 Status seal_package(const std::string& manifest_json, const std::vector<PackageFile>& files,
                     const minisign::SecretKey& sign_key, const std::vector<age::PublicKey>& recipients,
-                    int out_fd) {
+                    int out_fd, const ManifestCheck& check) {
   Poco::JSON::Array listed;
   for (const auto& f : files) {
     KP_TRY(Fd in, open_input(f.path));
@@ -579,6 +579,7 @@ Status seal_package(const std::string& manifest_json, const std::vector<PackageF
   } catch (const std::exception& e) {
     return make_error("manifest-not-json", std::string("the manifest is not a JSON object: ") + e.what());
   }
+  if (check) KP_GUARD(check(manifest));
   KP_TRY(std::string signature, minisign::sign(sign_key, manifest, "knooppunt manifest"));
   KP_TRY(auto sealer, TarSealer::create(out_fd, recipients));
   int64_t now = static_cast<int64_t>(::time(nullptr));

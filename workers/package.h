@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -73,8 +74,11 @@ struct PackageFile {
 // `sign_key`, and seals manifest, signature and files (streamed) to
 // `recipients` into `out_fd`. Errors: "manifest-not-json", "file-unreadable",
 // "io-failed".
+// `check` (may be empty) sees the manifest with its file list filled in,
+// before it is signed; its error stops the seal.
+using ManifestCheck = std::function<Status(const std::string& manifest)>;
 Status seal_package(const std::string& manifest_json, const std::vector<PackageFile>& files,
                     const minisign::SecretKey& sign_key, const std::vector<age::PublicKey>& recipients,
-                    int out_fd);
+                    int out_fd, const ManifestCheck& check = {});
 
 }  // namespace kp::workers

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "audit/log.h"
+#include "audit/record.h"
 #include "common/log.h"
 #include "gateway/confine.h"
 #include "policy/identifiers.h"
@@ -248,6 +249,7 @@ Status process_submission(IntakeContext& ctx, const store::Upload& sub) {
         KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin, audit::Persist::when_due));
         KP_TRY(std::string proof, audit::proof_against(*ctx.db, static_cast<uint64_t>(r.log_index), cp));
         r.proof = proof;
+        r.record = audit::canonical_record(events.back(), static_cast<uint64_t>(r.log_index));
         std::string json = receipt_json(r);
         KP_TRY(std::string sig, sign_receipt(ctx.hub_key, r, json));
         return store::set_submission_receipt(*ctx.db, sub.id, json, sig);

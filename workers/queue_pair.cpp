@@ -29,12 +29,20 @@ Status prepare_queue_pair(const DataDir& d, int64_t upload_id, int inbox_fd, con
   KP_TRY(Fd work, confine::open_dir(d.root + "/work"));
   const std::string link_name = link.substr(link.rfind('/') + 1);
   (void)::unlinkat(work.get(), link_name.c_str(), 0);  // a stale link of an earlier try
-  KP_ENSURE(::linkat(inbox_fd, upload_name.c_str(), work.get(), link_name.c_str(), 0) == 0, "io-failed",
-            "cannot link the upload into DATA/work (the data directory must be one file system)");
-  // The name still leads to the file the header was read from.
+  // The upload's inbox name when it leads to the file the header was read
+  // from; otherwise (an armored upload decoded into an unnamed file,
+  // armored_upload.h) that file itself.
   struct stat a {}, b {};
-  KP_ENSURE(::fstat(upload_fd, &a) == 0 && ::fstatat(work.get(), link_name.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 &&
-                a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+  KP_ENSURE(::fstat(upload_fd, &a) == 0, "io-failed", "cannot stat the upload");
+  const bool named = ::fstatat(inbox_fd, upload_name.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+                     a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  const std::string self = "/proc/self/fd/" + std::to_string(upload_fd);
+  const int linked = named ? ::linkat(inbox_fd, upload_name.c_str(), work.get(), link_name.c_str(), 0)
+                           : ::linkat(AT_FDCWD, self.c_str(), work.get(), link_name.c_str(), AT_SYMLINK_FOLLOW);
+  KP_ENSURE(linked == 0, "io-failed",
+            "cannot link the upload into DATA/work (the data directory must be one file system)");
+  KP_ENSURE(::fstatat(work.get(), link_name.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+                a.st_ino == b.st_ino,
             "io-failed", "the upload changed while it was processed");
   return confine::fsync_dir(work.get());
 }

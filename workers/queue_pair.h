@@ -33,7 +33,9 @@ std::string queue_payload_work(const DataDir& d, int64_t upload_id);
 
 // Makes both work parts for the upload `upload_name` in the inbox folder
 // `inbox_fd`, whose open descriptor `upload_fd` the header `h` was read
-// from (the link is checked to be that very file). Errors: "io-failed",
+// from: linked by its inbox name, or, when `upload_fd` is an unnamed file
+// (an armored upload decoded, armored_upload.h), by the descriptor; the
+// link is checked to be that very file. Errors: "io-failed",
 // "age-*" from rewrapping.
 Status prepare_queue_pair(const DataDir& d, int64_t upload_id, int inbox_fd, const std::string& upload_name,
                           int upload_fd, const age::OpenedHeader& h, const std::vector<age::PublicKey>& staff);

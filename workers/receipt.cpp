@@ -25,6 +25,7 @@ std::string receipt_json(const Receipt& r) {
   o.set("case_id", r.case_id ? Poco::Dynamic::Var(*r.case_id) : Poco::Dynamic::Var());
   o.set("log_index", r.log_index);
   o.set("proof", r.proof ? Poco::Dynamic::Var(*r.proof) : Poco::Dynamic::Var());
+  if (r.record) o.set("record", *r.record);
   std::ostringstream out;
   o.stringify(out, 2);
   out << "\n";

@@ -23,6 +23,9 @@ struct Receipt {
   std::optional<std::string> case_id;
   int64_t log_index = 0;    // index of the verdict's record in the transfer log
   std::optional<std::string> proof;  // C2SP tlog-proof, once the log signs checkpoints
+  // The canonical bytes of record log_index (audit/record.h), which the
+  // proof covers: the receipt can be checked without the hub.
+  std::optional<std::string> record;
 };
 
 // The receipt as canonical JSON (format "knooppunt-receipt/1").

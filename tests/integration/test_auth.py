@@ -113,7 +113,7 @@ def test_first_login_activates_the_mandate(w):
 def test_staff_view(w):
     with w.connect("s.staff", w.staff) as sftp:
         names = sorted(sftp.listdir("/"))
-    assert names == ["outgoing", "queue"]
+    assert names == ["decided", "outgoing", "queue"]
 
 
 def test_auditor_view(w):

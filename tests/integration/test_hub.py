@@ -182,7 +182,7 @@ def test_round_trip(hub, tmp_path):
         listing = sftp.listdir("/queue")
         assert q[case]["queue_file"] in listing
         sealed = kp.download(sftp, "/queue/" + q[case]["queue_file"])
-        assert sorted(sftp.listdir("/")) == ["outgoing", "queue"]
+        assert sorted(sftp.listdir("/")) == ["decided", "outgoing", "queue"]
     local = tmp_path / "queued.age"
     local.write_bytes(sealed)
     r = kp.run([kp.BIN, "open", str(local), "-i", w.staff.age_key, "--verify-key", w.jansen.sign_pub,
@@ -269,6 +269,12 @@ def test_decline_sends_signed_notice(hub):
     assert hub.queue()[case]["state"] == "declined"
     assert hub.kp("queue", "take", case).returncode == 1
     assert hub.data.audit(event="case.declined")
+    # Staff tell decided cases apart: /queue lists the open ones, /decided the rest.
+    qfile = hub.queue()[case]["queue_file"]
+    with hub.w.connect("s.staff", hub.w.staff) as sftp:
+        assert qfile not in sftp.listdir("/queue")
+        assert qfile in sftp.listdir("/decided")
+        assert kp.download(sftp, "/decided/" + qfile)
 
 
 def test_staff_submissions_refused_with_reasons(hub):
@@ -295,6 +301,10 @@ def test_staff_submissions_refused_with_reasons(hub):
         rec = hub.submit(fmt, c, muni, **kw)
         assert rec["verdict"] == "rejected" and rec["reason_code"] == code, (code, rec)
     assert not [f for f in os.listdir(hub.outbox("GM0599")) if f.endswith(".age")]
+    # The CLI refuses a municipality without recipients at once, not later.
+    for words in (["sip", "publish", "--case", other, "never-read.pdf"], ["request", "send", "--case", other, "--question", "Q?"]):
+        r = hub.kp(*words)
+        assert r.returncode == 1 and "municipality-no-recipient" in r.stderr, r.stderr
 
     # Receipt names are the gateway's; staff cannot write anywhere else; no overwrite.
     with w.connect("s.staff", w.staff) as sftp:

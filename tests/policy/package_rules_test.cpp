@@ -240,13 +240,26 @@ TEST_CASE("package_rules: refusals are sticky and finish is final") {
   CHECK(f.on_bytes(1, 1).error().code == "package-checker-finished");
 }
 
-TEST_CASE("package_rules: details never repeat the entry name") {
+TEST_CASE("package_rules: a refused type names the file and lists what is accepted") {
   PackageChecker c;
-  auto s = c.on_entry(file("files/jan-jansen-111222333.exe"));
+  auto s = c.on_entry(file("files/bijlage.bin"));
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().code == "package-file-type");
-  CHECK(s.error().detail.find("111222333") == std::string::npos);
-  CHECK(s.error().detail == "entry 1 has type .exe, which is not accepted");
+  CHECK(s.error().detail == "\"files/bijlage.bin\" has type .bin, which is not accepted; accepted: " +
+                                accepted_list(default_allowed_extensions()));
+  CHECK(s.error().detail.find(".pdf .txt .csv") != std::string::npos);
+}
+
+TEST_CASE("package_rules: an unprintable name is named by position, never echoed") {
+  PackageChecker c;
+  CHECK(c.on_entry(file("manifest.json")).ok());
+  auto s = c.on_entry(file("files/a\x1b[2Jb.pdf"));
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().detail.rfind("entry 2: ", 0) == 0);
+  CHECK(s.error().detail.find("\x1b") == std::string::npos);
+  PackageChecker d;
+  auto link = d.on_entry(EntryInfo{"files/link.pdf", EntryInfo::symlink, 0});
+  CHECK(link.error().detail == "\"files/link.pdf\" is a symbolic link");
 }
 
 TEST_CASE("package_rules: check_package_rules") {
