@@ -56,6 +56,10 @@ struct Settings {
   int64_t retention_audit_log_seconds = 1827 * 86400;
   int64_t retention_sweep_interval_seconds = 60;
   int64_t parser_timeout_seconds = 300;  // one package parser child, then package-parser-timeout
+  // Witnesses of the transfer log: "URL VKEY" each (the witness's
+  // add-checkpoint prefix and its cosigner key); workers parse the keys.
+  std::vector<std::string> witnesses;
+  int64_t witness_quorum = 0;  // cosignatures a checkpoint needs before `audit proof` cites it
 };
 
 struct SettingInfo {

@@ -43,6 +43,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     try {
       if (test_hooks::http_route && test_hooks::http_route(ctx_, req, resp)) return;
       if (AuditorWeb::owns(req.getURI())) return web_.handle(req, resp);
+      if (AuditorWeb::owns_log(req.getURI())) return web_.handle_log(req, resp);
       resp.set("Cache-Control", "no-store");
       resp.set("X-Content-Type-Options", "nosniff");
       if (req.getMethod() != "GET") return send(resp, Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");

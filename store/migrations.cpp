@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 13> kMigrations = {
+constexpr std::array<const char*, 14> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -304,6 +304,14 @@ CREATE INDEX audit_counted ON audit_events(event, outcome)
     // mandates are revoked with it). The row stays: the log names it.
     R"sql(
 ALTER TABLE accounts ADD COLUMN disabled_ms INTEGER;
+)sql",
+    // 14: witnesses' cosignatures of stored checkpoints, and the size each
+    // witness last cosigned (the "old" size of the next add-checkpoint).
+    R"sql(
+CREATE TABLE checkpoint_cosignatures(
+  size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL,
+  PRIMARY KEY(size, witness));
+CREATE TABLE witness_state(witness TEXT PRIMARY KEY, size INTEGER NOT NULL);
 )sql",
 };
 
