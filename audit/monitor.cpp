@@ -75,11 +75,6 @@ Result<Finding> monitor_step(MonitorState& state, const std::string& checkpoint,
     else
       missing += (missing.empty() ? "" : ", ") + w.name;
   }
-  if (cosigned < quorum)
-    return finding("unverified", 6,
-                   "checkpoint " + std::to_string(cp->size) + " has " + std::to_string(cosigned) + " of " +
-                       std::to_string(quorum) + " witness cosignatures needed (missing: " + missing +
-                       "): the witnesses did not see it, a split view or a rewritten log");
   const uint64_t old_size = state.leaves.size();
   if (!state.checkpoint.empty()) {
     auto old = merkle::parse_checkpoint(*note::open(state.checkpoint, log_key));
@@ -115,6 +110,11 @@ Result<Finding> monitor_step(MonitorState& state, const std::string& checkpoint,
                    "checkpoint " + std::to_string(cp->size) + " does not extend the one of size " +
                        std::to_string(old_size) + " seen before");
   }
+  if (cosigned < quorum)
+    return finding("unverified", 6,
+                   "checkpoint " + std::to_string(cp->size) + " has " + std::to_string(cosigned) + " of " +
+                       std::to_string(quorum) + " witness cosignatures needed (missing: " + missing +
+                       "): the witnesses did not see it, a split view or a rewritten log");
   state.checkpoint = checkpoint;
   state.leaves = std::move(all);
   return finding("ok", 0,
