@@ -46,6 +46,7 @@ struct ReadOnlyStore {
 struct LogKey {
   note::VerifierKey key;
   std::string origin;
+  int64_t witness_quorum = 0;  // /log/ serves only checkpoints this many witnesses cosigned
 };
 
 class AuditorWeb {

@@ -119,7 +119,8 @@ void close_inherited_fds(const std::set<int>& keep) {
 }
 
 // The HTTP process: build everything, enter the sandbox, then serve.
-[[noreturn]] void run_http_process(const DataDir& data, Poco::Net::ServerSocket& socket, Fd channel) {
+[[noreturn]] void run_http_process(const DataDir& data, const Settings& settings, Poco::Net::ServerSocket& socket,
+                                  Fd channel) {
   close_inherited_fds({socket.impl()->sockfd(), channel.get()});
   auto db = store::Db::open_readonly(data.db());
   if (!db.ok()) fail_and_exit(db.error());
@@ -135,7 +136,7 @@ void close_inherited_fds(const std::set<int>& keep) {
                                                    " (run `knooppunt init` as root once, or create it)"));
   HttpMonitorClient monitor(std::move(channel));
   test_hooks::HttpContext ctx{data, monitor};
-  AuditorWeb web(store, monitor, LogKey{*vkey, pub->log_origin});
+  AuditorWeb web(store, monitor, LogKey{*vkey, pub->log_origin, settings.witness_quorum});
   auto report = sandbox::enter(sandbox::Profile::http, *user);
   if (!report.ok()) fail_and_exit(report.error());
   log::event("http.sandboxed", {{"uid_switched", report->uid_switched ? "yes" : "no"},
@@ -173,7 +174,7 @@ void close_inherited_fds(const std::set<int>& keep) {
   if (child < 0) fail_and_exit(make_error("http-failed", "cannot fork the HTTP process"));
   if (child == 0) {
     mine.reset();
-    run_http_process(data, socket, std::move(theirs));
+    run_http_process(data, settings, socket, std::move(theirs));
   }
   theirs.reset();
   socket.close();

@@ -5,7 +5,8 @@
 //   /log/tile/<L>/<N>[.p/<W>]       hash tiles
 //   /log/tile/entries/<N>[.p/<W>]   entry bundles (canonical records, audit/record.h)
 //
-// Tiles are served for the tree of the latest stored checkpoint only, so an
+// Tiles are served for the tree of the latest stored checkpoint only (with
+// witness_quorum set, the latest that many witnesses cosigned), so an
 // auditor sees what the witnesses were shown. A tile never changes, so it
 // is cacheable for a year -- privately, as it is behind a login; the
 // checkpoint for two seconds.
@@ -57,7 +58,8 @@ void AuditorWeb::handle_log(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
                    "not-authenticated: send Authorization: Bearer <auditor id>:<token>, or log in at /auditor/");
     }
     std::lock_guard<std::mutex> lock(store_.mu);
-    auto cp = store::latest_checkpoint(store_.db);
+    auto cp = log_key_.witness_quorum > 0 ? store::latest_witnessed_checkpoint(store_.db, log_key_.witness_quorum)
+                                          : store::latest_checkpoint(store_.db);
     if (!cp.ok()) return plain(resp, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "store-unavailable: try again");
     if (!*cp) return plain(resp, HTTPResponse::HTTP_NOT_FOUND, "log-empty: no checkpoint yet");
     if (path == "/log/checkpoint") {

@@ -228,3 +228,20 @@ def test_rewritten_history_is_refused_and_reported(t):
     # A fresh monitor (no history) refuses a checkpoint no witness signed.
     r = monitor(t, "mon-fresh")
     assert r.returncode == 6 and "unverified" in r.stdout, r.stdout
+
+
+def test_checker_known_answers():
+    """The checker itself against published vectors: Go's sumdb/note example
+    (signed-note) and the RFC 6962 tree of DESIGN.md."""
+    vkey = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+    note = ("If you think cryptography is the answer to your problem,\n"
+            "then you don't know what your problem is.\n\n"
+            "\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n")
+    assert tlogcheck.verify_note(note, vkey).startswith("If you think")
+    with pytest.raises(Exception):
+        tlogcheck.verify_note(note.replace("cryptography", "cryptograph!"), vkey)
+    leaves = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43",
+              bytes(range(0x50, 0x58)), bytes(range(0x60, 0x70))]
+    root = tlogcheck.mth([tlogcheck.leaf_hash(x) for x in leaves])
+    assert root.hex() == "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
+    assert tlogcheck.tile_url(0, 1234067, 256) == "tile/0/x001/x234/067"
