@@ -77,7 +77,9 @@ Result<Finding> monitor_step(MonitorState& state, const std::string& checkpoint,
   }
   const uint64_t old_size = state.leaves.size();
   if (!state.checkpoint.empty()) {
-    auto old = merkle::parse_checkpoint(*note::open(state.checkpoint, log_key));
+    auto old_text = note::open(state.checkpoint, log_key);
+    KP_ENSURE(old_text.ok(), "monitor-state-damaged", "the mirror's checkpoint no longer verifies with the log key");
+    auto old = merkle::parse_checkpoint(*old_text);
     if (old.ok() && old->origin != cp->origin) return finding("split-view", 3, "the checkpoint names another log: " + cp->origin);
     if (cp->size < old_size)
       return finding("missing-entry", 5,

@@ -117,7 +117,7 @@ Result<Tile> parse_tile_path(std::string_view path) {
     path.remove_prefix(next + 1);
   }
   // "x000/001" is not the spelling of 1: only the shortest form is a tile.
-  if (index_path(index).size() != std::size_t(groups * 4 - 1)) return bad();
+  if (index_path(index).size() != groups * 5 - 2) return bad();
   t.index = index;
   if (partial) {
     uint64_t w = 0;

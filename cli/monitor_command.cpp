@@ -61,7 +61,9 @@ Result<audit::MonitorState> load_state(const std::string& dir) {
   struct stat st{};
   if (::stat((dir + "/checkpoint").c_str(), &st) != 0) return s;
   KP_TRY(s.checkpoint, read_small_file(dir + "/checkpoint", 1 << 20));
-  KP_TRY(std::string leaves, read_small_file(dir + "/leaves", std::size_t(1) << 34));
+  // read_small_file allocates its cap: size it by the file.
+  KP_ENSURE(::stat((dir + "/leaves").c_str(), &st) == 0, "monitor-state-damaged", dir + "/leaves is missing");
+  KP_TRY(std::string leaves, read_small_file(dir + "/leaves", static_cast<std::size_t>(st.st_size) + 1));
   KP_ENSURE(leaves.size() % 32 == 0, "monitor-state-damaged", dir + "/leaves is not whole hashes");
   s.leaves.resize(leaves.size() / 32);
   for (std::size_t i = 0; i < s.leaves.size(); ++i) std::memcpy(s.leaves[i].data(), leaves.data() + 32 * i, 32);
@@ -88,12 +90,14 @@ int cmd_audit_monitor(const Args& a) {
     auto log_key_file = a.get("--log-key");
     KP_ENSURE(token_file && log_key_file, "usage", "--token-file and --log-key are required");
     KP_TRY(std::string token, gateway::read_token_file(*token_file));
-    // The token file holds "<auditor id>:<token>" or the token alone with
-    // the auditor id from --token-file's name ("aud1.token").
+    // The token file holds "<auditor id>:<token>", or the token alone in a
+    // file named after the auditor ("aud1.token").
     std::string auth = token;
     if (token.find(':') == std::string::npos) {
       std::string base = token_file->substr(token_file->rfind('/') + 1);
-      auth = base.substr(0, base.find('.')) + ":" + token;
+      KP_ENSURE(base.size() > 6 && base.ends_with(".token"), "usage",
+                "--token-file holds <auditor id>:<token>, or is named <auditor id>.token");
+      auth = base.substr(0, base.size() - 6) + ":" + token;
     }
     KP_TRY(note::VerifierKey log_key, read_vkey(*log_key_file));
     std::vector<note::VerifierKey> witnesses;

@@ -45,7 +45,7 @@ def mth(hashes):
 
 def parse_vkey(text):
     """name+hex id+base64(type || key) -> (name, id, type, key); checks the id."""
-    name, hex_id, b64 = text.strip().split("+")
+    name, hex_id, b64 = text.strip().split("+", 2)
     raw = base64.b64decode(b64, validate=True)
     key_id = bytes.fromhex(hex_id)
     if hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4] != key_id:
