@@ -30,8 +30,8 @@
 namespace kp::audit {
 
 struct MonitorState {
-  std::string checkpoint;             // the last accepted checkpoint note ("" at first)
-  std::vector<merkle::Hash> leaves;   // leaf hashes of records 0 .. size-1
+  std::string checkpoint;            // the last accepted checkpoint note ("" at first)
+  std::vector<merkle::Hash> leaves;  // leaf hashes of records 0 .. size-1
 };
 
 struct Finding {
@@ -45,7 +45,8 @@ using TileFetch = std::function<Result<std::string>(const std::string& path)>;
 
 // Checks `checkpoint` against `state` and, when it is accepted, advances
 // `state` to it. Errors (Result errors) are fetch failures: nothing checked.
-Result<Finding> monitor_step(MonitorState& state, const std::string& checkpoint, const note::VerifierKey& log_key,
+Result<Finding> monitor_step(MonitorState& state, const std::string& checkpoint,
+                             const note::VerifierKey& log_key,
                              const std::vector<note::VerifierKey>& witnesses, std::size_t quorum,
                              const TileFetch& fetch);
 

@@ -76,7 +76,9 @@ std::string tile_path(const Tile& t) {
 }
 
 Result<Tile> parse_tile_path(std::string_view path) {
-  auto bad = [&] { return make_error("tile-malformed", "not a tile path: " + std::string(path.substr(0, 80))); };
+  auto bad = [&] {
+    return make_error("tile-malformed", "not a tile path: " + std::string(path.substr(0, 80)));
+  };
   if (!path.starts_with("tile/")) return bad();
   path.remove_prefix(5);
   Tile t;
@@ -174,9 +176,10 @@ Result<std::string> read_tile(store::Db& db, const Tile& t) {
   return out;
 }
 
-Status write_tiles(store::Db& db, const std::string& dir, uint64_t size, const std::string& checkpoint_note) {
+Status write_tiles(store::Db& db, const std::string& dir, uint64_t size,
+                   const std::string& checkpoint_note) {
   KP_GUARD(ensure_dir(dir));
-  struct stat st{};
+  struct stat st {};
   for (const Tile& t : tiles_of(size)) {
     const std::string rel = tile_path(t);
     const std::string path = dir + "/" + rel;

@@ -68,6 +68,7 @@ Result<std::string> read_tile(store::Db& db, const Tile& t);
 // when it completes) and then `checkpoint_note` as dir/checkpoint; every
 // file atomically, so a reader never sees half a tile. Files of full tiles
 // already there are kept: they cannot change.
-Status write_tiles(store::Db& db, const std::string& dir, uint64_t size, const std::string& checkpoint_note);
+Status write_tiles(store::Db& db, const std::string& dir, uint64_t size,
+                   const std::string& checkpoint_note);
 
 }  // namespace kp::audit

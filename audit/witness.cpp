@@ -39,7 +39,8 @@ Result<AddCheckpoint> parse_add_checkpoint(std::string_view body) {
   if (body.size() > kMaxRequestBytes) return bad("the request is too large");
   AddCheckpoint req;
   std::size_t nl = body.find('\n');
-  if (nl == std::string_view::npos || !body.starts_with("old ") || !parse_decimal(body.substr(4, nl - 4), req.old_size))
+  if (nl == std::string_view::npos || !body.starts_with("old ") ||
+      !parse_decimal(body.substr(4, nl - 4), req.old_size))
     return bad("the first line must be \"old <size>\"");
   body.remove_prefix(nl + 1);
   for (;;) {
@@ -60,20 +61,24 @@ Result<AddCheckpoint> parse_add_checkpoint(std::string_view body) {
   return req;
 }
 
-Reply add_checkpoint(std::string_view body, const note::VerifierKey& log_key, const std::string& origin,
-                     const std::optional<LogState>& state, const note::SignerKey& witness_key, uint64_t now_s) {
+Reply add_checkpoint(std::string_view body, const note::VerifierKey& log_key,
+                     const std::string& origin, const std::optional<LogState>& state,
+                     const note::SignerKey& witness_key, uint64_t now_s) {
   auto req = parse_add_checkpoint(body);
   if (!req.ok()) return refuse(400, "witness-request-malformed", req.error().message());
   auto parsed_note = note::parse(req->checkpoint);
   if (!parsed_note.ok()) return refuse(400, "checkpoint-malformed", parsed_note.error().message());
   auto unverified = merkle::parse_checkpoint(parsed_note->text);
   if (!unverified.ok()) return refuse(400, "checkpoint-malformed", unverified.error().message());
-  if (unverified->origin != origin) return refuse(404, "witness-unknown-log", "unknown log: " + unverified->origin);
+  if (unverified->origin != origin)
+    return refuse(404, "witness-unknown-log", "unknown log: " + unverified->origin);
   auto text = note::open(req->checkpoint, log_key);
-  if (!text.ok()) return refuse(403, "witness-bad-signature", "the checkpoint is not signed by the log's key");
+  if (!text.ok())
+    return refuse(403, "witness-bad-signature", "the checkpoint is not signed by the log's key");
   auto cp = merkle::parse_checkpoint(*text);
   if (!cp.ok()) return refuse(400, "checkpoint-malformed", cp.error().message());
-  if (req->old_size > cp->size) return refuse(400, "witness-old-too-large", "old size is larger than the checkpoint");
+  if (req->old_size > cp->size)
+    return refuse(400, "witness-old-too-large", "old size is larger than the checkpoint");
   const uint64_t known = state ? state->size : 0;
   if (req->old_size != known) {
     Reply r = refuse(409, "witness-old-size-mismatch", std::to_string(known));
@@ -87,8 +92,8 @@ Reply add_checkpoint(std::string_view body, const note::VerifierKey& log_key, co
   } else if (state) {
     if (!merkle::verify_consistency(state->size, cp->size, state->root, cp->root, req->proof).ok())
       return refuse(422, "witness-proof-invalid",
-                    "the checkpoint is not consistent with the one of size " + std::to_string(state->size) +
-                        " cosigned before");
+                    "the checkpoint is not consistent with the one of size " +
+                        std::to_string(state->size) + " cosigned before");
   } else if (!req->proof.empty()) {
     return refuse(422, "witness-proof-invalid", "the proof must be empty when old is 0");
   }

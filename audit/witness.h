@@ -62,7 +62,8 @@ struct Reply {
 // Decides one add-checkpoint request. `state` is what the witness
 // remembers (nullopt: it never cosigned). The caller holds a lock across
 // this call and persisting new_state, as the spec asks.
-Reply add_checkpoint(std::string_view body, const note::VerifierKey& log_key, const std::string& origin,
-                     const std::optional<LogState>& state, const note::SignerKey& witness_key, uint64_t now_s);
+Reply add_checkpoint(std::string_view body, const note::VerifierKey& log_key,
+                     const std::string& origin, const std::optional<LogState>& state,
+                     const note::SignerKey& witness_key, uint64_t now_s);
 
 }  // namespace kp::witness

@@ -29,12 +29,14 @@ namespace {
 
 constexpr std::size_t kMaxFetch = 1 << 24;
 
-Result<std::string> http_get(const std::string& prefix, const std::string& path, const std::string& auth) {
+Result<std::string> http_get(const std::string& prefix, const std::string& path,
+                             const std::string& auth) {
   try {
     Poco::URI uri(prefix + "/" + path);
     Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
     session.setTimeout(Poco::Timespan(10, 0));
-    Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
+    Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_GET, uri.getPathAndQuery(),
+                               Poco::Net::HTTPMessage::HTTP_1_1);
     req.set("Authorization", "Bearer " + auth);
     session.sendRequest(req);
     Poco::Net::HTTPResponse resp;
@@ -43,7 +45,8 @@ Result<std::string> http_get(const std::string& prefix, const std::string& path,
     in.read(body.data(), static_cast<std::streamsize>(body.size()));
     body.resize(static_cast<std::size_t>(in.gcount()));
     KP_ENSURE(resp.getStatus() == 200, "monitor-fetch-failed",
-              path + ": HTTP " + std::to_string(resp.getStatus()) + " " + body.substr(0, body.find('\n')));
+              path + ": HTTP " + std::to_string(resp.getStatus()) + " " +
+                  body.substr(0, body.find('\n')));
     KP_ENSURE(body.size() <= kMaxFetch, "monitor-fetch-failed", path + " is larger than 16 MiB");
     return body;
   } catch (const Poco::Exception& e) {
@@ -58,15 +61,18 @@ Result<note::VerifierKey> read_vkey(const std::string& path) {
 
 Result<audit::MonitorState> load_state(const std::string& dir) {
   audit::MonitorState s;
-  struct stat st{};
+  struct stat st {};
   if (::stat((dir + "/checkpoint").c_str(), &st) != 0) return s;
   KP_TRY(s.checkpoint, read_small_file(dir + "/checkpoint", 1 << 20));
   // read_small_file allocates its cap: size it by the file.
-  KP_ENSURE(::stat((dir + "/leaves").c_str(), &st) == 0, "monitor-state-damaged", dir + "/leaves is missing");
-  KP_TRY(std::string leaves, read_small_file(dir + "/leaves", static_cast<std::size_t>(st.st_size) + 1));
+  KP_ENSURE(::stat((dir + "/leaves").c_str(), &st) == 0, "monitor-state-damaged",
+            dir + "/leaves is missing");
+  KP_TRY(std::string leaves,
+         read_small_file(dir + "/leaves", static_cast<std::size_t>(st.st_size) + 1));
   KP_ENSURE(leaves.size() % 32 == 0, "monitor-state-damaged", dir + "/leaves is not whole hashes");
   s.leaves.resize(leaves.size() / 32);
-  for (std::size_t i = 0; i < s.leaves.size(); ++i) std::memcpy(s.leaves[i].data(), leaves.data() + 32 * i, 32);
+  for (std::size_t i = 0; i < s.leaves.size(); ++i)
+    std::memcpy(s.leaves[i].data(), leaves.data() + 32 * i, 32);
   return s;
 }
 
@@ -85,7 +91,8 @@ int cmd_audit_monitor(const Args& a) {
   auto run = [&]() -> Status {
     std::string url = a.positional[0];
     while (!url.empty() && url.back() == '/') url.pop_back();
-    KP_ENSURE(url.rfind("http://", 0) == 0, "usage", "URL must be http://HOST:PORT/log (behind TLS, use a local tunnel)");
+    KP_ENSURE(url.rfind("http://", 0) == 0, "usage",
+              "URL must be http://HOST:PORT/log (behind TLS, use a local tunnel)");
     auto token_file = a.get("--token-file");
     auto log_key_file = a.get("--log-key");
     KP_ENSURE(token_file && log_key_file, "usage", "--token-file and --log-key are required");
@@ -105,7 +112,8 @@ int cmd_audit_monitor(const Args& a) {
       std::string rest = *list;
       for (std::size_t pos = 0; pos <= rest.size();) {
         std::size_t comma = rest.find(',', pos);
-        std::string file = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        std::string file =
+            rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
         if (!file.empty()) {
           KP_TRY(note::VerifierKey w, read_vkey(file));
           witnesses.push_back(w);
@@ -116,7 +124,8 @@ int cmd_audit_monitor(const Args& a) {
     }
     std::size_t quorum = witnesses.size();
     if (auto q = a.get("--quorum")) {
-      KP_ENSURE(q->size() < 4 && !q->empty() && q->find_first_not_of("0123456789") == std::string::npos &&
+      KP_ENSURE(q->size() < 4 && !q->empty() &&
+                    q->find_first_not_of("0123456789") == std::string::npos &&
                     std::stoul(*q) <= witnesses.size(),
                 "usage", "--quorum must be at most the number of witness keys");
       quorum = std::stoul(*q);
@@ -131,7 +140,8 @@ int cmd_audit_monitor(const Args& a) {
       if (t.ok() && t->full()) {
         // The mirror: a full tile never changes.
         std::size_t pos = 0;
-        while ((pos = path.find('/', pos)) != std::string::npos) (void)ensure_dir(dir + "/" + path.substr(0, pos++));
+        while ((pos = path.find('/', pos)) != std::string::npos)
+          (void)ensure_dir(dir + "/" + path.substr(0, pos++));
         (void)write_file_atomic(dir + "/" + path, bytes);
       }
       return bytes;

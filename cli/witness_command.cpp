@@ -42,11 +42,14 @@ struct WitnessCore {
   std::optional<witness::LogState> state;
 };
 
-std::string state_path(const WitnessCore& w) { return w.dir + "/state"; }
+std::string state_path(const WitnessCore& w) {
+  return w.dir + "/state";
+}
 
 // "origin\nsize\nbase64 root\n".
-Result<std::optional<witness::LogState>> load_state(const std::string& path, const std::string& origin) {
-  struct stat st{};
+Result<std::optional<witness::LogState>> load_state(const std::string& path,
+                                                    const std::string& origin) {
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return std::optional<witness::LogState>();
   KP_TRY(std::string text, read_small_file(path, 4096));
   std::vector<std::string> lines;
@@ -54,9 +57,11 @@ Result<std::optional<witness::LogState>> load_state(const std::string& path, con
     lines.push_back(text.substr(pos, nl - pos));
   KP_ENSURE(lines.size() == 3, "witness-state-damaged", path + " is not origin, size, root");
   KP_ENSURE(lines[0] == origin, "witness-state-damaged",
-            path + " is the state of log " + lines[0] + ", not " + origin + " (one witness directory per log)");
+            path + " is the state of log " + lines[0] + ", not " + origin +
+                " (one witness directory per log)");
   witness::LogState s;
-  KP_ENSURE(!lines[1].empty() && lines[1].size() < 20 && lines[1].find_first_not_of("0123456789") == std::string::npos,
+  KP_ENSURE(!lines[1].empty() && lines[1].size() < 20 &&
+                lines[1].find_first_not_of("0123456789") == std::string::npos,
             "witness-state-damaged", path + ": bad size");
   s.size = std::stoull(lines[1]);
   std::size_t len = 0;
@@ -68,7 +73,8 @@ Result<std::optional<witness::LogState>> load_state(const std::string& path, con
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
   explicit Handler(WitnessCore& w) : w_(w) {}
-  void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
+  void handleRequest(Poco::Net::HTTPServerRequest& req,
+                     Poco::Net::HTTPServerResponse& resp) override {
     try {
       if (req.getURI() != "/add-checkpoint") return send(resp, 404, "text/plain", "not found\n");
       if (req.getMethod() != "POST") return send(resp, 405, "text/plain", "method not allowed\n");
@@ -80,14 +86,16 @@ class Handler : public Poco::Net::HTTPRequestHandler {
                                                  static_cast<uint64_t>(log::now_ms() / 1000));
       if (r.new_state) {
         const std::string text = w_.origin + "\n" + std::to_string(r.new_state->size) + "\n" +
-                                 base64_encode(r.new_state->root.data(), r.new_state->root.size()) + "\n";
+                                 base64_encode(r.new_state->root.data(), r.new_state->root.size()) +
+                                 "\n";
         Status saved = write_file_atomic(state_path(w_), text);
         if (!saved.ok()) {
           log::event("witness.failed", {{"error", saved.error().message()}});
           return send(resp, 500, "text/plain", "cannot persist the state\n");
         }
         w_.state = r.new_state;
-        log::event("witness.cosigned", {{"origin", w_.origin}, {"size", std::to_string(r.new_state->size)}});
+        log::event("witness.cosigned",
+                   {{"origin", w_.origin}, {"size", std::to_string(r.new_state->size)}});
       } else {
         log::event("witness.refused", {{"status", std::to_string(r.status)},
                                        {"reason", r.reason},
@@ -100,7 +108,8 @@ class Handler : public Poco::Net::HTTPRequestHandler {
   }
 
  private:
-  static void send(Poco::Net::HTTPServerResponse& resp, int status, const std::string& type, const std::string& body) {
+  static void send(Poco::Net::HTTPServerResponse& resp, int status, const std::string& type,
+                   const std::string& body) {
     resp.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
     resp.setContentType(type);
     resp.setContentLength(static_cast<std::streamsize>(body.size()));
@@ -112,7 +121,8 @@ class Handler : public Poco::Net::HTTPRequestHandler {
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   explicit Factory(WitnessCore& w) : w_(w) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
     return new Handler(w_);
   }
 
@@ -123,11 +133,12 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 // The cosigner key in DIR/witness.key, made on first start.
 Result<note::SignerKey> witness_key(const std::string& dir, const std::string& name) {
   const std::string path = dir + "/witness.key";
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     KP_TRY(note::SignerKey fresh, note::generate(name, note::kAlgCosignatureV1));
     KP_TRY(SecretBytes text, note::format_signer_key(fresh));
-    KP_GUARD(write_file_atomic(path, std::string(reinterpret_cast<const char*>(text.data()), text.size()) + "\n"));
+    KP_GUARD(write_file_atomic(
+        path, std::string(reinterpret_cast<const char*>(text.data()), text.size()) + "\n"));
   }
   KP_ENSURE(::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) == 0, "key-file-exposed",
             path + " may be read by others: chmod 600");
@@ -136,7 +147,8 @@ Result<note::SignerKey> witness_key(const std::string& dir, const std::string& n
   sodium_memzero(text.data(), text.size());
   KP_TRY(note::SignerKey k, std::move(key));
   KP_ENSURE(k.alg == note::kAlgCosignatureV1, "key-malformed", path + " is not a cosigner key");
-  KP_GUARD(write_file_atomic(dir + "/witness.vkey", note::format_verifier_key(k.verifier()) + "\n", 0644));
+  KP_GUARD(write_file_atomic(dir + "/witness.vkey", note::format_verifier_key(k.verifier()) + "\n",
+                             0644));
   return k;
 }
 
@@ -146,12 +158,13 @@ int cmd_witness(const Args& a) {
   auto run = [&]() -> Status {
     WitnessCore w;
     w.dir = *a.get("--data");
-    struct stat st{};
+    struct stat st {};
     // Its own directory: a witness that shares the gateway's data would
     // share its operator.
     KP_ENSURE(::stat((w.dir + "/knooppunt.conf").c_str(), &st) != 0 &&
                   ::stat((w.dir + "/knooppunt.db").c_str(), &st) != 0,
-              "witness-data-is-gateway", w.dir + " is a gateway's data directory; a witness needs its own");
+              "witness-data-is-gateway",
+              w.dir + " is a gateway's data directory; a witness needs its own");
     KP_GUARD(ensure_dir(w.dir));
     KP_TRY(std::string vkey, read_small_file(*a.get("--log-key"), 4096));
     KP_TRY(w.log_key, note::parse_verifier_key(vkey));

@@ -16,9 +16,11 @@ std::string message(std::string_view checkpoint_text, uint64_t timestamp) {
   return "cosignature/v1\ntime " + std::to_string(timestamp) + "\n" + std::string(checkpoint_text);
 }
 
-Result<std::string> cosign(std::string_view checkpoint_text, const note::SignerKey& key, uint64_t timestamp) {
+Result<std::string> cosign(std::string_view checkpoint_text, const note::SignerKey& key,
+                           uint64_t timestamp) {
   KP_ENSURE(sodium_init() >= 0, "crypto-init-failed", "libsodium could not be initialised");
-  KP_ENSURE(key.alg == note::kAlgCosignatureV1 && key.sk.valid() && key.sk.size() == crypto_sign_SECRETKEYBYTES,
+  KP_ENSURE(key.alg == note::kAlgCosignatureV1 && key.sk.valid() &&
+                key.sk.size() == crypto_sign_SECRETKEYBYTES,
             "key-malformed", "not a cosigner key");
   KP_ENSURE(timestamp < (uint64_t{1} << 63), "cosignature-invalid", "timestamp out of range");
   KP_ENSURE(!checkpoint_text.empty() && checkpoint_text.back() == '\n', "note-malformed",
@@ -27,8 +29,8 @@ Result<std::string> cosign(std::string_view checkpoint_text, const note::SignerK
   uint8_t raw[4 + 8 + kSigBytes];
   for (int i = 0; i < 4; ++i) raw[i] = uint8_t(key.key_id >> (24 - 8 * i));
   for (int i = 0; i < 8; ++i) raw[4 + i] = uint8_t(timestamp >> (56 - 8 * i));
-  crypto_sign_detached(raw + 12, nullptr, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
-                       key.sk.data());
+  crypto_sign_detached(raw + 12, nullptr, reinterpret_cast<const unsigned char*>(msg.data()),
+                       msg.size(), key.sk.data());
   return std::string(kDash) + key.name + " " + base64_encode(raw, sizeof raw) + "\n";
 }
 
@@ -44,7 +46,8 @@ Result<uint64_t> verify(std::string_view note_text, const note::VerifierKey& key
     for (int i = 0; i < 8; ++i) ts = (ts << 8) | s.sig[std::size_t(i)];
     const std::string msg = message(n.text, ts);
     KP_ENSURE(ts < (uint64_t{1} << 63) &&
-                  crypto_sign_verify_detached(s.sig.data() + 8, reinterpret_cast<const unsigned char*>(msg.data()),
+                  crypto_sign_verify_detached(s.sig.data() + 8,
+                                              reinterpret_cast<const unsigned char*>(msg.data()),
                                               msg.size(), key.pk.data()) == 0,
               "cosignature-invalid", "cosignature by " + key.name + " does not verify");
     return ts;

@@ -26,7 +26,8 @@ namespace kp::cosig {
 std::string message(std::string_view checkpoint_text, uint64_t timestamp);
 
 // One signature line (ending in LF) cosigning `checkpoint_text` at `timestamp`.
-Result<std::string> cosign(std::string_view checkpoint_text, const note::SignerKey& key, uint64_t timestamp);
+Result<std::string> cosign(std::string_view checkpoint_text, const note::SignerKey& key,
+                           uint64_t timestamp);
 
 // Verifies `key`'s cosignature among the note's signature lines and returns
 // its timestamp. A line with the key's name but another id is ignored, as

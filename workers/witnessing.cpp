@@ -62,7 +62,8 @@ Result<HttpReply> post(const std::string& url, const std::string& body) {
     r.body.resize(kMaxReplyBytes + 1);
     in.read(r.body.data(), static_cast<std::streamsize>(r.body.size()));
     r.body.resize(static_cast<std::size_t>(in.gcount()));
-    KP_ENSURE(r.body.size() <= kMaxReplyBytes, "witness-unreachable", url + " answered more than 64 KiB");
+    KP_ENSURE(r.body.size() <= kMaxReplyBytes, "witness-unreachable",
+              url + " answered more than 64 KiB");
     return r;
   } catch (const Poco::Exception& e) {
     return make_error("witness-unreachable", url + ": " + e.displayText());
@@ -72,7 +73,9 @@ Result<HttpReply> post(const std::string& url, const std::string& body) {
 class StoreSource final : public merkle::HashSource {
  public:
   explicit StoreSource(store::Db& db) : db_(db) {}
-  Result<merkle::Hash> perfect(unsigned level, uint64_t index) override { return store::tree_node(db_, level, index); }
+  Result<merkle::Hash> perfect(unsigned level, uint64_t index) override {
+    return store::tree_node(db_, level, index);
+  }
 
  private:
   store::Db& db_;
@@ -90,8 +93,8 @@ Result<std::string> ask(store::Db& db, const Witness& w, const store::StoredChec
     KP_TRY(req.proof, merkle::consistency_proof(src, req.old_size, cp.size));
     req.checkpoint = cp.note;
     KP_TRY(HttpReply r, post(w.url, witness::format_add_checkpoint(req)));
-    if (r.status == 409 && attempt == 0 && !r.body.empty() && r.body.back() == '\n' && r.body.size() <= 21 &&
-        r.body.find_first_not_of("0123456789\n") == std::string::npos) {
+    if (r.status == 409 && attempt == 0 && !r.body.empty() && r.body.back() == '\n' &&
+        r.body.size() <= 21 && r.body.find_first_not_of("0123456789\n") == std::string::npos) {
       const uint64_t theirs = std::stoull(r.body);
       if (theirs != req.old_size && theirs <= cp.size) {
         old_size = theirs;
@@ -100,8 +103,8 @@ Result<std::string> ask(store::Db& db, const Witness& w, const store::StoredChec
     }
     std::string why = r.body.substr(0, r.body.find('\n'));
     KP_ENSURE(r.status == 200, "witness-refused",
-              name + " refused checkpoint " + std::to_string(cp.size) + " (HTTP " + std::to_string(r.status) +
-                  "): " + why);
+              name + " refused checkpoint " + std::to_string(cp.size) + " (HTTP " +
+                  std::to_string(r.status) + "): " + why);
     // Keep only the lines that verify as this witness's cosignature.
     std::string line;
     for (std::size_t pos = 0; pos < r.body.size();) {
@@ -127,7 +130,8 @@ Status publish_log(store::Db& db, const DataDir& data, const Settings& settings)
   for (const std::string& item : settings.witnesses) {
     auto w = parse_witness(item);
     if (!w.ok()) {
-      log::event("witness.misconfigured", {{"witness", item.substr(0, item.find(' '))}, {"error", w.error().message()}});
+      log::event("witness.misconfigured",
+                 {{"witness", item.substr(0, item.find(' '))}, {"error", w.error().message()}});
       continue;
     }
     bool done = false;
@@ -135,12 +139,16 @@ Status publish_log(store::Db& db, const DataDir& data, const Settings& settings)
     if (done) continue;
     auto line = ask(db, *w, *latest);
     if (!line.ok()) {
-      log::event(line.error().code == "witness-unreachable" ? "witness.unreachable" : "witness.refused",
-                 {{"witness", w->key.name}, {"size", std::to_string(latest->size)}, {"error", line.error().message()}});
+      log::event(
+          line.error().code == "witness-unreachable" ? "witness.unreachable" : "witness.refused",
+          {{"witness", w->key.name},
+           {"size", std::to_string(latest->size)},
+           {"error", line.error().message()}});
       continue;
     }
     KP_GUARD(store::insert_cosignature(db, latest->size, w->key.name, *line));
-    log::event("witness.cosigned", {{"witness", w->key.name}, {"size", std::to_string(latest->size)}});
+    log::event("witness.cosigned",
+               {{"witness", w->key.name}, {"size", std::to_string(latest->size)}});
   }
   KP_TRY(auto lines, store::cosignatures_of(db, latest->size));
   std::string note = latest->note;

@@ -26,7 +26,8 @@ struct Served {
   std::string checkpoint(bool cosign = true) const {
     merkle::MemoryTree t;
     for (const auto& e : entries) t.append_data(e);
-    auto body = merkle::format_checkpoint(merkle::Checkpoint{"example.org/log", t.size(), t.root(), {}});
+    auto body =
+        merkle::format_checkpoint(merkle::Checkpoint{"example.org/log", t.size(), t.root(), {}});
     std::string note = note::sign(*body, *log).value();
     if (cosign) note += cosig::cosign(*body, *witness, 1700000000).value();
     return note;
@@ -53,13 +54,16 @@ struct Served {
 
 TEST_CASE("monitor: growth accepted; rewrite, truncation, fork and missing cosignatures reported") {
   note::SignerKey log = std::move(note::generate("example.org/log").value());
-  note::SignerKey w = std::move(note::generate("witness.example/w1", note::kAlgCosignatureV1).value());
+  note::SignerKey w =
+      std::move(note::generate("witness.example/w1", note::kAlgCosignatureV1).value());
   std::vector<note::VerifierKey> witnesses{w.verifier()};
   Served s{{}, &log, &w};
   for (uint64_t i = 0; i < 300; ++i) s.entries.push_back(entry(i, "e"));
   audit::MonitorState state;
   auto fetch = [&](const std::string& p) { return s.fetch(p); };
-  auto step = [&](const std::string& cp) { return audit::monitor_step(state, cp, log.verifier(), witnesses, 1, fetch); };
+  auto step = [&](const std::string& cp) {
+    return audit::monitor_step(state, cp, log.verifier(), witnesses, 1, fetch);
+  };
   auto f = step(s.checkpoint());
   REQUIRE(f.ok());
   CHECK(f->exit_code == 0);

@@ -33,9 +33,10 @@ TEST_CASE("tile paths: the spec's examples, and only the canonical spelling pars
   auto p = audit::parse_tile_path("tile/entries/005.p/112");
   REQUIRE(p.ok());
   CHECK((p->entries && p->index == 5 && p->width == 112));
-  for (const char* bad : {"tile/0/5", "tile/00/005", "tile/64/000", "tile/0/x000/005", "tile/0/005.p/0",
-                          "tile/0/005.p/256", "tile/0/005.p/012", "tile/0/005/", "tile/0/x05/005", "tile/e/005",
-                          "tile/0/../005", "checkpoint", "tile/0/005.p/"})
+  for (const char* bad :
+       {"tile/0/5", "tile/00/005", "tile/64/000", "tile/0/x000/005", "tile/0/005.p/0",
+        "tile/0/005.p/256", "tile/0/005.p/012", "tile/0/005/", "tile/0/x05/005", "tile/e/005",
+        "tile/0/../005", "checkpoint", "tile/0/005.p/"})
     CHECK_MESSAGE(!audit::parse_tile_path(bad).ok(), bad);
 }
 
@@ -44,7 +45,10 @@ TEST_CASE("tiles_of: the spec's tree of 70,000 and of 256") {
   int full0 = 0, full1 = 0, entries = 0;
   uint64_t partial0 = 0, partial1 = 0, partial2 = 0;
   for (const auto& t : tiles) {
-    if (t.entries) { ++entries; continue; }
+    if (t.entries) {
+      ++entries;
+      continue;
+    }
     if (t.level == 0 && t.full()) ++full0;
     if (t.level == 0 && !t.full()) partial0 = t.width;
     if (t.level == 1 && t.full()) ++full1;
@@ -65,7 +69,9 @@ TEST_CASE("tiles_of: the spec's tree of 70,000 and of 256") {
   CHECK(!audit::tile_available(Tile{false, 0, 1, 10}, 256));
 }
 
-TEST_CASE("tiles from a store: level 0 are the leaves, level 1 the roots of full tiles, entries hash to leaves") {
+TEST_CASE(
+    "tiles from a store: level 0 are the leaves, level 1 the roots of full tiles, entries hash to "
+    "leaves") {
   testing::TempDir dir;
   store::Db db = std::move(store::Db::open(dir.path() + "/k.db").value());
   for (int i = 0; i < 600; ++i) {
@@ -85,7 +91,8 @@ TEST_CASE("tiles from a store: level 0 are the leaves, level 1 the roots of full
   for (int i = 0; i < 88; ++i) {
     std::size_t len = (uint8_t(rest[0]) << 8) | uint8_t(rest[1]);
     auto leaf = merkle::leaf_hash(rest.substr(2, len));
-    CHECK(std::string_view(reinterpret_cast<const char*>(leaf.data()), 32) == std::string_view(*hashes).substr(i * 32, 32));
+    CHECK(std::string_view(reinterpret_cast<const char*>(leaf.data()), 32) ==
+          std::string_view(*hashes).substr(i * 32, 32));
     rest.remove_prefix(2 + len);
   }
   CHECK(rest.empty());

@@ -22,18 +22,21 @@ struct Log {
   const note::SignerKey& key = log_key();
   merkle::MemoryTree tree;
   std::string checkpoint() {
-    auto body = merkle::format_checkpoint(merkle::Checkpoint{"example.org/log", tree.size(), tree.root(), {}});
+    auto body = merkle::format_checkpoint(
+        merkle::Checkpoint{"example.org/log", tree.size(), tree.root(), {}});
     return note::sign(*body, key).value();
   }
 };
 
 struct Witness {
-  note::SignerKey key = std::move(note::generate("witness.example/w1", note::kAlgCosignatureV1).value());
+  note::SignerKey key =
+      std::move(note::generate("witness.example/w1", note::kAlgCosignatureV1).value());
   std::optional<witness::LogState> state;
-  witness::Reply post(Log& log, uint64_t old_size, std::vector<merkle::Hash> proof, std::string cp = {}) {
+  witness::Reply post(Log& log, uint64_t old_size, std::vector<merkle::Hash> proof,
+                      std::string cp = {}) {
     witness::AddCheckpoint req{old_size, std::move(proof), cp.empty() ? log.checkpoint() : cp};
-    auto r = witness::add_checkpoint(witness::format_add_checkpoint(req), log.key.verifier(), "example.org/log", state,
-                                     key, 1700000000);
+    auto r = witness::add_checkpoint(witness::format_add_checkpoint(req), log.key.verifier(),
+                                     "example.org/log", state, key, 1700000000);
     if (r.new_state) state = r.new_state;
     return r;
   }
@@ -42,7 +45,8 @@ struct Witness {
 }  // namespace
 
 TEST_CASE("cosignature: round trip, key id with type 0x04, tampering refused") {
-  note::SignerKey w = std::move(note::generate("witness.example/w1", note::kAlgCosignatureV1).value());
+  note::SignerKey w =
+      std::move(note::generate("witness.example/w1", note::kAlgCosignatureV1).value());
   auto v = w.verifier();
   CHECK(v.key_id == note::key_id(v.name, v.pk, 0x04));
   CHECK(v.key_id != note::key_id(v.name, v.pk, 0x01));
@@ -63,14 +67,17 @@ TEST_CASE("cosignature: round trip, key id with type 0x04, tampering refused") {
   // The message commits to the time: another timestamp does not verify.
   std::string other = *cosig::cosign(*text, w, 1679315148);
   CHECK(cosig::verify(cp + other, v).ok());
-  note::SignerKey stranger = std::move(note::generate("witness.example/w1", note::kAlgCosignatureV1).value());
-  CHECK(cosig::verify(cp + *cosig::cosign(*text, stranger, 1), v).error().code == "cosignature-missing");
+  note::SignerKey stranger =
+      std::move(note::generate("witness.example/w1", note::kAlgCosignatureV1).value());
+  CHECK(cosig::verify(cp + *cosig::cosign(*text, stranger, 1), v).error().code ==
+        "cosignature-missing");
   // A cosigner key neither signs nor verifies notes.
   CHECK(!note::sign(*text, w).ok());
   CHECK(!note::open(cp, v).ok());
 }
 
-TEST_CASE("witness: cosigns a consistently growing log, refuses a rewritten one and keeps refusing") {
+TEST_CASE(
+    "witness: cosigns a consistently growing log, refuses a rewritten one and keeps refusing") {
   Log log;
   Witness w;
   for (int i = 0; i < 5; ++i) log.tree.append_data("r" + std::to_string(i));
@@ -91,7 +98,8 @@ TEST_CASE("witness: cosigns a consistently growing log, refuses a rewritten one 
 
   // The operator rewrites record 3 and rebuilds the tree with the real key.
   Log forged;
-  for (int i = 0; i < 20; ++i) forged.tree.append_data(i == 3 ? "rewritten" : "r" + std::to_string(i));
+  for (int i = 0; i < 20; ++i)
+    forged.tree.append_data(i == 3 ? "rewritten" : "r" + std::to_string(i));
   auto fproof = merkle::consistency_proof(forged.tree, 13, 20);
   REQUIRE(fproof.ok());
   auto refused = w.post(forged, 13, *fproof);
@@ -99,7 +107,8 @@ TEST_CASE("witness: cosigns a consistently growing log, refuses a rewritten one 
   CHECK(!refused.new_state);
   // Same size, another root: 409; old 0: 409 naming 13; and it keeps refusing.
   Log same;
-  for (int i = 0; i < 13; ++i) same.tree.append_data(i == 3 ? "rewritten" : "r" + std::to_string(i));
+  for (int i = 0; i < 13; ++i)
+    same.tree.append_data(i == 3 ? "rewritten" : "r" + std::to_string(i));
   CHECK(w.post(same, 13, {}).status == 409);
   CHECK(w.post(same, 0, {}).status == 409);
   CHECK(w.post(forged, 13, *fproof).status == 422);
@@ -116,12 +125,15 @@ TEST_CASE("witness: unknown log 404, bad signature 403, malformed 400") {
   log.tree.append_data("a");
   Witness w;
   note::SignerKey other = std::move(note::generate("example.org/log").value());
-  auto one = merkle::format_checkpoint(merkle::Checkpoint{"example.org/log", 1, log.tree.root(), {}});
+  auto one =
+      merkle::format_checkpoint(merkle::Checkpoint{"example.org/log", 1, log.tree.root(), {}});
   CHECK(w.post(log, 0, {}, note::sign(*one, other).value()).status == 403);
-  auto body = merkle::format_checkpoint(merkle::Checkpoint{"elsewhere.example/log", 1, log.tree.root(), {}});
+  auto body = merkle::format_checkpoint(
+      merkle::Checkpoint{"elsewhere.example/log", 1, log.tree.root(), {}});
   CHECK(w.post(log, 0, {}, note::sign(*body, log.key).value()).status == 404);
   for (const char* bad : {"", "old 01\n\nx", "old 1\nnot base64\n\nx", "new 1\n\nx", "old 0\n"}) {
-    auto r = witness::add_checkpoint(bad, log.key.verifier(), "example.org/log", std::nullopt, w.key, 1);
+    auto r =
+        witness::add_checkpoint(bad, log.key.verifier(), "example.org/log", std::nullopt, w.key, 1);
     CHECK_MESSAGE(r.status == 400, bad);
   }
   CHECK(!w.state);
