@@ -1,9 +1,12 @@
 """The transfer log for auditors who need not trust the operator: tlog-tiles
 under /log/ read by an independent checker (tlogcheck.py), two
 `knooppunt witness` processes cosigning every checkpoint, `audit proof`,
-`audit monitor`, and a dishonest operator who rewrites a record and rebuilds
-tree and checkpoint with the real log key: the witnesses refuse, `audit
-proof` stops citing new checkpoints, the monitor reports it.
+`audit monitor`; a forged view of the same size and a truncated checkpoint
+signed with the real key (witnesses refuse, a monitor with history calls it
+a split view, one without refuses it as unwitnessed); and a dishonest
+operator who rewrites a record and rebuilds tree and checkpoint with the
+real log key: the witnesses refuse, `audit proof` stops citing new
+checkpoints, the monitor names the record.
 
 Cost: one gateway with one worker and two witnesses; the worker's
 checkpoint timer (10 s) sets the pace."""
@@ -170,6 +173,88 @@ def test_witness_refuses_its_own_gateway_dir_and_bad_requests(t):
     conn.request("POST", "/add-checkpoint", body=b"old 0\nnot base64\n\nx")
     assert conn.getresponse().status == 400
     conn.close()
+
+
+def forge_log(data, entries, directory):
+    """A second view of the log, as the operator could serve it to one
+    auditor: tiles of `entries` and a checkpoint signed with the real log
+    key (read from DATA/keys, as an operator can). Returns the note."""
+    os.makedirs(directory, exist_ok=True)
+    import base64
+    import struct
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    skey = open(os.path.join(data.path, "keys", "log.note.key")).read().strip()
+    _, _, name, hex_id, b64 = skey.split("+", 4)
+    priv = Ed25519PrivateKey.from_private_bytes(base64.b64decode(b64)[1:])
+    origin = open(os.path.join(data.path, "public", "log.origin")).read().strip()
+    leaves = [tlogcheck.leaf_hash(e) for e in entries]
+    text = "%s\n%d\n%s\n" % (origin, len(entries), base64.b64encode(tlogcheck.mth(leaves)).decode())
+    sig = base64.b64encode(bytes.fromhex(hex_id) + priv.sign(text.encode())).decode()
+    note = text + "\n\u2014 %s %s\n" % (name, sig)
+    with open(os.path.join(directory, "checkpoint"), "w") as f:
+        f.write(note)
+    for n in range((len(entries) + 255) // 256):
+        width = min(256, len(entries) - n * 256)
+        for kind, blob in ((0, b"".join(leaves[n * 256:n * 256 + width])),
+                           ("entries", b"".join(struct.pack(">H", len(e)) + e for e in entries[n * 256:n * 256 + width]))):
+            path = os.path.join(directory, tlogcheck.tile_url(kind, n, width))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(blob)
+    return note
+
+
+def serve_directory(directory):
+    import functools
+    import http.server
+    import threading
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def post_witness(x, body):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", x.port, timeout=10)
+    conn.request("POST", "/add-checkpoint", body=body.encode())
+    r = conn.getresponse()
+    out = (r.status, r.read().decode())
+    conn.close()
+    return out
+
+
+def test_two_views_of_the_same_size_and_a_truncation(t):
+    """The operator shows one monitor the real log and another a forged
+    one of the same size, signed with the real key: only the real one
+    carries the witnesses' cosignatures; a monitor with history calls it a
+    split view. The witnesses refuse the forged and a truncated checkpoint."""
+    client = tlogcheck.Client("http://127.0.0.1:%d/log" % t.server.http_port, AUDITOR + ":" + TOKEN)
+    _, size, entries = tlogcheck.check_log(client, t.log_vkey, [x.vkey for x in t.witnesses])
+    assert monitor(t, "mon-b").returncode == 0
+    forged = list(entries)
+    forged[1] = forged[1].replace(b"\nevent: ", b"\nevent: forged-")
+    directory = os.path.join(t.tmp, "forged")
+    note = forge_log(t.data, forged, directory)
+    server = serve_directory(directory)
+    try:
+        url = "http://127.0.0.1:%d" % server.server_address[1]
+        r = monitor(t, "mon-b", url=url)
+        assert r.returncode == 3 and "split-view" in r.stdout, r.stdout
+        r = monitor(t, "mon-c", url=url)
+        assert r.returncode == 6 and "unverified" in r.stdout, r.stdout
+        assert monitor(t, "mon-b").returncode == 0  # the real view is still fine
+    finally:
+        server.shutdown()
+    for x in t.witnesses:
+        wsize = int(open(os.path.join(x.dir, "state")).read().split("\n")[1])
+        if wsize == size:
+            assert post_witness(x, "old %d\n\n%s" % (size, note))[0] == 409
+        truncated = forge_log(t.data, entries[:size - 2], os.path.join(t.tmp, "trunc-" + x.dir[-2:]))
+        assert post_witness(x, "old %d\n\n%s" % (wsize, truncated))[0] == 400
+        status, body = post_witness(x, "old 0\n\n%s" % truncated)
+        assert status == 409 and body == "%d\n" % wsize
 
 
 def rebuild_tree(data, entries):
