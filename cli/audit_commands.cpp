@@ -6,6 +6,9 @@
 
 #include "audit/export.h"
 #include "audit/log.h"
+#include "audit/witness.h"
+#include "common/settings.h"
+#include "store/transfer_log.h"
 #include "cli/context.h"
 #include "cli/handlers.h"
 #include "common/log.h"
@@ -96,14 +99,70 @@ int cmd_audit_export(const Args& a) {
   return s.ok() ? kExitOk : fail(s.error());
 }
 
+namespace {
+
+Result<uint64_t> parse_index(const std::string& text, const char* what) {
+  KP_ENSURE(!text.empty() && text.find_first_not_of("0123456789") == std::string::npos && text.size() < 19,
+            "usage", std::string(what) + " must be a whole number");
+  return static_cast<uint64_t>(std::stoull(text));
+}
+
+// `audit proof --consistency OLD NEW`: the proof that the tree of NEW
+// records extends the tree of OLD, in the body format of tlog-witness's
+// add-checkpoint ("old OLD", the hashes, a blank line, the signed
+// checkpoint of size NEW with its cosignatures), which a witness or an
+// auditor who kept checkpoint OLD can check.
+Status consistency(store::Db& db, uint64_t old_size, uint64_t new_size) {
+  KP_TRY(auto cps, store::all_checkpoints(db));
+  const store::StoredCheckpoint* cp = nullptr;
+  for (const auto& c : cps)
+    if (c.size == new_size) cp = &c;
+  KP_ENSURE(cp, "audit-no-checkpoint", "no stored checkpoint has size " + std::to_string(new_size));
+  KP_ENSURE(old_size <= new_size, "tree-size-invalid", "OLD must not be larger than NEW");
+  KP_TRY(merkle::Hash root, audit::root_at(db, new_size));
+  KP_ENSURE(root == cp->root, "audit-tree-damaged", "the stored tree disagrees with checkpoint " + std::to_string(new_size));
+  merkle::FunctionHashSource src([&](unsigned level, uint64_t index) { return store::tree_node(db, level, index); });
+  witness::AddCheckpoint out;
+  out.old_size = old_size;
+  KP_TRY(out.proof, merkle::consistency_proof(src, old_size, new_size));
+  KP_TRY(merkle::Hash old_root, audit::root_at(db, old_size));
+  KP_ENSURE(merkle::verify_consistency(old_size, new_size, old_root, root, out.proof).ok(), "audit-tree-damaged",
+            "the stored tree does not prove its own consistency");
+  KP_TRY(auto lines, store::cosignatures_of(db, new_size));
+  out.checkpoint = cp->note;
+  for (const auto& l : lines) out.checkpoint += l;
+  std::cout << witness::format_add_checkpoint(out);
+  return ok_status();
+}
+
+}  // namespace
+
 int cmd_audit_proof(const Args& a) {
   auto run = [&]() -> Status {
     KP_TRY(DataDir d, data_dir_of(a));
     KP_TRY(store::Db db, open_store(d));
-    const std::string& text = a.positional[0];
-    KP_ENSURE(!text.empty() && text.find_first_not_of("0123456789") == std::string::npos && text.size() < 19,
-              "usage", "INDEX must be a record index");
-    KP_TRY(std::string proof, audit::proof_for(db, std::stoull(text)));
+    if (a.has("--consistency")) {
+      KP_ENSURE(a.positional.size() == 2, "usage", "audit proof --consistency OLD NEW");
+      KP_TRY(uint64_t old_size, parse_index(a.positional[0], "OLD"));
+      KP_TRY(uint64_t new_size, parse_index(a.positional[1], "NEW"));
+      return consistency(db, old_size, new_size);
+    }
+    KP_ENSURE(a.positional.size() == 1, "usage", "audit proof INDEX");
+    KP_TRY(uint64_t index, parse_index(a.positional[0], "INDEX"));
+    KP_TRY(Settings settings, load_settings(d.settings()));
+    if (settings.witness_quorum == 0) {
+      KP_TRY(std::string proof, audit::proof_for(db, index));
+      std::cout << proof;
+      return ok_status();
+    }
+    // Only a checkpoint enough witnesses cosigned, cosignatures included.
+    KP_TRY(auto cp, store::latest_witnessed_checkpoint(db, settings.witness_quorum));
+    KP_ENSURE(cp && cp->size > index, "audit-not-witnessed",
+              "no checkpoint with " + std::to_string(settings.witness_quorum) +
+                  " witness cosignatures covers record " + std::to_string(index) + " yet");
+    KP_TRY(auto lines, store::cosignatures_of(db, cp->size));
+    for (const auto& l : lines) cp->note += l;
+    KP_TRY(std::string proof, audit::proof_against(db, index, *cp));
     std::cout << proof;
     return ok_status();
   };

@@ -55,8 +55,20 @@ const std::vector<Command>& commands() {
        {{"--data", "--municipality", "--since", "--until", "--event"}, {"--json", "--csv"}, 0, 0},
        "audit export [--json|--csv] [--municipality GMxxxx] [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--event E]",
        "Export log records with their index and leaf hash (JSON lines by default).", cmd_audit_export},
-      {{"audit", "proof"}, {{"--data"}, {}, 1, 1}, "audit proof INDEX",
-       "Print a C2SP tlog-proof of record INDEX against a signed checkpoint.", cmd_audit_proof},
+      {{"audit", "proof"}, {{"--data"}, {"--consistency"}, 1, 2}, "audit proof INDEX | --consistency OLD NEW",
+       "Print a C2SP tlog-proof of record INDEX against a signed checkpoint (with witness_quorum, one the "
+       "witnesses cosigned), or the consistency proof from size OLD to the stored checkpoint NEW.",
+       cmd_audit_proof},
+      {{"audit", "monitor"}, {{"--token-file", "--log-key", "--witness-key", "--state", "--quorum"}, {}, 1, 1},
+       "audit monitor URL --token-file FILE --log-key FILE [--witness-key FILE]... [--state DIR] [--quorum N]",
+       "Mirror the transfer log's tiles from URL (the gateway's /log/), check every checkpoint's signature, "
+       "cosignatures and consistency with the last one seen, and every entry's leaf hash.",
+       cmd_audit_monitor},
+      {{"witness"}, {{"--data", "--log-key", "--origin", "--name", "--listen"}, {}, 0, 0},
+       "witness --data DIR --log-key LOG.vkey [--origin ORIGIN] [--name NAME] [--listen 127.0.0.1:7380]",
+       "Run a C2SP tlog-witness for one transfer log: cosign each checkpoint consistent with the last one "
+       "cosigned, refuse anything else (own directory and key; never the gateway's).",
+       cmd_witness},
       {{"queue", "list"}, {{"--data"}, {"--json"}, 0, 0}, "queue list [--json]",
        "The hub's cases, highest rank first: municipality, provider, domain, rank and its parts, "
        "matches in other municipalities, state; and the year's capacity.",

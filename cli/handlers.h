@@ -33,6 +33,8 @@ int cmd_open(const Args& a);
 int cmd_audit_verify(const Args& a);
 int cmd_audit_export(const Args& a);
 int cmd_audit_proof(const Args& a);
+int cmd_audit_monitor(const Args& a);
+int cmd_witness(const Args& a);
 int cmd_queue_list(const Args& a);
 int cmd_queue_take(const Args& a);
 int cmd_queue_decline(const Args& a);

@@ -221,6 +221,28 @@ const std::vector<Entry>& entries() {
       {{"eherkenning_certificate_validity", "12h",
         "how long an SSH user certificate issued after an eHerkenning login is valid (never beyond the mandate)"},
        duration(&Settings::eherkenning_certificate_validity_seconds, 60, 7 * 86400)},
+      {{"witnesses", "",
+        "comma-separated witnesses of the transfer log, each `URL VKEY` (http://host:port and the "
+        "witness's cosigner key); workers ask each to cosign every checkpoint"},
+       [](Settings& s, const std::string& v) {
+         s.witnesses.clear();
+         std::stringstream ss(v);
+         std::string item;
+         while (std::getline(ss, item, ',')) {
+           const std::size_t a = item.find_first_not_of(' '), b = item.find_last_not_of(' ');
+           if (a == std::string::npos) continue;
+           item = item.substr(a, b - a + 1);
+           const std::size_t sp = item.find(' ');
+           if (item.rfind("http://", 0) != 0 || sp == std::string::npos ||
+               item.find_first_not_of(' ', sp) == std::string::npos)
+             return false;
+           s.witnesses.push_back(item);
+         }
+         return true;
+       }},
+      {{"witness_quorum", "0",
+        "cosignatures a checkpoint needs before `audit proof` cites it (0 = the log's signature alone)"},
+       integer(&Settings::witness_quorum, 0, 100)},
   };
   return table;
 }

@@ -46,7 +46,8 @@ Reply refused(HTTPResponse::HTTPStatus status, const std::string& why) {
 }
 
 std::string session_cookie(const std::string& id, int64_t max_age_s) {
-  return std::string(kCookie) + "=" + id + "; Path=/auditor; Max-Age=" + std::to_string(max_age_s) +
+  // Path=/: the session also reads the log's tiles under /log/.
+  return std::string(kCookie) + "=" + id + "; Path=/; Max-Age=" + std::to_string(max_age_s) +
          "; HttpOnly; SameSite=Strict";
 }
 
@@ -152,6 +153,31 @@ Result<Reply> verify(const LogKey& log_key, HttpMonitorClient& monitor, store::D
 }
 
 }  // namespace
+
+std::optional<std::string> AuditorWeb::log_reader(Poco::Net::HTTPServerRequest& req, const std::string& source) {
+  const int64_t now = log::now_ms();
+  std::lock_guard<std::mutex> lock(store_.mu);
+  const std::string auth = req.get("Authorization", "");
+  if (auth.rfind("Bearer ", 0) == 0) {
+    const std::string cred = auth.substr(7);
+    const std::size_t colon = cred.find(':');
+    const std::string id = cred.substr(0, colon);
+    const std::string token = colon == std::string::npos ? std::string() : cred.substr(colon + 1);
+    auto stored = store::auditor_token(store_.db, id);
+    if (stored.ok() && *stored && token_matches(token, **stored)) return id;
+    // The monitor records the refusal (and counts it towards the ban).
+    if (policy::valid_account_id(id) && token.size() <= kMaxTokenChars) (void)monitor_.login(source, id, token);
+    log::event("web.log_refused", {{"source", source}, {"reason", "token-wrong"}});
+    return std::nullopt;
+  }
+  Poco::Net::NameValueCollection cookies;
+  req.getCookies(cookies);
+  auto session = sessions_.find(cookies.get(kCookie, ""), now);
+  if (!session) return std::nullopt;
+  auto stored = store::auditor_token(store_.db, session->auditor);
+  if (!stored.ok() || !*stored || **stored != session->token_hash) return std::nullopt;
+  return session->auditor;
+}
 
 bool AuditorWeb::owns(const std::string& uri) {
   std::string path = uri.substr(0, uri.find_first_of("?#"));

@@ -23,6 +23,7 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
+#include <optional>
 #include <string>
 
 #include <mutex>
@@ -45,6 +46,7 @@ struct ReadOnlyStore {
 struct LogKey {
   note::VerifierKey key;
   std::string origin;
+  int64_t witness_quorum = 0;  // /log/ serves only checkpoints this many witnesses cosigned
 };
 
 class AuditorWeb {
@@ -59,11 +61,23 @@ class AuditorWeb {
   // Answers one request; never throws (Poco errors are caught and logged).
   void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp);
 
+  // True when the URI's path is under /log/ (the tiles, log_web.cpp).
+  static bool owns_log(const std::string& uri);
+  // Serves the transfer log as C2SP tlog-tiles under /log/ to an auditor
+  // who logged in on the page (session cookie) or sends
+  // "Authorization: Bearer <auditor id>:<token>" (log_web.cpp).
+  void handle_log(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp);
+
  private:
   ReadOnlyStore& store_;
   HttpMonitorClient& monitor_;
   LogKey log_key_;
   WebSessions sessions_;
+
+  // The auditor a /log/ request is made by: a live session whose token is
+  // still the auditor's, or a valid bearer token; nullopt otherwise (a
+  // wrong bearer token is recorded through the monitor as a refused login).
+  std::optional<std::string> log_reader(Poco::Net::HTTPServerRequest& req, const std::string& source);
 };
 
 }  // namespace kp::gateway

@@ -51,6 +51,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       if (test_hooks::http_route && test_hooks::http_route(ctx_, req, resp)) return;
       if (AuditorWeb::owns(req.getURI())) return web_.handle(req, resp);
       if (EherkenningWeb::owns(req.getURI())) return eh_.handle(req, resp);
+      if (AuditorWeb::owns_log(req.getURI())) return web_.handle_log(req, resp);
       resp.set("Cache-Control", "no-store");
       resp.set("X-Content-Type-Options", "nosniff");
       if (req.getMethod() != "GET") return send(resp, Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
@@ -157,7 +158,7 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
                                                    " (run `knooppunt init` as root once, or create it)"));
   HttpMonitorClient monitor(std::move(channel));
   test_hooks::HttpContext ctx{data, monitor};
-  AuditorWeb web(store, monitor, LogKey{*vkey, pub->log_origin});
+  AuditorWeb web(store, monitor, LogKey{*vkey, pub->log_origin, settings.witness_quorum});
   auto sp = load_saml_sp(data, settings);
   if (!sp.ok()) fail_and_exit(sp.error());
   EherkenningWeb eh(std::move(*sp), monitor, store);

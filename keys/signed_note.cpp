@@ -26,6 +26,8 @@ Status ensure_sodium() {
   return ok_status();
 }
 
+bool known_alg(uint8_t alg) { return alg == kAlgEd25519 || alg == kAlgCosignatureV1; }
+
 std::string hex32(uint32_t v) {
   static const char* digits = "0123456789abcdef";
   std::string s(8, '0');
@@ -110,6 +112,7 @@ Status check_signable(std::string_view text, const SignerKey& key) {
   KP_ENSURE(valid_key_name(key.name), "key-name-invalid", "key name is empty or holds spaces or '+'");
   KP_ENSURE(key.sk.valid() && key.sk.size() == crypto_sign_SECRETKEYBYTES, "key-malformed",
             "signer key must be 64 bytes");
+  KP_ENSURE(key.alg == kAlgEd25519, "key-malformed", "a cosigner key does not sign notes");
   KP_ENSURE(!text.empty() && text.back() == '\n', "note-malformed", "note text must end in a newline");
   KP_ENSURE(text.size() < kMaxNoteBytes, "note-malformed", "note text is too large");
   KP_ENSURE(valid_note_text(text), "note-malformed", "note text must be UTF-8 without control characters");
@@ -129,6 +132,7 @@ VerifierKey SignerKey::verifier() const {
   VerifierKey v;
   v.name = name;
   v.key_id = key_id;
+  v.alg = alg;
   std::memcpy(v.pk.data(), sk.data() + kSeedBytes, v.pk.size());
   return v;
 }
@@ -144,32 +148,34 @@ bool valid_key_name(std::string_view name) {
   return true;
 }
 
-uint32_t key_id(std::string_view name, const PublicKeyBytes& pk) {
+uint32_t key_id(std::string_view name, const PublicKeyBytes& pk, uint8_t alg) {
   Sha256 h;
   h.update(name);
-  const uint8_t sep[2] = {0x0A, kAlgEd25519};
+  const uint8_t sep[2] = {0x0A, alg};
   h.update(sep, sizeof sep);
   h.update(pk.data(), pk.size());
   Sha256Digest d = h.finish();
   return (uint32_t(d[0]) << 24) | (uint32_t(d[1]) << 16) | (uint32_t(d[2]) << 8) | uint32_t(d[3]);
 }
 
-Result<SignerKey> generate(std::string_view name) {
+Result<SignerKey> generate(std::string_view name, uint8_t alg) {
   KP_GUARD(ensure_sodium());
   KP_ENSURE(valid_key_name(name), "key-name-invalid", "key name is empty or holds spaces or '+'");
+  KP_ENSURE(known_alg(alg), "key-malformed", "unknown key type");
   SignerKey key;
+  key.alg = alg;
   key.name = std::string(name);
   key.sk = SecretBytes(crypto_sign_SECRETKEYBYTES);
   KP_ENSURE(key.sk.valid(), "crypto-init-failed", "cannot allocate secure memory");
   PublicKeyBytes pk{};
   crypto_sign_keypair(pk.data(), key.sk.data());
-  key.key_id = key_id(name, pk);
+  key.key_id = key_id(name, pk, alg);
   return key;
 }
 
 std::string format_verifier_key(const VerifierKey& key) {
   uint8_t raw[1 + 32];
-  raw[0] = kAlgEd25519;
+  raw[0] = key.alg;
   std::memcpy(raw + 1, key.pk.data(), 32);
   return key.name + "+" + hex32(key.key_id) + "+" + base64_encode(raw, sizeof raw);
 }
@@ -190,9 +196,10 @@ Result<VerifierKey> parse_verifier_key(std::string_view text) {
   std::size_t len = 0;
   KP_ENSURE(base64_decode(text.substr(p2 + 1), raw, sizeof raw, len) && len == sizeof raw, "key-malformed",
             "verifier key is not base64 of 33 bytes");
-  KP_ENSURE(raw[0] == kAlgEd25519, "key-malformed", "verifier key is not an Ed25519 key");
+  KP_ENSURE(known_alg(raw[0]), "key-malformed", "verifier key is not an Ed25519 key");
+  key.alg = raw[0];
   std::memcpy(key.pk.data(), raw + 1, 32);
-  KP_ENSURE(key_id(key.name, key.pk) == key.key_id, "key-malformed", "verifier key id does not match the key");
+  KP_ENSURE(key_id(key.name, key.pk, key.alg) == key.key_id, "key-malformed", "verifier key id does not match the key");
   return key;
 }
 
@@ -203,7 +210,7 @@ Result<SecretBytes> format_signer_key(const SignerKey& key) {
   KP_ENSURE(valid_key_name(key.name), "key-name-invalid", "key name is empty or holds spaces or '+'");
   SecretBytes raw(1 + kSeedBytes);
   KP_ENSURE(raw.valid(), "crypto-init-failed", "cannot allocate secure memory");
-  raw.data()[0] = kAlgEd25519;
+  raw.data()[0] = key.alg;
   std::memcpy(raw.data() + 1, key.sk.data(), kSeedBytes);  // libsodium sk = seed || pk
 
   const std::string head = std::string(kPrivatePrefix) + key.name + "+" + hex32(key.key_id) + "+";
@@ -239,10 +246,11 @@ Result<SignerKey> parse_signer_key(std::string_view text) {
   std::size_t len = 0;
   KP_ENSURE(base64_decode(text.substr(p2 + 1), raw.data(), raw.size(), len) && len == raw.size(), "key-malformed",
             "signer key is not base64 of 33 bytes");
-  KP_ENSURE(raw.data()[0] == kAlgEd25519, "key-malformed", "signer key is not an Ed25519 key");
+  KP_ENSURE(known_alg(raw.data()[0]), "key-malformed", "signer key is not an Ed25519 key");
+  key.alg = raw.data()[0];
   PublicKeyBytes pk{};
   crypto_sign_seed_keypair(pk.data(), key.sk.data(), raw.data() + 1);
-  KP_ENSURE(key_id(key.name, pk) == key.key_id, "key-malformed", "signer key id does not match the key");
+  KP_ENSURE(key_id(key.name, pk, key.alg) == key.key_id, "key-malformed", "signer key id does not match the key");
   return key;
 }
 
@@ -303,6 +311,7 @@ Result<std::string> open(std::string_view note, const VerifierKey& key) {
   KP_GUARD(ensure_sodium());
   KP_TRY(Note n, parse(note));
   bool verified = false;
+  KP_ENSURE(key.alg == kAlgEd25519, "key-malformed", "a cosigner key does not verify note signatures");
   for (const NoteSignature& s : n.signatures) {
     if (s.name != key.name || s.key_id != key.key_id) continue;  // unknown key: ignored
     KP_ENSURE(s.sig.size() == kSigBytes &&

@@ -46,6 +46,10 @@ namespace kp::note {
 inline constexpr std::size_t kMaxNoteBytes = 1u << 20;
 inline constexpr std::size_t kMaxSignatures = 100;
 inline constexpr uint8_t kAlgEd25519 = 0x01;
+// An Ed25519 tlog-cosignature key (c2sp.org/tlog-cosignature): the same key
+// material, another key id, and a signature over a timestamped message
+// (keys/cosignature.h); never a note signature.
+inline constexpr uint8_t kAlgCosignatureV1 = 0x04;
 
 using PublicKeyBytes = std::array<uint8_t, 32>;
 
@@ -53,6 +57,7 @@ struct VerifierKey {
   std::string name;
   uint32_t key_id = 0;
   PublicKeyBytes pk{};
+  uint8_t alg = kAlgEd25519;  // or kAlgCosignatureV1
 };
 
 // An Ed25519 signer: the 64-byte libsodium secret key (seed || pk) in
@@ -61,6 +66,7 @@ struct SignerKey {
   std::string name;
   uint32_t key_id = 0;
   SecretBytes sk;
+  uint8_t alg = kAlgEd25519;  // or kAlgCosignatureV1
 
   // The matching verifier key. Requires sk.size() == 64.
   VerifierKey verifier() const;
@@ -70,20 +76,21 @@ struct SignerKey {
 // white space, no '+', no control characters.
 bool valid_key_name(std::string_view name);
 
-// SHA-256(name || 0x0A || 0x01 || pk)[:4] read big-endian.
-uint32_t key_id(std::string_view name, const PublicKeyBytes& pk);
+// SHA-256(name || 0x0A || alg || pk)[:4] read big-endian.
+uint32_t key_id(std::string_view name, const PublicKeyBytes& pk, uint8_t alg = kAlgEd25519);
 
-// A fresh key named `name`. Errors: "key-name-invalid", "crypto-init-failed".
-Result<SignerKey> generate(std::string_view name);
+// A fresh key named `name` of type `alg`. Errors: "key-name-invalid",
+// "crypto-init-failed".
+Result<SignerKey> generate(std::string_view name, uint8_t alg = kAlgEd25519);
 
-// "<name>+<hex id>+<base64(0x01||pk)>".
+// "<name>+<hex id>+<base64(alg||pk)>". Parsing accepts both key types.
 std::string format_verifier_key(const VerifierKey& key);
 // Parses the vkey text and checks that the id matches the name and key.
 // One trailing LF is tolerated (a vkey file ends in one); other white space
 // is not. Errors: "key-malformed".
 Result<VerifierKey> parse_verifier_key(std::string_view text);
 
-// "PRIVATE+KEY+<name>+<hex id>+<base64(0x01||seed)>" (no newline), in
+// "PRIVATE+KEY+<name>+<hex id>+<base64(alg||seed)>" (no newline), in
 // secure memory. Errors: "key-malformed" (sk not 64 bytes), "crypto-init-failed".
 Result<SecretBytes> format_signer_key(const SignerKey& key);
 // Parses the signer key text; one trailing LF is tolerated. Errors:
@@ -91,7 +98,7 @@ Result<SecretBytes> format_signer_key(const SignerKey& key);
 Result<SignerKey> parse_signer_key(std::string_view text);
 
 // Signs `text` and returns the whole note (text, blank line, one signature
-// line). The text must be non-empty, end in LF, and be valid UTF-8 without
+// line; the key must be of type kAlgEd25519). The text must be non-empty, end in LF, and be valid UTF-8 without
 // control characters other than LF; it may hold blank lines (the last blank
 // line of a note is always the one before the signatures). Errors:
 // "note-malformed", "key-malformed", "key-name-invalid".
@@ -118,8 +125,8 @@ struct Note {
 // Errors: "note-malformed".
 Result<Note> parse(std::string_view note);
 
-// Verifies `note` against one trusted key and returns the note text (the
-// only part a caller may act on). Errors: "note-malformed",
+// Verifies `note` against one trusted key (type kAlgEd25519) and returns
+// the note text (the only part a caller may act on). Errors: "note-malformed",
 // "note-signature-invalid", "note-unverified".
 Result<std::string> open(std::string_view note, const VerifierKey& key);
 

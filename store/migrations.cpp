@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 16> kMigrations = {
+constexpr std::array<const char*, 17> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -350,6 +350,14 @@ CREATE TABLE accepted_manifests (
   upload_id INTEGER NOT NULL REFERENCES uploads(id),
   accepted_ms INTEGER NOT NULL
 );
+)sql",
+    // 17: witnesses' cosignatures of stored checkpoints, and the size each
+    // witness last cosigned (the "old" size of the next add-checkpoint).
+    R"sql(
+CREATE TABLE checkpoint_cosignatures(
+  size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL,
+  PRIMARY KEY(size, witness));
+CREATE TABLE witness_state(witness TEXT PRIMARY KEY, size INTEGER NOT NULL);
 )sql",
 };
 

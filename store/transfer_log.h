@@ -8,6 +8,7 @@
 
 #include "audit/merkle.h"
 #include "common/result.h"
+#include "store/audit_events.h"
 #include "store/db.h"
 
 namespace kp::store {
@@ -45,5 +46,24 @@ Result<std::optional<StoredCheckpoint>> latest_checkpoint(Db& db);
 Result<std::vector<StoredCheckpoint>> all_checkpoints(Db& db);
 // The smallest checkpoint whose size is greater than `index`.
 Result<std::optional<StoredCheckpoint>> checkpoint_covering(Db& db, uint64_t index);
+
+// The stored nodes (level, first) .. (level, first + count - 1), their
+// hashes concatenated (a tlog tile). Error "audit-tree-damaged" when one is
+// missing.
+Result<std::string> tree_node_run(Db& db, unsigned level, uint64_t first, uint64_t count);
+
+// Records with index first .. first + count - 1 (index = id - 1), in order.
+// Error "audit-record-missing" when one is missing.
+Result<std::vector<AuditEvent>> audit_run(Db& db, uint64_t first, uint64_t count);
+
+// Witness cosignatures of stored checkpoints (tlog-cosignature lines, each
+// "— <name> <base64>\n"), one per witness and checkpoint size.
+Status insert_cosignature(Db& db, uint64_t size, const std::string& witness, const std::string& line);
+Result<std::vector<std::string>> cosignatures_of(Db& db, uint64_t size);
+// The largest stored checkpoint with at least `quorum` cosignatures.
+Result<std::optional<StoredCheckpoint>> latest_witnessed_checkpoint(Db& db, int64_t quorum);
+// The size of the last checkpoint `witness` cosigned (0 when none).
+Result<uint64_t> witness_size(Db& db, const std::string& witness);
+Status set_witness_size(Db& db, const std::string& witness, uint64_t size);
 
 }  // namespace kp::store

@@ -21,6 +21,7 @@
 #include "workers/publish.h"
 #include "workers/notifier.h"
 #include "workers/retention.h"
+#include "workers/witnessing.h"
 
 namespace kp::workers {
 
@@ -43,6 +44,13 @@ bool process_alive(int64_t pid) {
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
 
+// Witnesses, tiles and the cosigned checkpoint (witnessing.h); a failure
+// is logged and tried again with the next checkpoint.
+void publish_log_logged(store::Db& db, const DataDir& data, const Settings& settings) {
+  Status s = publish_log(db, data, settings);
+  if (!s.ok()) log::event("worker.log_publish_failed", {{"error", s.error().message()}});
+}
+
 }  // namespace
 
 Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int poll_ms) {
@@ -53,9 +61,11 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   KP_TRY(store::Db db, store::Db::open(data.db()));
   IntakeContext ctx;
   ctx.parser = &zygote;
+  Settings settings;  // defaults when unreadable, as before
   {
-    auto settings = load_settings(data.settings());
-    if (settings.ok()) ctx.parser_timeout_ms = static_cast<uint32_t>(settings->parser_timeout_seconds * 1000);
+    auto loaded = load_settings(data.settings());
+    if (loaded.ok()) settings = *loaded;
+    ctx.parser_timeout_ms = static_cast<uint32_t>(settings.parser_timeout_seconds * 1000);
   }
   ctx.data = data;
   ctx.db = &db;
@@ -67,6 +77,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   KP_GUARD(place_outputs(ctx));
   KP_GUARD(place_hub_outputs(ctx));
   KP_GUARD(publish_checkpoint(ctx));
+  publish_log_logged(db, data, settings);
   publish_exports(db, data);
   RetentionTimer retention(data);  // sweeps now, then every retention_sweep_interval
   retention.tick(db, log::now_ms());
@@ -119,6 +130,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       }
       Status cs = publish_checkpoint(ctx);
       if (!cs.ok()) log::event("worker.checkpoint_failed", {{"error", cs.error().message()}});
+      publish_log_logged(db, data, settings);
       publish_exports(db, data);
       last_checkpoint_ms = log::now_ms();
     }
@@ -158,7 +170,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
     }
     backoff_ms = poll_ms;
   }
-  (void)publish_checkpoint(ctx);
+  if (publish_checkpoint(ctx).ok()) publish_log_logged(db, data, settings);
   log::event("worker.stopped", {});
   return ok_status();
 }

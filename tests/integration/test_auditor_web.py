@@ -164,7 +164,7 @@ def test_login_sets_a_strict_cookie_and_is_audited(w):
     status, headers, _ = w.web.request("POST", "/auditor/login", {"auditor": AUDITOR, "token": TOKEN})
     assert status == 303 and headers["location"] == "/auditor/"
     cookie = headers["set-cookie"]
-    for part in ("HttpOnly", "SameSite=Strict", "Path=/auditor", "Max-Age="):
+    for part in ("HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="):
         assert part in cookie
     rows = w.data.audit(event="web.login", since_id=since)
     assert [(r["outcome"], r["actor"]) for r in rows] == [("success", AUDITOR)]

@@ -196,6 +196,9 @@ def snapshot(root):
             if any(rel.endswith(os.sep + v) for v in VOLATILE_PATHS) or \
                     os.path.basename(rel).startswith("checkpoint.tmp-"):
                 continue
+            # The log's tiles (workers rewrite them with every checkpoint).
+            if os.sep + os.path.join("audit", "log") + os.sep in os.sep + rel + os.sep:
+                continue
             st = os.lstat(p)
             kind = "dir" if os.path.isdir(p) and not os.path.islink(p) else (
                 "link" if os.path.islink(p) else "file")
