@@ -55,7 +55,13 @@ struct Settings {
   int64_t retention_receipts_seconds = 365 * 86400;
   int64_t retention_audit_log_seconds = 1827 * 86400;
   int64_t retention_sweep_interval_seconds = 60;
-  int64_t parser_timeout_seconds = 300;  // one package parser child, then package-parser-timeout
+  int64_t parser_timeout_seconds = 300;
+  // Failed intake attempts: retried after intake_retry_seconds, doubling up
+  // to intake_retry_max_seconds; after intake_max_attempts rejected with
+  // intake-failed. A full disk waits without counting attempts.
+  int64_t intake_max_attempts = 5;
+  int64_t intake_retry_seconds = 30;
+  int64_t intake_retry_max_seconds = 900;  // one package parser child, then package-parser-timeout
 };
 
 struct SettingInfo {

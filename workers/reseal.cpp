@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/handles.h"
+#include "common/fsio.h"
 
 namespace kp::workers {
 
@@ -32,7 +33,7 @@ Result<std::unique_ptr<TarSealer>> TarSealer::create(int fd, const std::vector<a
   s->fd = fd;
   KP_TRY(age::Encryptor enc, age::Encryptor::start(recipients, [s](const uint8_t* p, std::size_t n) -> Status {
     while (n > 0) {
-      ssize_t w = ::write(s->fd, p, n);
+      ssize_t w = fsio::write(s->fd, p, n);
       if (w < 0 && errno == EINTR) continue;
       KP_ENSURE(w > 0, "io-failed", "cannot write the sealed output");
       p += w;
@@ -103,7 +104,7 @@ Status TarSealer::finish() {
   if (archive_write_close(s_->tar.get()) != ARCHIVE_OK)
     return s_->sink_failed ? s_->sink_error : make_error("io-failed", "cannot close tar");
   KP_GUARD(s_->enc->finish());
-  KP_ENSURE(::fsync(s_->fd) == 0, "io-failed", "cannot sync the sealed output");
+  KP_ENSURE(fsio::fsync(s_->fd) == 0, "io-failed", "cannot sync the sealed output");
   return ok_status();
 }
 
