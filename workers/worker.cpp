@@ -67,7 +67,7 @@ Failure classify(const Error& e, const DataDir& data, int64_t size) {
   static const std::map<std::string, Failure> kByCode = {
       {"parser-unavailable", Failure::parser_lost},
       {"no-staff-recipients", Failure::hub_condition},
-      {"disk-full", Failure::hub_condition},
+      {"no-space", Failure::hub_condition},  // ENOSPC/EDQUOT through the confinement layer
   };
   auto it = kByCode.find(e.code);
   if (it != kByCode.end()) return it->second;

@@ -186,3 +186,40 @@ def test_poison_upload_ends_with_intake_failed_and_holds_nobody_up(make_world):
     assert m["knooppunt_intake_retrying"] == "0"
     r = kp.kp("audit", "verify", data=w.data.path)
     assert r.returncode == 0, r.stderr
+
+
+# ---------------------------------------------------------------- fault injection
+
+TEST_BIN = os.environ.get("KNOOPPUNT_TEST_BIN")
+
+
+def test_release_binary_holds_no_fault_injection():
+    """KP_FAULTS is read only by tests/hooks/fault_injection.cpp, linked
+    into knooppunt-test alone."""
+    with open(kp.BIN, "rb") as f:
+        assert b"KP_FAULTS" not in f.read()
+    if TEST_BIN:
+        with open(TEST_BIN, "rb") as f:
+            assert b"KP_FAULTS" in f.read()
+
+
+@pytest.mark.skipif(not TEST_BIN, reason="needs knooppunt-test (KNOOPPUNT_TEST_BIN)")
+def test_disk_full_during_upload_is_a_clear_error(make_world):
+    """The third write of every process fails with ENOSPC: the client hears
+    no-space, and nothing is left -- no partial file, no row."""
+    w = make_world()
+    os.environ["KP_FAULTS"] = "write:3+:ENOSPC"
+    try:
+        w.serve(bin=TEST_BIN)
+    finally:
+        del os.environ["KP_FAULTS"]
+    with w.jj() as sftp:
+        with pytest.raises(IOError) as refused:
+            kp.upload(sftp, "/inbox/full.bin", os.urandom(300_000))
+        assert "no-space" in str(refused.value)
+        assert "full.bin" not in sftp.listdir("/inbox")
+    # A small upload (one write) over a new connection (a process of its own) goes through.
+    with w.jj() as sftp:
+        kp.upload(sftp, "/inbox/small.bin", b"x" * 1000)
+    assert [r["name"] for r in w.data.uploads("GM0363")] == ["small.bin"]
+    assert os.listdir(w.data.box("GM0363", "partial")) == []
