@@ -183,7 +183,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
         e.actor = "intake-worker";
         e.role = "system";
         e.channel = "worker";
-        (void)store::append_audit(db, e);
+        log_failed("audit", store::append_audit(db, e));
       }
       if (keys::intake_generation(data) != key_generation) {
         auto ids = keys::load_intake_identities(data);
@@ -252,7 +252,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
     log_failed("defer", store::defer_claim(db, table, u.id, ctx.pid, log::now_ms() + wait_ms, counted,
                                            s.error().message()));
   }
-  (void)publish_checkpoint(ctx);
+  log_failed("checkpoint", publish_checkpoint(ctx));
   log::event("worker.stopped", {});
   return ok_status();
 }

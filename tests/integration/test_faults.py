@@ -152,7 +152,8 @@ def test_disk_full_waits_without_corruption_and_recovers(small_disk, tmp_path, k
 # ---------------------------------------------------------------- poison uploads
 
 def test_poison_upload_ends_with_intake_failed_and_holds_nobody_up(make_world):
-    w = make_world(settings={"intake_max_attempts": "3", "intake_retry": "1s", "intake_retry_max": "2s"})
+    # Backoff long enough that the three good uploads are done on a busy machine.
+    w = make_world(settings={"intake_max_attempts": "3", "intake_retry": "4s", "intake_retry_max": "4s"})
     w.serve()  # workers = 0: the uploads wait until the worker starts
     it = Intake(w)
     it.upload({"poison.age": it.valid()})
