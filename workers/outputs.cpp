@@ -20,9 +20,11 @@ std::string work_path(const DataDir& d, const std::string& stem, const char* suf
 Status write_work_file(const std::string& path, const std::string& data, bool sync) {
   Fd fd(fsio::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   KP_ENSURE(fd.valid(), "io-failed", "cannot create " + path);
-  KP_GUARD(write_all(fd.get(), data, path));
-  if (sync) KP_ENSURE(fsio::fsync(fd.get()) == 0, "io-failed", "cannot sync " + path);
-  return ok_status();
+  Status s = write_all(fd.get(), data, path);
+  if (s.ok() && sync && fsio::fsync(fd.get()) != 0) s = make_error("io-failed", "cannot sync " + path);
+  if (!s.ok() && fsio::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return make_error("io-failed", s.error().detail + "; the incomplete " + path + " stays");
+  return s;
 }
 
 Result<Placement> place(const std::string& work_file, const std::string& dir, const std::string& name) {
