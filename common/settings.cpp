@@ -243,6 +243,14 @@ const std::vector<Entry>& entries() {
       {{"witness_quorum", "0",
         "cosignatures a checkpoint needs before `audit proof` cites it (0 = the log's signature alone)"},
        integer(&Settings::witness_quorum, 0, 100)},
+      {{"intake_max_attempts", "5",
+        "failed attempts to process an upload or staff submission before it is rejected with "
+        "intake-failed (a full disk waits and does not count)"},
+       integer(&Settings::intake_max_attempts, 1, 100)},
+      {{"intake_retry", "30s", "wait after a failed attempt before the next; doubles after each further one"},
+       duration(&Settings::intake_retry_seconds, 1, 86400)},
+      {{"intake_retry_max", "15m", "longest wait between two attempts"},
+       duration(&Settings::intake_retry_max_seconds, 1, 7 * 86400)},
   };
   return table;
 }

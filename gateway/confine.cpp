@@ -5,6 +5,8 @@
 // packet can be passed straight in without an allocation.
 #include "gateway/confine.h"
 
+#include "common/fsio.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -160,16 +162,18 @@ Result<Fd> open_subdir(int dirfd, std::string_view name) {
 Status rename_noreplace(int fromdir, std::string_view from, int todir, std::string_view to) {
   if (!is_single_component(from) || !is_single_component(to)) return bad_name("rename");
   CName cfrom(from), cto(to);
-  if (::renameat2(fromdir, cfrom.c_str(), todir, cto.c_str(), RENAME_NOREPLACE) == 0)
+  if (fsio::renameat2(fromdir, cfrom.c_str(), todir, cto.c_str(), RENAME_NOREPLACE) == 0)
     return ok_status();
   if (errno != EINVAL && errno != ENOSYS) return error_from_errno(errno, "rename", to);
   // The file system cannot do RENAME_NOREPLACE: link (which never replaces)
   // then unlink the old name. Works for regular files only.
-  if (::linkat(fromdir, cfrom.c_str(), todir, cto.c_str(), 0) != 0)
+  if (fsio::linkat(fromdir, cfrom.c_str(), todir, cto.c_str(), 0) != 0)
     return error_from_errno(errno, "rename", to);
-  if (::unlinkat(fromdir, cfrom.c_str(), 0) != 0) {
+  if (fsio::unlinkat(fromdir, cfrom.c_str(), 0) != 0) {
     int err = errno;
-    (void)::unlinkat(todir, cto.c_str(), 0);  // undo: leave one name, as before
+    // Undo: leave one name, as before. Should that fail too, both names
+    // stay (the same file); the error says the rename did not happen.
+    if (fsio::unlinkat(todir, cto.c_str(), 0) != 0) err = errno;
     return error_from_errno(err, "rename", from);
   }
   return ok_status();
@@ -224,15 +228,12 @@ Result<struct stat> stat_beneath(int dirfd, std::string_view name) {
 Status unlink_beneath(int dirfd, std::string_view name) {
   if (!is_single_component(name)) return bad_name("remove");
   CName cname(name);
-  if (::unlinkat(dirfd, cname.c_str(), 0) != 0) return error_from_errno(errno, "remove", name);
+  if (fsio::unlinkat(dirfd, cname.c_str(), 0) != 0) return error_from_errno(errno, "remove", name);
   return ok_status();
 }
 
 Status fsync_dir(int dirfd) {
-  int rc;
-  do rc = ::fsync(dirfd);
-  while (rc != 0 && errno == EINTR);
-  if (rc != 0) return error_from_errno(errno, "fsync", ".");
+  if (fsio::fsync(dirfd) != 0) return error_from_errno(errno, "fsync", ".");
   return ok_status();
 }
 

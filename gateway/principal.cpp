@@ -132,14 +132,19 @@ bool Authority::has_scope(const Principal& p, policy::Scope scope) const {
   return p.role != Role::person || (last_mandate_ && policy::has_scope(*last_mandate_, scope));
 }
 
-void Authority::audit(const Principal& p, store::AuditEvent e) {
+Result<int64_t> Authority::audit_checked(const Principal& p, store::AuditEvent e) {
   e.actor = p.account;
   e.role = std::string(role_name(p.role));
   if (!p.municipality.empty()) e.municipality = p.municipality;
   e.source = p.source;
   if (!e.channel) e.channel = "sftp";
-  auto r = store::append_audit(db_, e);
-  if (!r.ok()) log::event("audit.write_failed", {{"event", e.event}, {"error", r.error().message()}});
+  return store::append_audit(db_, std::move(e));
+}
+
+void Authority::audit(const Principal& p, store::AuditEvent e) {
+  const std::string event = e.event;
+  auto r = audit_checked(p, std::move(e));
+  if (!r.ok()) log::event("audit.write_failed", {{"event", event}, {"error", r.error().message()}});
 }
 
 void audit_connection(store::Db& db, const std::string& event, const std::string& outcome,

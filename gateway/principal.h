@@ -81,6 +81,9 @@ class Authority {
   // Writes an audit event for this session (actor, role, municipality,
   // source and channel filled from `p`).
   void audit(const Principal& p, store::AuditEvent e);
+  // The same, for a caller whose answer depends on the record (inside its
+  // transaction): the append's result instead of a log line.
+  Result<int64_t> audit_checked(const Principal& p, store::AuditEvent e);
 
   store::Db& db() { return db_; }
 

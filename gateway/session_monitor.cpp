@@ -1,6 +1,8 @@
 // The monitor's answers to the session child; see session_monitor.h.
 #include "gateway/session_monitor.h"
 
+#include "common/fsio.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -422,7 +424,7 @@ bool SessionMonitor::on_close_write(const Request& q, Reply& reply) {
     drop_partial(*o->area, o->partial_name);
     reply.error = std::move(e);
   };
-  if (::fsync(o->fd.get()) != 0) {
+  if (fsio::fsync(o->fd.get()) != 0) {
     fail(confine::error_from_errno(errno, "fsync", o->name));
     return true;
   }
@@ -563,24 +565,34 @@ void SessionMonitor::on_remove(const Request& q, Reply& reply) {
   auto st = confine::stat_beneath(a.dir.get(), t->name);
   if (!st.ok() || !S_ISREG(st->st_mode))
     return void(reply.error = st.ok() ? make_error("not-found", "not a file") : st.error());
+  // An archive name in use already (acknowledged before): a timestamped one.
   std::string archived = t->name;
+  if (confine::stat_beneath(a.archive.get(), archived).ok()) archived = t->name + "." + std::to_string(log::now_ms());
   Status moved = confine::rename_noreplace(a.dir.get(), t->name, a.archive.get(), archived);
-  if (!moved.ok() && moved.error().code == "already-exists") {
-    archived = t->name + "." + std::to_string(log::now_ms());
-    moved = confine::rename_noreplace(a.dir.get(), t->name, a.archive.get(), archived);
-  }
   if (!moved.ok()) return void(reply.error = moved.error());
   Status done = confine::fsync_dir(a.archive.get());
   if (done.ok()) done = confine::fsync_dir(a.dir.get());
-  if (done.ok())
-    done = store::record_acknowledgement(auth_.db(), principal_.municipality, t->name, archived, log::now_ms());
+  // The acknowledgement and its audit record commit together, before the OK.
+  if (done.ok()) done = record_acknowledgement(a, t->name, archived, static_cast<int64_t>(st->st_size));
   if (!done.ok()) {
     Status back = confine::rename_noreplace(a.archive.get(), archived, a.dir.get(), t->name);
     log::event("sftp.acknowledge_failed", {{"name", t->name}, {"error", done.error().message()},
                                            {"restored", back.ok() ? "yes" : back.error().message()}});
     return void(reply.error = make_error("acknowledge-failed", "the removal could not be recorded; try again"));
   }
-  audit("sftp.acknowledge", "success", "/" + a.name + "/" + t->name, static_cast<int64_t>(st->st_size));
+}
+
+Status SessionMonitor::record_acknowledgement(const Area& a, const std::string& name, const std::string& archived,
+                                              int64_t size) {
+  KP_TRY(store::Transaction tx, store::Transaction::begin(auth_.db()));
+  KP_GUARD(store::record_acknowledgement(auth_.db(), principal_.municipality, name, archived, log::now_ms()));
+  store::AuditEvent e;
+  e.event = "sftp.acknowledge";
+  e.outcome = "success";
+  e.object = "/" + a.name + "/" + name;
+  e.size = size;
+  KP_GUARD(auth_.audit_checked(principal_, std::move(e)));
+  return tx.commit();
 }
 
 void SessionMonitor::on_rename(const Request& q, Reply& reply) {

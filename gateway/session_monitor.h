@@ -94,6 +94,9 @@ class SessionMonitor {
                                              const std::string& excluding_temp);
   Status commit(Area& area, const TempUpload& t, const std::string& final_name, const std::string& renamed_from);
   void drop_partial(Area& area, const std::string& partial_name);
+  // An acknowledgement (a file of /outbox moved to the archive) and its
+  // audit record, in one transaction: the client hears OK only after it.
+  Status record_acknowledgement(const Area& a, const std::string& name, const std::string& archived, int64_t size);
   // Drops every open upload and every temporary one of this SFTP session.
   void drop_uncommitted();
   void audit(const std::string& event, const std::string& outcome, std::optional<std::string> object,

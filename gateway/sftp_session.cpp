@@ -1,6 +1,8 @@
 // The SFTP request handlers and their dispatch table; see sftp_session.h.
 #include "gateway/sftp_session.h"
 
+#include "common/fsio.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -311,7 +313,7 @@ void SftpSession::on_write(const sftp::Request& req, Out& out) {
   std::size_t left = req.data.size();
   uint64_t off = req.offset;
   while (left > 0) {
-    ssize_t n = ::pwrite(h->fd.get(), p, left, static_cast<off_t>(off));
+    ssize_t n = fsio::pwrite(h->fd.get(), p, left, static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return refuse(confine::error_from_errno(n < 0 ? errno : ENOSPC, "write", h->name));
     p += n;
@@ -491,7 +493,7 @@ void SftpSession::on_extended(const sftp::Request& req, Out& out) {
       Handle* h = find_handle(req.handle);
       if (!h || h->kind != Handle::Kind::write)
         return reply_error(out, req.id, make_error("bad-handle", "not an upload handle"), "fsync");
-      if (::fsync(h->fd.get()) != 0)
+      if (fsio::fsync(h->fd.get()) != 0)
         return reply_error(out, req.id, confine::error_from_errno(errno, "fsync", h->name), "fsync");
       return reply_ok(out, req.id);
     }

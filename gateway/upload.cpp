@@ -34,6 +34,23 @@ Status check_new_upload_name(Authority& auth, const Principal& p, const std::str
   return ok_status();
 }
 
+namespace {
+
+// Removes a committed row whose file could not be placed and appends
+// "<channel>.upload_undone" (failed, with the reason) after its success record.
+Status undo_commit(store::Db& db, bool staff, int64_t id, store::AuditEvent e, const Error& why) {
+  KP_TRY(store::Transaction tx, store::Transaction::begin(db));
+  KP_GUARD(staff ? store::delete_submission(db, id) : store::delete_upload(db, id));
+  e.ts_ms = log::now_ms();
+  e.event = e.channel.value_or("sftp") + ".upload_undone";
+  e.outcome = "failed";
+  e.reason = why.code;
+  KP_GUARD(store::append_audit(db, e));
+  return tx.commit();
+}
+
+}  // namespace
+
 Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
                               const CommitRequest& req) {
   store::Upload u;
@@ -63,8 +80,14 @@ Result<int64_t> commit_upload(Authority& auth, const Principal& p, Area& inbox,
   Status moved = confine::rename_noreplace(inbox.partial.get(), req.partial_name, inbox.dir.get(),
                                            req.final_name);
   if (!moved.ok()) {
-    // A file the host placed under that name: undo the row, keep the bytes.
-    (void)(staff ? store::delete_submission(auth.db(), id) : store::delete_upload(auth.db(), id));
+    // A file the host placed under that name: undo the row, keep the bytes,
+    // and tell the transfer log (which only grows) that the upload it
+    // recorded did not happen, in the same transaction. Should that fail
+    // too, the row stays without a file, which the worker ends as
+    // intake-failed; the client hears the rename's error either way.
+    Status undone = undo_commit(auth.db(), staff, id, e, moved.error());
+    if (!undone.ok())
+      log::event("upload.undo_failed", {{"name", req.final_name}, {"error", undone.error().message()}});
     return moved.error();
   }
   return id;
@@ -76,9 +99,9 @@ namespace {
 void place_committed(int partial, int dir, const store::Upload& u, const std::string& where) {
   if (!confine::stat_beneath(partial, u.partial_name).ok() || confine::stat_beneath(dir, u.name).ok()) return;
   Status s = confine::rename_noreplace(partial, u.partial_name, dir, u.name);
+  if (s.ok()) s = confine::fsync_dir(dir);
   log::event("recovery.upload_placed",
              {{"where", where}, {"name", u.name}, {"outcome", s.ok() ? "ok" : s.error().message()}});
-  (void)confine::fsync_dir(dir);
 }
 
 // Removes partial files that no committed row refers to: they were never
@@ -88,8 +111,9 @@ void remove_unreferenced(int partial, const std::set<std::string>& referenced, c
   if (!entries.ok()) return;
   for (const auto& e : *entries) {
     if (referenced.count(e.name)) continue;
-    (void)confine::unlink_beneath(partial, e.name);
-    log::event("recovery.partial_removed", {{"where", where}, {"name", e.name}});
+    Status removed = confine::unlink_beneath(partial, e.name);
+    log::event("recovery.partial_removed", {{"where", where}, {"name", e.name},
+                                            {"outcome", removed.ok() ? "ok" : removed.error().message()}});
   }
 }
 

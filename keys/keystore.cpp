@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/atomic_file.h"
+#include "common/fsio.h"
 #include "common/handles.h"
 #include "common/log.h"
 
@@ -23,18 +24,38 @@ std::string path_of(const DataDir& d, const char* name) { return d.keys() + "/" 
 
 bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
 
+// Removes `path`; one that is not there is fine.
+Status unlink_if_there(const std::string& path) {
+  if (fsio::unlink(path.c_str()) == 0 || errno == ENOENT) return ok_status();
+  return make_error("io-failed", "cannot remove " + path + ": " + std::strerror(errno));
+}
+
+// Makes the entries of DATA/keys durable (renames, links, unlinks).
+Status sync_dir(const DataDir& d) {
+  Fd dir(fsio::open(d.keys().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  KP_ENSURE(dir.valid() && fsio::fsync(dir.get()) == 0, "io-failed",
+            "cannot sync " + d.keys() + ": " + std::strerror(errno));
+  return ok_status();
+}
+
+Status rename_and_sync(const DataDir& d, const std::string& from, const std::string& to) {
+  KP_ENSURE(fsio::rename(from.c_str(), to.c_str()) == 0, "io-failed",
+            "cannot move " + from + " to " + to + ": " + std::strerror(errno));
+  return sync_dir(d);
+}
+
 // Writes a new file with `mode`, refusing to replace an existing one.
 Status write_new(const std::string& path, const uint8_t* p, std::size_t n, mode_t mode) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+  Fd fd(fsio::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
   KP_ENSURE(fd.valid(), "key-generation-failed", "cannot create " + path + ": " + std::strerror(errno));
-  while (n > 0) {
-    ssize_t w = ::write(fd.get(), p, n);
-    if (w < 0 && errno == EINTR) continue;
-    KP_ENSURE(w > 0, "key-generation-failed", "cannot write " + path);
-    p += w;
-    n -= static_cast<std::size_t>(w);
+  if (!fsio::write_all(fd.get(), p, n) || fsio::fsync(fd.get()) != 0) {
+    const std::string why = std::strerror(errno);
+    fd.reset();
+    // A half-written key file must not stay; if it does, the error says so.
+    const bool removed = fsio::unlink(path.c_str()) == 0;
+    return make_error("key-generation-failed",
+                      "cannot write " + path + ": " + why + (removed ? "" : " (the partial file stays; remove it)"));
   }
-  KP_ENSURE(::fsync(fd.get()) == 0, "key-generation-failed", "cannot sync " + path);
   return ok_status();
 }
 Status write_new(const std::string& path, std::string_view s, mode_t mode) {
@@ -213,21 +234,37 @@ std::optional<int64_t> previous_expiry(const DataDir& d) {
 
 Result<std::string> rotate_intake(const DataDir& d, int64_t now_ms, int64_t grace_ms) {
   KP_TRY(bool expired, expire_previous_intake(d, now_ms));
-  (void)expired;
+  (void)expired;  // nothing to do either way: a destroyed identity is gone
   std::string previous = path_of(d, "intake.previous.age");
+  std::string current = path_of(d, "intake.age");
+  std::string fresh = path_of(d, "intake.age.new");
+  if (exists(previous) && exists(fresh)) {
+    // A rotation cut short after the old key became the previous one:
+    // finish it (the new key was written and synced before that step).
+    KP_GUARD(rename_and_sync(d, fresh, current));
+    KP_TRY(SecretBytes text, read_secret(current));
+    KP_TRY(age::Identity id, age::parse_identity(view(text)));
+    return age::recipient_of(id);
+  }
   if (exists(previous)) {
     auto until = previous_expiry(d);
     return make_error("rotation-in-progress", "the previous intake identity is still valid until " +
                                                   log::format_iso8601(until ? *until : 0) +
                                                   "; rotate again after that");
   }
-  std::string current = path_of(d, "intake.age");
+  // The order keeps a usable identity under intake.age at every moment: the
+  // new key is written and synced first; the old one gets its second name
+  // (a link, never a move) and only then is replaced, atomically, by the new.
   std::string expires = path_of(d, "intake.previous.expires");
-  ::unlink(expires.c_str());
-  KP_GUARD(write_new(expires, std::to_string(now_ms + grace_ms) + "\n", 0600));
-  KP_ENSURE(::rename(current.c_str(), previous.c_str()) == 0, "io-failed", "cannot move " + current);
+  KP_GUARD(unlink_if_there(fresh));
   KP_TRY(age::Identity id, age::generate_identity());
-  KP_GUARD(write_secret(current, age::format_identity(id)));
+  KP_GUARD(write_secret(fresh, age::format_identity(id)));
+  KP_GUARD(unlink_if_there(expires));
+  KP_GUARD(write_new(expires, std::to_string(now_ms + grace_ms) + "\n", 0600));
+  KP_GUARD(sync_dir(d));
+  KP_ENSURE(fsio::link(current.c_str(), previous.c_str()) == 0, "io-failed",
+            "cannot keep " + current + " as " + previous + ": " + std::strerror(errno));
+  KP_GUARD(rename_and_sync(d, fresh, current));
   return age::recipient_of(id);
 }
 
@@ -237,19 +274,21 @@ Result<bool> expire_previous_intake(const DataDir& d, int64_t now_ms) {
   auto until = previous_expiry(d);
   if (until && *until > now_ms) return false;
   // Overwrite before unlinking, so the key does not linger in free blocks
-  // longer than the file system must keep it.
+  // longer than the file system must keep it. A failed overwrite is
+  // reported; the key is removed all the same (it must stop opening uploads).
   {
-    Fd fd(::open(previous.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+    Fd fd(fsio::open(previous.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
     struct stat st {};
-    if (fd.valid() && ::fstat(fd.get(), &st) == 0) {
+    bool wiped = fd.valid() && ::fstat(fd.get(), &st) == 0;
+    if (wiped) {
       std::string zeros(static_cast<std::size_t>(st.st_size), '\0');
-      ssize_t w = ::pwrite(fd.get(), zeros.data(), zeros.size(), 0);
-      (void)w;
-      (void)::fsync(fd.get());
+      wiped = fsio::pwrite_all(fd.get(), zeros.data(), zeros.size(), 0) && fsio::fsync(fd.get()) == 0;
     }
+    if (!wiped) log::event("keys.wipe_failed", {{"file", previous}, {"error", std::strerror(errno)}});
   }
-  KP_ENSURE(::unlink(previous.c_str()) == 0, "io-failed", "cannot remove " + previous);
-  ::unlink(path_of(d, "intake.previous.expires").c_str());
+  KP_ENSURE(fsio::unlink(previous.c_str()) == 0, "io-failed", "cannot remove " + previous + ": " + std::strerror(errno));
+  KP_GUARD(unlink_if_there(path_of(d, "intake.previous.expires")));
+  KP_GUARD(sync_dir(d));
   return true;
 }
 

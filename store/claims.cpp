@@ -41,13 +41,33 @@ Result<std::optional<Upload>> claim_oldest(Db& db, ClaimTable table, int64_t pid
              " SET state = 'processing', claim_pid = ?1, claimed_ms = ?2, attempts = attempts + 1 "
              "WHERE id = (SELECT id FROM " +
              t.name + " WHERE state = 'received' AND " + t.indexed +
-             " ORDER BY id LIMIT 1) RETURNING " + t.columns));
+             " AND (retry_after_ms IS NULL OR retry_after_ms <= ?2) ORDER BY id LIMIT 1) RETURNING " + t.columns));
   st.bind(1, pid).bind(2, now_ms);
   KP_TRY(bool row, st.step());
   if (!row) return std::optional<Upload>();
   Upload u = read_upload(st);
   KP_GUARD(st.run());
   return std::optional<Upload>(std::move(u));
+}
+
+Result<int64_t> attempts_of(Db& db, ClaimTable table, int64_t id) {
+  KP_TRY(Stmt st, db.prepare(std::string("SELECT attempts FROM ") + sql_of(table).name + " WHERE id = ?"));
+  st.bind(1, id);
+  KP_TRY(bool row, st.step());
+  KP_ENSURE(row, "not-found", "no row " + std::to_string(id));
+  return st.col_int(0);
+}
+
+Status defer_claim(Db& db, ClaimTable table, int64_t id, int64_t pid, int64_t retry_at_ms, bool counted,
+                   const std::string& error) {
+  KP_TRY(Stmt st, db.prepare(std::string("UPDATE ") + sql_of(table).name +
+                             " SET state = 'received', claim_pid = NULL, retry_after_ms = ?1, last_error = ?2, "
+                             "attempts = attempts - ?3 WHERE id = ?4 AND state = 'processing' AND claim_pid = ?5"));
+  st.bind(1, retry_at_ms).bind(2, error).bind(3, counted ? int64_t(0) : int64_t(1)).bind(4, id).bind(5, pid);
+  KP_GUARD(st.run());
+  KP_ENSURE(db.changes() == 1, "claim-lost", "row " + std::to_string(id) + " is no longer claimed by " +
+                                                 std::to_string(pid));
+  return ok_status();
 }
 
 Result<int> release_dead(Db& db, ClaimTable table, const std::function<bool(int64_t)>& alive) {

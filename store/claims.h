@@ -16,9 +16,21 @@ namespace kp::store {
 
 enum class ClaimTable { uploads, submissions };
 
-// Claims the oldest received row of `table` for `pid`; nothing when idle.
+// Claims the oldest received row of `table` for `pid` whose retry time (see
+// defer_claim) has come; nothing when idle. Every claim counts an attempt.
 // Commits without an fsync: a claim lost in a power cut is simply made again.
 Result<std::optional<Upload>> claim_oldest(Db& db, ClaimTable table, int64_t pid, int64_t now_ms);
+
+// The attempts counted on a row so far (the current claim included).
+Result<int64_t> attempts_of(Db& db, ClaimTable table, int64_t id);
+
+// Gives a row claimed by `pid` back after a failed attempt: 'received'
+// again, but not claimed before `retry_at_ms`, so the rows behind it go
+// first. `counted` false takes the attempt back (the failure was the
+// hub's condition, such as a full disk, not the row's). `error` is kept as
+// the row's last error. "claim-lost" when `pid` no longer holds it.
+Status defer_claim(Db& db, ClaimTable table, int64_t id, int64_t pid, int64_t retry_at_ms, bool counted,
+                   const std::string& error);
 
 // Puts rows claimed by pids for which `alive(pid)` is false back to 'received'.
 Result<int> release_dead(Db& db, ClaimTable table, const std::function<bool(int64_t)>& alive);

@@ -21,6 +21,10 @@ Result<std::vector<std::pair<std::string, int64_t>>> read_metrics(Db& db) {
                       "AND event = 'auth.login' AND outcome = 'refused'"},
       {"limit_hits_total", "SELECT count(*) FROM audit_events WHERE event IN ('auth.login', 'limit.hit') "
                       "AND event = 'limit.hit'"},
+      // Uploads given up after intake_max_attempts (rejected intake-failed),
+      // and uploads waiting for a retry after a failed attempt.
+      {"intake_failed_total", "SELECT count(*) FROM uploads WHERE reason_code = 'intake-failed'"},
+      {"intake_retrying", "SELECT count(*) FROM uploads WHERE state = 'received' AND retry_after_ms IS NOT NULL"},
       {"audit_events_total", "SELECT coalesce(max(id), 0) FROM audit_events"},  // ids are dense
   };
 

@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 17> kMigrations = {
+constexpr std::array<const char*, 18> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -358,6 +358,19 @@ CREATE TABLE checkpoint_cosignatures(
   size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL,
   PRIMARY KEY(size, witness));
 CREATE TABLE witness_state(witness TEXT PRIMARY KEY, size INTEGER NOT NULL);
+)sql",
+    // 18: failed intake attempts back off (a row is not claimed again before
+    // retry_after_ms) and end after intake_max_attempts with the rejection
+    // intake-failed; last_error is what the last attempt said. The partial
+    // indexes keep /metrics' counts of both proportional to what they count.
+    R"sql(
+ALTER TABLE uploads ADD COLUMN retry_after_ms INTEGER;
+ALTER TABLE uploads ADD COLUMN last_error TEXT;
+ALTER TABLE submissions ADD COLUMN retry_after_ms INTEGER;
+ALTER TABLE submissions ADD COLUMN last_error TEXT;
+CREATE INDEX uploads_intake_failed ON uploads(id) WHERE reason_code = 'intake-failed';
+CREATE INDEX uploads_retrying ON uploads(id) WHERE state = 'received' AND retry_after_ms IS NOT NULL;
+CREATE INDEX receipts_unplaced ON receipts(upload_id) WHERE placed = 0;
 )sql",
 };
 

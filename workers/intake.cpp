@@ -46,6 +46,7 @@ std::string reason_sentence(const Error& e) {
       {"age-truncated", "the upload is incomplete: the encrypted content ends too early"},
       {"age-trailing-data", "the upload has extra bytes after the end of the encrypted content"},
       {"upload-empty", "the upload is empty"},
+      {"intake-failed", intake_failed().detail},
       {"package-parser-crashed", "the package could not be read: the program that unpacks it stopped "
                                  "unexpectedly on it; check that it was sealed with `knooppunt seal`"},
       {"package-parser-timeout", "the package could not be read in the time allowed; check that it was "
@@ -131,7 +132,12 @@ store::AuditEvent system_event(const store::Upload& u, const std::string& event,
 
 }  // namespace
 
-Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
+Error intake_failed() {
+  return make_error("intake-failed",
+                    "the upload could not be processed; the hub has been alerted; please do not resend it");
+}
+
+Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std::optional<Error>& give_up) {
   KP_GUARD(ensure_dir(ctx.data.root + "/work"));
   KP_TRY(auto staff, store::list_accounts(*ctx.db, "staff"));
   std::vector<age::PublicKey> staff_recipients;
@@ -140,13 +146,14 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
     auto pk = age::parse_recipient(*s.recipient);
     if (pk.ok()) staff_recipients.push_back(*pk);
   }
-  KP_ENSURE(!staff_recipients.empty(), "no-staff-recipients",
+  KP_ENSURE(give_up || !staff_recipients.empty(), "no-staff-recipients",
             "no staff member with an age recipient is registered; packages wait in the inbox");
 
   std::optional<Error> rejection;
   std::optional<Checked> checked;
   std::string manifest_sha;
-  {
+  if (give_up) rejection = *give_up;
+  else {
     KP_TRY(Fd inbox, confine::open_dir(ctx.data.box(upload.municipality) + "/inbox"));
     auto in = open_placed(inbox.get(), upload.name);
     if (!in.ok()) return in.error();  // not placed yet (gateway recovery); retried later
@@ -187,7 +194,8 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload) {
   v.accepted = !rejection;
   std::vector<store::AuditEvent> events;
   std::optional<store::Reply> reply;
-  events.push_back(system_event(upload, "intake.opened", "success", std::nullopt));
+  if (give_up) events.push_back(system_event(upload, "intake.gave_up", "failed", give_up->code));
+  else events.push_back(system_event(upload, "intake.opened", "success", std::nullopt));
   Receipt r;
   r.upload = upload.name;
   r.sha256 = upload.sha256;
@@ -286,6 +294,15 @@ Status publish_checkpoint(IntakeContext& ctx) {
   return write_file_atomic(ctx.data.audit() + "/checkpoint", cp.note);
 }
 
+Status place_unplaced_receipts(IntakeContext& ctx) {
+  KP_TRY(auto unplaced, store::unplaced_receipts(*ctx.db));
+  for (const auto& r : unplaced) {
+    KP_TRY(auto u, store::find_upload(*ctx.db, r.upload_id));
+    if (u) place_outputs_of(ctx, *u, std::nullopt);
+  }
+  return ok_status();
+}
+
 Status place_outputs(IntakeContext& ctx) {
   KP_TRY(auto processed, store::processed_uploads(*ctx.db));
   KP_TRY(auto cases, store::list_cases(*ctx.db));
@@ -311,6 +328,14 @@ namespace {
 
 void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::optional<std::string>& queue_name,
                       const std::set<int64_t>& placed_receipts) {
+  // Every step's failure is reported, and a receipt is marked placed only
+  // once both files are in the outbox; an unplaced one is tried again
+  // (place_unplaced_receipts, every few seconds, and at start).
+  auto report = [&](const char* what, const Status& s) {
+    if (!s.ok())
+      log::event("intake.place_failed",
+                 {{"upload", std::to_string(u.id)}, {"what", what}, {"error", s.error().message()}});
+  };
   {
     std::string outbox = ctx.data.box(u.municipality) + "/outbox";
     // Receipts come from the store (no fsync needed: after a crash they are
@@ -318,24 +343,27 @@ void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::opt
     // visible without it.
     auto receipt = placed_receipts.count(u.id) ? Result<std::optional<store::StoredReceipt>>(std::nullopt)
                                                : store::receipt_of(*ctx.db, u.id);
+    if (!receipt.ok()) report("receipt", receipt.error());
     if (receipt.ok() && *receipt) {
       std::string sig_work = work_path(ctx.data, std::to_string(u.id), ".receipt.json.minisig");
       std::string json_work = work_path(ctx.data, std::to_string(u.id), ".receipt.json");
-      if (write_work_file(sig_work, (*receipt)->signature, false).ok() &&
-          write_work_file(json_work, (*receipt)->json, false).ok()) {
-        place(sig_work, outbox, u.name + ".receipt.json.minisig");
-        place(json_work, outbox, u.name + ".receipt.json");
-        (void)store::mark_receipt_placed(*ctx.db, u.id);
-      }
+      Status s = write_work_file(sig_work, (*receipt)->signature, false);
+      if (s.ok()) s = write_work_file(json_work, (*receipt)->json, false);
+      if (s.ok()) s = status_of(place(sig_work, outbox, u.name + ".receipt.json.minisig"));
+      if (s.ok()) s = status_of(place(json_work, outbox, u.name + ".receipt.json"));
+      if (s.ok()) s = store::mark_receipt_placed(*ctx.db, u.id);
+      report("receipt", s);
     }
-    if (queue_name) place_queue_pair(ctx.data, u.id, *queue_name);
+    if (queue_name) report("queue", place_queue_pair(ctx.data, u.id, *queue_name));
     if (u.state == "rejected") {
       // Rejected uploads are kept sealed in quarantine, never deleted silently.
       auto inbox = confine::open_dir(ctx.data.box(u.municipality) + "/inbox");
       auto quarantine = confine::open_dir(ctx.data.quarantine());
       if (inbox.ok() && quarantine.ok() && confine::stat_beneath(inbox->get(), u.name).ok()) {
         std::string qname = u.municipality + "-" + std::to_string(u.id) + "-" + u.name;
-        (void)confine::rename_noreplace(inbox->get(), u.name, quarantine->get(), qname);
+        report("quarantine", confine::rename_noreplace(inbox->get(), u.name, quarantine->get(), qname));
+      } else if (!inbox.ok() || !quarantine.ok()) {
+        report("quarantine", !inbox.ok() ? Status(inbox.error()) : Status(quarantine.error()));
       }
     }
   }

@@ -20,6 +20,7 @@
 // reaches disk.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "common/datadir.h"
@@ -57,8 +58,15 @@ struct IntakeContext {
 // (store, disk, no staff recipients, parser-unavailable,
 // parser-sandbox-failed): the claim is then released so the
 // upload is retried; a bad package is never an error here, it is a
-// rejection with a receipt.
-Status process_upload(IntakeContext& ctx, const store::Upload& upload);
+// rejection with a receipt. With `give_up` (intake_failed(), after
+// intake_max_attempts) the upload is not opened again: it is rejected
+// with that error, with a receipt, and kept in quarantine.
+Status process_upload(IntakeContext& ctx, const store::Upload& upload,
+                      const std::optional<Error>& give_up = std::nullopt);
+
+// The rejection of an upload or submission that failed intake_max_attempts
+// times: "intake-failed" with a sentence the sender can act on.
+Error intake_failed();
 
 // Signs a checkpoint of the transfer log if it grew, and publishes the
 // latest one as DATA/audit/checkpoint for auditors.
@@ -66,5 +74,9 @@ Status publish_checkpoint(IntakeContext& ctx);
 
 // Moves outputs of committed verdicts that are still in DATA/work into place.
 Status place_outputs(IntakeContext& ctx);
+
+// Places the receipts whose placement failed (a full disk): the worker
+// calls it every few seconds, so they appear once space returns.
+Status place_unplaced_receipts(IntakeContext& ctx);
 
 }  // namespace kp::workers

@@ -2,9 +2,11 @@
 #include "workers/outputs.h"
 
 #include <fcntl.h>
+#include <cerrno>
 #include <unistd.h>
 
 #include "common/atomic_file.h"
+#include "common/fsio.h"
 #include "common/handles.h"
 #include "common/log.h"
 #include "gateway/confine.h"
@@ -16,24 +18,35 @@ std::string work_path(const DataDir& d, const std::string& stem, const char* suf
 }
 
 Status write_work_file(const std::string& path, const std::string& data, bool sync) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  Fd fd(fsio::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   KP_ENSURE(fd.valid(), "io-failed", "cannot create " + path);
-  KP_GUARD(write_all(fd.get(), data, path));
-  if (sync) KP_ENSURE(::fsync(fd.get()) == 0, "io-failed", "cannot sync " + path);
-  return ok_status();
+  Status s = write_all(fd.get(), data, path);
+  if (s.ok() && sync && fsio::fsync(fd.get()) != 0) s = make_error("io-failed", "cannot sync " + path);
+  if (!s.ok() && fsio::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return make_error("io-failed", s.error().detail + "; the incomplete " + path + " stays");
+  return s;
 }
 
-void place(const std::string& work_file, const std::string& dir, const std::string& name) {
-  if (::access(work_file.c_str(), F_OK) != 0) return;
-  auto work_dir = confine::open_dir(work_file.substr(0, work_file.rfind('/')));
-  auto to = confine::open_dir(dir);
-  if (!work_dir.ok() || !to.ok()) return;
-  std::string base = work_file.substr(work_file.rfind('/') + 1);
-  // No directory sync: a rename lost in a crash leaves the work file, and
-  // the worker's start-up moves it again.
-  Status s = confine::rename_noreplace(work_dir->get(), base, to->get(), name);
-  if (!s.ok() && s.error().code == "already-exists")
-    (void)confine::unlink_beneath(work_dir->get(), base);
+Result<Placement> place(const std::string& work_file, const std::string& dir, const std::string& name) {
+  if (::access(work_file.c_str(), F_OK) != 0) {
+    if (errno == ENOENT) return Placement::gone;
+    return make_error("io-failed", "cannot look for " + work_file);
+  }
+  const std::string base = work_file.substr(work_file.rfind('/') + 1);
+  KP_TRY(Fd work_dir, confine::open_dir(work_file.substr(0, work_file.rfind('/'))));
+  KP_TRY(Fd to, confine::open_dir(dir));
+  Status moved = confine::rename_noreplace(work_dir.get(), base, to.get(), name);
+  if (!moved.ok()) {
+    // Already there (placed before a crash, or by another worker): the work
+    // file is a copy of it. Anything else is an error the caller reports.
+    if (!confine::stat_beneath(to.get(), name).ok()) return moved.error();
+    KP_GUARD(confine::unlink_beneath(work_dir.get(), base));
+    return Placement::already_there;
+  }
+  // Durable before the caller records it: a placement the store remembers
+  // must not be undone by a crash.
+  KP_GUARD(confine::fsync_dir(to.get()));
+  return Placement::placed;
 }
 
 store::AuditEvent worker_event(const std::string& actor, const char* kind, const store::Upload& u,

@@ -20,10 +20,21 @@ std::string work_path(const DataDir& d, const std::string& stem, const char* suf
 // Writes `data` to `path` (0600, replacing a stale work file), fsynced when `sync`.
 Status write_work_file(const std::string& path, const std::string& data, bool sync = true);
 
+// What place() found.
+enum class Placement {
+  placed,        // renamed into `dir` now (and the directory fsynced)
+  already_there, // a file of that name was there: the work file was dropped
+  gone,          // no work file: placed before
+};
+
 // Moves `work_file` into `dir` as `name` unless a file of that name is
-// there already (then the work file is dropped). Nothing happens when the
-// work file is gone (placed before).
-void place(const std::string& work_file, const std::string& dir, const std::string& name);
+// there already, and fsyncs `dir`, so a caller may record the placement.
+// Errors ("io-failed" and the confinement layer's): nothing is recorded
+// as placed; the work file stays and a later try places it.
+Result<Placement> place(const std::string& work_file, const std::string& dir, const std::string& name);
+
+// The error of a placement, if any, as a Status.
+inline Status status_of(const Result<Placement>& r) { return r.ok() ? ok_status() : Status(r.error()); }
 
 // An audit record of a worker step on upload or submission `u`: `actor`
 // names the worker ("intake-worker"), the object is "<kind>/<id> <name>"

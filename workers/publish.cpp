@@ -157,24 +157,28 @@ void place_receipts(IntakeContext& ctx) {
     std::string sig_work = work_path(ctx.data, stem, ".receipt.json.minisig");
     std::string json_work = work_path(ctx.data, stem, ".receipt.json");
     // The signature first, so a receipt is never visible without it.
-    if (!write_work_file(sig_work, r.signature, false).ok() ||
-        !write_work_file(json_work, r.json, false).ok())
-      continue;
-    place(sig_work, ctx.data.outgoing(), r.name + ".receipt.json.minisig");
-    place(json_work, ctx.data.outgoing(), r.name + ".receipt.json");
-    (void)store::mark_submission_receipt_placed(*ctx.db, r.id);
+    // Marked placed only once both files are there; else tried again later.
+    Status st = write_work_file(sig_work, r.signature, false);
+    if (st.ok()) st = write_work_file(json_work, r.json, false);
+    if (st.ok()) st = status_of(place(sig_work, ctx.data.outgoing(), r.name + ".receipt.json.minisig"));
+    if (st.ok()) st = status_of(place(json_work, ctx.data.outgoing(), r.name + ".receipt.json"));
+    if (st.ok()) st = store::mark_submission_receipt_placed(*ctx.db, r.id);
+    if (!st.ok())
+      log::event("publish.place_failed",
+                 {{"submission", std::to_string(r.id)}, {"what", "receipt"}, {"error", st.error().message()}});
   }
 }
 
 }  // namespace
 
-Status process_submission(IntakeContext& ctx, const store::Upload& sub) {
+Status process_submission(IntakeContext& ctx, const store::Upload& sub, const std::optional<Error>& give_up) {
   KP_GUARD(ensure_dir(ctx.data.root + "/work"));
   const std::string out_work = work_path(ctx.data, stem_of(sub), ".out.age");
   std::optional<Error> rejection;
   std::optional<Checked> checked;
   int64_t now = log::now_ms();
-  {
+  if (give_up) rejection = *give_up;
+  else {
     KP_TRY(Fd outgoing, confine::open_dir(ctx.data.outgoing()));
     auto in = confine::open_beneath(outgoing.get(), sub.name, O_RDONLY);
     if (!in.ok()) return in.error();  // not placed yet (gateway recovery); retried later
@@ -204,7 +208,8 @@ Status process_submission(IntakeContext& ctx, const store::Upload& sub) {
   }
 
   std::vector<store::AuditEvent> events;
-  events.push_back(system_event(sub, "publish.opened", "success", std::nullopt));
+  if (give_up) events.push_back(system_event(sub, "publish.gave_up", "failed", give_up->code));
+  else events.push_back(system_event(sub, "publish.opened", "success", std::nullopt));
   Receipt r;
   r.upload = sub.name;
   r.sha256 = sub.sha256;
@@ -262,7 +267,12 @@ Status process_submission(IntakeContext& ctx, const store::Upload& sub) {
              {{"submission", std::to_string(sub.id)},
               {"reason", r.reason_code},
               {"case", r.case_id ? *r.case_id : ""}});
-  if (item) (void)place_outbox_item(ctx.data, *ctx.db, *item);
+  if (item) {
+    Status placed = place_outbox_item(ctx.data, *ctx.db, *item);
+    if (!placed.ok())
+      log::event("publish.place_failed", {{"submission", std::to_string(sub.id)}, {"what", item->name},
+                                          {"error", placed.error().message()}});
+  }
   place_receipts(ctx);
   return ok_status();
 }
@@ -279,18 +289,24 @@ Status place_outbox_item(const DataDir& d, store::Db& db, const store::OutboxIte
     KP_GUARD(ensure_dir(d.root + "/work"));
     KP_GUARD(write_work_file(sig_work, *item.signature, false));
     KP_GUARD(write_work_file(body_work, *item.body, false));
-    place(sig_work, outbox, item.name + ".minisig");
-    place(body_work, outbox, item.name);
+    KP_GUARD(status_of(place(sig_work, outbox, item.name + ".minisig")));
+    KP_GUARD(status_of(place(body_work, outbox, item.name)));
   } else if (item.submission_id) {
-    place(work_path(d, "s" + std::to_string(*item.submission_id), ".out.age"), outbox, item.name);
+    KP_GUARD(status_of(place(work_path(d, "s" + std::to_string(*item.submission_id), ".out.age"), outbox, item.name)));
   }
+  // Only what is in the outbox is recorded as placed (the store never says
+  // more than the disk); an item not placed is tried again.
   return store::mark_outbox_placed(db, item.id, log::now_ms());
 }
 
 Status place_hub_outputs(IntakeContext& ctx) {
   KP_TRY(auto items, store::unplaced_outbox_items(*ctx.db));
   for (const auto& i : items)
-    if (i.kind != "receipt") (void)place_outbox_item(ctx.data, *ctx.db, i);
+    if (i.kind != "receipt") {
+      Status placed = place_outbox_item(ctx.data, *ctx.db, i);
+      if (!placed.ok())
+        log::event("publish.place_failed", {{"item", i.name}, {"error", placed.error().message()}});
+    }
   place_receipts(ctx);
   return ok_status();
 }

@@ -28,7 +28,9 @@ namespace kp::workers {
 
 // Processes one claimed submission to its verdict, exactly once. Errors are
 // operational (store, disk): the claim is then released and retried.
-Status process_submission(IntakeContext& ctx, const store::Upload& submission);
+// With `give_up` (intake_failed()) it is rejected with that error unopened.
+Status process_submission(IntakeContext& ctx, const store::Upload& submission,
+                          const std::optional<Error>& give_up = std::nullopt);
 
 // Places outbox items and submission receipts whose decision committed but
 // whose files are not in place yet (start-up, and right after a decision).

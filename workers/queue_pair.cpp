@@ -47,11 +47,10 @@ Status prepare_queue_pair(const DataDir& d, int64_t upload_id, int inbox_fd, con
   return confine::fsync_dir(work.get());
 }
 
-void place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& queue_name) {
-  // A folder that cannot be made leaves the work parts for the next try.
-  if (!ensure_dir(d.queue_payloads()).ok()) return;
-  place(queue_payload_work(d, upload_id), d.queue_payloads(), queue_name);
-  place(queue_head_work(d, upload_id), d.queue(), queue_name);
+Status place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& queue_name) {
+  KP_GUARD(ensure_dir(d.queue_payloads()));
+  KP_GUARD(status_of(place(queue_payload_work(d, upload_id), d.queue_payloads(), queue_name)));
+  return status_of(place(queue_head_work(d, upload_id), d.queue(), queue_name));
 }
 
 void discard_queue_pair(const DataDir& d, int64_t upload_id) {

@@ -40,8 +40,9 @@ std::string queue_payload_work(const DataDir& d, int64_t upload_id);
 Status prepare_queue_pair(const DataDir& d, int64_t upload_id, int inbox_fd, const std::string& upload_name,
                           int upload_fd, const age::OpenedHeader& h, const std::vector<age::PublicKey>& staff);
 
-// Renames the work parts into DATA/queue as `queue_name` (those still there).
-void place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& queue_name);
+// Renames the work parts into DATA/queue as `queue_name` (those still
+// there), the payload first. An error leaves the rest for the next try.
+Status place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& queue_name);
 
 // Removes the work parts (a verdict that did not commit).
 void discard_queue_pair(const DataDir& d, int64_t upload_id);

@@ -8,15 +8,22 @@
 #include <optional>
 
 #include "common/handles.h"
+#include "common/fsio.h"
 
 namespace kp::workers {
 
+// Members are destroyed in reverse order: `tar` last in the list, so it is
+// freed first, while everything its write callback touches still exists
+// (archive_write_free() closes an unclosed archive and so calls the callback
+// once more; with `tar` declared before `sink_error`, that call assigned to
+// an already destroyed Error and corrupted the heap after a failed write).
 struct TarSealer::State {
   int fd = -1;
   std::optional<age::Encryptor> enc;
-  ArchiveWriter tar;
   Error sink_error;
   bool sink_failed = false;
+  bool abandoned = false;  // destroyed before finish(): write nothing more
+  ArchiveWriter tar;
 };
 
 Result<std::unique_ptr<TarSealer>> TarSealer::create(int fd, const std::vector<age::PublicKey>& recipients) {
@@ -26,7 +33,7 @@ Result<std::unique_ptr<TarSealer>> TarSealer::create(int fd, const std::vector<a
   s->fd = fd;
   KP_TRY(age::Encryptor enc, age::Encryptor::start(recipients, [s](const uint8_t* p, std::size_t n) -> Status {
     while (n > 0) {
-      ssize_t w = ::write(s->fd, p, n);
+      ssize_t w = fsio::write(s->fd, p, n);
       if (w < 0 && errno == EINTR) continue;
       KP_ENSURE(w > 0, "io-failed", "cannot write the sealed output");
       p += w;
@@ -47,6 +54,7 @@ Result<std::unique_ptr<TarSealer>> TarSealer::create(int fd, const std::vector<a
   archive_write_set_bytes_in_last_block(s->tar.get(), 1);
   auto write_cb = [](struct archive*, void* ctx, const void* buf, size_t len) -> la_ssize_t {
     State* st = static_cast<State*>(ctx);
+    if (st->abandoned || st->sink_failed) return -1;
     Status r = st->enc->write(static_cast<const uint8_t*>(buf), len);
     if (!r.ok()) {
       st->sink_failed = true;
@@ -60,7 +68,11 @@ Result<std::unique_ptr<TarSealer>> TarSealer::create(int fd, const std::vector<a
   return t;
 }
 
-TarSealer::~TarSealer() = default;
+TarSealer::~TarSealer() {
+  if (!s_) return;
+  s_->abandoned = true;
+  s_->tar.reset();
+}
 
 Status TarSealer::begin_entry(const std::string& name, uint64_t size, int64_t mtime) {
   ArchiveEntry e(archive_entry_new());
@@ -92,7 +104,7 @@ Status TarSealer::finish() {
   if (archive_write_close(s_->tar.get()) != ARCHIVE_OK)
     return s_->sink_failed ? s_->sink_error : make_error("io-failed", "cannot close tar");
   KP_GUARD(s_->enc->finish());
-  KP_ENSURE(::fsync(s_->fd) == 0, "io-failed", "cannot sync the sealed output");
+  KP_ENSURE(fsio::fsync(s_->fd) == 0, "io-failed", "cannot sync the sealed output");
   return ok_status();
 }
 

@@ -2,7 +2,13 @@
 #include "workers/worker.h"
 
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
 
 #include <cerrno>
 #include <cstdlib>
@@ -13,6 +19,7 @@
 #include "common/settings.h"
 #include "keys/keystore.h"
 #include "store/audit_events.h"
+#include "store/claims.h"
 #include "store/db.h"
 #include "store/intake.h"
 #include "store/submissions.h"
@@ -37,6 +44,76 @@ void publish_exports(store::Db& db, const DataDir& data) {
     log::event("worker.export_failed", {{"error", written.error().message()}});
   else if (*written > 0)
     log::event("worker.exports_published", {{"count", std::to_string(*written)}});
+}
+
+// What a failed attempt means for the row.
+enum class Failure {
+  parser_lost,    // this worker cannot go on (its zygote is gone)
+  hub_condition,  // the hub's state, not the row's (disk full, no staff recipients): waits, not counted
+  attempt,        // counts towards intake_max_attempts
+};
+
+// Whether the data directory's file system has less room than processing
+// a row of `size` bytes needs (its sealed output, the store, the receipts).
+// The error of a full disk may come through the parser child or SQLite with
+// any code; the free space says it plainly.
+bool disk_short(const DataDir& data, int64_t size) {
+  struct statvfs st {};
+  if (::statvfs(data.root.c_str(), &st) != 0) return false;
+  const uint64_t free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  return free_bytes < 2 * static_cast<uint64_t>(std::max<int64_t>(size, 0)) + (8u << 20);
+}
+
+Failure classify(const Error& e, const DataDir& data, int64_t size) {
+  static const std::map<std::string, Failure> kByCode = {
+      {"parser-unavailable", Failure::parser_lost},
+      {"no-staff-recipients", Failure::hub_condition},
+      {"no-space", Failure::hub_condition},  // ENOSPC/EDQUOT through the confinement layer
+  };
+  auto it = kByCode.find(e.code);
+  if (it != kByCode.end()) return it->second;
+  return disk_short(data, size) ? Failure::hub_condition : Failure::attempt;
+}
+
+struct RetryPolicy {
+  int64_t max_attempts = 5;
+  int64_t retry_ms = 30000;
+  int64_t retry_max_ms = 900000;
+};
+
+// Read at each failure, so a changed setting applies without a restart.
+RetryPolicy retry_policy(const DataDir& data) {
+  RetryPolicy p;
+  auto s = load_settings(data.settings());
+  if (!s.ok()) return p;
+  p.max_attempts = s->intake_max_attempts;
+  p.retry_ms = s->intake_retry_seconds * 1000;
+  p.retry_max_ms = s->intake_retry_max_seconds * 1000;
+  return p;
+}
+
+// The wait after the n-th failed attempt: retry_ms, doubling, at most retry_max_ms.
+int64_t backoff_ms_of(const RetryPolicy& p, int64_t n) {
+  int64_t wait = p.retry_ms;
+  for (int64_t i = 1; i < n && wait < p.retry_max_ms; ++i) wait *= 2;
+  return std::min(wait, p.retry_max_ms);
+}
+
+template <class R>
+void log_failed(const char* what, const R& r) {
+  if (!r.ok()) log::event("worker.step_failed", {{"step", what}, {"error", r.error().message()}});
+}
+
+// Ends a row that failed `attempts` times: rejected intake-failed, with its
+// receipt; the operator sees intake.gave_up in the log and
+// knooppunt_intake_failed_total in /metrics.
+template <class Process>
+Status give_up(const store::Upload& u, store::ClaimTable table, int64_t attempts, Process& process) {
+  log::event("intake.gave_up", {{table == store::ClaimTable::submissions ? "submission" : "upload", std::to_string(u.id)},
+                                {"municipality", u.municipality},
+                                {"name", u.name},
+                                {"attempts", std::to_string(attempts)}});
+  return process(std::optional<Error>(intake_failed()));
 }
 
 bool process_alive(int64_t pid) {
@@ -85,7 +162,6 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   std::string key_generation = keys::intake_generation(data);
   Notifier notifier(data, process_alive);  // mail on new outbox items: own thread, own store connection
   log::event("worker.started", {{"data", data.root}});
-  int backoff_ms = poll_ms;
   // Started by serve: end with it (a kill -9 of serve must not leave workers behind).
   const char* parent_env = std::getenv("KNOOPPUNT_PARENT_PID");
   pid_t parent = parent_env ? static_cast<pid_t>(std::atoi(parent_env)) : 0;
@@ -118,7 +194,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
         e.actor = "intake-worker";
         e.role = "system";
         e.channel = "worker";
-        (void)store::append_audit(db, e);
+        log_failed("audit", store::append_audit(db, e));
       }
       if (keys::intake_generation(data) != key_generation) {
         auto ids = keys::load_intake_identities(data);
@@ -128,6 +204,8 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
           log::event("worker.keys_reloaded", {{"identities", std::to_string(ctx.identities.size())}});
         }
       }
+      // Receipts whose placement failed (a full disk) appear once it works.
+      log_failed("place_receipts", place_unplaced_receipts(ctx));
       Status cs = publish_checkpoint(ctx);
       if (!cs.ok()) log::event("worker.checkpoint_failed", {{"error", cs.error().message()}});
       publish_log_logged(db, data, settings);
@@ -145,32 +223,50 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       }
     }
     if (!*claimed) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+      std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
       continue;
     }
     const store::Upload& u = **claimed;
-    Status s = is_submission ? process_submission(ctx, u) : process_upload(ctx, u);
-    if (!s.ok() && s.error().code == "parser-unavailable") {
+    const store::ClaimTable table = is_submission ? store::ClaimTable::submissions : store::ClaimTable::uploads;
+    auto process = [&](const std::optional<Error>& end_with) {
+      return is_submission ? process_submission(ctx, u, end_with) : process_upload(ctx, u, end_with);
+    };
+    // Claims count attempts, also those whose worker died on the row: one
+    // claimed past the limit is given up without opening it again.
+    auto attempts = store::attempts_of(db, table, u.id);
+    const RetryPolicy policy = retry_policy(data);
+    const int64_t n = attempts.ok() ? *attempts : 1;
+    const bool past_limit = n > policy.max_attempts;
+    Status s = past_limit ? give_up(u, table, n - 1, process) : process(std::nullopt);
+    if (s.ok()) continue;
+    const Failure failure = classify(s.error(), data, u.size);
+    if (failure == Failure::parser_lost) {
       // The zygote is gone. A new one must not be forked from a process
       // that holds keys: end, serve starts a fresh worker (and zygote).
       log::event("worker.parser_lost", {{"error", s.error().message()}});
       auto mine = [&](int64_t pid) { return pid != ctx.pid; };
-      (void)store::release_dead_claims(db, mine);
+      log_failed("release", store::release_dead(db, table, mine));
       return s;
     }
-    if (!s.ok()) {
-      // Operational failure: give the work back and slow down.
-      log::event("worker.retry_later", {{is_submission ? "submission" : "upload", std::to_string(u.id)},
-                                        {"error", s.error().message()}});
-      auto mine = [&](int64_t pid) { return pid != ctx.pid; };
-      (void)(is_submission ? store::release_dead_submission_claims(db, mine) : store::release_dead_claims(db, mine));
-      backoff_ms = std::min(backoff_ms * 2 + 100, 5000);
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-      continue;
+    // Operational failure: give the row back for later, so the rows behind
+    // it go first; after max_attempts failures of its own, give it up.
+    const bool counted = failure == Failure::attempt;
+    log::event("worker.retry_later", {{is_submission ? "submission" : "upload", std::to_string(u.id)},
+                                      {"attempt", std::to_string(n)},
+                                      {"counted", counted ? "yes" : "no"},
+                                      {"error", s.error().message()}});
+    if (counted && !past_limit && n >= policy.max_attempts) {
+      Status ended = give_up(u, table, n, process);
+      if (ended.ok()) continue;
+      log_failed("give_up", ended);
     }
-    backoff_ms = poll_ms;
+    const int64_t wait_ms = backoff_ms_of(policy, counted ? n : 1);
+    log_failed("defer", store::defer_claim(db, table, u.id, ctx.pid, log::now_ms() + wait_ms, counted,
+                                           s.error().message()));
   }
-  if (publish_checkpoint(ctx).ok()) publish_log_logged(db, data, settings);
+  Status cp = publish_checkpoint(ctx);
+  log_failed("checkpoint", cp);
+  if (cp.ok()) publish_log_logged(db, data, settings);
   log::event("worker.stopped", {});
   return ok_status();
 }

@@ -5,8 +5,11 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+
 #include "common/atomic_file.h"
 #include "common/log.h"
+#include "tests/support/faults.h"
 #include "tests/support/temp_dir.h"
 
 using namespace kp;
@@ -102,4 +105,48 @@ TEST_CASE("keystore: damaged public files are refused") {
   CHECK_FALSE(keys::public_keys(d).ok());
   ::unlink((d.public_keys() + "/log.origin").c_str());
   CHECK_FALSE(keys::public_keys_published(d));
+}
+
+// Fault injection (common/fsio.h): a rotation that fails at any step leaves
+// the current identity in place and usable; one cut short after the old key
+// became the previous one is finished by the next `keys rotate`.
+TEST_CASE("keystore: a failed rotation keeps the old identity usable") {
+  testing::TempDir dir;
+  DataDir d{dir.path()};
+  REQUIRE(keys::ensure_keys(d).ok());
+  REQUIRE(keys::publish_public_keys(d).ok());
+  const std::string before = keys::public_keys(d)->intake_recipient;
+  const auto now = log::now_ms();
+  struct Step {
+    fsio::Op op;
+    int err;
+  };
+  for (Step step : {Step{fsio::Op::open, ENOSPC}, Step{fsio::Op::write, ENOSPC}, Step{fsio::Op::fsync, EIO},
+                    Step{fsio::Op::link, EIO}}) {
+    {
+      testing::Faults f(step.op, 1, step.err, /*onwards=*/true);
+      CHECK_FALSE(keys::rotate_intake(d, now, 1000000).ok());
+    }
+    auto ids = keys::load_intake_identities(d);
+    REQUIRE(ids.ok());
+    REQUIRE(ids->size() == 1);
+    CHECK(age::recipient_of((*ids)[0]) == before);
+  }
+  // Cut short after the link: both names hold the old key, which still
+  // opens; the next rotation finishes the interrupted one.
+  {
+    testing::Faults f(fsio::Op::rename, 1, EIO);
+    CHECK_FALSE(keys::rotate_intake(d, now, 1000000).ok());
+  }
+  auto ids = keys::load_intake_identities(d);
+  REQUIRE(ids.ok());
+  for (const auto& id : *ids) CHECK(age::recipient_of(id) == before);
+  auto finished = keys::rotate_intake(d, now, 1000000);
+  REQUIRE(finished.ok());
+  CHECK(*finished != before);
+  ids = keys::load_intake_identities(d);
+  REQUIRE(ids.ok());
+  REQUIRE(ids->size() == 2);
+  CHECK(age::recipient_of((*ids)[0]) == *finished);
+  CHECK(age::recipient_of((*ids)[1]) == before);
 }

@@ -194,3 +194,33 @@ TEST_CASE("claims: worker processes racing on one database claim each row exactl
   REQUIRE(db.ok());
   CHECK_FALSE(claim(*db, store::ClaimTable::submissions, 1));
 }
+
+TEST_CASE("claims: a deferred row waits for its retry time while the rows behind it go first") {
+  StoreWorld w;
+  for (auto t : {store::ClaimTable::uploads, store::ClaimTable::submissions}) {
+    const bool up = t == store::ClaimTable::uploads;
+    const int64_t first = up ? w.upload("GM0363", "p.age") : submission(w.db(), "p.age");
+    const int64_t second = up ? w.upload("GM0363", "q.age") : submission(w.db(), "q.age");
+    CHECK(claim(w.db(), t, 7) == first);  // claimed at 500
+    CHECK(*store::attempts_of(w.db(), t, first) == 1);
+    REQUIRE(store::defer_claim(w.db(), t, first, 7, 2000, true, "io-failed: x").ok());
+    // Only the claim's holder may defer it.
+    CHECK(store::defer_claim(w.db(), t, first, 7, 2000, true, "again").error().code == "claim-lost");
+    CHECK(claim(w.db(), t, 7) == second);  // the failed one waits (now = 500 < 2000)
+    CHECK_FALSE(claim(w.db(), t, 7));
+    auto later = store::claim_oldest(w.db(), t, 7, 2000);
+    REQUIRE(later.ok());
+    REQUIRE(later->has_value());
+    CHECK((*later)->id == first);
+    CHECK(*store::attempts_of(w.db(), t, first) == 2);
+    // A failure that is not the row's (a full disk) takes its attempt back.
+    REQUIRE(store::defer_claim(w.db(), t, first, 7, 0, false, "no-space").ok());
+    CHECK(*store::attempts_of(w.db(), t, first) == 1);
+    auto rows = w.db().prepare(std::string("SELECT last_error FROM ") + (up ? "uploads" : "submissions") +
+                               " WHERE id = ?");
+    REQUIRE(rows.ok());
+    rows->bind(1, first);
+    REQUIRE(*rows->step());
+    CHECK(rows->col_text(0) == "no-space");
+  }
+}
