@@ -85,7 +85,7 @@ Fd sealed(std::string_view plain, const age::PublicKey& to) {
 }
 
 struct World {
-  age::Identity id = std::move(*age::generate_identity());
+  age::Identity id = age::generate_identity().value();
   policy::PackageRules rules;
 
   std::vector<TarEntry> valid(std::string pdf = "%PDF-1.7 rapport") const {
