@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       std::size_t pos = 0;
       Source src = [&](uint8_t* buf, std::size_t cap) -> kp::Result<std::size_t> {
         std::size_t n = std::min(cap, s.size() - pos);
-        std::memcpy(buf, s.data() + pos, n);
+        if (n > 0) std::memcpy(buf, s.data() + pos, n);
         pos += n;
         return n;
       };
@@ -74,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       auto st = encrypt_stream({identity().public_key},
                                [&, pos = std::size_t{0}](uint8_t* buf, std::size_t cap) mutable -> kp::Result<std::size_t> {
                                  std::size_t n = std::min(cap, s.size() - pos);
-                                 std::memcpy(buf, s.data() + pos, n);
+                                 if (n > 0) std::memcpy(buf, s.data() + pos, n);
                                  pos += n;
                                  return n;
                                },

@@ -20,7 +20,7 @@ list(TRANSFORM KP_FUZZ_UNITS APPEND .cpp)
 add_library(kpfuzz STATIC ${KP_FUZZ_UNITS})
 target_include_directories(kpfuzz PUBLIC ${CMAKE_SOURCE_DIR})
 target_link_libraries(kpfuzz PUBLIC
-  PkgConfig::SODIUM PkgConfig::LIBARCHIVE PkgConfig::LIBCRYPTO Poco::Foundation Poco::Net Threads::Threads)
+  PkgConfig::SODIUM PkgConfig::LIBARCHIVE PkgConfig::LIBCRYPTO Poco::Foundation Poco::Util Poco::Net Poco::JSON Threads::Threads)
 
 add_custom_target(fuzz)
 file(GLOB KP_FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/*_fuzz.cpp)

@@ -2,6 +2,8 @@
 // libFuzzer reports the input) and views of the input.
 #pragma once
 
+#include <sodium.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,6 +16,10 @@
   } while (0)
 
 namespace kp::fuzz {
+
+// libsodium must be started before its secure memory is used, as main()
+// does in the product.
+inline const bool sodium_ready = sodium_init() >= 0;
 
 inline std::string_view text(const uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
@@ -29,7 +35,7 @@ struct Split {
 };
 
 inline Split split(const uint8_t* data, std::size_t size) {
-  if (size == 0) return {};
+  if (size == 0) return {0, data, 0};
   return {data[0], data + 1, size - 1};
 }
 

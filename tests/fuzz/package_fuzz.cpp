@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       {identity().public_key},
       [&](uint8_t* buf, std::size_t cap) -> Result<std::size_t> {
         std::size_t n = std::min(cap, in.size - pos);
-        std::memcpy(buf, in.data + pos, n);
+        if (n > 0) std::memcpy(buf, in.data + pos, n);
         pos += n;
         return n;
       },
