@@ -77,12 +77,6 @@ def wait_gone(path, it, timeout=GONE_TIMEOUT):
                          + it.w.server.log_text()[-3000:])
 
 
-def sweep(data):
-    """One sweep with the live settings, finished when this returns (the
-    workers' own sweeps run every second beside it)."""
-    kp.kp_ok("retention", "sweep", data=data.path)
-
-
 def deletions(data, obj_prefix):
     return [e for e in data.audit(event="retention.deleted") if (e["object"] or "").startswith(obj_prefix)]
 
@@ -121,7 +115,7 @@ def test_accepted_original_is_listed_then_leaves_the_inbox(ret, periods):
     assert f"boxes/{MUNI}/inbox/ret-accept.age" in item["files"]
     text = kp.kp_ok("retention", "show", data=it.data.path).stdout
     assert "ret-accept.age" in text and "retention_inbox" in text
-    sweep(it.data)  # a sweep by hand, done when it returns: not due yet, so it stays
+    sweep(it.w)  # a sweep by hand, done when it returns: not due yet, so it stays
     assert os.path.exists(inbox(it, "ret-accept.age"))
     assert not deletions(it.data, f"upload/{row['id']} ")
 
@@ -228,7 +222,7 @@ def test_queued_taken_and_unacknowledged_items_stay_with_every_period_short(ret,
     periods(**{k: "1s" for k in LONG})
     wait_gone(inbox(it, "ret-keep1.age"), it)  # proof that sweeps ran with the short periods
     wait_gone(inbox(it, "ret-keep2.age"), it)
-    sweep(it.data)  # one more, done when it returns
+    sweep(it.w)  # one more, done when it returns
     assert os.path.exists(queue_path(it, queued))
     assert os.path.exists(queue_path(it, taken))
     for r in rows:
