@@ -52,7 +52,8 @@ def test_serve_refuses_unknown_key(datadir):
 
 def test_serve_refuses_uninitialised_dir(tmp_path):
     port = kp.free_port()
-    r = kp.run([kp.BIN, "serve", "--data", str(tmp_path), "--listen", f"127.0.0.1:{port}"], timeout=REFUSED_START_TIMEOUT)
+    r = kp.run([kp.BIN, "serve", "--data", str(tmp_path), "--listen", f"127.0.0.1:{port}"],
+               timeout=REFUSED_START_TIMEOUT)
     assert r.returncode == 1, r.stderr
     assert "not-initialised" in r.stderr
 
