@@ -2,13 +2,8 @@
 // decoder see every byte a client can send, so they must never crash, read
 // out of bounds or accept a packet they cannot re-encode consistently.
 //
-// Not named *_test.cpp, so it stays out of the unit_tests binary. Build and
-// run by hand from the repository root (clang with libFuzzer, ASan, UBSan):
-//
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
-//     tests/fuzz/sftp_codec_fuzz.cpp gateway/sftp_codec.cpp gateway/vpath.cpp \
-//     -o sftp_codec_fuzz
-//   ./sftp_codec_fuzz -max_len=300000 -runs=2000000 CORPUS_DIR
+// Not named *_test.cpp, so it stays out of the unit_tests binary; built and
+// run with the other targets by scripts/fuzz (tests/fuzz/fuzz.cmake).
 //
 // What it checks, for each input:
 //   1. The whole input as a stream through Framer (fed in uneven pieces) and

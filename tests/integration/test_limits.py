@@ -197,8 +197,8 @@ def test_login_grace(w):
 def test_max_connections_per_source(w):
     conns = []
     try:
-        # Leftover connections of earlier tests may still be closing.
-        time.sleep(1)
+        # Leftover connections of earlier tests may still be closing:
+        # connect_when_possible retries until they are gone.
         for _ in range(4):
             conns.append(connect_when_possible(w))
         assert kp.login_refused(w.port, "j.jansen@GM0363", w.jansen), "a fifth connection from 127.0.0.1"
@@ -213,8 +213,13 @@ def test_idle_timeout(w):
     c = connect_when_possible(w)
     try:
         c.sftp.listdir("/")
-        time.sleep(13)
-        assert kp.fails(c.sftp.listdir, "/"), "the session outlived idle_timeout_seconds = 10"
+        t0 = time.time()
+        # No request from here on (each would restart the idle clock): the
+        # server must close the connection by itself.
+        assert kp.wait_for(lambda: not c.transport.is_active(), timeout=25), \
+            "the session outlived idle_timeout_seconds = 10"
+        assert time.time() - t0 >= 9, "closed before idle_timeout_seconds = 10"
+        assert kp.fails(c.sftp.listdir, "/")
     finally:
         c.close()
 

@@ -115,7 +115,7 @@ def test_accepted_original_is_listed_then_leaves_the_inbox(ret, periods):
     assert f"boxes/{MUNI}/inbox/ret-accept.age" in item["files"]
     text = kp.kp_ok("retention", "show", data=it.data.path).stdout
     assert "ret-accept.age" in text and "retention_inbox" in text
-    time.sleep(2.5)  # a couple of sweeps: not due yet, so it stays
+    sweep(it.w)  # a sweep by hand, done when it returns: not due yet, so it stays
     assert os.path.exists(inbox(it, "ret-accept.age"))
     assert not deletions(it.data, f"upload/{row['id']} ")
 
@@ -182,7 +182,8 @@ def test_acknowledged_receipt_leaves_the_archive(ret, periods):
     audit_verifies(it.data)
     # The worker never writes the receipt again after a restart.
     it.w.restart()
-    time.sleep(2)
+    # A worker logs worker.started after its start-up pass (placing outputs, a sweep).
+    assert kp.wait_for(lambda: "event=worker.started" in it.w.server.log_text(), timeout=GONE_TIMEOUT)
     assert not os.path.exists(it.outbox("ret-ack.age.receipt.json"))
     assert not os.path.exists(archive(it, "ret-ack.age.receipt.json"))
 
@@ -221,7 +222,7 @@ def test_queued_taken_and_unacknowledged_items_stay_with_every_period_short(ret,
     periods(**{k: "1s" for k in LONG})
     wait_gone(inbox(it, "ret-keep1.age"), it)  # proof that sweeps ran with the short periods
     wait_gone(inbox(it, "ret-keep2.age"), it)
-    time.sleep(2.5)
+    sweep(it.w)  # one more, done when it returns
     assert os.path.exists(queue_path(it, queued))
     assert os.path.exists(queue_path(it, taken))
     for r in rows:

@@ -11,8 +11,12 @@ import pytest
 
 import kp
 
+# A refused start exits within a second on an idle machine; the bound is for
+# a loaded one (ctest -j2 beside other builds), never waited out when serve exits.
+REFUSED_START_TIMEOUT = 60
 
-def serve_once(datadir, *extra, timeout=15):
+
+def serve_once(datadir, *extra, timeout=REFUSED_START_TIMEOUT):
     """Runs serve expecting it to exit on its own (a refused start)."""
     port = kp.free_port()
     return kp.run([kp.BIN, "serve", "--data", datadir.path, "--listen", f"127.0.0.1:{port}",
@@ -48,7 +52,8 @@ def test_serve_refuses_unknown_key(datadir):
 
 def test_serve_refuses_uninitialised_dir(tmp_path):
     port = kp.free_port()
-    r = kp.run([kp.BIN, "serve", "--data", str(tmp_path), "--listen", f"127.0.0.1:{port}"], timeout=15)
+    r = kp.run([kp.BIN, "serve", "--data", str(tmp_path), "--listen", f"127.0.0.1:{port}"],
+               timeout=REFUSED_START_TIMEOUT)
     assert r.returncode == 1, r.stderr
     assert "not-initialised" in r.stderr
 
@@ -56,14 +61,14 @@ def test_serve_refuses_uninitialised_dir(tmp_path):
 @pytest.mark.parametrize("listen", ["127.0.0.1", "127.0.0.1:99999", "nohost:x"])
 def test_serve_refuses_bad_listen(datadir, listen):
     r = kp.run([kp.BIN, "serve", "--data", datadir.path, "--listen", listen, "--http", f"127.0.0.1:{kp.free_port()}"],
-               timeout=15)
+               timeout=REFUSED_START_TIMEOUT)
     assert r.returncode in (1, 2), f"exit {r.returncode}: {r.stderr}"
 
 
 def test_serve_refuses_busy_port(datadir, server_factory):
     s = server_factory(datadir)
     r = kp.run([kp.BIN, "serve", "--data", datadir.path, "--listen", f"127.0.0.1:{s.port}",
-                "--http", f"127.0.0.1:{kp.free_port()}"], timeout=15)
+                "--http", f"127.0.0.1:{kp.free_port()}"], timeout=REFUSED_START_TIMEOUT)
     assert r.returncode == 1, f"a second server on a busy port must fail: {r.returncode} {r.stderr}"
 
 

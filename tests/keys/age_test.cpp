@@ -1,7 +1,7 @@
 // Unit tests for keys/age.h and keys/bech32.h.
 //
 // The bulk of the conformance checking is the C2SP CCTV age vectors in
-// $KP_SHARED/testdata/age (format: README.upstream.md there): every vector
+// tests/data/age (format and licence: README.upstream.md there): every vector
 // that needs only X25519 is applied, in several input splits and in both
 // explicit and detected input format, and must land in the expected verdict
 // class with the expected released plaintext. Around that: Bech32 (BIP173
@@ -44,11 +44,7 @@ constexpr const char* kCctvIdentity =
 constexpr const char* kCctvRecipient =
     "age1xmwwc06ly3ee5rytxm9mflaz2u56jjj36s0mypdrwsvlul66mv4q47ryef";
 
-std::filesystem::path shared_dir() {
-  const char* env = std::getenv("KP_SHARED");
-  if (env != nullptr && *env != '\0') return env;
-  return std::filesystem::path(KP_SOURCE_DIR) / ".." / "shared";
-}
+std::filesystem::path vectors_dir() { return std::filesystem::path(KP_SOURCE_DIR) / "tests" / "data" / "age"; }
 
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -389,7 +385,7 @@ TEST_CASE("age keys: recipient syntax") {
 // CCTV vectors
 
 TEST_CASE("age cctv: every applicable vector") {
-  const std::filesystem::path dir = shared_dir() / "testdata" / "age";
+  const std::filesystem::path dir = vectors_dir();
   REQUIRE_MESSAGE(std::filesystem::is_directory(dir), dir.string());
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {

@@ -1,0 +1,280 @@
+// Unit tests for workers/package.h: seal and open round trips, the
+// package rules as open_package applies them to real tar archives
+// (libarchive), the age layer's errors passing through, the sink's error
+// taking precedence, and check_files.
+#include "workers/package.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "common/digest.h"
+#include "common/handles.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using namespace kp;
+using kp::workers::OpenedPackage;
+
+struct TarEntry {
+  std::string name;
+  std::string data;
+  unsigned type = AE_IFREG;
+  std::string link;  // symlink target or hard link source
+};
+
+// A tar archive in memory, optionally compressed (ARCHIVE_FILTER_*).
+std::string tar_of(const std::vector<TarEntry>& entries, int filter = ARCHIVE_FILTER_NONE) {
+  std::vector<char> buf(4 << 20);
+  std::size_t used = 0;
+  ArchiveWriter a(archive_write_new());
+  archive_write_set_format_pax_restricted(a.get());
+  if (filter == ARCHIVE_FILTER_GZIP) archive_write_add_filter_gzip(a.get());
+  REQUIRE(archive_write_open_memory(a.get(), buf.data(), buf.size(), &used) == ARCHIVE_OK);
+  for (const TarEntry& e : entries) {
+    ArchiveEntry ent(archive_entry_new());
+    archive_entry_set_pathname(ent.get(), e.name.c_str());
+    archive_entry_set_mtime(ent.get(), 1767225600, 0);
+    if (!e.link.empty() && e.type == 0) {
+      archive_entry_set_filetype(ent.get(), AE_IFREG);
+      archive_entry_set_hardlink(ent.get(), e.link.c_str());
+    } else {
+      archive_entry_set_filetype(ent.get(), e.type);
+      archive_entry_set_perm(ent.get(), 0644);
+      if (e.type == AE_IFLNK) archive_entry_set_symlink(ent.get(), e.link.c_str());
+      if (e.type == AE_IFREG) archive_entry_set_size(ent.get(), static_cast<la_int64_t>(e.data.size()));
+    }
+    REQUIRE(archive_write_header(a.get(), ent.get()) == ARCHIVE_OK);
+    if (e.type == AE_IFREG && !e.data.empty())
+      REQUIRE(archive_write_data(a.get(), e.data.data(), e.data.size()) == static_cast<la_ssize_t>(e.data.size()));
+  }
+  REQUIRE(archive_write_close(a.get()) == ARCHIVE_OK);
+  return std::string(buf.data(), used);
+}
+
+// `plain` sealed to `to` in a memory file, positioned at its start.
+Fd sealed(std::string_view plain, const age::PublicKey& to) {
+  Fd fd(memfd_create("package", 0));
+  REQUIRE(fd.valid());
+  std::string out;
+  std::size_t pos = 0;
+  auto st = age::encrypt_stream(
+      {to},
+      [&](uint8_t* buf, std::size_t cap) -> Result<std::size_t> {
+        std::size_t n = std::min(cap, plain.size() - pos);
+        std::copy_n(plain.data() + pos, n, buf);
+        pos += n;
+        return n;
+      },
+      [&](const uint8_t* p, std::size_t n) -> Status {
+        out.append(reinterpret_cast<const char*>(p), n);
+        return ok_status();
+      });
+  REQUIRE(st.ok());
+  REQUIRE(::write(fd.get(), out.data(), out.size()) == static_cast<ssize_t>(out.size()));
+  REQUIRE(::lseek(fd.get(), 0, SEEK_SET) == 0);
+  return fd;
+}
+
+struct World {
+  age::Identity id = age::generate_identity().value();
+  policy::PackageRules rules;
+
+  std::vector<TarEntry> valid(std::string pdf = "%PDF-1.7 rapport") const {
+    return {{"manifest.json", R"({"format": "knooppunt-signal/1"})"},
+            {"manifest.json.minisig", "untrusted comment: x\nsig\n"},
+            {"files", "", AE_IFDIR},
+            {"files/rapport.pdf", std::move(pdf)}};
+  }
+  Result<OpenedPackage> open(const std::string& tar, workers::EntrySink* sink = nullptr) const {
+    Fd fd = sealed(tar, id.public_key);
+    return workers::open_package(fd.get(), {&id}, rules, sink);
+  }
+  std::string code(const std::string& tar) const {
+    auto r = open(tar);
+    return r.ok() ? std::string("ok") : r.error().code;
+  }
+};
+
+class Collect : public workers::EntrySink {
+ public:
+  Status begin_entry(const std::string& name, uint64_t size, int64_t) override {
+    names.push_back(name);
+    sizes.push_back(size);
+    data.emplace_back();
+    return fail_at == static_cast<int>(names.size()) ? make_error("io-failed", "the sink is full") : ok_status();
+  }
+  Status write(const void* p, std::size_t n) override {
+    data.back().append(static_cast<const char*>(p), n);
+    return ok_status();
+  }
+  std::vector<std::string> names, data;
+  std::vector<uint64_t> sizes;
+  int fail_at = 0;  // begin_entry number that fails (1-based); 0: none
+};
+
+}  // namespace
+
+TEST_CASE("package: a valid package opens with its manifest, signature, sizes and hashes") {
+  World w;
+  std::string big(300 * 1024, 'x');  // several 64 KiB age chunks and read blocks
+  auto tar = w.valid();
+  tar.push_back({"files/bijlage.txt", big});
+  for (int filter : {ARCHIVE_FILTER_NONE, ARCHIVE_FILTER_GZIP}) {
+    Collect sink;
+    auto pkg = w.open(tar_of(tar, filter), &sink);
+    REQUIRE_MESSAGE(pkg.ok(), pkg.error().message());
+    CHECK(pkg->manifest == R"({"format": "knooppunt-signal/1"})");
+    CHECK(pkg->signature == "untrusted comment: x\nsig\n");
+    REQUIRE(pkg->files.size() == 2);
+    CHECK(pkg->files.at("files/rapport.pdf").size == 16);
+    CHECK(pkg->files.at("files/rapport.pdf").sha256 == to_hex(sha256("%PDF-1.7 rapport")));
+    CHECK(pkg->files.at("files/bijlage.txt").sha256 == to_hex(sha256(big)));
+    CHECK(pkg->sealed_bytes > big.size() / (filter == ARCHIVE_FILTER_NONE ? 1 : 1000));
+    // The sink saw the files (not the manifest or its signature), whole.
+    CHECK(sink.names == std::vector<std::string>{"files/rapport.pdf", "files/bijlage.txt"});
+    CHECK(sink.data[1] == big);
+  }
+}
+
+TEST_CASE("package: the parser child's path (open_header, then open_payload) with and without the helper thread") {
+  World w;
+  std::string tar = tar_of(w.valid());
+  for (bool helper : {true, false}) {
+    Fd fd = sealed(tar, w.id.public_key);
+    auto header = age::open_header(
+        [&](uint8_t* buf, std::size_t cap) -> Result<std::size_t> {
+          return static_cast<std::size_t>(::read(fd.get(), buf, cap));
+        },
+        {&w.id});
+    REQUIRE(header.ok());
+    REQUIRE(::lseek(fd.get(), static_cast<off_t>(header->payload_offset), SEEK_SET) > 0);
+    Collect sink;
+    auto pkg = workers::open_payload(fd.get(), header->payload_key.data(), header->header_bytes, w.rules, &sink,
+                                     helper);
+    REQUIRE_MESSAGE(pkg.ok(), pkg.error().message());
+    CHECK(pkg->files.at("files/rapport.pdf").sha256 == to_hex(sha256("%PDF-1.7 rapport")));
+    CHECK(sink.data == std::vector<std::string>{"%PDF-1.7 rapport"});
+  }
+}
+
+TEST_CASE("package: what the package rules refuse, with their reason codes") {
+  World w;
+  auto with = [&](TarEntry e) {
+    auto t = w.valid();
+    t.push_back(std::move(e));
+    return tar_of(t);
+  };
+  CHECK(w.code(with({"files/x.pdf", "", AE_IFLNK, "../manifest.json"})) == "package-entry-symlink");
+  CHECK(w.code(with({"files/y.pdf", "", 0, "files/rapport.pdf"})) == "package-entry-hardlink");
+  CHECK(w.code(with({"files/../x.pdf", "x"})) == "package-entry-traversal");
+  CHECK(w.code(with({"/etc/x.pdf", "x"})) == "package-entry-absolute");
+  CHECK(w.code(with({"other.pdf", "x"})) == "package-entry-outside");
+  CHECK(w.code(with({"files/run.sh", "x"})) == "package-file-type");
+  CHECK(w.code(with({"files/RAPPORT.PDF", "x"})) == "package-entry-duplicate");
+  CHECK(w.code(with({"files/fifo.pdf", "", AE_IFIFO})) == "package-entry-special");
+  auto no_manifest = w.valid();
+  no_manifest.erase(no_manifest.begin());
+  CHECK(w.code(tar_of(no_manifest)) == "package-manifest-missing");
+  auto no_signature = w.valid();
+  no_signature.erase(no_signature.begin() + 1);
+  CHECK(w.code(tar_of(no_signature)) == "package-signature-missing");
+  CHECK(w.code("this is not a tar archive at all, just text") == "package-not-tar");
+}
+
+TEST_CASE("package: limits: entries, unpacked bytes, compression ratio, sealed size") {
+  World w;
+  w.rules.max_entries = 4;
+  auto five = w.valid();
+  five.push_back({"files/b.pdf", "b"});
+  CHECK(w.code(tar_of(five)) == "package-too-many-entries");
+
+  World u;
+  u.rules.max_unpacked_bytes = 1000;
+  CHECK(u.code(tar_of(u.valid(std::string(2000, 'a')))) == "package-too-large-unpacked");
+
+  World bomb;
+  bomb.rules.ratio_grace_bytes = 64 * 1024;
+  bomb.rules.max_compression_ratio = 10;
+  CHECK(bomb.code(tar_of(bomb.valid(std::string(2 << 20, '\0')), ARCHIVE_FILTER_GZIP)) ==
+        "package-compression-ratio");
+
+  World small;
+  small.rules.max_package_bytes = 2048;
+  CHECK(small.code(tar_of(small.valid(std::string(8192, 'z')))) == "package-too-large");
+}
+
+TEST_CASE("package: the age layer's errors come first") {
+  World w;
+  std::string tar = tar_of(w.valid());
+  auto other = age::generate_identity();
+  REQUIRE(other.ok());
+  Fd fd = sealed(tar, other->public_key);
+  auto r = workers::open_package(fd.get(), {&w.id}, w.rules, nullptr);
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == "age-no-match");
+
+  // Cut off in the middle of the payload: truncated, never "opened".
+  Fd whole = sealed(tar, w.id.public_key);
+  off_t size = ::lseek(whole.get(), 0, SEEK_END);
+  REQUIRE(::ftruncate(whole.get(), size - 20) == 0);
+  REQUIRE(::lseek(whole.get(), 0, SEEK_SET) == 0);
+  auto cut = workers::open_package(whole.get(), {&w.id}, w.rules, nullptr);
+  REQUIRE(!cut.ok());
+  CHECK(cut.error().code.rfind("age-", 0) == 0);
+}
+
+TEST_CASE("package: a sink's error stops the package and is the one reported") {
+  World w;
+  auto t = w.valid();
+  t.push_back({"files/b.pdf", std::string(200 * 1024, 'b')});
+  Collect sink;
+  sink.fail_at = 1;
+  auto r = w.open(tar_of(t), &sink);
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == "io-failed");
+  CHECK(sink.names.size() == 1);
+}
+
+TEST_CASE("package: check_files compares the manifest's list with what was read") {
+  OpenedPackage pkg;
+  pkg.files["files/a.pdf"] = {3, to_hex(sha256("abc"))};
+  std::vector<policy::ManifestFile> listed{{"files/a.pdf", 3, to_hex(sha256("abc"))}};
+  CHECK(workers::check_files(listed, pkg).ok());
+  auto code = [&](std::vector<policy::ManifestFile> l) {
+    auto st = workers::check_files(l, pkg);
+    return st.ok() ? std::string("ok") : st.error().code;
+  };
+  CHECK(code({{"files/a.pdf", 4, to_hex(sha256("abc"))}}) == "manifest-hash-mismatch");
+  CHECK(code({{"files/a.pdf", 3, to_hex(sha256("abd"))}}) == "manifest-hash-mismatch");
+  CHECK(code({listed[0], {"files/b.pdf", 1, to_hex(sha256("b"))}}) == "manifest-file-missing");
+  CHECK(code({}) == "manifest-file-extra");
+}
+
+TEST_CASE("package: seal_package and open_package agree") {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/rapport.pdf";
+  std::ofstream(path) << "%PDF-1.7 sealed";
+  auto key = minisign::generate();
+  REQUIRE(key.ok());
+  World w;
+  Fd out(memfd_create("sealed", 0));
+  auto st = workers::seal_package(R"({"format": "knooppunt-signal/1", "files": []})",
+                                  {{path, "files/rapport.pdf"}}, *key, {w.id.public_key}, out.get());
+  REQUIRE_MESSAGE(st.ok(), st.error().message());
+  REQUIRE(::lseek(out.get(), 0, SEEK_SET) == 0);
+  auto pkg = workers::open_package(out.get(), {&w.id}, w.rules, nullptr);
+  REQUIRE_MESSAGE(pkg.ok(), pkg.error().message());
+  // The manifest lists the file as sealed, and its signature verifies.
+  CHECK(pkg->manifest.find(to_hex(sha256("%PDF-1.7 sealed"))) != std::string::npos);
+  CHECK(minisign::verify(key->public_key(), pkg->manifest, pkg->signature).ok());
+  CHECK(pkg->files.at("files/rapport.pdf").size == 15);
+}
