@@ -75,13 +75,12 @@ struct Settings {
   // add-checkpoint prefix and its cosigner key); workers parse the keys.
   std::vector<std::string> witnesses;
   int64_t witness_quorum = 0;  // cosignatures a checkpoint needs before `audit proof` cites it
-  int64_t parser_timeout_seconds = 300;
   // Failed intake attempts: retried after intake_retry_seconds, doubling up
   // to intake_retry_max_seconds; after intake_max_attempts rejected with
   // intake-failed. A full disk waits without counting attempts.
   int64_t intake_max_attempts = 5;
   int64_t intake_retry_seconds = 30;
-  int64_t intake_retry_max_seconds = 900;  // one package parser child, then package-parser-timeout
+  int64_t intake_retry_max_seconds = 900;
 };
 
 struct SettingInfo {

@@ -79,7 +79,7 @@ TEST_CASE("queue pair: a rewrapped package opens with the staff identity, payloa
   REQUIRE(kp::workers::prepare_queue_pair(d, 7, inbox.get(), "signal.age", in.get(), *h,
                                           {staff1->public_key, staff2->public_key})
               .ok());
-  kp::workers::place_queue_pair(d, 7, "rank-050-GM0363-case.age");
+  REQUIRE(kp::workers::place_queue_pair(d, 7, "rank-050-GM0363-case.age").ok());
   CHECK_FALSE(std::filesystem::exists(kp::workers::queue_head_work(d, 7)));
   CHECK_FALSE(std::filesystem::exists(kp::workers::queue_payload_work(d, 7)));
   // The payload is the upload itself (a hard link), not a copy.
@@ -108,7 +108,7 @@ TEST_CASE("queue pair: a rewrapped package opens with the staff identity, payloa
   CHECK(refused.error().code == "age-no-match");
 
   // Placing again (a worker restarting) changes nothing.
-  kp::workers::place_queue_pair(d, 7, "rank-050-GM0363-case.age");
+  REQUIRE(kp::workers::place_queue_pair(d, 7, "rank-050-GM0363-case.age").ok());
   CHECK(served(d.queue(), "rank-050-GM0363-case.age") == queued);
 }
 
