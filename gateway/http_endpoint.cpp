@@ -144,7 +144,14 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
 [[noreturn]] void run_http_process(const DataDir& data, const Settings& settings, Poco::Net::ServerSocket& socket,
                                    Fd channel) {
   close_inherited_fds({socket.impl()->sockfd(), channel.get()});
+  // A read-only connection cannot create the -wal and -shm files; they exist
+  // once a writer has the database open (the monitor opens it as we start),
+  // so a first try that finds none waits a little for it.
   auto db = store::Db::open_readonly(data.db());
+  for (int i = 0; !db.ok() && i < 250; ++i) {
+    ::usleep(20 * 1000);
+    db = store::Db::open_readonly(data.db());
+  }
   if (!db.ok()) fail_and_exit(db.error());
   ReadOnlyStore store{{}, std::move(*db)};
   auto pub = keys::public_keys(data);

@@ -188,7 +188,7 @@ def _verify_receipt_by_hand(receipt, log_vkey):
         sn >>= 1
     assert sn == 0 and r == root, "the inclusion proof does not lead to the checkpoint's root"
 
-    name, key_id, key = log_vkey.strip().split("+")
+    name, key_id, key = log_vkey.strip().split("+", 2)  # base64 may hold "+"
     assert name == origin
     raw = base64.b64decode(key)
     for line in sigs.strip().split("\n"):
