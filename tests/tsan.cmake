@@ -6,7 +6,7 @@
 # to run here: its threads live in Poco, which is not instrumented.
 set(KP_TSAN_UNITS
   audit/merkle audit/record
-  common/datadir common/digest common/log common/settings common/utf8
+  common/address common/datadir common/dates common/digest common/fsio common/log common/settings common/utf8
   gateway/confine
   keys/age keys/bech32 keys/minisign keys/signed_note
   policy/identifiers policy/mandate policy/manifest policy/package_rules policy/retention

@@ -9,7 +9,7 @@
 # run; `cmake --build build-fuzz --target fuzz` builds them all.
 set(KP_FUZZ_SECONDS 10 CACHE STRING "Seconds each fuzz target runs under ctest")
 set(KP_FUZZ_UNITS
-  common/digest common/fd_passing common/settings common/utf8
+  common/digest common/fd_passing common/fsio common/settings common/utf8
   keys/age keys/bech32 keys/minisign keys/signed_note
   policy/identifiers policy/manifest policy/package_rules
   gateway/confine gateway/monitor_wire gateway/sftp_codec gateway/vpath
