@@ -32,11 +32,15 @@ cat > "$W/m.json" <<JSON
  "estimated_damage_eur": 1000, "clients_affected": 1, "health_risk": "low", "summary": "bench", "files": []}
 JSON
 REC=$("$K" keys show --json --data "$D" | sed 's/.*"intake_recipient":"\([^"]*\)".*/\1/')
-"$K" seal --to "$REC" --sign-key "$W/m.key" --manifest "$W/m.json" "$W/rapport.txt" -o "$W/pkg.age" >/dev/null
+# One package per upload: the same signed manifest twice is a duplicate-package.
+for i in $(seq 1 "$N"); do
+  sed "s/\"irregularity\": \"bench\"/\"irregularity\": \"bench $i\"/" "$W/m.json" > "$W/m$i.json"
+  "$K" seal --to "$REC" --sign-key "$W/m.key" --manifest "$W/m$i.json" "$W/rapport.txt" -o "$W/pkg$i.age" >/dev/null
+done
 PORT=$((20000 + RANDOM % 20000))
 "$K" serve --data "$D" --listen 127.0.0.1:$PORT --http "" 2>"$W/serve.log" & echo $! > "$W/pid"
 for _ in $(seq 1 100); do grep -q serve.listening "$W/serve.log" && break; sleep 0.1; done
-for i in $(seq 1 "$N"); do echo "put $W/pkg.age /inbox/p$i.age"; done > "$W/batch"
+for i in $(seq 1 "$N"); do echo "put $W/pkg$i.age /inbox/p$i.age"; done > "$W/batch"
 start=$(date +%s.%N)
 sftp -b "$W/batch" -i "$W/u" -P $PORT -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
   -o LogLevel=ERROR bench@GM0363@127.0.0.1 >/dev/null
