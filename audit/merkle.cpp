@@ -24,13 +24,6 @@ bool decode_hash(std::string_view in, Hash& h) {
   return in.size() == 44 && base64_decode(in, h.data(), h.size(), len) && len == h.size();
 }
 
-// ASCII decimal without leading zeros (except "0") that fits in uint64.
-bool parse_decimal(std::string_view s, uint64_t& v) {
-  if (s.empty() || s.size() > 20 || (s.size() > 1 && s[0] == '0')) return false;
-  if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc() && p == s.data() + s.size();
-}
 
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
@@ -95,6 +88,13 @@ Sha256& hasher() {
 }
 
 }  // namespace
+
+bool parse_decimal(std::string_view s, uint64_t& v) {
+  if (s.empty() || s.size() > 20 || (s.size() > 1 && s[0] == '0')) return false;
+  if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
 
 Hash leaf_hash(std::string_view data) {
   Sha256& h = hasher();

@@ -42,6 +42,11 @@
 
 namespace kp::merkle {
 
+// ASCII decimal without leading zeros (except "0") that fits in uint64:
+// sizes and indexes in checkpoints, proofs, tile paths and the witness
+// protocol.
+bool parse_decimal(std::string_view s, uint64_t& v);
+
 using Hash = Sha256Digest;
 
 // SHA-256(0x00 || data).

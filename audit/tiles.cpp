@@ -7,6 +7,7 @@
 
 #include <cstdio>
 
+#include "audit/merkle.h"
 #include "audit/record.h"
 #include "common/atomic_file.h"
 #include "common/datadir.h"
@@ -16,16 +17,6 @@ namespace kp::audit {
 
 namespace {
 
-// Decimal without leading zeros (a single "0" allowed); at most 19 digits.
-bool parse_decimal(std::string_view s, uint64_t& v) {
-  if (s.empty() || s.size() > 19 || (s.size() > 1 && s[0] == '0')) return false;
-  v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + uint64_t(c - '0');
-  }
-  return true;
-}
 
 std::string index_path(uint64_t n) {
   std::string out;
@@ -68,6 +59,7 @@ void remove_partials(const std::string& partial_dir) {
 
 }  // namespace
 
+
 std::string tile_path(const Tile& t) {
   std::string p = t.entries ? "tile/entries/" : "tile/" + std::to_string(t.level) + "/";
   p += index_path(t.index);
@@ -89,7 +81,7 @@ Result<Tile> parse_tile_path(std::string_view path) {
     t.entries = true;
   } else {
     uint64_t level = 0;
-    if (!parse_decimal(head, level) || level > 63) return bad();
+    if (!merkle::parse_decimal(head, level) || level > 63) return bad();
     t.level = unsigned(level);
   }
   path.remove_prefix(slash + 1);
@@ -123,7 +115,7 @@ Result<Tile> parse_tile_path(std::string_view path) {
   t.index = index;
   if (partial) {
     uint64_t w = 0;
-    if (!parse_decimal(width_part, w) || w < 1 || w >= kTileWidth) return bad();
+    if (!merkle::parse_decimal(width_part, w) || w < 1 || w >= kTileWidth) return bad();
     t.width = w;
   }
   return t;

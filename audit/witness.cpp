@@ -1,6 +1,8 @@
 // The C2SP tlog-witness protocol; see witness.h.
 #include "audit/witness.h"
 
+#include "audit/merkle.h"
+
 #include "common/base64.h"
 #include "keys/cosignature.h"
 
@@ -8,15 +10,6 @@ namespace kp::witness {
 
 namespace {
 
-bool parse_decimal(std::string_view s, uint64_t& v) {
-  if (s.empty() || s.size() > 19 || (s.size() > 1 && s[0] == '0')) return false;
-  v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + uint64_t(c - '0');
-  }
-  return true;
-}
 
 Reply refuse(int status, std::string reason, std::string body) {
   Reply r;
@@ -40,7 +33,7 @@ Result<AddCheckpoint> parse_add_checkpoint(std::string_view body) {
   AddCheckpoint req;
   std::size_t nl = body.find('\n');
   if (nl == std::string_view::npos || !body.starts_with("old ") ||
-      !parse_decimal(body.substr(4, nl - 4), req.old_size))
+      !merkle::parse_decimal(body.substr(4, nl - 4), req.old_size))
     return bad("the first line must be \"old <size>\"");
   body.remove_prefix(nl + 1);
   for (;;) {

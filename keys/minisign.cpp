@@ -188,7 +188,7 @@ Result<SecretKey> parse_secret_key(std::string_view text, std::optional<std::str
   const bool encrypted = std::memcmp(r + 2, kKdfScrypt, 2) == 0;
   KP_ENSURE(!encrypted || password, "key-encrypted",
             "secret key is password-protected; give its password (--password-file, or type it when asked)");
-  KP_ENSURE(encrypted || std::memcmp(r + 2, kKdfNone, 2) == 0, "key-malformed", "unsupported key derivation");
+  KP_ENSURE(encrypted || sodium_memcmp(r + 2, kKdfNone, 2) == 0, "key-malformed", "unsupported key derivation");
   if (encrypted) {
     // minisign: scrypt(password, salt, opslimit, memlimit) gives a stream
     // XORed over key id, secret key and checksum.

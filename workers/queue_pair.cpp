@@ -7,7 +7,6 @@
 
 #include "common/atomic_file.h"
 #include "common/pair_file.h"
-#include "gateway/confine.h"
 #include "workers/outputs.h"
 
 namespace kp::workers {
@@ -26,7 +25,9 @@ Status prepare_queue_pair(const DataDir& d, int64_t upload_id, int inbox_fd, con
   const std::string head = queue_head_work(d, upload_id);
   const std::string link = queue_payload_work(d, upload_id);
   KP_GUARD(write_work_file(head, pair_file::encode_head(header, h.payload_offset)));
-  KP_TRY(Fd work, confine::open_dir(d.root + "/work"));
+  // DATA/work is a server-side path: no client name is resolved here.
+  Fd work(::open((d.root + "/work").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  KP_ENSURE(work.valid(), "io-failed", "cannot open DATA/work");
   const std::string link_name = link.substr(link.rfind('/') + 1);
   (void)::unlinkat(work.get(), link_name.c_str(), 0);  // a stale link of an earlier try
   // The upload's inbox name when it leads to the file the header was read
@@ -44,7 +45,8 @@ Status prepare_queue_pair(const DataDir& d, int64_t upload_id, int inbox_fd, con
   KP_ENSURE(::fstatat(work.get(), link_name.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
                 a.st_ino == b.st_ino,
             "io-failed", "the upload changed while it was processed");
-  return confine::fsync_dir(work.get());
+  KP_ENSURE(::fsync(work.get()) == 0, "io-failed", "cannot sync DATA/work");
+  return ok_status();
 }
 
 Status place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& queue_name) {
