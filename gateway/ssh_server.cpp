@@ -252,10 +252,14 @@ Status serve(const DataDir& data, const Settings& settings) {
   gate.flush(true);
   gate.stop_all();
   // Workers sign a last checkpoint when they stop: wait for them (10 s at most).
+  // A worker the loop already reaped (its pid in reaped_early, or gone with
+  // ECHILD) is not waited for: that wait would last the whole 10 s.
+  for (pid_t gone : reaped_early) std::erase(workers, gone);
   for (pid_t w : workers) ::kill(w, SIGTERM);
   for (int i = 0; i < 100 && !workers.empty(); ++i) {
     for (auto it = workers.begin(); it != workers.end();) {
-      if (::waitpid(*it, nullptr, WNOHANG) == *it) it = workers.erase(it);
+      pid_t r = ::waitpid(*it, nullptr, WNOHANG);
+      if (r == *it || (r < 0 && errno == ECHILD)) it = workers.erase(it);
       else ++it;
     }
     if (!workers.empty()) ::usleep(100 * 1000);
