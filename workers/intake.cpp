@@ -338,6 +338,8 @@ void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::opt
   };
   {
     std::string outbox = ctx.data.box(u.municipality) + "/outbox";
+    DirSyncs syncs;
+    bool receipt_moved = false;
     // Receipts come from the store (no fsync needed: after a crash they are
     // written again from there); the signature first, so a receipt is never
     // visible without it.
@@ -349,12 +351,17 @@ void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::opt
       std::string json_work = work_path(ctx.data, std::to_string(u.id), ".receipt.json");
       Status s = write_work_file(sig_work, (*receipt)->signature, false);
       if (s.ok()) s = write_work_file(json_work, (*receipt)->json, false);
-      if (s.ok()) s = status_of(place(sig_work, outbox, u.name + ".receipt.json.minisig"));
-      if (s.ok()) s = status_of(place(json_work, outbox, u.name + ".receipt.json"));
-      if (s.ok()) s = store::mark_receipt_placed(*ctx.db, u.id);
+      if (s.ok()) s = status_of(place(sig_work, outbox, u.name + ".receipt.json.minisig", &syncs));
+      if (s.ok()) s = status_of(place(json_work, outbox, u.name + ".receipt.json", &syncs));
+      receipt_moved = s.ok();
       report("receipt", s);
     }
-    if (queue_name) report("queue", place_queue_pair(ctx.data, u.id, *queue_name));
+    if (queue_name) report("queue", place_queue_pair(ctx.data, u.id, *queue_name, syncs));
+    // The renames above become durable together; only then is the receipt
+    // recorded as placed.
+    Status synced = syncs.flush();
+    report("sync", synced);
+    if (receipt_moved && synced.ok()) report("receipt", store::mark_receipt_placed(*ctx.db, u.id));
     if (u.state == "rejected") {
       // Rejected uploads are kept sealed in quarantine, never deleted silently.
       auto inbox = confine::open_dir(ctx.data.box(u.municipality) + "/inbox");

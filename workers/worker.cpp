@@ -234,11 +234,13 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
     // Claims count attempts, also those whose worker died on the row: one
     // claimed past the limit is given up without opening it again.
     auto attempts = store::attempts_of(db, table, u.id);
-    const RetryPolicy policy = retry_policy(data);
     const int64_t n = attempts.ok() ? *attempts : 1;
-    const bool past_limit = n > policy.max_attempts;
+    // A first attempt is never past the limit (at least 1): the settings
+    // are read again only for a row tried before.
+    const bool past_limit = n > 1 && n > retry_policy(data).max_attempts;
     Status s = past_limit ? give_up(u, table, n - 1, process) : process(std::nullopt);
     if (s.ok()) continue;
+    const RetryPolicy policy = retry_policy(data);
     const Failure failure = classify(s.error(), data, u.size);
     if (failure == Failure::parser_lost) {
       // The zygote is gone. A new one must not be forked from a process
