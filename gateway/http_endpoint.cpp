@@ -76,7 +76,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
  private:
   static void send(Poco::Net::HTTPServerResponse& resp, Poco::Net::HTTPResponse::HTTPStatus status,
                    const std::string& body, const char* type = "text/plain; version=0.0.4; charset=utf-8") {
-    resp.setStatus(status);
+    resp.setStatusAndReason(status);  // "503 Service Unavailable", never "503 OK"
     resp.setContentType(type);
     resp.setContentLength(static_cast<std::streamsize>(body.size()));
     resp.send() << body;
