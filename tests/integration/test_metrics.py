@@ -23,6 +23,7 @@ import urllib.request
 import pytest
 
 import kp
+from test_http_sandbox import sandboxed_pid
 from test_intake import Intake
 
 
@@ -104,6 +105,20 @@ def test_metrics_pass_promtool_and_tell_what_happened(healthy):
     assert labels <= {"municipality", "le", "state", "check"}, labels
     for person in ("j.jansen", "s.staff", "a.audit"):
         assert person not in text
+
+
+def test_serve_counts_reach_the_http_process_only_through_its_monitor(healthy):
+    """serve's shared page of counts (gateway/serve_status.h) is mapped in
+    the monitor, which answers the status request, and not in the
+    sandboxed HTTP process."""
+    pid, monitor = sandboxed_pid(healthy.server)
+
+    def shared_anonymous(p):
+        with open(f"/proc/{p}/maps") as f:
+            return [line for line in f if "/dev/zero" in line]
+
+    assert shared_anonymous(monitor)
+    assert not shared_anonymous(pid)
 
 
 def test_unhealthy_gateway_names_each_failing_check(make_world, keys):
