@@ -17,7 +17,8 @@ struct Described {
 
 constexpr Described kStoreCounters[] = {
     {"logins_total", "counter", "SSH logins that succeeded."},
-    {"logins_refused_total", "counter", "SSH login attempts refused (each refused key offer, with its reason in the transfer log)."},
+    {"logins_refused_total", "counter",
+     "SSH login attempts refused (each refused key offer, with its reason in the transfer log)."},
     {"limit_hits_total", "counter", "Requests refused by a limit (files or bytes per day, handles, sessions)."},
     {"intake_failed_total", "counter", "Uploads rejected as intake-failed after intake_max_attempts failed attempts."},
     {"intake_retrying", "gauge", "Uploads waiting for another attempt after a failed one."},
@@ -116,7 +117,8 @@ std::string render_metrics(const MetricsFacts& f, const Settings& settings, int6
            "Age of the oldest upload not yet decided (0 when none waits).");
   e.sample("knooppunt_intake_oldest_waiting_seconds",
            f.store.oldest_waiting_ms ? seconds(std::max<int64_t>(0, now_ms - *f.store.oldest_waiting_ms)) : 0.0);
-  e.family("knooppunt_submissions_waiting", "gauge", "Staff submissions (SIPs, enrichment requests) not yet processed.");
+  e.family("knooppunt_submissions_waiting", "gauge",
+           "Staff submissions (SIPs, enrichment requests) not yet processed.");
   e.sample("knooppunt_submissions_waiting", f.store.submissions_waiting);
   e.family("knooppunt_cases_open", "gauge", "Cases in the hub's queue, by state.");
   e.sample("knooppunt_cases_open", f.store.cases_queued, {{"state", "queued"}});
@@ -165,7 +167,8 @@ std::string render_metrics(const MetricsFacts& f, const Settings& settings, int6
     e.sample("knooppunt_workers_expected", h->serve.workers_expected);
     e.family("knooppunt_workers_running", "gauge", "Intake workers running now.");
     e.sample("knooppunt_workers_running", h->serve.workers_running);
-    e.family("knooppunt_worker_restarts_total", "counter", "Intake workers restarted after they exited, since serve started.");
+    e.family("knooppunt_worker_restarts_total", "counter",
+             "Intake workers restarted after they exited, since serve started.");
     e.sample("knooppunt_worker_restarts_total", h->serve.worker_restarts);
   }
 

@@ -23,7 +23,8 @@ MetricsFacts facts() {
   f.store.upload_bytes = {{"GM0363", 20}, {"GM0599", 0}};
   f.store.intake_waiting = {{"GM0363", 1}, {"GM0599", 0}};
   f.store.oldest_waiting_ms = 1000;
-  f.store.receipt_latency = {{100, 1, 50}, {1000, 2, 1500}, {std::numeric_limits<int64_t>::max(), 1, 90000}};
+  f.store.receipt_latency = {
+      {100, 1, 50}, {1000, 2, 1500}, {std::numeric_limits<int64_t>::max(), 1, 90000}};
   store::HealthRecords r;
   r.staff_recipients = 1;
   r.checkpoint_ms = 4000;
