@@ -158,3 +158,23 @@ def test_unhealthy_gateway_names_each_failing_check(make_world, keys):
     seen = warnings_in(s)
     time.sleep(2.5)  # more than two warning intervals
     assert warnings_in(s) == seen
+
+
+def test_crash_looping_worker_fails_the_workers_check(make_world):
+    # A worker that cannot load the hub's signing key exits at once; serve
+    # restarts it (at most once a second), which /healthz calls a crash loop
+    # once there are more restarts within a minute than workers.
+    w = make_world(settings={"workers": "1"})
+    key = os.path.join(w.data.path, "keys", "hub.minisign.key")
+    os.rename(key, key + ".away")
+    s = w.serve()
+
+    def answer():
+        status, body = get(s.http_port, "/healthz")
+        return status, [line.split(":", 1)[0] for line in body.splitlines()], body
+
+    assert kp.wait_for(lambda: answer()[:2] == (503, ["workers"]), timeout=20), (answer(), s.log_text()[-2000:])
+    assert "intake worker restarts in the last minute" in answer()[2]
+    m = samples(get(s.http_port, "/metrics")[1])
+    assert m["knooppunt_worker_restarts_total"] >= 2
+    assert m['knooppunt_health_check{check="workers"}'] == 0
