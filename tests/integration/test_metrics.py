@@ -10,7 +10,9 @@
   recipient, transfer-log records without a checkpoint: /healthz answers
   503 naming exactly those checks, one "check: sentence" line each, and
   `serve` warns about the missing staff recipient at start and again every
-  staff_warning_interval until one is registered.
+  staff_warning_interval until one is registered; a crash-looping worker
+  fails the workers check.
+- serve's counts reach the sandboxed HTTP process only through its monitor.
 """
 
 import os
