@@ -251,6 +251,15 @@ const std::vector<Entry>& entries() {
        duration(&Settings::intake_retry_seconds, 1, 86400)},
       {{"intake_retry_max", "15m", "longest wait between two attempts"},
        duration(&Settings::intake_retry_max_seconds, 1, 7 * 86400)},
+      {{"health_min_free_bytes", "1073741824",
+        "/healthz fails (disk) when less than this many bytes are free on the data directory's file system"},
+       integer(&Settings::health_min_free_bytes, 0, int64_t(1) << 60)},
+      {{"health_checkpoint_max_age", "5m",
+        "/healthz fails (checkpoint) when a transfer-log record has waited longer than this for a signed checkpoint"},
+       duration(&Settings::health_checkpoint_max_age_seconds, 1, 30 * 86400)},
+      {{"staff_warning_interval", "1h",
+        "while no staff member with an age recipient is registered, serve warns at start and this often"},
+       duration(&Settings::staff_warning_interval_seconds, 1, 30 * 86400)},
   };
   return table;
 }
