@@ -308,7 +308,7 @@ def test_log_page_in_dutch_fits_and_reads_at_a_glance(w, browser):
     caption = browser.find_element(By.ID, "chart-caption").text
     assert "geslaagde uploads en downloads" in caption
     assert not browser.find_element(By.ID, "chart-narrow").is_displayed()
-    shot(browser, "auditor-log-1280.png", 1280)
+    shot(browser, "auditor-log-1280.png", 1280, max_height=1400)
 
     # 390 px: rows become cards, the chart turns on its side, nothing scrolls sideways.
     viewport(browser, 390)
@@ -323,7 +323,7 @@ def test_log_page_in_dutch_fits_and_reads_at_a_glance(w, browser):
     sw, cw = browser.execute_script("const t = arguments[0]; return [t.scrollWidth, t.clientWidth];", table)
     assert sw <= cw, (sw, cw)
     assert not browser.find_element(By.CSS_SELECTOR, "#transfers thead").is_displayed()
-    shot(browser, "auditor-log-390.png", 390)
+    shot(browser, "auditor-log-390.png", 390, max_height=1700)
 
 
 def test_english_log_page(w, browser):
@@ -345,7 +345,7 @@ def test_english_log_page(w, browser):
     months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
     assert labels[-1] == day_label(w.today, months)
     assert "successful uploads and downloads" in browser.find_element(By.ID, "chart-caption").text
-    shot(browser, "auditor-log-en-1280.png", 1280)
+    shot(browser, "auditor-log-en-1280.png", 1280, max_height=1100)
 
 
 def test_filters_live_in_the_url_and_the_chart_follows_them(w, browser):
