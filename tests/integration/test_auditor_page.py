@@ -307,6 +307,14 @@ def test_log_page_in_dutch_fits_and_reads_at_a_glance(w, browser):
         assert len(classes) == 1 and classes.pop().split()[1] in swatch.get_attribute("class").split()
     caption = browser.find_element(By.ID, "chart-caption").text
     assert "geslaagde uploads en downloads" in caption
+    # A hash shows 12 digits and opens to all 64.
+    cell = browser.find_elements(By.CSS_SELECTOR, "#transfers td.hash details")[0]
+    summary = cell.find_element(By.TAG_NAME, "summary")
+    assert re.fullmatch(r"[0-9a-f]{12}…", summary.text), summary.text
+    assert not cell.find_element(By.TAG_NAME, "code").is_displayed()
+    summary.click()
+    assert re.fullmatch(r"[0-9a-f]{64}", cell.find_element(By.TAG_NAME, "code").text)
+    assert no_horizontal_scroll(browser)
     assert not browser.find_element(By.ID, "chart-narrow").is_displayed()
     shot(browser, "auditor-log-1280.png", 1280, max_height=1400)
 
@@ -426,3 +434,18 @@ def test_verify_is_post_redirect_get(w, browser):
     browser.get(w.base + "/auditor/")
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "verify"))
     assert not browser.find_elements(By.ID, "verify-outcome")
+
+
+def test_notice_pages_in_both_languages(w, browser):
+    from selenium.webdriver.common.by import By
+    for width in (1280, 390):
+        viewport(browser, width)
+        msg = open_page(browser, w.base + "/auditor/nergens", "message")
+        assert msg.text == "Niet gevonden."
+        assert "Terug naar het logboek" in visible_text(browser)
+        assert no_horizontal_scroll(browser)
+        shot(browser, f"auditor-notice-{width}.png", width, max_height=480)
+        msg = open_page(browser, w.base + "/auditor/nergens?lang=en", "message")
+        assert msg.text == "Not found."
+        assert "Back to the log" in visible_text(browser)
+        assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
