@@ -12,17 +12,22 @@ namespace {
 
 using html::escape;
 
-std::string t(Lang l, Txt key) { return escape(text(l, key)); }
+std::string t(Lang l, Txt key) {
+  return escape(text(l, key));
+}
 
 std::string with_query(const std::string& path, const std::string& query) {
   return query.empty() ? path : path + "?" + query;
 }
 
 std::string hidden(const char* name, const std::string& value) {
-  return std::string("<input type=\"hidden\" name=\"") + name + "\" value=\"" + escape(value) + "\">";
+  return std::string("<input type=\"hidden\" name=\"") + name + "\" value=\"" + escape(value) +
+         "\">";
 }
 
-std::string lang_field(Lang l) { return l == Lang::en ? hidden("lang", "en") : std::string(); }
+std::string lang_field(Lang l) {
+  return l == Lang::en ? hidden("lang", "en") : std::string();
+}
 
 // The top bar: brand, who is logged in, the language switch, Log out.
 // `switch_href` is the same page in the other language.
@@ -88,9 +93,10 @@ std::string grouped(Lang l, int64_t v) {
 
 std::string filters_form(const DashboardView& v) {
   const Lang l = v.lang;
-  std::string b = "<section class=\"card\"><form id=\"filters\" class=\"filters\" method=\"get\" "
-                  "action=\"/auditor/\"><h2>" + t(l, Txt::filters) + "</h2>" + lang_field(l) +
-                  "<div class=\"grid\">";
+  std::string b =
+      "<section class=\"card\"><form id=\"filters\" class=\"filters\" method=\"get\" "
+      "action=\"/auditor/\"><h2>" +
+      t(l, Txt::filters) + "</h2>" + lang_field(l) + "<div class=\"grid\">";
   b += "<label>" + t(l, Txt::municipality) + "<select id=\"municipality\" name=\"municipality\">" +
        option("", std::string(text(l, Txt::all)), v.form.municipality.empty());
   for (const auto& m : v.municipalities)
@@ -121,9 +127,10 @@ std::string record_row(Lang l, const store::AuditEvent& e,
   auto sub = [](const std::string& s) {
     return s.empty() ? std::string() : "<span class=\"sub\">" + s + "</span>";
   };
-  std::string outcome_class = e.outcome == "success" || e.outcome == "refused" || e.outcome == "failed"
-                                  ? e.outcome
-                                  : std::string("other");
+  std::string outcome_class =
+      e.outcome == "success" || e.outcome == "refused" || e.outcome == "failed"
+          ? e.outcome
+          : std::string("other");
   std::string r = "<tr class=\"record\">";
   r += cell("index", t(l, Txt::col_index), std::to_string(e.id - 1));
   r += cell("time", t(l, Txt::col_time),
@@ -160,14 +167,15 @@ std::string records_table(const DashboardView& v) {
   const Lang l = v.lang;
   std::map<std::string, std::string> names;
   for (const auto& m : v.municipalities) names[m.code] = m.name;
-  std::string b = "<section class=\"card\"><div class=\"table-head\"><h2>" +
-                  t(l, Txt::records_heading) + "</h2><p id=\"count\" data-total=\"" +
-                  std::to_string(v.total) + "\">" +
-                  escape(format_text(l, Txt::count_line,
-                                {grouped(l, v.total), std::to_string(v.page), std::to_string(v.pages)})) +
-                  "</p></div>\n";
+  std::string b =
+      "<section class=\"card\"><div class=\"table-head\"><h2>" + t(l, Txt::records_heading) +
+      "</h2><p id=\"count\" data-total=\"" + std::to_string(v.total) + "\">" +
+      escape(format_text(l, Txt::count_line,
+                         {grouped(l, v.total), std::to_string(v.page), std::to_string(v.pages)})) +
+      "</p></div>\n";
   b += "<table id=\"transfers\" class=\"records\"><colgroup><col class=\"c-index\"><col "
-       "class=\"c-time\"><col class=\"c-event\"><col class=\"c-outcome\"><col class=\"c-actor\"><col "
+       "class=\"c-time\"><col class=\"c-event\"><col class=\"c-outcome\"><col "
+       "class=\"c-actor\"><col "
        "class=\"c-muni\"><col class=\"c-object\"><col class=\"c-content\"><col "
        "class=\"c-source\"></colgroup><thead><tr>";
   for (Txt c : {Txt::col_index, Txt::col_time, Txt::col_event, Txt::col_outcome, Txt::col_actor,
@@ -176,44 +184,50 @@ std::string records_table(const DashboardView& v) {
   b += "</tr></thead><tbody>\n";
   for (const auto& e : v.records) b += record_row(l, e, names);
   b += "</tbody></table>\n";
-  if (v.records.empty()) b += "<p id=\"no-records\" class=\"lead\">" + t(l, Txt::no_records) + "</p>\n";
+  if (v.records.empty())
+    b += "<p id=\"no-records\" class=\"lead\">" + t(l, Txt::no_records) + "</p>\n";
   b += "<nav class=\"pages\"><span>";
   if (v.page > 1)
-    b += "<a id=\"prev\" href=\"" + escape(with_query("/auditor/", filter_query(v.form, v.page - 1, l))) +
-         "\">&larr; " + t(l, Txt::newer) + "</a>";
+    b += "<a id=\"prev\" href=\"" +
+         escape(with_query("/auditor/", filter_query(v.form, v.page - 1, l))) + "\">&larr; " +
+         t(l, Txt::newer) + "</a>";
   b += "</span><span>";
   if (v.page < v.pages)
-    b += "<a id=\"next\" href=\"" + escape(with_query("/auditor/", filter_query(v.form, v.page + 1, l))) +
-         "\">" + t(l, Txt::older) + " &rarr;</a>";
+    b += "<a id=\"next\" href=\"" +
+         escape(with_query("/auditor/", filter_query(v.form, v.page + 1, l))) + "\">" +
+         t(l, Txt::older) + " &rarr;</a>";
   return b + "</span></nav></section>\n";
 }
 
 std::string verify_section(const DashboardView& v) {
   const Lang l = v.lang;
-  std::string b = "<section class=\"card\" id=\"verify-section\"><h2>" + t(l, Txt::verify_heading) +
-                  "</h2>\n";
+  std::string b =
+      "<section class=\"card\" id=\"verify-section\"><h2>" + t(l, Txt::verify_heading) + "</h2>\n";
   if (v.verified) {
     const VerifyNote& n = *v.verified;
-    const std::string detail =
-        n.ok ? format_text(l, Txt::verify_ok_detail,
-                      {grouped(l, n.records), grouped(l, n.checkpoints)})
-             : format_text(l, Txt::verify_failed_detail, {n.error});
-    b += "<div id=\"verify-result\" class=\"verify-result " + std::string(n.ok ? "ok-box" : "failed-box") +
-         "\"><p>" + t(l, Txt::outcome) + ": <span id=\"verify-outcome\" class=\"" +
-         (n.ok ? "ok" : "failed") + "\">" + t(l, n.ok ? Txt::verify_ok_title : Txt::verify_failed_title) +
+    const std::string detail = n.ok
+                                   ? format_text(l, Txt::verify_ok_detail,
+                                                 {grouped(l, n.records), grouped(l, n.checkpoints)})
+                                   : format_text(l, Txt::verify_failed_detail, {n.error});
+    b += "<div id=\"verify-result\" class=\"verify-result " +
+         std::string(n.ok ? "ok-box" : "failed-box") + "\"><p>" + t(l, Txt::outcome) +
+         ": <span id=\"verify-outcome\" class=\"" + (n.ok ? "ok" : "failed") + "\">" +
+         t(l, n.ok ? Txt::verify_ok_title : Txt::verify_failed_title) +
          "</span> <span class=\"sub\" id=\"verify-time\">" +
          escape(format_text(l, Txt::verified_at, {format_utc(n.at_ms, "%Y-%m-%d %H:%M:%S")})) +
          "</span></p><p id=\"verify-detail\">" + escape(detail) + "</p></div>\n";
   }
   b += "<p class=\"lead\">" + t(l, Txt::verify_intro) + "</p>";
   b += "<form method=\"post\" action=\"/auditor/verify\">" + hidden("csrf", v.csrf) + lang_field(l);
-  const std::pair<const char*, const std::string*> kept[] = {
-      {"municipality", &v.form.municipality}, {"event", &v.form.event},
-      {"outcome", &v.form.outcome},           {"since", &v.form.since},
-      {"until", &v.form.until}};
+  const std::pair<const char*, const std::string*> kept[] = {{"municipality", &v.form.municipality},
+                                                             {"event", &v.form.event},
+                                                             {"outcome", &v.form.outcome},
+                                                             {"since", &v.form.since},
+                                                             {"until", &v.form.until}};
   for (const auto& [name, value] : kept)
     if (!value->empty()) b += hidden(name, *value);
-  b += "<button id=\"verify\" type=\"submit\">" + t(l, Txt::verify_button) + "</button></form></section>\n";
+  b += "<button id=\"verify\" type=\"submit\">" + t(l, Txt::verify_button) +
+       "</button></form></section>\n";
   return b;
 }
 
@@ -238,8 +252,8 @@ std::string filter_query(const FilterForm& f, int64_t page, Lang lang) {
 std::string login_page(Lang l, const std::string& message) {
   const Lang other = l == Lang::en ? Lang::nl : Lang::en;
   std::string body = top_bar(l, with_query("/auditor/login", lang_query(other)));
-  body += "<main><section class=\"card login\"><h1>" + t(l, Txt::login_heading) + "</h1>\n<p class=\"lead\">" +
-          t(l, Txt::login_intro) + "</p>\n";
+  body += "<main><section class=\"card login\"><h1>" + t(l, Txt::login_heading) +
+          "</h1>\n<p class=\"lead\">" + t(l, Txt::login_intro) + "</p>\n";
   if (!message.empty()) body += "<p id=\"message\" class=\"error\">" + escape(message) + "</p>\n";
   body += "<form method=\"post\" action=\"/auditor/login\">" + lang_field(l) + "<p><label>" +
           t(l, Txt::auditor_id) +
@@ -257,7 +271,8 @@ std::string dashboard_page(const DashboardView& v) {
   const Lang other = l == Lang::en ? Lang::nl : Lang::en;
   std::string switch_query = filter_query(v.form, v.page, other);
   if (v.verified)
-    switch_query += (switch_query.empty() ? "" : "&") + std::string("verify=") + std::to_string(v.verified->seq);
+    switch_query += (switch_query.empty() ? "" : "&") + std::string("verify=") +
+                    std::to_string(v.verified->seq);
   std::string b = top_bar(l, with_query("/auditor/", switch_query), v.auditor, v.csrf);
   b += "<main><h1>" + t(l, Txt::title_log) + "</h1>\n";
   for (const auto& e : v.errors) b += "<p class=\"error filter-error\">" + escape(e) + "</p>\n";
@@ -276,8 +291,8 @@ std::string notice_page(Lang l, const std::string& message) {
   const Lang other = l == Lang::en ? Lang::nl : Lang::en;
   std::string b = top_bar(l, with_query("/auditor/", lang_query(other)));
   b += "<main><h1>" + t(l, Txt::title_error) + "</h1><p id=\"message\" class=\"error\">" +
-       escape(message) + "</p><p><a href=\"" + escape(with_query("/auditor/", lang_query(l))) + "\">" +
-       t(l, Txt::back) + "</a></p></main>";
+       escape(message) + "</p><p><a href=\"" + escape(with_query("/auditor/", lang_query(l))) +
+       "\">" + t(l, Txt::back) + "</a></p></main>";
   return html::page(title(l, Txt::title_error), b, lang_code(l));
 }
 

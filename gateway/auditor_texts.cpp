@@ -36,8 +36,7 @@ constexpr Row kTexts[] = {
     {Txt::log_in, "Inloggen", "Log in"},
     {Txt::login_refused, "Inloggen geweigerd: controleer het auditor-id en het token.",
      "Login refused: check the auditor id and token."},
-    {Txt::login_banned,
-     "Te veel mislukte inlogpogingen vanaf uw adres; probeer het later opnieuw.",
+    {Txt::login_banned, "Te veel mislukte inlogpogingen vanaf uw adres; probeer het later opnieuw.",
      "Too many failed logins from your address; try again later."},
 
     {Txt::filters, "Filters", "Filters"},
@@ -157,11 +156,17 @@ static_assert(rows_in_order(), "kTexts: one row per Txt, in its order, both lang
 
 }  // namespace
 
-Lang parse_lang(std::string_view value) { return value == "en" ? Lang::en : Lang::nl; }
+Lang parse_lang(std::string_view value) {
+  return value == "en" ? Lang::en : Lang::nl;
+}
 
-const char* lang_code(Lang l) { return l == Lang::en ? "en" : "nl"; }
+const char* lang_code(Lang l) {
+  return l == Lang::en ? "en" : "nl";
+}
 
-std::string lang_query(Lang l) { return l == Lang::en ? "lang=en" : ""; }
+std::string lang_query(Lang l) {
+  return l == Lang::en ? "lang=en" : "";
+}
 
 std::string_view text(Lang l, Txt t) {
   const Row& r = kTexts[static_cast<std::size_t>(t)];

@@ -22,6 +22,8 @@ const char* lang_code(Lang l);
 // "" for Dutch (the default, left out of URLs) or "lang=en".
 std::string lang_query(Lang l);
 
+// Grouped by page part, several to a line:
+// clang-format off
 enum class Txt {
   // page frame
   brand, auditors, logged_in_as, log_out, switch_to, switch_to_code, title_login, title_log,
@@ -51,6 +53,7 @@ enum class Txt {
   jan, feb, mar, apr, may, jun, jul, aug, sep, oct, nov, dec,
   count_  // the number of texts; keep last
 };
+// clang-format on
 
 // The text of `t` in `l`, unescaped (callers escape it like any value).
 std::string_view text(Lang l, Txt t);

@@ -15,9 +15,10 @@
 #include "common/log.h"
 #include "gateway/auditor_pages.h"
 #include "gateway/auditor_texts.h"
-#include "gateway/http_guard.h"
 #include "gateway/html.h"
+#include "gateway/http_guard.h"
 #include "gateway/transfer_chart.h"
+#include "gateway/web_reply.h"
 #include "gateway/web_token.h"
 #include "policy/identifiers.h"
 #include "store/audit_queries.h"
@@ -25,7 +26,6 @@
 #include "store/db.h"
 #include "store/registry.h"
 #include "store/transfer_log.h"
-#include "gateway/web_reply.h"
 
 namespace kp::gateway {
 
@@ -166,7 +166,8 @@ Result<Reply> dashboard(store::Db& db, const WebSession& s, Poco::Net::HTTPServe
   KP_TRY(auto cp, store::latest_checkpoint(db));
   if (cp) v.checkpoint = cp->note;
   // The outcome of a Verify, on the page its POST redirected to.
-  if (s.verified && query.get("verify", "") == std::to_string(s.verified->seq)) v.verified = s.verified;
+  if (s.verified && query.get("verify", "") == std::to_string(s.verified->seq))
+    v.verified = s.verified;
   return Reply{HTTPResponse::HTTP_OK, dashboard_page(v), {}, {}};
 }
 
@@ -244,15 +245,20 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
     bool get = method == Poco::Net::HTTPRequest::HTTP_GET;
     Lang lang = request_lang(req);
     if (path == html::kStylesheetPath && get)
-      return send(resp, Reply{HTTPResponse::HTTP_OK, std::string(html::stylesheet()), {}, {},
-                              "text/css; charset=utf-8", "public, max-age=3600"});
+      return send(resp, Reply{HTTPResponse::HTTP_OK,
+                              std::string(html::stylesheet()),
+                              {},
+                              {},
+                              "text/css; charset=utf-8",
+                              "public, max-age=3600"});
     if (path == "/auditor/login" && get)
       return send(resp, Reply{HTTPResponse::HTTP_OK, login_page(lang, ""), {}, {}});
     bool known = path == "/auditor/" || path == "/auditor/login" || path == "/auditor/logout" ||
                  path == "/auditor/verify";
     if (!known) return send(resp, refused(HTTPResponse::HTTP_NOT_FOUND, lang, Txt::not_found));
     if ((path == "/auditor/" && !get) || (path != "/auditor/" && !post))
-      return send(resp, refused(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, lang, Txt::method_not_allowed));
+      return send(resp,
+                  refused(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, lang, Txt::method_not_allowed));
 
     // The body first, without the store: a slow sender must not hold it.
     Poco::Net::HTMLForm form;
@@ -266,7 +272,8 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
       // The monitor decides and records the login (http_monitor.h).
       auto reply = monitor_.login(source, form.get("auditor", ""), form.get("token", ""));
       if (!reply.ok() || (!reply->accepted && reply->reason == "store-failed"))
-        return send(resp, refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, lang, Txt::store_unavailable));
+        return send(resp,
+                    refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, lang, Txt::store_unavailable));
       if (reply->reason == "source-banned")
         return send(resp, Reply{HTTPResponse::HTTP_FORBIDDEN,
                                 login_page(lang, std::string(text(lang, Txt::login_banned))),
@@ -278,7 +285,8 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
                                 {},
                                 {}});
       WebSession s = sessions_.create(form.get("auditor", ""), reply->token_hash, now, reply->grant);
-      return send(resp, redirect(with_lang("/auditor/", lang), session_cookie(s.id, kSessionMs / 1000)));
+      return send(resp,
+                  redirect(with_lang("/auditor/", lang), session_cookie(s.id, kSessionMs / 1000)));
     }
 
     Poco::Net::NameValueCollection cookies;
@@ -289,7 +297,8 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
       // replacing a leaked token ends the sessions opened with it.
       auto stored = store::auditor_token(*db, session->auditor);
       if (!stored.ok())
-        return send(resp, refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, lang, Txt::store_unavailable));
+        return send(resp,
+                    refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, lang, Txt::store_unavailable));
       if (!*stored || **stored != session->token_hash) {
         const std::string reason = *stored ? "token-replaced" : "account-disabled";
         sessions_.drop(session->id);
@@ -306,7 +315,9 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
     if (get) {
       auto r = dashboard(*db, *session, req, lang);
       if (!r.ok()) log::event("web.failed", {{"error", r.error().message()}});
-      return send(resp, r.ok() ? *r : refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, lang, Txt::store_unavailable));
+      return send(resp, r.ok() ? *r
+                               : refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, lang,
+                                         Txt::store_unavailable));
     }
     if (!csrf_matches(*session, form.get("csrf", ""))) {
       log::event("web.csrf_refused",
@@ -320,7 +331,9 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
     }
     auto r = verify(log_key_, monitor_, *db, sessions_, *session, source, form, lang);
     if (!r.ok()) log::event("web.failed", {{"error", r.error().message()}});
-    return send(resp, r.ok() ? *r : refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, lang, Txt::verify_could_not_run));
+    return send(resp, r.ok() ? *r
+                             : refused(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, lang,
+                                       Txt::verify_could_not_run));
   } catch (const Poco::Exception& e) {
     log::event("http.error", {{"error", e.displayText()}});
   } catch (const std::exception& e) {
@@ -328,7 +341,8 @@ void AuditorWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServer
   }
   // A malformed request (URI, form) threw before any answer: say so.
   try {
-    if (!resp.sent()) send(resp, refused(HTTPResponse::HTTP_BAD_REQUEST, Lang::nl, Txt::bad_request));
+    if (!resp.sent())
+      send(resp, refused(HTTPResponse::HTTP_BAD_REQUEST, Lang::nl, Txt::bad_request));
   } catch (const Poco::Exception&) {
   }
 }

@@ -53,8 +53,9 @@ std::string url_encode(std::string_view s) {
 std::string page(std::string_view title, std::string_view body, std::string_view lang) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"";
   out += escape(lang);
-  out += "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-         "content=\"width=device-width, initial-scale=1\"><title>";
+  out +=
+      "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+      "content=\"width=device-width, initial-scale=1\"><title>";
   out += escape(title);
   out += "</title><link rel=\"stylesheet\" href=\"";
   out += kStylesheetPath;

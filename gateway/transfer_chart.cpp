@@ -20,7 +20,9 @@ constexpr int kWidePlot = 1100, kWideHeight = 220, kWideLeft = 44, kWideRight = 
 // Narrow chart: one row per day.
 constexpr int kNarrowWidth = 340, kNarrowLabel = 56, kNarrowTotal = 34, kRow = 22;
 
-std::string num(int64_t v) { return std::to_string(v); }
+std::string num(int64_t v) {
+  return std::to_string(v);
+}
 
 // A coordinate with one decimal.
 std::string fmt(double v) {
@@ -92,10 +94,11 @@ std::string wide_svg(const ChartSpec& s, const Prepared& p) {
   const int64_t top = ((p.peak + step - 1) / step) * step;
   auto y_of = [&](int64_t v) { return base - static_cast<double>(v) * kWideHeight / top; };
 
-  std::string out = "<svg id=\"chart\" class=\"chart chart-wide\" xmlns=\"http://www.w3.org/2000/svg\" "
-                    "viewBox=\"0 0 " + num(width) + " " + num(height) + "\" width=\"" + num(width) +
-                    "\" height=\"" + num(height) + "\" role=\"img\" aria-label=\"" +
-                    html::escape(text(s.lang, Txt::chart_aria)) + "\">";
+  std::string out =
+      "<svg id=\"chart\" class=\"chart chart-wide\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "viewBox=\"0 0 " +
+      num(width) + " " + num(height) + "\" width=\"" + num(width) + "\" height=\"" + num(height) +
+      "\" role=\"img\" aria-label=\"" + html::escape(text(s.lang, Txt::chart_aria)) + "\">";
   for (int64_t v = 0; v <= top; v += step) {
     std::string y = fmt(y_of(v));
     out += "<line class=\"" + std::string(v == 0 ? "axis" : "grid") + "\" x1=\"" + num(kWideLeft) +
@@ -135,9 +138,10 @@ std::string narrow_svg(const ChartSpec& s, const Prepared& p) {
   const int plot = kNarrowWidth - kNarrowLabel - kNarrowTotal;
   std::string out =
       "<svg id=\"chart-narrow\" class=\"chart chart-narrow\" xmlns=\"http://www.w3.org/2000/svg\" "
-      "viewBox=\"0 0 " + num(kNarrowWidth) + " " + num(height) + "\" width=\"" + num(kNarrowWidth) +
-      "\" height=\"" + num(height) + "\" role=\"img\" aria-label=\"" +
-      html::escape(text(s.lang, Txt::chart_aria)) + "\">";
+      "viewBox=\"0 0 " +
+      num(kNarrowWidth) + " " + num(height) + "\" width=\"" + num(kNarrowWidth) + "\" height=\"" +
+      num(height) + "\" role=\"img\" aria-label=\"" + html::escape(text(s.lang, Txt::chart_aria)) +
+      "\">";
   out += "<line class=\"axis\" x1=\"" + num(kNarrowLabel) + "\" x2=\"" + num(kNarrowLabel) +
          "\" y1=\"0\" y2=\"" + num(height) + "\"/>";
   for (int64_t d = 0; d < p.days; ++d) {
@@ -154,9 +158,9 @@ std::string narrow_svg(const ChartSpec& s, const Prepared& p) {
       left += c->count;
       const int x1 = kNarrowLabel + static_cast<int>(left * plot / p.peak);
       out += "<rect class=\"bar-n s" + num(p.colour.at(c->municipality)) + "\" " + bar_data(*c) +
-             " x=\"" + num(x0) + "\" y=\"" + num(y + 3) + "\" width=\"" + num(std::max(1, x1 - x0)) +
-             "\" height=\"" + num(kRow - 6) + "\"><title>" + html::escape(bar_title(p, *c)) +
-             "</title></rect>";
+             " x=\"" + num(x0) + "\" y=\"" + num(y + 3) + "\" width=\"" +
+             num(std::max(1, x1 - x0)) + "\" height=\"" + num(kRow - 6) + "\"><title>" +
+             html::escape(bar_title(p, *c)) + "</title></rect>";
     }
     out += "<text class=\"total\" x=\"" +
            num(kNarrowLabel + static_cast<int>(left * plot / p.peak) + 5) + "\" y=\"" +
@@ -202,22 +206,25 @@ std::string transfer_chart(const ChartSpec& s) {
     return "<p id=\"chart-empty\" class=\"lead\">" + html::escape(text(s.lang, Txt::chart_empty)) +
            "</p>";
   const Lang l = s.lang;
-  std::string out = "<p class=\"totals\" id=\"chart-totals\"><strong>" + num(p.total) + "</strong> " +
-                    html::escape(text(l, Txt::transfers_total)) + " &middot; <strong>" +
-                    num(static_cast<int64_t>(p.muni_total.size())) + "</strong> " +
-                    html::escape(text(l, Txt::municipalities_count)) + " &middot; <strong>" +
-                    num(p.days) + "</strong> " + html::escape(text(l, Txt::days_count)) + "</p>\n";
-  std::string caption = format_text(l, Txt::chart_caption,
-                               {num(p.total), s.what, full_day(l, s.period.first_ms),
-                                full_day(l, s.period.last_ms)});
-  if (s.period.truncated) caption += " " + format_text(l, Txt::chart_truncated, {num(kChartMaxDays)});
+  std::string out = "<p class=\"totals\" id=\"chart-totals\"><strong>" + num(p.total) +
+                    "</strong> " + html::escape(text(l, Txt::transfers_total)) +
+                    " &middot; <strong>" + num(static_cast<int64_t>(p.muni_total.size())) +
+                    "</strong> " + html::escape(text(l, Txt::municipalities_count)) +
+                    " &middot; <strong>" + num(p.days) + "</strong> " +
+                    html::escape(text(l, Txt::days_count)) + "</p>\n";
+  std::string caption = format_text(
+      l, Txt::chart_caption,
+      {num(p.total), s.what, full_day(l, s.period.first_ms), full_day(l, s.period.last_ms)});
+  if (s.period.truncated)
+    caption += " " + format_text(l, Txt::chart_truncated, {num(kChartMaxDays)});
   out += "<figure class=\"chart\"><figcaption id=\"chart-caption\">" + html::escape(caption) +
-         "</figcaption>\n" + wide_svg(s, p) + "\n" + narrow_svg(s, p) + "\n<ul class=\"legend\" id=\"legend\">";
+         "</figcaption>\n" + wide_svg(s, p) + "\n" + narrow_svg(s, p) +
+         "\n<ul class=\"legend\" id=\"legend\">";
   for (const auto& [code, total] : p.muni_total)
     out += "<li data-municipality=\"" + html::escape(code) + "\"><span class=\"swatch s" +
-           num(p.colour.at(code)) + "\"></span><span class=\"name\">" + html::escape(p.name.at(code)) +
-           "</span> <span class=\"code\">" + html::escape(code) + "</span> <span class=\"count\">" +
-           num(total) + "</span></li>";
+           num(p.colour.at(code)) + "\"></span><span class=\"name\">" +
+           html::escape(p.name.at(code)) + "</span> <span class=\"code\">" + html::escape(code) +
+           "</span> <span class=\"count\">" + num(total) + "</span></li>";
   return out + "</ul></figure>";
 }
 

@@ -42,7 +42,7 @@ ChartPeriod chart_period(std::optional<int64_t> since_day, std::optional<int64_t
 struct ChartSpec {
   Lang lang = Lang::nl;
   ChartPeriod period;
-  std::vector<store::DayCount> counts;                // ordered by day, then municipality
+  std::vector<store::DayCount> counts;              // ordered by day, then municipality
   std::vector<store::Municipality> municipalities;  // all registered, by code (the colours)
   std::string what;  // what is counted, e.g. "geslaagde uploads en downloads" (unescaped)
 };

@@ -67,16 +67,19 @@ TEST_CASE("auditor pages: Dutch by default, English on request, kept in every fo
   CHECK(nl.find("<html lang=\"nl\">") != std::string::npos);
   CHECK(nl.find(">Overdrachtslogboek<") != std::string::npos);
   CHECK(nl.find("name=\"lang\"") == std::string::npos);  // Dutch needs no parameter
-  CHECK(nl.find("id=\"next\" href=\"/auditor/?municipality=GM0363&amp;page=3\"") != std::string::npos);
-  CHECK(nl.find("id=\"lang-switch\" href=\"/auditor/?municipality=GM0363&amp;page=2&amp;lang=en\"") !=
+  CHECK(nl.find("id=\"next\" href=\"/auditor/?municipality=GM0363&amp;page=3\"") !=
         std::string::npos);
+  CHECK(
+      nl.find("id=\"lang-switch\" href=\"/auditor/?municipality=GM0363&amp;page=2&amp;lang=en\"") !=
+      std::string::npos);
   v.lang = Lang::en;
   std::string en = gateway::dashboard_page(v);
   CHECK(en.find("<html lang=\"en\">") != std::string::npos);
   CHECK(en.find(">Transfer log<") != std::string::npos);
   // The filter form, Verify and Log out all keep the language.
   CHECK(occurrences(en, "<input type=\"hidden\" name=\"lang\" value=\"en\">") == 3);
-  CHECK(en.find("id=\"prev\" href=\"/auditor/?municipality=GM0363&amp;lang=en\"") != std::string::npos);
+  CHECK(en.find("id=\"prev\" href=\"/auditor/?municipality=GM0363&amp;lang=en\"") !=
+        std::string::npos);
   CHECK(gateway::login_page(Lang::en, "").find(">Log in<") != std::string::npos);
   CHECK(gateway::login_page(Lang::nl, "").find(">Inloggen<") != std::string::npos);
   CHECK(gateway::parse_lang("en") == Lang::en);
@@ -96,7 +99,8 @@ TEST_CASE("auditor pages: the last Verify's outcome, when the page names it") {
   v.verified = n;
   std::string ok = gateway::dashboard_page(v);
   CHECK(ok.find("id=\"verify-outcome\" class=\"ok\">ok<") != std::string::npos);
-  CHECK(ok.find("Transfer log verified: 1,234 records, 5 signed checkpoints.") != std::string::npos);
+  CHECK(ok.find("Transfer log verified: 1,234 records, 5 signed checkpoints.") !=
+        std::string::npos);
   v.lang = Lang::nl;
   n.ok = false;
   n.error = "audit-record-altered: record 3 <x>";
@@ -150,8 +154,8 @@ TEST_CASE("transfer chart: labels, names, codes, colours, totals") {
   gateway::ChartSpec s;
   s.lang = Lang::nl;
   s.period = {kD0, kD0 + 2 * kDay, false};
-  s.municipalities = {{"GM0363", "Amsterdam", {}}, {"GM0518", "'s-Gravenhage", {}},
-                      {"GM0599", "Rotterdam", {}}};
+  s.municipalities = {
+      {"GM0363", "Amsterdam", {}}, {"GM0518", "'s-Gravenhage", {}}, {"GM0599", "Rotterdam", {}}};
   CHECK(gateway::transfer_chart(s).find("id=\"chart-empty\"") != std::string::npos);
   s.counts = {{kD0, "GM0363", 2}, {kD0, "GM0599", 1}, {kD0 + 2 * kDay, "GM0363", 4}};
   s.what = "geslaagde uploads en downloads";
@@ -170,7 +174,8 @@ TEST_CASE("transfer chart: labels, names, codes, colours, totals") {
   // The legend: colour by place among all municipalities (GM0599 is the
   // third: s2, whether or not GM0518 has transfers), name, code, total.
   CHECK(html.find("<span class=\"swatch s2\"></span><span class=\"name\">Rotterdam</span> <span "
-                  "class=\"code\">GM0599</span> <span class=\"count\">1</span>") != std::string::npos);
+                  "class=\"code\">GM0599</span> <span class=\"count\">1</span>") !=
+        std::string::npos);
   CHECK(html.find("<span class=\"name\">Amsterdam</span> <span class=\"code\">GM0363</span> <span "
                   "class=\"count\">6</span>") != std::string::npos);
   CHECK(html.find("'s-Gravenhage") == std::string::npos);  // no transfers: not in the legend
