@@ -4,6 +4,10 @@
 // the audit records, a chart of transfers per day per municipality, the
 // current signed checkpoint and a "verify" action that runs the same check
 // as `knooppunt audit verify`. Metadata only, never package content.
+// Dutch by default, English with ?lang=en (auditor_texts.h); filters live
+// in the URL's query; Verify answers 303 to the page that shows its
+// outcome (POST-redirect-GET); /auditor/style.css is the stylesheet of
+// every page (html.h), served without a login.
 //
 // It runs in the sandboxed HTTP process (http_endpoint.h): it reads through
 // one read-only store handle opened before the sandbox, verifies with the
