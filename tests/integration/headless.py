@@ -27,3 +27,13 @@ def start():
     drv = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
     drv.set_page_load_timeout(60)
     return drv
+
+
+def screenshot_dir():
+    """Where browser tests save their screenshots: the folder named by
+    KP_SCREENSHOTS (set it to the repository's docs/screenshots to refresh the
+    README's pictures), else screenshots/ in the working directory (the build
+    tree), so a test run leaves the checkout unchanged."""
+    d = os.environ.get("KP_SCREENSHOTS") or os.path.join(os.getcwd(), "screenshots")
+    os.makedirs(d, exist_ok=True)
+    return d

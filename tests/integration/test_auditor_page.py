@@ -34,7 +34,7 @@ import kp
 
 TOKEN = "6b" * 32
 AUDITOR = "a.audit"
-SHOTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "screenshots")
+SHOTS = headless.screenshot_dir()
 DAYS = 10  # days of history before today
 MUNICIPALITIES = {"GM0363": "Amsterdam", "GM0599": "Rotterdam", "GM0518": "'s-Gravenhage", "GM0344": "Utrecht"}
 MONTHS_NL = "jan feb mrt apr mei jun jul aug sep okt nov dec".split()
