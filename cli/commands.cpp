@@ -159,10 +159,12 @@ const std::vector<Command>& commands() {
       {{"manifest", "init"}, {{"--municipality", "--submitted-by", "-o"}, {}, 0, 0},
        "manifest init [--municipality GMxxxx] [--submitted-by ACCOUNT] [-o M.json]",
        "Write a signal manifest template to fill in (stdout without -o).", cmd_manifest_init},
-      {{"receipt", "verify"}, {{"--hub-key", "--log-key", "--signature"}, {}, 1, 1},
-       "receipt verify R.receipt.json --hub-key hub.minisign.pub --log-key log.note.vkey [--signature R.minisig]",
+      {{"receipt", "verify"}, {{"--hub-key", "--log-key", "--signature", "--witness-key", "--quorum", "--proof"}, {}, 1, 1},
+       "receipt verify R.receipt.json --hub-key hub.minisign.pub --log-key log.note.vkey [--signature R.minisig] "
+       "[--witness-key FILE[,FILE...] [--quorum N] [--proof R.receipt.tlog-proof]]",
        "Check a receipt offline: the hub's signature, that its record is this upload's verdict, and the record's "
-       "inclusion proof against a checkpoint signed by the log key.",
+       "inclusion proof against a checkpoint signed by the log key; with witness keys, also the later proof "
+       "(R.receipt.tlog-proof) against a checkpoint that many witnesses (default all) cosigned.",
        cmd_receipt_verify},
   };
   return table;

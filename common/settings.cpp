@@ -241,7 +241,8 @@ const std::vector<Entry>& entries() {
          return true;
        }},
       {{"witness_quorum", "0",
-        "cosignatures a checkpoint needs before `audit proof` cites it (0 = the log's signature alone)"},
+        "cosignatures a checkpoint needs before `audit proof` cites it and receipts get a proof against it "
+        "(NAME.receipt.tlog-proof; 0 = the log's signature alone)"},
        integer(&Settings::witness_quorum, 0, 100)},
       {{"intake_max_attempts", "5",
         "failed attempts to process an upload or staff submission before it is rejected with "

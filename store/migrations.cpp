@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 19> kMigrations = {
+constexpr std::array<const char*, 20> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -395,6 +395,13 @@ CREATE TRIGGER receipt_latency_observe AFTER UPDATE OF processed_ms ON uploads
   UPDATE receipt_latency SET count = count + 1, sum_ms = sum_ms + max(0, NEW.processed_ms - NEW.received_ms)
     WHERE le_ms = (SELECT min(le_ms) FROM receipt_latency WHERE le_ms >= NEW.processed_ms - NEW.received_ms);
 END;
+)sql",
+    // 20: a receipt's proof against a checkpoint the witnesses cosigned
+    // (witnessing.h): the size of that checkpoint once its proof file is in
+    // the outbox; the receipts still waiting for one are found by index.
+    R"sql(
+ALTER TABLE receipts ADD COLUMN witnessed_size INTEGER;
+CREATE INDEX receipts_unwitnessed ON receipts(upload_id) WHERE witnessed_size IS NULL;
 )sql",
 };
 

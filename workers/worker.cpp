@@ -28,6 +28,7 @@
 #include "workers/publish.h"
 #include "workers/notifier.h"
 #include "workers/retention.h"
+#include "workers/witnessed_proofs.h"
 #include "workers/witnessing.h"
 
 namespace kp::workers {
@@ -126,6 +127,8 @@ bool process_alive(int64_t pid) {
 void publish_log_logged(store::Db& db, const DataDir& data, const Settings& settings) {
   Status s = publish_log(db, data, settings);
   if (!s.ok()) log::event("worker.log_publish_failed", {{"error", s.error().message()}});
+  Status proofs = place_witnessed_proofs(db, data, settings.witness_quorum);
+  if (!proofs.ok()) log::event("worker.witnessed_proofs_failed", {{"error", proofs.error().message()}});
 }
 
 }  // namespace
