@@ -7,8 +7,13 @@
 # The default prefix is /usr, the package's, so that `cmake --install` and
 # the package put every file in the same place and the units name the binary
 # where it is (-DCMAKE_INSTALL_PREFIX=/usr/local for a local install).
-if(CMAKE_INSTALL_PREFIX_INITIALIZED_TO_DEFAULT)
-  set(CMAKE_INSTALL_PREFIX "/usr" CACHE PATH "Install prefix" FORCE)
+# A build tree configured before this file existed holds CMake's default
+# /usr/local: moved once; a prefix chosen later is kept.
+if(NOT KP_INSTALL_PREFIX_CHOSEN)
+  if(CMAKE_INSTALL_PREFIX_INITIALIZED_TO_DEFAULT OR CMAKE_INSTALL_PREFIX STREQUAL "/usr/local")
+    set(CMAKE_INSTALL_PREFIX "/usr" CACHE PATH "Install prefix" FORCE)
+  endif()
+  set(KP_INSTALL_PREFIX_CHOSEN ON CACHE INTERNAL "CMAKE_INSTALL_PREFIX was defaulted once")
 endif()
 include(GNUInstallDirs)
 
@@ -26,9 +31,16 @@ install(TARGETS knooppunt RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # Man pages: generated from the installed program's own --help texts.
 set(kp_man_dir "${CMAKE_BINARY_DIR}/man")
-install(CODE "execute_process(COMMAND ${CMAKE_SOURCE_DIR}/packaging/manpages $<TARGET_FILE:knooppunt> ${kp_man_dir}
-                              COMMAND_ERROR_IS_FATAL ANY)")
-install(DIRECTORY ${kp_man_dir}/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+# Written again only when the program or the script changed since (an
+# install and a package in a row make them once).
+set(kp_man_script ${CMAKE_SOURCE_DIR}/packaging/manpages)
+install(CODE "
+  set(stamp ${kp_man_dir}/.stamp)
+  if(NOT EXISTS \${stamp} OR $<TARGET_FILE:knooppunt> IS_NEWER_THAN \${stamp} OR ${kp_man_script} IS_NEWER_THAN \${stamp})
+    execute_process(COMMAND ${kp_man_script} $<TARGET_FILE:knooppunt> ${kp_man_dir} COMMAND_ERROR_IS_FATAL ANY)
+    file(TOUCH \${stamp})
+  endif()")
+install(DIRECTORY ${kp_man_dir}/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 PATTERN .stamp EXCLUDE)
 
 # systemd units: one sandbox (sandbox.conf.in) shared by both.
 set(KP_UNIT_EXTRA_CAPS "")
