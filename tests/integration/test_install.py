@@ -282,43 +282,172 @@ def chroot(root, *args, check=True):
     return r
 
 
-def test_package_installs_into_a_fresh_debian_and_runs_there(deb, tmp_path):
+@pytest.fixture(scope="module")
+def installed(deb, tmp_path_factory):
+    """A copy of the cached fresh root (with systemd, to boot it below) with
+    the package installed by `dpkg -i`; its output."""
     started = time.monotonic()
-    cache = fresh_root_cache([p for p in depends(deb) if p != "passwd"])
+    cache = fresh_root_cache(sorted({p for p in depends(deb) if p != "passwd"} | {"systemd"}))
     cached = time.monotonic()
-    root = str(tmp_path / "root")
+    root = str(tmp_path_factory.mktemp("fresh") / "root")
     run_ok(["cp", "-a", cache, root])
     try:
         shutil.copy(deb, os.path.join(root, "tmp/knooppunt.deb"))
         out = chroot(root, "dpkg", "-i", "/tmp/knooppunt.deb").stdout
-        assert f"initialised {DATA}" in out
-        # postinst: the users the program switches to, and the data
-        # directory `init` made, its keys handed to the worker user.
-        for user in ("knooppunt-session", "knooppunt-worker"):
-            entry = chroot(root, "getent", "passwd", user).stdout.split(":")
-            assert entry[5:] == ["/nonexistent", "/usr/sbin/nologin\n"] and int(entry[2]) < 1000
-        worker_gid = int(chroot(root, "getent", "group", "knooppunt-worker").stdout.split(":")[2])
-        data = root + DATA
-        assert os.stat(data).st_mode & 0o777 == 0o700
-        assert os.stat(data + "/keys").st_gid == worker_gid
-        chroot(root, "test", "-f", "/etc/knooppunt/knooppunt.conf")  # the link resolves
-        assert os.path.islink(root + "/etc/systemd/system/multi-user.target.wants/knooppunt.service")
-        version = chroot(root, "knooppunt", "--version").stdout
-        assert version == run_ok([kp.BIN, "--version"]).stdout
-        # `init` on the package's data directory: already done, refused.
-        r = chroot(root, "knooppunt", "--data", DATA, "init", check=False)
-        assert r.returncode == 1 and "already-exists" in r.stderr, r.stderr
-        assert "initialised /srv/second" in chroot(root, "knooppunt", "--data", "/srv/second", "init").stdout
-        assert "intake recipient" in chroot(root, "knooppunt", "--data", "/srv/second", "keys", "show").stdout
-        # Removing the package keeps the data (the transfer log, the keys).
-        chroot(root, "dpkg", "--purge", "knooppunt")
-        assert not os.path.exists(root + "/usr/bin/knooppunt")
-        assert os.path.isfile(data + "/knooppunt.db")
+        print(f"\nfresh root {cached - started:.1f} s ({os.path.basename(cache)}), "
+              f"copy and dpkg -i {time.monotonic() - cached:.1f} s")
+        yield root, out
     finally:
         unmount_under(root)
         shutil.rmtree(root, ignore_errors=True)
-    print(f"fresh root {cached - started:.1f} s (cached: {os.path.basename(cache)}), "
-          f"install and checks {time.monotonic() - cached:.1f} s")
+
+
+def test_package_installs_into_a_fresh_debian_and_runs_there(installed):
+    root, out = installed
+    assert f"initialised {DATA}" in out
+    # postinst: the users the program switches to, and the data directory
+    # `init` made, its keys handed to the worker user.
+    for user in ("knooppunt-session", "knooppunt-worker"):
+        entry = chroot(root, "getent", "passwd", user).stdout.split(":")
+        assert entry[5:] == ["/nonexistent", "/usr/sbin/nologin\n"] and int(entry[2]) < 1000
+    worker_gid = int(chroot(root, "getent", "group", "knooppunt-worker").stdout.split(":")[2])
+    data = root + DATA
+    assert os.stat(data).st_mode & 0o777 == 0o700
+    assert os.stat(data + "/keys").st_gid == worker_gid
+    chroot(root, "test", "-f", "/etc/knooppunt/knooppunt.conf")  # the link resolves
+    assert os.path.islink(root + "/etc/systemd/system/multi-user.target.wants/knooppunt.service")
+    assert not os.path.exists(root + "/etc/systemd/system/multi-user.target.wants/knooppunt-worker.service")
+    version = chroot(root, "knooppunt", "--version").stdout
+    assert version == run_ok([kp.BIN, "--version"]).stdout
+    # `init` on the package's data directory: already done, refused.
+    r = chroot(root, "knooppunt", "--data", DATA, "init", check=False)
+    assert r.returncode == 1 and "already-exists" in r.stderr, r.stderr
+    assert "initialised /srv/second" in chroot(root, "knooppunt", "--data", "/srv/second", "init").stdout
+    assert "intake recipient" in chroot(root, "knooppunt", "--data", "/srv/second", "keys", "show").stdout
+
+
+def set_setting(path, key, value):
+    text = re.sub(rf"^{key} = .*$", f"{key} = {value}", open(path).read(), flags=re.M)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class Booted:
+    """The root booted with systemd-nspawn (the host's network: the service
+    listens on free loopback ports). systemd-nspawn 252 keeps Landlock from
+    its containers unless told otherwise."""
+
+    def __init__(self, root, log):
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(
+            ["systemd-nspawn", "--quiet", "--register=no", "--keep-unit", "--console=read-only",
+             f"--machine=knooppunt-test-{os.getpid()}", "-D", root, "--boot",
+             "--system-call-filter=landlock_create_ruleset landlock_add_rule landlock_restrict_self"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        self.init = None
+        assert kp.wait_for(self._find_init, timeout=30), open(log).read()[-3000:]
+
+    def _find_init(self):
+        """The container's systemd: nspawn's child once it has exec'd it."""
+        assert self.proc.poll() is None, "systemd-nspawn ended"
+        try:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+                children = f.read().split()
+            for child in children:
+                if open(f"/proc/{child}/comm").read().strip() == "systemd":
+                    self.init = child
+                    return True
+        except FileNotFoundError:
+            pass
+        return False
+
+    def run(self, *args, check=True):
+        r = subprocess.run(["nsenter", "-t", self.init, "-a", *args], capture_output=True, text=True, timeout=60)
+        if check:
+            assert r.returncode == 0, f"{args}: {r.stdout[-2000:]}{r.stderr[-2000:]}"
+        return r
+
+    def journal(self, unit):
+        return self.run("journalctl", "--no-pager", "-o", "cat", "-u", unit).stdout
+
+    def stop(self):
+        self.proc.terminate()  # nspawn powers the container off
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def test_the_unit_runs_serve_sandboxed_on_a_booted_system(installed, keys, tmp_path):
+    """The unit's sandbox leaves serve what it needs: its HTTP process
+    switches uid and enters Landlock, a person logs in and uploads, and the
+    sandboxed parser child opens the package."""
+    root, _ = installed
+    ssh_port, http_port = kp.free_port(), kp.free_port()
+    conf = root + DATA + "/knooppunt.conf"
+    set_setting(conf, "listen", f"127.0.0.1:{ssh_port}")
+    set_setting(conf, "http", f"127.0.0.1:{http_port}")
+    jj, hub = keys("jj"), keys("hub1")
+    os.makedirs(root + "/root/k", exist_ok=True)
+    for ident in (jj, hub):
+        for f in (ident.ssh_pub, ident.sign_pub):
+            shutil.copy(f, root + "/root/k/" + os.path.basename(f))
+    base = "/root/k/"
+    chroot(root, "knooppunt", "--data", DATA, "municipality", "add", "GM0363", "--name", "Amsterdam")
+    chroot(root, "knooppunt", "--data", DATA, "person", "add", "jj", "--ssh-key", base + os.path.basename(jj.ssh_pub),
+           "--sign-key", base + os.path.basename(jj.sign_pub))
+    chroot(root, "knooppunt", "--data", DATA, "mandate", "grant", "jj", "GM0363")
+    chroot(root, "knooppunt", "--data", DATA, "staff", "add", "hub1", "--ssh-key",
+           base + os.path.basename(hub.ssh_pub), "--recipient", hub.recipient,
+           "--sign-key", base + os.path.basename(hub.sign_pub))
+    intake = open(root + DATA + "/public/intake.recipient").read().strip()
+    manifest = tmp_path / "m.json"
+    run_ok([kp.BIN, "manifest", "init", "--municipality", "GM0363", "--submitted-by", "jj", "-o", str(manifest)])
+    (tmp_path / "rapport.txt").write_text("rapport\n")
+    package = tmp_path / "signal.age"
+    run_ok([kp.BIN, "seal", "--to", intake, "--sign-key", jj.sign_sec, "--manifest", str(manifest),
+            str(tmp_path / "rapport.txt"), "-o", str(package)], cwd=str(tmp_path))
+
+    started = time.monotonic()
+    box = Booted(root, str(tmp_path / "boot.log"))
+    try:
+        assert kp.wait_for(lambda: box.run("systemctl", "is-active", "knooppunt", check=False).stdout.strip()
+                           == "active", timeout=60), box.journal("knooppunt")
+        assert kp.wait_for(lambda: "serve.listening" in box.journal("knooppunt"), timeout=30)
+        # The HTTP process: uid switched, Landlock on, answering.
+        assert kp.wait_for(lambda: "event=http.sandboxed" in box.journal("knooppunt"), timeout=30)
+        line = [x for x in box.journal("knooppunt").splitlines() if "event=http.sandboxed" in x][0]
+        assert "uid_switched=yes" in line and "landlock_abi=0" not in line, line
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                            f"http://127.0.0.1:{http_port}/healthz"], capture_output=True, text=True, timeout=30)
+        assert r.stdout in ("200", "503"), r.stdout
+        # The bounding set is the unit's, for serve and every child.
+        main = box.run("systemctl", "show", "-P", "MainPID", "knooppunt").stdout.strip()
+        status = box.run("cat", f"/proc/{main}/status").stdout
+        assert re.search(r"^CapBnd:\s+00000000000005e4$", status, re.M), status
+        assert re.search(r"^NoNewPrivs:\s+1$", status, re.M) and re.search(r"^Seccomp:\s+2$", status, re.M)
+        # A login, an upload, and its intake by the sandboxed parser.
+        with kp.connect(ssh_port, "jj@GM0363", jj) as sftp:
+            kp.upload(sftp, "/inbox/signal.age", package.read_bytes())
+        assert kp.wait_for(lambda: "event=intake.accepted" in box.journal("knooppunt"), timeout=60), \
+            box.journal("knooppunt")[-3000:]
+        journal = box.journal("knooppunt")
+        assert "sandbox-failed" not in journal and "SIGSYS" not in journal
+        assert box.run("systemctl", "show", "-P", "NRestarts", "knooppunt").stdout.strip() == "0"
+    finally:
+        box.stop()
+    print(f"\nboot and service checks {time.monotonic() - started:.1f} s")
+
+
+def test_purging_the_package_keeps_the_data(installed):
+    root, _ = installed
+    chroot(root, "dpkg", "--purge", "knooppunt")
+    assert not os.path.exists(root + "/usr/bin/knooppunt")
+    assert not os.path.exists(root + "/lib/systemd/system/knooppunt.service")
+    assert os.path.isfile(root + DATA + "/knooppunt.db")
+    chroot(root, "getent", "passwd", "knooppunt-session")
 
 
 # --- one serve per data directory ---------------------------------------------
