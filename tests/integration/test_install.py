@@ -343,7 +343,8 @@ class Booted:
             ["systemd-nspawn", "--quiet", "--register=no", "--keep-unit", "--console=read-only",
              f"--machine=knooppunt-test-{os.getpid()}", "-D", root, "--boot",
              "--system-call-filter=landlock_create_ruleset landlock_add_rule landlock_restrict_self"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+            preexec_fn=kp._die_with_parent)  # nspawn takes its container with it
         self.init = None
         assert kp.wait_for(self._find_init, timeout=30), open(log).read()[-3000:]
 
