@@ -384,7 +384,8 @@ class Booted:
 def test_the_unit_runs_serve_sandboxed_on_a_booted_system(installed, keys, tmp_path):
     """The unit's sandbox leaves serve what it needs: its HTTP process
     switches uid and enters Landlock, a person logs in and uploads, and the
-    sandboxed parser child opens the package."""
+    sandboxed parser child opens the package; then the same with the
+    intake run apart, by the worker unit."""
     root, _ = installed
     ssh_port, http_port = kp.free_port(), kp.free_port()
     conf = root + DATA + "/knooppunt.conf"
@@ -404,12 +405,15 @@ def test_the_unit_runs_serve_sandboxed_on_a_booted_system(installed, keys, tmp_p
            base + os.path.basename(hub.ssh_pub), "--recipient", hub.recipient,
            "--sign-key", base + os.path.basename(hub.sign_pub))
     intake = open(root + DATA + "/public/intake.recipient").read().strip()
-    manifest = tmp_path / "m.json"
-    run_ok([kp.BIN, "manifest", "init", "--municipality", "GM0363", "--submitted-by", "jj", "-o", str(manifest)])
-    (tmp_path / "rapport.txt").write_text("rapport\n")
-    package = tmp_path / "signal.age"
-    run_ok([kp.BIN, "seal", "--to", intake, "--sign-key", jj.sign_sec, "--manifest", str(manifest),
-            str(tmp_path / "rapport.txt"), "-o", str(package)], cwd=str(tmp_path))
+
+    def sealed(n):
+        manifest, rapport, package = (tmp_path / f"m{n}.json", tmp_path / f"rapport{n}.txt",
+                                      tmp_path / f"signal{n}.age")
+        run_ok([kp.BIN, "manifest", "init", "--municipality", "GM0363", "--submitted-by", "jj", "-o", str(manifest)])
+        rapport.write_text(f"rapport {n}\n")
+        run_ok([kp.BIN, "seal", "--to", intake, "--sign-key", jj.sign_sec, "--manifest", str(manifest),
+                str(rapport), "-o", str(package)], cwd=str(tmp_path))
+        return package.read_bytes()
 
     started = time.monotonic()
     box = Booted(root, str(tmp_path / "boot.log"))
@@ -433,12 +437,22 @@ def test_the_unit_runs_serve_sandboxed_on_a_booted_system(installed, keys, tmp_p
         assert re.search(r"^NoNewPrivs:\s+1$", status, re.M) and re.search(r"^Seccomp:\s+2$", status, re.M)
         # A login, an upload, and its intake by the sandboxed parser.
         with kp.connect(ssh_port, "jj@GM0363", jj) as sftp:
-            kp.upload(sftp, "/inbox/signal.age", package.read_bytes())
+            kp.upload(sftp, "/inbox/signal1.age", sealed(1))
         assert kp.wait_for(lambda: "event=intake.accepted" in box.journal("knooppunt"), timeout=60), \
             box.journal("knooppunt")[-3000:]
         journal = box.journal("knooppunt")
         assert "sandbox-failed" not in journal and "SIGSYS" not in journal
         assert box.run("systemctl", "show", "-P", "NRestarts", "knooppunt").stdout.strip() == "0"
+        # The worker unit: intake apart from serve (workers = 0).
+        set_setting(conf, "workers", "0")
+        box.run("systemctl", "restart", "knooppunt")
+        box.run("systemctl", "start", "knooppunt-worker")
+        assert kp.wait_for(lambda: box.journal("knooppunt").count("event=serve.listening") == 2, timeout=30)
+        with kp.connect(ssh_port, "jj@GM0363", jj) as sftp:
+            kp.upload(sftp, "/inbox/signal2.age", sealed(2))
+        assert kp.wait_for(lambda: "event=intake.accepted" in box.journal("knooppunt-worker"), timeout=60), \
+            box.journal("knooppunt-worker")[-3000:]
+        assert box.run("systemctl", "is-active", "knooppunt-worker").stdout.strip() == "active"
     finally:
         box.stop()
     print(f"\nboot and service checks {time.monotonic() - started:.1f} s")
