@@ -392,11 +392,11 @@ def test_the_unit_runs_serve_sandboxed_on_a_booted_system(installed, keys, tmp_p
     set_setting(conf, "listen", f"127.0.0.1:{ssh_port}")
     set_setting(conf, "http", f"127.0.0.1:{http_port}")
     jj, hub = keys("jj"), keys("hub1")
-    os.makedirs(root + "/root/k", exist_ok=True)
+    os.makedirs(root + "/srv/keys", exist_ok=True)
     for ident in (jj, hub):
         for f in (ident.ssh_pub, ident.sign_pub):
-            shutil.copy(f, root + "/root/k/" + os.path.basename(f))
-    base = "/root/k/"
+            shutil.copy(f, root + "/srv/keys/" + os.path.basename(f))
+    base = "/srv/keys/"
     chroot(root, "knooppunt", "--data", DATA, "municipality", "add", "GM0363", "--name", "Amsterdam")
     chroot(root, "knooppunt", "--data", DATA, "person", "add", "jj", "--ssh-key", base + os.path.basename(jj.ssh_pub),
            "--sign-key", base + os.path.basename(jj.sign_pub))
