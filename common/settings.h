@@ -81,6 +81,11 @@ struct Settings {
   int64_t intake_max_attempts = 5;
   int64_t intake_retry_seconds = 30;
   int64_t intake_retry_max_seconds = 900;
+  // Key rotation (keys/keystore.h): grace periods of the replaced hub and log keys.
+  int64_t hub_key_grace_seconds = 14 * 86400;
+  int64_t log_key_grace_seconds = 14 * 86400;
+  std::string host_name;   // empty = the listen address, or the machine's name
+  std::string log_origin;  // empty = keep the origin fixed at init
 };
 
 struct SettingInfo {

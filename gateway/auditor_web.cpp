@@ -141,7 +141,8 @@ Result<Reply> dashboard(store::Db& db, const WebSession& s, Poco::Net::HTTPServe
 
 Result<Reply> verify(const LogKey& log_key, HttpMonitorClient& monitor, store::Db& db,
                      const WebSession& s, const std::string& source) {
-  auto report = audit::verify_log(db, log_key.key, log_key.origin, std::nullopt);
+  auto report = log_key.history.empty() ? audit::verify_log(db, log_key.key, log_key.origin, std::nullopt)
+                                         : audit::verify_log(db, log_key.history, log_key.origin, std::nullopt);
   std::string detail = report.ok() ? "transfer log verified: " + std::to_string(report->records) +
                                          " records, " + std::to_string(report->checkpoints) +
                                          " signed checkpoints"
