@@ -140,6 +140,13 @@ Error intake_failed() {
 
 Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std::optional<Error>& give_up) {
   KP_GUARD(ensure_dir(ctx.data.root + "/work"));
+  // A package sealed to a recipient `keys rotate` published a moment ago:
+  // the identities are reloaded before the header is opened.
+  if (keys::intake_generation(ctx.data) != ctx.intake_generation) {
+    const std::string gen = keys::intake_generation(ctx.data);
+    KP_TRY(ctx.identities, keys::load_intake_identities(ctx.data));
+    ctx.intake_generation = gen;
+  }
   KP_TRY(auto staff, store::list_accounts(*ctx.db, "staff"));
   std::vector<age::PublicKey> staff_recipients;
   for (const auto& s : staff) {

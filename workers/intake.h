@@ -41,6 +41,7 @@ struct IntakeContext {
   DataDir data;
   store::Db* db = nullptr;
   std::vector<age::Identity> identities;  // current and previous intake identity
+  std::string intake_generation;          // keys::intake_generation when they were loaded
   minisign::SecretKey hub_key;
   note::SignerKey log_key;
   std::string log_origin;

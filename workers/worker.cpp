@@ -147,6 +147,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   ctx.data = data;
   ctx.db = &db;
   ctx.pid = ::getpid();
+  ctx.intake_generation = keys::intake_generation(data);
   KP_TRY(ctx.identities, keys::load_intake_identities(data));
   KP_GUARD(refresh_signing_keys(ctx));  // the hub and log keys, and the previous ones in their grace period
   KP_TRY(ctx.log_origin, keys::log_origin(data));

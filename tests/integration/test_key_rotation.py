@@ -260,10 +260,10 @@ def test_grace_periods_end(it, tmp_path):
     for f in ("hub.previous.expires", "log.previous.expires"):
         write(os.path.join(it.data.path, "keys", f), "1\n")
     keys_dir = os.path.join(it.data.path, "keys")
-    kp.wait_for(lambda: not os.path.exists(os.path.join(keys_dir, "log.previous.note.key"))
-                and not os.path.exists(os.path.join(keys_dir, "hub.previous.minisign.key")), timeout=40)
-    assert not os.path.exists(public(it.data, "log.note.previous.vkey"))
-    assert not os.path.exists(public(it.data, "hub.minisign.previous.pub"))
+    gone = [os.path.join(keys_dir, "log.previous.note.key"), os.path.join(keys_dir, "hub.previous.minisign.key"),
+            public(it.data, "log.note.previous.vkey"), public(it.data, "hub.minisign.previous.pub")]
+    kp.wait_for(lambda: not any(os.path.exists(p) for p in gone), timeout=40)
+    assert it.data.audit(event="keys.previous_signing_key_destroyed")
     after = show(it.data)
     assert "log_previous_verifier_key" not in after and "hub_minisign_previous_key" not in after
     receipt = accepted_receipt(it, "after-grace.age")
