@@ -346,3 +346,36 @@ def test_init_takes_the_origin_from_the_host_name(tmp_path):
     assert "\nhost_name = kp.gemeente.example\n" in open(os.path.join(path, "knooppunt.conf")).read()
     out = kp.kp_ok("keys", "show", "--known-hosts", data=path).stdout
     assert all(line.startswith("[kp.gemeente.example]:2222 ") for line in out.splitlines()) and out
+
+
+# ---------------------------------------------------------------- the hub key's grace period
+
+def test_hub_signed_submission_from_before_the_rotation(it, tmp_path):
+    """`sip publish` signs its submission with the hub key of the moment. A
+    worker that processes it after `keys rotate --hub` still accepts it
+    during hub_key_grace, and refuses it once the old key is no longer
+    accepted (a rotation with hub_key_grace = 0s)."""
+    [case] = [r["id"] for r in it.data.sql(
+        "SELECT id FROM cases WHERE municipality = ? AND state = 'queued' ORDER BY id LIMIT 1", (MUNI,))]
+    doc = tmp_path / "rapport.pdf"
+    doc.write_bytes(b"%PDF-1.4 " + os.urandom(100))
+    outgoing = os.path.join(it.data.path, "outgoing")
+
+    def submitted_while_rotating():
+        it.w.server.stop()
+        name = kp.kp_ok("sip", "publish", "--case", case, str(doc), data=it.data.path).stdout.split()[1]
+        kp.kp_ok("keys", "rotate", "--hub", data=it.data.path)
+        it.w.restart()
+        path = os.path.join(outgoing, name + ".receipt.json")
+        assert kp.wait_for(lambda: os.path.exists(path + ".minisig"), timeout=90), it.w.server.log_text()[-2000:]
+        assert minisign_ok(show(it.data)["hub_minisign_public_key"], path)
+        return json.load(open(path))
+
+    receipt = submitted_while_rotating()
+    assert receipt["verdict"] == "accepted", receipt
+    # The old key's grace period ends at once now.
+    write(os.path.join(it.data.path, "keys", "hub.previous.expires"), "1\n")
+    it.data.set("hub_key_grace", "0s")
+    receipt = submitted_while_rotating()
+    assert receipt["verdict"] == "rejected" and receipt["reason_code"] == "manifest-signature-invalid", receipt
+    it.data.set("hub_key_grace", "14d")
