@@ -125,8 +125,10 @@ Status rotate_hub_key(const DataDir& d, store::Db& db, const Settings& s) {
   KP_TRY(std::string name, keys::publish_minisign_announcement(d, a, r.old_key));
   KP_TRY(int64_t id, store::append_audit(db, rotation_event("hub " + a.new_id + " " + name)));
   (void)id;
-  KP_GUARD(tx.commit());
+  // Published before the commit: no receipt signed with the new key is
+  // out before the key is.
   KP_GUARD(keys::publish_public_keys(d));
+  KP_GUARD(tx.commit());
   KP_GUARD(hand_new_keys_to_worker(d));
   std::cout << "new hub minisign key: " << a.new_key << " (key id " << a.new_id << ")\n"
             << "the previous key " << a.old_id << " stays published and accepted until "
@@ -163,8 +165,8 @@ Status rotate_log_key(const DataDir& d, store::Db& db, const Settings& s) {
   const note::SignerKey* cosigner = grace > 0 ? &r.old_key : nullptr;
   KP_TRY(auto cp, audit::sign_checkpoint(db, r.new_key, origin, audit::Persist::always, cosigner));
   (void)cp;
-  KP_GUARD(tx.commit());
   KP_GUARD(keys::publish_public_keys(d));
+  KP_GUARD(tx.commit());
   KP_GUARD(hand_new_keys_to_worker(d));
   std::cout << "new log verifier key: " << new_vkey << "\n"
             << "it signs every checkpoint from size " << *a.first_size << " on; the previous key cosigns them until "
