@@ -188,7 +188,11 @@ int cmd_keys_show(const Args& a) {
     }
     KP_TRY(Settings s, load_settings(d.settings()));
     KP_TRY(auto pub, keys::public_keys(d));
-    KP_TRY(auto host_keys, keys::host_keys(d.keys()));
+    // The host keys are private files: an operator who may not read them
+    // still gets the rest (--known-hosts needs them).
+    auto read_host_keys = keys::host_keys(d.keys());
+    if (!read_host_keys.ok() && a.has("--known-hosts")) return read_host_keys.error();
+    const std::vector<keys::HostKey> host_keys = read_host_keys.ok() ? *read_host_keys : std::vector<keys::HostKey>{};
     auto [host, port] = client_address(s, a.get_or("--listen", s.listen));
     const std::string pattern = keys::known_hosts_host(host, port);
     const auto names = keys::announcement_names(d);
@@ -241,10 +245,13 @@ int cmd_keys_show(const Args& a) {
       std::cout << "previous log verifier key (cosigns until " << log::format_iso8601(until.value_or(0))
                 << "): " << pub.log_previous_verifier_key << "\n";
     }
-    std::cout << "SSH host key fingerprints (as ssh-keygen -l prints them):\n";
+    if (!read_host_keys.ok())
+      std::cout << "SSH host keys: " << read_host_keys.error().message() << "\n";
+    else
+      std::cout << "SSH host key fingerprints (as ssh-keygen -l prints them):\n";
     for (const auto& k : host_keys)
       std::cout << "  " << k.bits << " " << k.fingerprint << " " << pattern << " (" << k.label << ")\n";
-    std::cout << "known_hosts lines (append to ~/.ssh/known_hosts):\n";
+    if (read_host_keys.ok()) std::cout << "known_hosts lines (append to ~/.ssh/known_hosts):\n";
     for (const auto& k : host_keys) std::cout << pattern << " " << k.type << " " << k.base64 << "\n";
     std::cout << "rotation announcements (DATA/public; /keys over SFTP):" << (names.empty() ? " none" : "") << "\n";
     for (const auto& n : names) std::cout << "  " << n << "  " << announcement_summary(d, n) << "\n";
