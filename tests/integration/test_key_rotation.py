@@ -48,10 +48,20 @@ def it(make_world):
 
 @pytest.fixture(scope="module")
 def stranger(tmp_path_factory):
-    """Another gateway's data directory: its keys sign the forged announcements."""
-    d = kp.DataDir(tmp_path_factory.mktemp("stranger") / "data")
+    """Another gateway's data directory, made with `init --host-name` (a
+    fresh init: its own keys, which sign the forged announcements)."""
+    path = str(tmp_path_factory.mktemp("stranger") / "data")
+    kp.kp_ok("init", "--host-name", "kp.gemeente.example", data=path)
+    d = _existing(path)
     kp.kp_ok("keys", "rotate", "--hub", data=d.path)
     kp.kp_ok("keys", "rotate", "--log", data=d.path)
+    return d
+
+
+def _existing(path):
+    """A kp.DataDir for a directory already initialised."""
+    d = kp.DataDir.__new__(kp.DataDir)
+    d.path = path
     return d
 
 
@@ -339,9 +349,8 @@ def test_log_origin_is_a_setting_fixed_once_the_log_has_records(template, tmp_pa
     assert r.returncode == 1 and "settings-bad-value" in r.stderr, r.stderr
 
 
-def test_init_takes_the_origin_from_the_host_name(tmp_path):
-    path = str(tmp_path / "fresh")
-    kp.kp_ok("init", "--host-name", "kp.gemeente.example", data=path)
+def test_init_takes_the_origin_from_the_host_name(stranger):
+    path = stranger.path
     assert open(os.path.join(path, "public", "log.origin")).read() == "kp.gemeente.example/transfer-log\n"
     assert "\nhost_name = kp.gemeente.example\n" in open(os.path.join(path, "knooppunt.conf")).read()
     out = kp.kp_ok("keys", "show", "--known-hosts", data=path).stdout
