@@ -261,6 +261,23 @@ const std::vector<Entry>& entries() {
       {{"staff_warning_interval", "1h",
         "while no staff member with an age recipient is registered, serve warns at start and this often"},
        duration(&Settings::staff_warning_interval_seconds, 1, 30 * 86400)},
+      {{"hub_key_grace", "14d",
+        "after `keys rotate --hub`: how long the replaced hub key stays published and accepted on hub-signed "
+        "submissions made before the rotation"},
+       duration(&Settings::hub_key_grace_seconds, 0, 3650 * 86400LL)},
+      {{"log_key_grace", "14d",
+        "after `keys rotate --log`: how long the replaced log key cosigns every new checkpoint, so witnesses "
+        "and monitors holding it keep verifying while they switch"},
+       duration(&Settings::log_key_grace_seconds, 0, 3650 * 86400LL)},
+      {{"host_name", "", "the gateway's host name as clients reach it (known_hosts line of `keys show`, default "
+                         "log origin); empty = the listen address, or the machine's name for a wildcard address"},
+       [](Settings& s, const std::string& v) { return printable_word(v) && (s.host_name = v, true); }},
+      {{"log_origin", "",
+        "the transfer log's checkpoint origin; empty = the one fixed at init (<host name>/transfer-log); cannot "
+        "change once the log has records"},
+       [](Settings& s, const std::string& v) {
+         return printable_word(v) && v.find('+') == std::string::npos && (s.log_origin = v, true);
+       }},
   };
   return table;
 }

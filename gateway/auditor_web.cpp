@@ -177,7 +177,8 @@ Result<Reply> dashboard(store::Db& db, const WebSession& s, Poco::Net::HTTPServe
 Result<Reply> verify(const LogKey& log_key, HttpMonitorClient& monitor, store::Db& db,
                      WebSessions& sessions, const WebSession& s, const std::string& source,
                      const Poco::Net::HTMLForm& form, Lang lang) {
-  auto report = audit::verify_log(db, log_key.key, log_key.origin, std::nullopt);
+  auto report = log_key.history.empty() ? audit::verify_log(db, log_key.key, log_key.origin, std::nullopt)
+                                         : audit::verify_log(db, log_key.history, log_key.origin, std::nullopt);
   VerifyNote note;
   note.at_ms = log::now_ms();
   note.ok = report.ok();

@@ -34,6 +34,7 @@
 
 #include "gateway/http_monitor.h"
 #include "gateway/web_sessions.h"
+#include "keys/announcement.h"
 #include "keys/signed_note.h"
 #include "store/db.h"
 
@@ -51,6 +52,7 @@ struct LogKey {
   note::VerifierKey key;
   std::string origin;
   int64_t witness_quorum = 0;  // /log/ serves only checkpoints this many witnesses cosigned
+  keys::LogKeyHistory history;  // every log key so far (keys/announcement.h); verify checks each era
 };
 
 class AuditorWeb {

@@ -34,6 +34,7 @@
 #include "gateway/http_monitor.h"
 #include "gateway/metrics.h"
 #include "gateway/test_hooks.h"
+#include "keys/announcement.h"
 #include "keys/keystore.h"
 #include "keys/ssh_cert.h"
 #include "store/db.h"
@@ -165,7 +166,11 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
                                                    " (run `knooppunt init` as root once, or create it)"));
   HttpMonitorClient monitor(std::move(channel));
   test_hooks::HttpContext ctx{data, monitor};
-  AuditorWeb web(store, monitor, LogKey{*vkey, pub->log_origin, settings.witness_quorum});
+  // Read before the sandbox, as every file: a log key rotated while serve
+  // runs reaches the page at the next start.
+  auto history = keys::log_key_history(data, *vkey);
+  if (!history.ok()) fail_and_exit(history.error());
+  AuditorWeb web(store, monitor, LogKey{*vkey, pub->log_origin, settings.witness_quorum, *history});
   auto sp = load_saml_sp(data, settings);
   if (!sp.ok()) fail_and_exit(sp.error());
   EherkenningWeb eh(std::move(*sp), monitor, store);

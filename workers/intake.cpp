@@ -19,6 +19,7 @@
 #include "common/atomic_file.h"
 #include "common/log.h"
 #include "gateway/confine.h"
+#include "keys/keystore.h"
 #include "store/outbox.h"
 #include "store/registry.h"
 #include "store/accepted_manifests.h"
@@ -139,6 +140,13 @@ Error intake_failed() {
 
 Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std::optional<Error>& give_up) {
   KP_GUARD(ensure_dir(ctx.data.root + "/work"));
+  // A package sealed to a recipient `keys rotate` published a moment ago:
+  // the identities are reloaded before the header is opened.
+  if (keys::intake_generation(ctx.data) != ctx.intake_generation) {
+    const std::string gen = keys::intake_generation(ctx.data);
+    KP_TRY(ctx.identities, keys::load_intake_identities(ctx.data));
+    ctx.intake_generation = gen;
+  }
   KP_TRY(auto staff, store::list_accounts(*ctx.db, "staff"));
   std::vector<age::PublicKey> staff_recipients;
   for (const auto& s : staff) {
@@ -253,7 +261,9 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std
     // The receipt's record (the last event) and a checkpoint that covers
     // it, signed in the same transaction, so the receipt carries its proof.
     r.log_index = last_id - 1;
-    KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin, audit::Persist::when_due));
+    KP_GUARD(refresh_signing_keys(ctx));
+    KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin, audit::Persist::when_due,
+                                           ctx.log_previous_key ? &*ctx.log_previous_key : nullptr));
     KP_TRY(std::string proof, audit::proof_against(*ctx.db, static_cast<uint64_t>(r.log_index), cp));
     r.proof = proof;
     r.record = audit::canonical_record(events.back(), static_cast<uint64_t>(r.log_index));
@@ -288,8 +298,29 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std
   return ok_status();
 }
 
+Status refresh_signing_keys(IntakeContext& ctx) {
+  const std::string gen = keys::signing_generation(ctx.data);
+  if (gen == ctx.signing_generation) return ok_status();
+  KP_TRY(ctx.hub_key, keys::load_hub_key(ctx.data));
+  KP_TRY(ctx.log_key, keys::load_log_key(ctx.data));
+  KP_TRY(ctx.hub_previous_public, keys::load_previous_hub_public(ctx.data));
+  KP_TRY(ctx.log_previous_key, keys::load_previous_log_key(ctx.data));
+  if (!ctx.signing_generation.empty())
+    log::event("worker.signing_keys_reloaded", {{"hub_previous", ctx.hub_previous_public ? "yes" : "no"},
+                                                {"log_previous", ctx.log_previous_key ? "yes" : "no"}});
+  ctx.signing_generation = gen;
+  return ok_status();
+}
+
 Status publish_checkpoint(IntakeContext& ctx) {
-  KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin));
+  KP_TRY(auto cp, [&]() -> Result<store::StoredCheckpoint> {
+    KP_TRY(store::Transaction tx, store::Transaction::begin(*ctx.db));
+    KP_GUARD(refresh_signing_keys(ctx));
+    KP_TRY(auto signed_cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin, audit::Persist::always,
+                                                  ctx.log_previous_key ? &*ctx.log_previous_key : nullptr));
+    KP_GUARD(tx.commit());
+    return signed_cp;
+  }());
   // Every worker publishes: each through its own temporary name.
   return write_file_atomic(ctx.data.audit() + "/checkpoint", cp.note);
 }

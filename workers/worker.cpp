@@ -150,9 +150,9 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   ctx.data = data;
   ctx.db = &db;
   ctx.pid = ::getpid();
+  ctx.intake_generation = keys::intake_generation(data);
   KP_TRY(ctx.identities, keys::load_intake_identities(data));
-  KP_TRY(ctx.hub_key, keys::load_hub_key(data));
-  KP_TRY(ctx.log_key, keys::load_log_key(data));
+  KP_GUARD(refresh_signing_keys(ctx));  // the hub and log keys, and the previous ones in their grace period
   KP_TRY(ctx.log_origin, keys::log_origin(data));
   KP_GUARD(place_outputs(ctx));
   KP_GUARD(place_hub_outputs(ctx));
@@ -193,6 +193,16 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       if (destroyed.ok() && *destroyed) {
         store::AuditEvent e;
         e.event = "keys.previous_intake_destroyed";
+        e.outcome = "success";
+        e.actor = "intake-worker";
+        e.role = "system";
+        e.channel = "worker";
+        log_failed("audit", store::append_audit(db, e));
+      }
+      auto expired = keys::expire_previous_signing_keys(data, log::now_ms());
+      if (expired.ok() && *expired) {
+        store::AuditEvent e;
+        e.event = "keys.previous_signing_key_destroyed";
         e.outcome = "success";
         e.actor = "intake-worker";
         e.role = "system";
