@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 20> kMigrations = {
+constexpr std::array<const char*, 21> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -402,6 +402,13 @@ END;
     R"sql(
 ALTER TABLE receipts ADD COLUMN witnessed_size INTEGER;
 CREATE INDEX receipts_unwitnessed ON receipts(upload_id) WHERE witnessed_size IS NULL;
+)sql",
+    // 21: the files of each accepted package, as one key (SHA-256 over the
+    // sorted SHA-256s of its files, workers/duplicates.h), so a new package
+    // with the same files under another manifest shows staff the earlier case.
+    R"sql(
+ALTER TABLE accepted_manifests ADD COLUMN files_sha256 TEXT;
+CREATE INDEX accepted_manifests_files ON accepted_manifests(files_sha256) WHERE files_sha256 IS NOT NULL;
 )sql",
 };
 
