@@ -158,6 +158,10 @@ Result<Copied> copy_once(store::Db& live, const DataDir& data, const std::string
   result.manifest.created_ms = log::now_ms();
   const std::string db_copy = dir + "/knooppunt.db";
   KP_GUARD(store::snapshot_database(live, db_copy));
+  {
+    KP_TRY(store::Db copy, store::Db::open(db_copy));
+    KP_GUARD(store::release_claims_of_copy(copy));
+  }
   KP_TRY(store::Db snap, store::Db::open_readonly(db_copy));
   KP_GUARD(store::check_integrity(snap));
   KP_TRY(auto rows, store::stored_files(snap));
@@ -217,9 +221,7 @@ Result<Copied> copy_once(store::Db& live, const DataDir& data, const std::string
     KP_ENSURE(!r->sha256 || *r->sha256 == e->sha256, "backup-file-differs",
               data.root + "/" + path + " is not the file the database recorded for " + r->what + " (SHA-256 differs)");
   }
-  KP_TRY(Stmt version, snap.prepare("PRAGMA user_version"));
-  KP_TRY(bool row, version.step());
-  result.manifest.schema = row ? version.col_int(0) : 0;
+  KP_TRY(result.manifest.schema, store::schema_version(snap));
   result.bytes = copy.bytes;
   return result;
 }

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "common/handles.h"
+#include "store/claims.h"
+#include "store/notifications.h"
 
 namespace kp::store {
 
@@ -64,6 +66,14 @@ Status snapshot_database(Db& live, const std::string& dest) {
   if (!fd.valid() || ::fsync(fd.get()) != 0)
     return make_error("store-backup-failed", "cannot sync " + dest);
   return ok_status();
+}
+
+Status release_claims_of_copy(Db& copy) {
+  const auto none_alive = [](int64_t) { return false; };
+  KP_GUARD(release_dead(copy, ClaimTable::uploads, none_alive));
+  KP_GUARD(release_dead(copy, ClaimTable::submissions, none_alive));
+  KP_GUARD(release_dead_notification_claims(copy, none_alive));
+  return copy.run_script("PRAGMA journal_mode=DELETE;");
 }
 
 Result<std::vector<StoredFile>> stored_files(Db& db) {
@@ -143,6 +153,12 @@ Result<std::vector<StoredFile>> stored_files(Db& db) {
                       return f;
                     }));
   return out;
+}
+
+Result<int64_t> schema_version(Db& db) {
+  KP_TRY(Stmt st, db.prepare("PRAGMA user_version"));
+  KP_TRY(bool row, st.step());
+  return row ? st.col_int(0) : 0;
 }
 
 Status check_integrity(Db& db) {

@@ -25,6 +25,15 @@ namespace kp::store {
 // "store-backup-failed".
 Status snapshot_database(Db& live, const std::string& dest);
 
+// Gives back, in a copy made by snapshot_database, every claim a process
+// of the live directory held (uploads and submissions being processed,
+// notifications being sent): none of those processes exists for the copy,
+// and a pid that happens to be alive where the copy is restored would keep
+// its rows claimed for ever. They go back to waiting, as after a crash.
+// Then switches the copy back to one file (the caller opened it with
+// Db::open, which turns on WAL). Errors: store errors.
+Status release_claims_of_copy(Db& copy);
+
 // A row that names a file, with what the store knows of the file. Rows
 // whose files retention deleted (purged_ms set) are not listed.
 struct StoredFile {
@@ -47,6 +56,9 @@ struct StoredFile {
 
 // Every such row, in a fixed order. Errors: store errors.
 Result<std::vector<StoredFile>> stored_files(Db& db);
+
+// The database's schema version (PRAGMA user_version).
+Result<int64_t> schema_version(Db& db);
 
 // PRAGMA integrity_check; error "store-damaged" with SQLite's first complaint.
 Status check_integrity(Db& db);

@@ -138,7 +138,8 @@ void check_survived(store::Db& db, std::size_t n) {
   CHECK(count(db, "upload_days", "day = " + std::to_string(kDay2 / kDay) + " AND files = 2 AND bytes = 700") == 1);
   if (n >= 2) {
     CHECK(count(db, "cases", "id = 'KP-2026-000007' AND score = 61.5") == 1);
-    CHECK(count(db, "case_numbers", "year = 2026 AND last = 7") == 1);
+    // From 10 on the intake worker keeps the counter as it draws a number.
+    if (n < 10) CHECK(count(db, "case_numbers", "year = 2026 AND last = 7") == 1);
   }
   if (n >= 3) CHECK(count(db, "checkpoints", "size = 3") == 1);
   if (n >= 4) CHECK(count(db, "receipts", "placed = 1") == 1);
