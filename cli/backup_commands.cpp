@@ -232,10 +232,19 @@ void clear(const std::string& dir) {
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) fs::remove_all(it->path(), ec);
 }
 
+// fsyncs every file and folder below `dir` and `dir` itself (not syncfs:
+// that would flush everything else on the file system too).
 Status sync_tree(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  KP_ENSURE(fd.valid() && ::syncfs(fd.get()) == 0, "io-failed", "cannot sync " + dir);
-  return ok_status();
+  auto sync_one = [](const std::string& path) -> Status {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    KP_ENSURE(fd.valid() && ::fsync(fd.get()) == 0, "io-failed", "cannot sync " + path);
+    return ok_status();
+  };
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (!it->is_symlink(ec)) KP_GUARD(sync_one(it->path().string()));
+  KP_ENSURE(!ec, "io-failed", "cannot list " + dir + ": " + ec.message());
+  return sync_one(dir);
 }
 
 Status backup(const DataDir& data, const std::string& dir) {

@@ -140,6 +140,10 @@ def test_restored_directory_verifies_and_keeps_modes(restored, live):
     for rel in ("keys", "keys/hub.minisign.key", "keys/log.note.key", "keys/intake.age", "public",
                 "public/hub.minisign.pub", "boxes/GM0363/inbox", "queue"):
         assert mode(os.path.join(restored.data.path, rel)) == mode(os.path.join(live.data.path, rel)), rel
+    # Owners as `init` leaves them (as root: the private keys the worker user's).
+    for rel in ("keys", "keys/hub.minisign.key", "keys/intake.age", "keys/ssh_host_ed25519_key", "knooppunt.db"):
+        a, b = os.lstat(os.path.join(restored.data.path, rel)), os.lstat(os.path.join(live.data.path, rel))
+        assert (a.st_uid, a.st_gid) == (b.st_uid, b.st_gid), rel
     assert mode(os.path.join(restored.data.path, "keys", "hub.minisign.key")) == 0o600
     assert mode(restored.data.path) == 0o700
 
