@@ -134,15 +134,16 @@ def test_backup_holds_a_manifest_of_every_file(taken):
     assert not os.path.exists(os.path.join(d, "knooppunt.db-wal"))
 
 
-def test_restored_directory_verifies_and_keeps_modes(restored, live):
+def test_restored_directory_verifies_and_keeps_modes(restored, live, template):
     r = kp.kp("audit", "verify", data=restored.data.path, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     for rel in ("keys", "keys/hub.minisign.key", "keys/log.note.key", "keys/intake.age", "public",
                 "public/hub.minisign.pub", "boxes/GM0363/inbox", "queue"):
         assert mode(os.path.join(restored.data.path, rel)) == mode(os.path.join(live.data.path, rel)), rel
-    # Owners as `init` leaves them (as root: the private keys the worker user's).
+    # Owners as `init` leaves them (as root: the private keys the worker
+    # user's); the test's live directory is a copy, the template is init's own.
     for rel in ("keys", "keys/hub.minisign.key", "keys/intake.age", "keys/ssh_host_ed25519_key", "knooppunt.db"):
-        a, b = os.lstat(os.path.join(restored.data.path, rel)), os.lstat(os.path.join(live.data.path, rel))
+        a, b = os.lstat(os.path.join(restored.data.path, rel)), os.lstat(os.path.join(template, rel))
         assert (a.st_uid, a.st_gid) == (b.st_uid, b.st_gid), rel
     assert mode(os.path.join(restored.data.path, "keys", "hub.minisign.key")) == 0o600
     assert mode(restored.data.path) == 0o700
