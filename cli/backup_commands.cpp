@@ -159,7 +159,7 @@ Result<Copied> copy_once(store::Db& live, const DataDir& data, const std::string
   const std::string db_copy = dir + "/knooppunt.db";
   KP_GUARD(store::snapshot_database(live, db_copy));
   {
-    KP_TRY(store::Db copy, store::Db::open(db_copy));
+    KP_TRY(store::Db copy, store::Db::open(db_copy));  // migrated to this binary's schema
     KP_GUARD(store::release_claims_of_copy(copy));
   }
   KP_TRY(store::Db snap, store::Db::open_readonly(db_copy));
@@ -263,7 +263,10 @@ Status backup(const DataDir& data, const std::string& dir) {
     return make_error("backup-inside-data", dir + " is inside the data directory " + data.root +
                                                 "; back up to a folder outside it");
   }
-  KP_TRY(store::Db live, open_store(data));
+  // Not migrated: a backup taken with a newer binary before an upgrade
+  // must not change the live database under the running older one. The
+  // copy is migrated to this binary's schema (copy_once).
+  KP_TRY(store::Db live, store::Db::open(data.db(), 0));
   for (int attempt = 1;; ++attempt) {
     auto copied = copy_once(live, data, dir);
     if (copied.ok()) {
