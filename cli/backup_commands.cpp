@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "audit/daily_export.h"
@@ -146,6 +147,19 @@ class Copier {
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
 
+// Where the live database says the file of `r`'s row is now (the first
+// candidate that exists), if that row still names one.
+Result<std::optional<std::string>> follow(store::Db& live, const FileRef& r, const std::string& root) {
+  KP_TRY(auto rows, store::stored_files(live));
+  KP_TRY(auto now, file_refs(rows));
+  for (const auto& n : now) {
+    if (n.what != r.what) continue;
+    for (const auto& c : n.candidates)
+      if (::access((root + "/" + c.from).c_str(), F_OK) == 0) return std::optional<std::string>(c.from);
+  }
+  return std::optional<std::string>();
+}
+
 struct Copied {
   Manifest manifest;
   int64_t bytes = 0;
@@ -193,6 +207,16 @@ Result<Copied> copy_once(store::Db& live, const DataDir& data, const std::string
       if (found) {
         placed[c.to] = &r;
         break;
+      }
+    }
+    if (!found && r.required) {
+      // Moved on since the copy (an acknowledgement under a new archive
+      // name): where the live database has the same row's file now, copied
+      // to where the copied database has it.
+      KP_TRY(auto now, follow(live, r, data.root));
+      if (now) {
+        KP_TRY(found, copy.file(*now, r.candidates.front().to));
+        if (found) placed[r.candidates.front().to] = &r;
       }
     }
     KP_ENSURE(found || !r.required, "backup-file-moved",

@@ -73,7 +73,9 @@ void outbox_refs(const store::StoredFile& f, std::vector<FileRef>& out) {
   if (f.acknowledged) {
     if (f.archived_name && safe(*f.archived_name)) out.push_back(ref(what, {at(box + "/archive/" + *f.archived_name)}));
   } else if (f.placed) {
-    out.push_back(ref(what, {at(box + "/outbox/" + f.name)}));
+    // Or acknowledged since (moved to the archive, under its own name
+    // unless that was taken): back where the copied database has it.
+    out.push_back(ref(what, {at(box + "/outbox/" + f.name), {box + "/archive/" + f.name, box + "/outbox/" + f.name}}));
   } else if (f.kind == "sip" || f.kind == "request") {
     // Placed from DATA/work after its publication committed.
     std::vector<Candidate> c = {at(box + "/outbox/" + f.name)};
@@ -84,10 +86,12 @@ void outbox_refs(const store::StoredFile& f, std::vector<FileRef>& out) {
     // Receipts and notices not yet placed are written again from the store.
     out.push_back(ref(what, {at(box + "/outbox/" + f.name)}, false));
   }
-  // A receipt's signature lies beside it (no row of its own).
+  // A receipt's signature lies beside it (no row of its own), in the
+  // outbox until the client removes it too.
   if (receipt && safe(f.name + ".minisig")) {
-    out.push_back(ref(what + ".minisig", {at(box + "/outbox/" + f.name + ".minisig")}, false));
-    out.push_back(ref(what + ".minisig", {at(box + "/archive/" + f.name + ".minisig")}, false));
+    const std::string sig = f.name + ".minisig";
+    const std::string home = box + (f.acknowledged ? "/archive/" : "/outbox/") + sig;
+    out.push_back(ref(what + ".minisig", {at(box + "/outbox/" + sig), {box + "/archive/" + sig, home}}, false));
   }
 }
 

@@ -161,7 +161,7 @@ TEST_CASE("backup set: where each file the database names is looked for") {
     for (const auto& c : r.candidates) out += c.from + ">" + c.to + " ";
     return out;
   };
-  REQUIRE(refs->size() == 7);
+  REQUIRE(refs->size() == 6);
   // Not judged yet: the inbox, or still partial, or rejected since (back to the inbox).
   CHECK(froms((*refs)[0]) ==
         "boxes/GM0363/inbox/s.age>boxes/GM0363/inbox/s.age boxes/GM0363/partial/p7>boxes/GM0363/partial/p7 "
@@ -175,8 +175,17 @@ TEST_CASE("backup set: where each file the database names is looked for") {
   // An acknowledged receipt in the archive, its signature wherever it is.
   CHECK(froms((*refs)[4]) ==
         "boxes/GM0363/archive/s.age.receipt.json.1>boxes/GM0363/archive/s.age.receipt.json.1 ");
+  CHECK(froms((*refs)[5]) ==
+        "boxes/GM0363/outbox/s.age.receipt.json.minisig>boxes/GM0363/outbox/s.age.receipt.json.minisig "
+        "boxes/GM0363/archive/s.age.receipt.json.minisig>boxes/GM0363/archive/s.age.receipt.json.minisig ");
   CHECK_FALSE((*refs)[5].required);
-  CHECK_FALSE((*refs)[6].required);
+  // Placed, not acknowledged: in the outbox, or acknowledged since (back to the outbox).
+  acked.acknowledged = false;
+  auto placed = file_refs({acked});
+  REQUIRE(placed.ok());
+  CHECK(froms((*placed)[0]) ==
+        "boxes/GM0363/outbox/s.age.receipt.json>boxes/GM0363/outbox/s.age.receipt.json "
+        "boxes/GM0363/archive/s.age.receipt.json>boxes/GM0363/outbox/s.age.receipt.json ");
 
   store::StoredFile hostile = received;
   hostile.name = "../../etc/passwd";
