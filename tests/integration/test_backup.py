@@ -245,3 +245,39 @@ def test_backup_refuses_a_target_inside_the_data_directory(live):
     inside = os.path.join(live.data.path, "backup-here")
     refused(kp.kp("backup", inside, data=live.data.path), "backup-inside-data")
     assert not os.path.exists(inside)
+
+
+def test_backup_while_the_outbox_is_acknowledged(live, taken, tmp_path):
+    """Receipts the copied database has in the outbox move to the archive
+    while the backup copies files: each is found there and put back where
+    the copied database has it, so no backup fails or starts over for it."""
+    names = [r["name"] for r in live.data.uploads("GM0363")]
+    live.wait(*names)
+    acked, done = [], threading.Event()
+
+    def acknowledge():
+        try:
+            with kp.connect(live.w.port, "j.jansen@GM0363", live.sender) as sftp:
+                for n in names:
+                    for suffix in (".receipt.json", ".receipt.json.minisig"):
+                        sftp.remove(f"/outbox/{n}{suffix}")
+                    acked.append(n)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=acknowledge, daemon=True)
+    thread.start()
+    overlapped = 0
+    for i in range(100):
+        if done.is_set():
+            break
+        before = len(acked)
+        r = kp.kp("backup", tmp_path / f"b{i}", data=live.data.path, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert "backup.retry" not in r.stderr, r.stderr
+        overlapped += len(acked) > before
+        r = kp.kp("restore", tmp_path / f"b{i}", data=tmp_path / f"r{i}", timeout=120)
+        assert r.returncode == 0, r.stderr
+    thread.join(timeout=60)
+    assert len(acked) == len(names)
+    assert overlapped >= 1
