@@ -31,7 +31,8 @@ Result<merkle::Hash> root_at(store::Db& db, uint64_t size) {
 }
 
 Result<store::StoredCheckpoint> sign_checkpoint(store::Db& db, const note::SignerKey& key,
-                                                const std::string& origin, Persist persist) {
+                                                const std::string& origin, Persist persist,
+                                                const note::SignerKey* cosigner) {
   std::optional<store::Transaction> own;
   if (sqlite3_get_autocommit(db.raw())) {
     KP_TRY(store::Transaction tx, store::Transaction::begin(db));
@@ -52,6 +53,9 @@ Result<store::StoredCheckpoint> sign_checkpoint(store::Db& db, const note::Signe
   merkle::Checkpoint cp{origin, size, root, {}};
   KP_TRY(std::string body, merkle::format_checkpoint(cp));
   KP_TRY(std::string signed_note, note::sign(body, key));
+  if (cosigner) {
+    KP_TRY(signed_note, note::add_signature(signed_note, *cosigner));
+  }
   store::StoredCheckpoint stored{size, root, signed_note, log::now_ms()};
   const bool due = !latest || size - latest->size >= kCheckpointEveryRecords ||
                    stored.ts_ms - latest->ts_ms >= kCheckpointEveryMs;
@@ -148,9 +152,22 @@ std::string node_name(unsigned level, uint64_t index) {
 
 }  // namespace
 
-Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key,
+Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key, const std::string& origin,
+                                const std::optional<std::string>& trusted_checkpoint) {
+  return verify_log(db, keys::LogKeyHistory{{key, 0}}, origin, trusted_checkpoint);
+}
+
+Result<VerifyReport> verify_log(store::Db& db, const keys::LogKeyHistory& history,
                                 const std::string& origin,
                                 const std::optional<std::string>& trusted_checkpoint) {
+  KP_ENSURE(!history.empty(), "audit-checkpoint-signature", "no log key");
+  // The key of the era a checkpoint of `size` belongs to.
+  auto key_for = [&](uint64_t size) -> const note::VerifierKey& {
+    const note::VerifierKey* k = &history.front().key;
+    for (const auto& era : history)
+      if (era.from_size <= size) k = &era.key;
+    return *k;
+  };
   VerifyReport report;
   // The scan reads every page of the log once: map the file instead of
   // copying it page by page, and restore the connection's setting after.
@@ -178,9 +195,9 @@ Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key,
   auto check_checkpoints_at = [&](uint64_t size) -> Status {
     while (next_cp < checkpoints.size() && checkpoints[next_cp].size == size) {
       const auto& c = checkpoints[next_cp];
-      auto text = note::open(c.note, key);
+      auto text = note::open(c.note, key_for(c.size));
       KP_ENSURE(text.ok(), "audit-checkpoint-signature",
-                "the checkpoint of size " + std::to_string(c.size) + " is not signed by the log key");
+                "the checkpoint of size " + std::to_string(c.size) + " is not signed by the log key of its time");
       KP_TRY(merkle::Checkpoint parsed, merkle::parse_checkpoint(*text));
       KP_ENSURE(parsed.origin == origin && parsed.size == c.size, "audit-checkpoint-mismatch",
                 "the checkpoint of size " + std::to_string(c.size) + " names another log or size");
@@ -275,8 +292,12 @@ Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key,
                   " lies beyond the " + std::to_string(tree.size()) + " records of the log");
   }
   if (trusted_checkpoint) {
-    auto text = note::open(*trusted_checkpoint, key);
-    KP_ENSURE(text.ok(), "audit-checkpoint-signature", "the given checkpoint is not signed by the log key");
+    // The key of its era, which its size names (read before the signature
+    // is checked, and checked against that key).
+    KP_TRY(note::Note unverified, note::parse(*trusted_checkpoint));
+    KP_TRY(merkle::Checkpoint claimed, merkle::parse_checkpoint(unverified.text));
+    auto text = note::open(*trusted_checkpoint, key_for(claimed.size));
+    KP_ENSURE(text.ok(), "audit-checkpoint-signature", "the given checkpoint is not signed by the log key of its time");
     KP_TRY(merkle::Checkpoint old, merkle::parse_checkpoint(*text));
     KP_ENSURE(old.origin == origin, "audit-checkpoint-mismatch",
               "the given checkpoint is for another log (" + old.origin + ")");

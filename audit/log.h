@@ -12,6 +12,7 @@
 
 #include "audit/merkle.h"
 #include "common/result.h"
+#include "keys/announcement.h"
 #include "keys/signed_note.h"
 #include "store/db.h"
 #include "store/transfer_log.h"
@@ -41,8 +42,11 @@ enum class Persist {
 // tree, so it is consistent with every stored one (verify --from-checkpoint
 // checks it). Never signs a fork. Must run inside the caller's write
 // transaction or opens its own.
+// With `cosigner` (the previous log key during its grace period after a
+// rotation, keys/keystore.h) the note carries its signature too.
 Result<store::StoredCheckpoint> sign_checkpoint(store::Db& db, const note::SignerKey& key,
-                                                const std::string& origin, Persist persist = Persist::always);
+                                                const std::string& origin, Persist persist = Persist::always,
+                                                const note::SignerKey* cosigner = nullptr);
 
 // A C2SP tlog-proof for leaf `index` against the first stored checkpoint
 // that covers it. Error "audit-no-checkpoint" when none covers it yet.
@@ -69,6 +73,10 @@ struct VerifyReport {
 // the tree; named at the first checkpoint whose stored root it changes,
 // else after the records), "audit-not-grown".
 Result<VerifyReport> verify_log(store::Db& db, const note::VerifierKey& key, const std::string& origin,
+                                const std::optional<std::string>& trusted_checkpoint);
+// The same across log key rotations: each checkpoint (and the trusted one)
+// must be signed by the key whose era covers its size (keys/announcement.h).
+Result<VerifyReport> verify_log(store::Db& db, const keys::LogKeyHistory& history, const std::string& origin,
                                 const std::optional<std::string>& trusted_checkpoint);
 
 }  // namespace kp::audit

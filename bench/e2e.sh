@@ -42,7 +42,8 @@ PORT=$((20000 + RANDOM % 20000))
 for _ in $(seq 1 100); do grep -q serve.listening "$W/serve.log" && break; sleep 0.1; done
 for i in $(seq 1 "$N"); do echo "put $W/pkg$i.age /inbox/p$i.age"; done > "$W/batch"
 start=$(date +%s.%N)
-sftp -b "$W/batch" -i "$W/u" -P $PORT -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+"$K" keys show --known-hosts --listen 127.0.0.1:$PORT --data "$D" > "$W/known_hosts"
+sftp -b "$W/batch" -i "$W/u" -P $PORT -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$W/known_hosts" \
   -o LogLevel=ERROR bench@GM0363@127.0.0.1 >/dev/null
 for _ in $(seq 1 600); do
   left=$(sqlite3 "$D/knooppunt.db" "SELECT count(*) FROM uploads WHERE state NOT IN ('accepted','rejected')")

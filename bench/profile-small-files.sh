@@ -28,10 +28,11 @@ head -c 16384 /dev/urandom > "$W/f"
 PORT=$((20000 + RANDOM % 20000))
 "$@" "$K" serve --data "$D" --listen 127.0.0.1:$PORT --http "" 2>"$W/serve.log" & SP=$!
 for _ in $(seq 1 300); do grep -q serve.listening "$W/serve.log" && break; sleep 0.1; done
+"$K" keys show --known-hosts --listen 127.0.0.1:$PORT --data "$D" > "$W/known_hosts"
 for r in ${ROUNDS:-1}; do
   for i in $(seq 1 "$N"); do echo "put $W/f /inbox/f$r-$i.bin"; done > "$W/batch"
   s=$(date +%s.%N)
-  sftp -b "$W/batch" -i "$W/u" -P $PORT -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+  sftp -b "$W/batch" -i "$W/u" -P $PORT -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$W/known_hosts" \
     -o LogLevel=ERROR -o Ciphers=aes128-gcm@openssh.com bench@GM0363@127.0.0.1 >/dev/null
   e=$(date +%s.%N)
   echo "round $r: $N files in $(echo "$e - $s" | bc) s"

@@ -12,6 +12,7 @@
 #include "cli/context.h"
 #include "cli/handlers.h"
 #include "common/log.h"
+#include "keys/announcement.h"
 #include "keys/keystore.h"
 #include "store/audit_queries.h"
 
@@ -47,12 +48,22 @@ int cmd_audit_verify(const Args& a) {
     KP_TRY(store::Db db, open_store(d));
     KP_TRY(note::VerifierKey key, log_verifier(d));
     KP_TRY(std::string origin, keys::log_origin(d));
+    // Every log key so far, each announced by the one before it.
+    KP_TRY(keys::LogKeyHistory history, keys::log_key_history(d, key));
+    if (auto trusted_key = a.get("--log-key")) {
+      KP_TRY(std::string text, read_small_file(*trusted_key, 4096));
+      KP_TRY(note::VerifierKey mine, note::parse_verifier_key(text));
+      bool known = false;
+      for (const auto& era : history) known = known || note::format_verifier_key(era.key) == note::format_verifier_key(mine);
+      KP_ENSURE(known, "log-key-unknown",
+                "the given log key is not one of this log's keys, nor announced by one of them");
+    }
     std::optional<std::string> trusted;
     if (auto path = a.get("--from-checkpoint")) {
       KP_TRY(std::string text, read_small_file(*path, 1 << 20));
       trusted = text;
     }
-    KP_TRY(auto report, audit::verify_log(db, key, origin, trusted));
+    KP_TRY(auto report, audit::verify_log(db, history, origin, trusted));
     std::cout << "transfer log verified: " << report.records << " records, " << report.checkpoints
               << " signed checkpoints" << (trusted ? ", and it extends the given checkpoint" : "") << "\n";
     return ok_status();

@@ -86,12 +86,18 @@ void outbox_refs(const store::StoredFile& f, std::vector<FileRef>& out) {
     // Receipts and notices not yet placed are written again from the store.
     out.push_back(ref(what, {at(box + "/outbox/" + f.name)}, false));
   }
-  // A receipt's signature lies beside it (no row of its own), in the
-  // outbox until the client removes it too.
-  if (receipt && safe(f.name + ".minisig")) {
-    const std::string sig = f.name + ".minisig";
-    const std::string home = box + (f.acknowledged ? "/archive/" : "/outbox/") + sig;
-    out.push_back(ref(what + ".minisig", {at(box + "/outbox/" + sig), {box + "/archive/" + sig, home}}, false));
+  // Beside a receipt, with no row of their own: its signature, and its
+  // proof against a witnessed checkpoint once there is one
+  // (workers/witnessed_proofs.h); in the outbox until the client removes them.
+  if (!receipt) return;
+  std::vector<std::string> beside = {f.name + ".minisig"};
+  const std::string json = ".json";
+  if (f.name.size() > json.size() && f.name.ends_with(json))
+    beside.push_back(f.name.substr(0, f.name.size() - json.size()) + ".tlog-proof");
+  for (const auto& name : beside) {
+    if (!safe(name)) continue;
+    const std::string home = box + (f.acknowledged ? "/archive/" : "/outbox/") + name;
+    out.push_back(ref(what + " " + name, {at(box + "/outbox/" + name), {box + "/archive/" + name, home}}, false));
   }
 }
 

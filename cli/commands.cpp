@@ -28,8 +28,11 @@ struct Command {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      {{"init"}, {{"--data"}, {}, 0, 0}, "init --data DIR",
-       "Create a data directory: settings file, database, host keys, box folders.", cmd_init},
+      {{"init"}, {{"--data", "--host-name", "--log-origin"}, {}, 0, 0},
+       "init --data DIR [--host-name NAME] [--log-origin ORIGIN]",
+       "Create a data directory: settings file, database, host keys, box folders. The transfer log's origin is "
+       "ORIGIN, else NAME/transfer-log (NAME: the machine's name by default); both go into the settings.",
+       cmd_init},
       {{"serve"}, {{"--data", "--listen", "--http"}, {}, 0, 0},
        "serve --data DIR [--listen 127.0.0.1:2222] [--http 127.0.0.1:8080]",
        "Run the SSH/SFTP gateway (one process per connection).", cmd_serve},
@@ -47,9 +50,10 @@ const std::vector<Command>& commands() {
        "Open a package, SIP or queued package (binary or armored age) and verify its signature and every file; "
        "DIR must be new or empty.",
        cmd_open},
-      {{"audit", "verify"}, {{"--data", "--from-checkpoint"}, {}, 0, 0},
-       "audit verify [--from-checkpoint FILE]",
-       "Recompute the transfer log and check every signed checkpoint (and growth since FILE).",
+      {{"audit", "verify"}, {{"--data", "--from-checkpoint", "--log-key"}, {}, 0, 0},
+       "audit verify [--from-checkpoint FILE] [--log-key LOG.vkey]",
+       "Recompute the transfer log and check every signed checkpoint with the log key of its time (the chain of "
+       "log key announcements; with --log-key, that key must be in it), and growth since FILE.",
        cmd_audit_verify},
       {{"audit", "export"},
        {{"--data", "--municipality", "--since", "--until", "--event"}, {"--json", "--csv"}, 0, 0},
@@ -138,12 +142,22 @@ const std::vector<Command>& commands() {
        "Revoke a mandate; open sessions lose access at their next operation.", cmd_mandate_revoke},
       {{"mandate", "list"}, {{"--data"}, {"--json"}, 0, 0}, "mandate list [--json]",
        "List mandates with their state.", cmd_mandate_list},
-      {{"keys", "show"}, {{"--data"}, {"--json"}, 0, 0}, "keys show [--json]",
-       "Show the gateway's intake recipient, the hub's minisign key and the log's verifier key.",
+      {{"keys", "show"}, {{"--data", "--listen"}, {"--json", "--known-hosts"}, 0, 0},
+       "keys show [--json | --known-hosts] [--listen HOST:PORT]",
+       "Show the gateway's intake recipient, the hub's minisign key, the log's verifier key and origin, the SSH "
+       "host key fingerprints (as ssh-keygen -l prints them) and known_hosts lines (host_name, else the listen "
+       "address; --known-hosts prints only those), and the rotation announcements.",
        cmd_keys_show},
-      {{"keys", "rotate"}, {{"--data"}, {}, 0, 0}, "keys rotate",
-       "Make a new intake identity; the previous one opens packages for intake_rotation_grace_days.",
+      {{"keys", "rotate"}, {{"--data"}, {"--intake", "--hub", "--log"}, 0, 0}, "keys rotate [--intake|--hub|--log]",
+       "Make a new key (default: the intake identity) and announce it in DATA/public, signed by the old key (the "
+       "intake key's announcement by the hub key). The old key keeps working for its grace period: "
+       "intake_rotation_grace_days, hub_key_grace, log_key_grace.",
        cmd_keys_rotate},
+      {{"keys", "verify-announcement"}, {{"--old-key", "--signature"}, {}, 1, 1},
+       "keys verify-announcement FILE --old-key OLD.pub [--signature FILE.minisig]",
+       "Check a rotation announcement with the key it replaces (a log key's .note with the old log verifier "
+       "key; a hub key's .txt with the old hub minisign key and FILE.minisig; an intake key's with the hub key).",
+       cmd_keys_verify_announcement},
       {{"eherkenning", "metadata"}, {{"--data"}, {}, 0, 0}, "eherkenning metadata",
        "Print our SAML service-provider metadata (entity id, ACS URL, certificate) for the eHerkenning broker.",
        cmd_eherkenning_metadata},
@@ -159,10 +173,12 @@ const std::vector<Command>& commands() {
       {{"manifest", "init"}, {{"--municipality", "--submitted-by", "-o"}, {}, 0, 0},
        "manifest init [--municipality GMxxxx] [--submitted-by ACCOUNT] [-o M.json]",
        "Write a signal manifest template to fill in (stdout without -o).", cmd_manifest_init},
-      {{"receipt", "verify"}, {{"--hub-key", "--log-key", "--signature"}, {}, 1, 1},
-       "receipt verify R.receipt.json --hub-key hub.minisign.pub --log-key log.note.vkey [--signature R.minisig]",
+      {{"receipt", "verify"}, {{"--hub-key", "--log-key", "--signature", "--witness-key", "--quorum", "--proof"}, {}, 1, 1},
+       "receipt verify R.receipt.json --hub-key hub.minisign.pub --log-key log.note.vkey [--signature R.minisig] "
+       "[--witness-key FILE[,FILE...] [--quorum N] [--proof R.receipt.tlog-proof]]",
        "Check a receipt offline: the hub's signature, that its record is this upload's verdict, and the record's "
-       "inclusion proof against a checkpoint signed by the log key.",
+       "inclusion proof against a checkpoint signed by the log key; with witness keys, also the later proof "
+       "(R.receipt.tlog-proof) against a checkpoint that many witnesses (default all) cosigned.",
        cmd_receipt_verify},
       {{"backup"}, {{"--data"}, {}, 1, 1}, "backup --data DATA DIR",
        "Copy a data directory, also while serve runs: the database (SQLite's online backup), then the keys, the "

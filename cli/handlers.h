@@ -27,6 +27,7 @@ int cmd_mandate_list(const Args& a);
 int cmd_keys_show(const Args& a);
 int cmd_eherkenning_metadata(const Args& a);
 int cmd_keys_rotate(const Args& a);
+int cmd_keys_verify_announcement(const Args& a);
 int cmd_worker(const Args& a);
 int cmd_seal(const Args& a);
 int cmd_open(const Args& a);

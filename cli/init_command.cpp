@@ -31,7 +31,13 @@ int cmd_init(const Args& a) {
     for (const auto& dir : {d.root, d.keys(), d.boxes(), d.queue(), d.queue_payloads(), d.quarantine(), d.outgoing(), d.outgoing_partial(), d.audit()})
       KP_GUARD(ensure_dir(dir));
     KP_GUARD(keys::ensure_host_keys(d.keys()));
-    KP_GUARD(keys::ensure_keys(d));
+    // The log's origin, fixed now: --log-origin, else derived from
+    // --host-name (else the machine's name); both are kept in the settings.
+    const std::string host_name = a.get_or("--host-name", "");
+    const std::string origin = a.get_or("--log-origin", keys::default_log_origin(
+                                                            host_name.empty() ? keys::machine_host_name() : host_name));
+    KP_ENSURE(note::valid_key_name(origin), "usage", "--log-origin \"" + origin + "\" cannot name a log");
+    KP_GUARD(keys::ensure_keys(d, origin));
     KP_GUARD(keys::publish_public_keys(d));
     KP_GUARD(keys::ensure_saml_sp_key(d));
     KP_GUARD(keys::ensure_user_ca(d));
@@ -46,7 +52,15 @@ int cmd_init(const Args& a) {
     std::string tmp = d.settings() + ".tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);
-      out << default_settings_file();
+      std::string text = default_settings_file();
+      auto set = [&](const std::string& key, const std::string& value) {
+        const std::string line = "\n" + key + " = \n";
+        if (!value.empty() && text.find(line) != std::string::npos)
+          text.replace(text.find(line), line.size(), "\n" + key + " = " + value + "\n");
+      };
+      set("host_name", host_name);
+      set("log_origin", a.get("--log-origin") ? origin : "");
+      out << text;
       KP_ENSURE(out.good(), "io-failed", "cannot write " + tmp);
     }
     KP_ENSURE(::rename(tmp.c_str(), d.settings().c_str()) == 0, "io-failed", "cannot write " + d.settings());

@@ -20,6 +20,7 @@
 #include "audit/tiles.h"
 #include "cli/context.h"
 #include "cli/handlers.h"
+#include "cli/key_checks.h"
 #include "common/atomic_file.h"
 #include "gateway/web_token.h"
 
@@ -52,11 +53,6 @@ Result<std::string> http_get(const std::string& prefix, const std::string& path,
   } catch (const Poco::Exception& e) {
     return make_error("monitor-fetch-failed", path + ": " + e.displayText());
   }
-}
-
-Result<note::VerifierKey> read_vkey(const std::string& path) {
-  KP_TRY(std::string text, read_small_file(path, 4096));
-  return note::parse_verifier_key(text);
 }
 
 Result<audit::MonitorState> load_state(const std::string& dir) {
@@ -106,30 +102,10 @@ int cmd_audit_monitor(const Args& a) {
                 "--token-file holds <auditor id>:<token>, or is named <auditor id>.token");
       auth = base.substr(0, base.size() - 6) + ":" + token;
     }
-    KP_TRY(note::VerifierKey log_key, read_vkey(*log_key_file));
-    std::vector<note::VerifierKey> witnesses;
-    if (auto list = a.get("--witness-key")) {
-      std::string rest = *list;
-      for (std::size_t pos = 0; pos <= rest.size();) {
-        std::size_t comma = rest.find(',', pos);
-        std::string file =
-            rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-        if (!file.empty()) {
-          KP_TRY(note::VerifierKey w, read_vkey(file));
-          witnesses.push_back(w);
-        }
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-      }
-    }
-    std::size_t quorum = witnesses.size();
-    if (auto q = a.get("--quorum")) {
-      KP_ENSURE(q->size() < 4 && !q->empty() &&
-                    q->find_first_not_of("0123456789") == std::string::npos &&
-                    std::stoul(*q) <= witnesses.size(),
-                "usage", "--quorum must be at most the number of witness keys");
-      quorum = std::stoul(*q);
-    }
+    KP_TRY(note::VerifierKey log_key, read_verifier_key(*log_key_file));
+    KP_TRY(WitnessKeys w, witness_keys_of(a));
+    const std::vector<note::VerifierKey>& witnesses = w.keys;
+    const std::size_t quorum = w.quorum;
     const std::string dir = a.get_or("--state", "knooppunt-monitor");
     KP_GUARD(ensure_dir(dir));
     KP_TRY(audit::MonitorState state, load_state(dir));

@@ -2,7 +2,9 @@
 // alone, offline, with two public keys: the hub's signature over the
 // receipt, that the record it carries is this upload's verdict, and that
 // the record is in the transfer log (its inclusion proof against a
-// checkpoint signed by the log key). docs/formats.md gives the same steps
+// checkpoint signed by the log key); with witness keys, also the later
+// proof (NAME.receipt.tlog-proof, workers/witnessed_proofs.h) against a
+// checkpoint the witnesses cosigned. docs/formats.md gives the same steps
 // for a script in any language.
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -14,6 +16,8 @@
 #include "audit/merkle.h"
 #include "cli/context.h"
 #include "cli/handlers.h"
+#include "cli/key_checks.h"
+#include "keys/cosignature.h"
 #include "keys/minisign.h"
 #include "keys/signed_note.h"
 
@@ -94,9 +98,7 @@ int cmd_receipt_verify(const Args& a) {
               "the record names another verdict");
 
     // ... and it is in the log the log key signs.
-    KP_TRY(std::string log_text, read_small_file(*log_path, 4096));
-    while (!log_text.empty() && (log_text.back() == '\n' || log_text.back() == '\r')) log_text.pop_back();
-    KP_TRY(note::VerifierKey log_key, note::parse_verifier_key(log_text));
+    KP_TRY(note::VerifierKey log_key, read_verifier_key(*log_path));
     KP_TRY(merkle::TlogProof proof, merkle::parse_tlog_proof(f.proof));
     KP_ENSURE(proof.index == static_cast<uint64_t>(f.log_index), "receipt-proof-mismatch",
               "the proof is for record " + std::to_string(proof.index) + ", not " + std::to_string(f.log_index));
@@ -104,6 +106,34 @@ int cmd_receipt_verify(const Args& a) {
     if (!cp.ok()) return make_error("receipt-proof-invalid", "the inclusion proof does not verify: " + cp.error().message());
     std::cout << path << ": valid receipt (" << f.verdict << ", " << f.reason_code << "), signed by the hub key; record "
               << f.log_index << " is in the transfer log " << log_key.name << " of " << cp->size << " records\n";
+
+    // With witness keys: the later proof against a checkpoint they cosigned.
+    KP_TRY(WitnessKeys witnesses, witness_keys_of(a));
+    if (witnesses.keys.empty()) return ok_status();
+    const std::string proof_path =
+        a.get_or("--proof", (path.ends_with(".json") ? path.substr(0, path.size() - 5) : path) + ".tlog-proof");
+    auto proof_text = read_small_file(proof_path, 1 << 20);
+    KP_ENSURE(proof_text.ok(), "receipt-not-witnessed",
+              proof_path + " is not there (yet): the hub places it once enough witnesses cosigned a checkpoint "
+                           "that covers the record");
+    KP_TRY(merkle::TlogProof later, merkle::parse_tlog_proof(*proof_text));
+    KP_ENSURE(later.index == static_cast<uint64_t>(f.log_index), "receipt-proof-mismatch",
+              proof_path + " is for record " + std::to_string(later.index) + ", not " + std::to_string(f.log_index));
+    auto witnessed = merkle::verify_tlog_proof(later, merkle::leaf_hash(f.record), log_key, log_key.name);
+    if (!witnessed.ok())
+      return make_error("receipt-proof-invalid", proof_path + " does not verify: " + witnessed.error().message());
+    std::string cosigned_by;
+    std::size_t cosigned = 0;
+    for (const auto& w : witnesses.keys) {
+      if (!cosig::verify(later.checkpoint, w).ok()) continue;
+      ++cosigned;
+      cosigned_by += (cosigned_by.empty() ? "" : ", ") + w.name;
+    }
+    KP_ENSURE(cosigned >= witnesses.quorum, "receipt-not-witnessed",
+              "the checkpoint in " + proof_path + " carries " + std::to_string(cosigned) + " of the " +
+                  std::to_string(witnesses.quorum) + " cosignatures asked for");
+    std::cout << proof_path << ": record " << f.log_index << " is in the transfer log of " << witnessed->size
+              << " records that " << (cosigned_by.empty() ? "no witness" : cosigned_by) << " cosigned\n";
     return ok_status();
   };
   Status s = run();

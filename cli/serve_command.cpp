@@ -1,6 +1,7 @@
 // `knooppunt serve`: load and validate the settings, then run the gateway.
 #include "cli/context.h"
 #include "cli/handlers.h"
+#include "cli/log_origin.h"
 #include "common/settings.h"
 #include "gateway/ssh_server.h"
 #include "keys/keystore.h"
@@ -20,6 +21,7 @@ int cmd_serve(const Args& a) {
     // halves once, here, before anything is forked (the HTTP process reads
     // only those; see keys/keystore.h).
     if (!keys::public_keys_published(d)) KP_GUARD(keys::publish_public_keys(d));
+    KP_GUARD(apply_log_origin(d, s));
     if (auto listen = a.get("--listen")) s.listen = *listen;
     if (auto http = a.get("--http")) s.http = *http;
     return gateway::serve(d, s);

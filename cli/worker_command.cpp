@@ -4,6 +4,8 @@
 
 #include "cli/context.h"
 #include "cli/handlers.h"
+#include "cli/log_origin.h"
+#include "common/settings.h"
 #include "workers/worker.h"
 
 namespace kp::cli {
@@ -17,6 +19,8 @@ int cmd_worker(const Args& a) {
   auto run = [&]() -> Status {
     KP_TRY(DataDir d, data_dir_of(a));
     KP_TRY(store::Db db, open_store(d));
+    KP_TRY(Settings settings, load_settings(d.settings()));
+    KP_GUARD(apply_log_origin(d, settings));
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
     return workers::run_worker(d, &g_stop);

@@ -241,7 +241,8 @@ const std::vector<Entry>& entries() {
          return true;
        }},
       {{"witness_quorum", "0",
-        "cosignatures a checkpoint needs before `audit proof` cites it (0 = the log's signature alone)"},
+        "cosignatures a checkpoint needs before `audit proof` cites it and receipts get a proof against it "
+        "(NAME.receipt.tlog-proof; 0 = the log's signature alone)"},
        integer(&Settings::witness_quorum, 0, 100)},
       {{"intake_max_attempts", "5",
         "failed attempts to process an upload or staff submission before it is rejected with "
@@ -251,6 +252,32 @@ const std::vector<Entry>& entries() {
        duration(&Settings::intake_retry_seconds, 1, 86400)},
       {{"intake_retry_max", "15m", "longest wait between two attempts"},
        duration(&Settings::intake_retry_max_seconds, 1, 7 * 86400)},
+      {{"health_min_free_bytes", "1073741824",
+        "/healthz fails (disk) when less than this many bytes are free on the data directory's file system"},
+       integer(&Settings::health_min_free_bytes, 0, int64_t(1) << 60)},
+      {{"health_checkpoint_max_age", "5m",
+        "/healthz fails (checkpoint) when a transfer-log record has waited longer than this for a signed checkpoint"},
+       duration(&Settings::health_checkpoint_max_age_seconds, 1, 30 * 86400)},
+      {{"staff_warning_interval", "1h",
+        "while no staff member with an age recipient is registered, serve warns at start and this often"},
+       duration(&Settings::staff_warning_interval_seconds, 1, 30 * 86400)},
+      {{"hub_key_grace", "14d",
+        "after `keys rotate --hub`: how long the replaced hub key stays published and accepted on hub-signed "
+        "submissions made before the rotation"},
+       duration(&Settings::hub_key_grace_seconds, 0, 3650 * 86400LL)},
+      {{"log_key_grace", "14d",
+        "after `keys rotate --log`: how long the replaced log key cosigns every new checkpoint, so witnesses "
+        "and monitors holding it keep verifying while they switch"},
+       duration(&Settings::log_key_grace_seconds, 0, 3650 * 86400LL)},
+      {{"host_name", "", "the gateway's host name as clients reach it (known_hosts line of `keys show`, default "
+                         "log origin); empty = the listen address, or the machine's name for a wildcard address"},
+       [](Settings& s, const std::string& v) { return printable_word(v) && (s.host_name = v, true); }},
+      {{"log_origin", "",
+        "the transfer log's checkpoint origin; empty = the one fixed at init (<host name>/transfer-log); cannot "
+        "change once the log has records"},
+       [](Settings& s, const std::string& v) {
+         return printable_word(v) && v.find('+') == std::string::npos && (s.log_origin = v, true);
+       }},
   };
   return table;
 }

@@ -81,6 +81,17 @@ struct Settings {
   int64_t intake_max_attempts = 5;
   int64_t intake_retry_seconds = 30;
   int64_t intake_retry_max_seconds = 900;
+  // /healthz (gateway/health.h): the disk check's threshold and how long a
+  // transfer-log record may wait for a checkpoint; serve's warning interval
+  // while no staff recipient exists.
+  int64_t health_min_free_bytes = int64_t(1) << 30;
+  int64_t health_checkpoint_max_age_seconds = 300;
+  int64_t staff_warning_interval_seconds = 3600;
+  // Key rotation (keys/keystore.h): grace periods of the replaced hub and log keys.
+  int64_t hub_key_grace_seconds = 14 * 86400;
+  int64_t log_key_grace_seconds = 14 * 86400;
+  std::string host_name;   // empty = the listen address, or the machine's name
+  std::string log_origin;  // empty = keep the origin fixed at init
 };
 
 struct SettingInfo {

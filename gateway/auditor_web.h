@@ -4,6 +4,10 @@
 // the audit records, a chart of transfers per day per municipality, the
 // current signed checkpoint and a "verify" action that runs the same check
 // as `knooppunt audit verify`. Metadata only, never package content.
+// Dutch by default, English with ?lang=en (auditor_texts.h); filters live
+// in the URL's query; Verify answers 303 to the page that shows its
+// outcome (POST-redirect-GET); /auditor/style.css is the stylesheet of
+// every page (html.h), served without a login.
 //
 // It runs in the sandboxed HTTP process (http_endpoint.h): it reads through
 // one read-only store handle opened before the sandbox, verifies with the
@@ -30,6 +34,7 @@
 
 #include "gateway/http_monitor.h"
 #include "gateway/web_sessions.h"
+#include "keys/announcement.h"
 #include "keys/signed_note.h"
 #include "store/db.h"
 
@@ -47,6 +52,7 @@ struct LogKey {
   note::VerifierKey key;
   std::string origin;
   int64_t witness_quorum = 0;  // /log/ serves only checkpoints this many witnesses cosigned
+  keys::LogKeyHistory history;  // every log key so far (keys/announcement.h); verify checks each era
 };
 
 class AuditorWeb {

@@ -71,6 +71,14 @@ class Gate {
   // Writes the counted refusals whose minute is over (all, with `all`).
   void flush(bool all = false) { tally_.flush(all); }
   void stop_all();
+  // Connection processes running now, and those of them that authenticated
+  // (the open SSH sessions), for /metrics (gateway/serve_status.h).
+  std::size_t connections() const { return by_pid_.size(); }
+  std::size_t sessions() const {
+    std::size_t n = 0;
+    for (const auto& [pid, c] : by_pid_) n += authenticated(c) ? 1 : 0;
+    return n;
+  }
 
  private:
   struct Conn {

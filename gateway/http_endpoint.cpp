@@ -24,19 +24,20 @@
 #include <csignal>
 #include <cstdlib>
 #include <set>
-#include <sstream>
 
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "gateway/auditor_web.h"
 #include "gateway/eherkenning_web.h"
+#include "gateway/health.h"
 #include "gateway/http_guard.h"
 #include "gateway/http_monitor.h"
+#include "gateway/metrics.h"
 #include "gateway/test_hooks.h"
+#include "keys/announcement.h"
 #include "keys/keystore.h"
 #include "keys/ssh_cert.h"
 #include "store/db.h"
-#include "store/metrics.h"
 
 namespace kp::gateway {
 
@@ -44,8 +45,9 @@ namespace {
 
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
-  Handler(const test_hooks::HttpContext& ctx, ReadOnlyStore& store, AuditorWeb& web, EherkenningWeb& eh)
-      : ctx_(ctx), store_(store), web_(web), eh_(eh) {}
+  Handler(const test_hooks::HttpContext& ctx, const Settings& settings, ReadOnlyStore& store, AuditorWeb& web,
+          EherkenningWeb& eh)
+      : ctx_(ctx), settings_(settings), store_(store), web_(web), eh_(eh) {}
   void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
     try {
       if (test_hooks::http_route && test_hooks::http_route(ctx_, req, resp)) return;
@@ -55,22 +57,16 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       resp.set("Cache-Control", "no-store");
       resp.set("X-Content-Type-Options", "nosniff");
       if (req.getMethod() != "GET") return send(resp, Poco::Net::HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
-      if (req.getURI() == "/healthz") {
-        std::lock_guard<std::mutex> lock(store_.mu);
-        auto probe = store_.db.prepare("SELECT 1");
-        if (!probe.ok() || !probe->step().ok())
-          return send(resp, Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
-        return send(resp, Poco::Net::HTTPResponse::HTTP_OK, "ok\n");
+      if (req.getURI() == "/healthz" || req.getURI() == "/health") {
+        HealthFacts facts = gather_health(store_.mu, store_.db, ctx_.monitor);
+        HealthAnswer a = health_answer(failing_checks(facts, settings_, log::now_ms()));
+        return send(resp, static_cast<Poco::Net::HTTPResponse::HTTPStatus>(a.status), a.body,
+                    "text/plain; charset=utf-8");
       }
       if (req.getURI() == "/metrics") {
-        std::ostringstream out;
-        {
-          std::lock_guard<std::mutex> lock(store_.mu);
-          auto m = store::read_metrics(store_.db);
-          if (!m.ok()) return send(resp, Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
-          for (const auto& [name, value] : *m) out << "knooppunt_" << name << " " << value << "\n";
-        }
-        return send(resp, Poco::Net::HTTPResponse::HTTP_OK, out.str());
+        auto facts = gather_metrics(store_.mu, store_.db, ctx_.monitor);
+        if (!facts.ok()) return send(resp, Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
+        return send(resp, Poco::Net::HTTPResponse::HTTP_OK, render_metrics(*facts, settings_, log::now_ms()));
       }
       send(resp, Poco::Net::HTTPResponse::HTTP_NOT_FOUND, "not found\n");
     } catch (const Poco::Exception& e) {
@@ -80,13 +76,14 @@ class Handler : public Poco::Net::HTTPRequestHandler {
 
  private:
   static void send(Poco::Net::HTTPServerResponse& resp, Poco::Net::HTTPResponse::HTTPStatus status,
-                   const std::string& body) {
-    resp.setStatus(status);
-    resp.setContentType("text/plain; version=0.0.4");
+                   const std::string& body, const char* type = "text/plain; version=0.0.4; charset=utf-8") {
+    resp.setStatusAndReason(status);  // "503 Service Unavailable", never "503 OK"
+    resp.setContentType(type);
     resp.setContentLength(static_cast<std::streamsize>(body.size()));
     resp.send() << body;
   }
   const test_hooks::HttpContext& ctx_;
+  const Settings& settings_;
   ReadOnlyStore& store_;
   AuditorWeb& web_;
   EherkenningWeb& eh_;
@@ -94,16 +91,18 @@ class Handler : public Poco::Net::HTTPRequestHandler {
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(const test_hooks::HttpContext& ctx, ReadOnlyStore& store, AuditorWeb& web, EherkenningWeb& eh)
-      : ctx_(ctx), store_(store), web_(web), eh_(eh) {}
+  Factory(const test_hooks::HttpContext& ctx, const Settings& settings, ReadOnlyStore& store, AuditorWeb& web,
+          EherkenningWeb& eh)
+      : ctx_(ctx), settings_(settings), store_(store), web_(web), eh_(eh) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& req) override {
     bool has_body = req.hasContentLength() ? req.getContentLength() > 0 : req.getChunkedTransferEncoding();
     HttpGuard::headers_read(has_body);
-    return new Handler(ctx_, store_, web_, eh_);
+    return new Handler(ctx_, settings_, store_, web_, eh_);
   }
 
  private:
   const test_hooks::HttpContext& ctx_;
+  const Settings& settings_;
   ReadOnlyStore& store_;
   AuditorWeb& web_;
   EherkenningWeb& eh_;
@@ -142,8 +141,10 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
 
 // The HTTP process: build everything, enter the sandbox, then serve.
 [[noreturn]] void run_http_process(const DataDir& data, const Settings& settings, Poco::Net::ServerSocket& socket,
-                                   Fd channel) {
+                                   Fd channel, ServeStatus* serve) {
   close_inherited_fds({socket.impl()->sockfd(), channel.get()});
+  // The serve parent's counts reach this process only through the monitor.
+  if (serve) serve->unmap();
   // A read-only connection cannot create the -wal and -shm files; they exist
   // once a writer has the database open (the monitor opens it as we start),
   // so a first try that finds none waits a little for it.
@@ -165,7 +166,11 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
                                                    " (run `knooppunt init` as root once, or create it)"));
   HttpMonitorClient monitor(std::move(channel));
   test_hooks::HttpContext ctx{data, monitor};
-  AuditorWeb web(store, monitor, LogKey{*vkey, pub->log_origin, settings.witness_quorum});
+  // Read before the sandbox, as every file: a log key rotated while serve
+  // runs reaches the page at the next start.
+  auto history = keys::log_key_history(data, *vkey);
+  if (!history.ok()) fail_and_exit(history.error());
+  AuditorWeb web(store, monitor, LogKey{*vkey, pub->log_origin, settings.witness_quorum, *history});
   auto sp = load_saml_sp(data, settings);
   if (!sp.ok()) fail_and_exit(sp.error());
   EherkenningWeb eh(std::move(*sp), monitor, store);
@@ -185,7 +190,7 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
     params->setKeepAlive(false);
     params->setTimeout(Poco::Timespan(settings.http_header_timeout_seconds, 0));
     Poco::Net::TCPServer server(
-        guard.wrap(new Poco::Net::HTTPServerConnectionFactory(params, new Factory(ctx, store, web, eh))), socket, params);
+        guard.wrap(new Poco::Net::HTTPServerConnectionFactory(params, new Factory(ctx, settings, store, web, eh))), socket, params);
     server.start();
     // Serve until the monitor closes the channel (it ended, or it ended the
     // pair over a protocol violation); let answers in flight finish.
@@ -204,7 +209,7 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
 
 // The monitor: fork the HTTP process, then answer it until it leaves.
 [[noreturn]] void run_monitor_process(const DataDir& data, const Settings& settings,
-                                      Poco::Net::ServerSocket& socket, Fd mine, Fd theirs) {
+                                      Poco::Net::ServerSocket& socket, Fd mine, Fd theirs, ServeStatus* serve) {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   ::signal(SIGINT, SIG_DFL);
   ::signal(SIGPIPE, SIG_IGN);
@@ -217,7 +222,7 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
   if (child == 0) {
     ::signal(SIGTERM, SIG_DFL);
     mine.reset();
-    run_http_process(data, settings, socket, std::move(theirs));
+    run_http_process(data, settings, socket, std::move(theirs), serve);
   }
   theirs.reset();
   socket.close();
@@ -239,6 +244,7 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
     if (auto ca = keys::load_user_ca_secret(data); ca.ok()) user_ca = *ca;
   }
   HttpMonitor monitor(*db, settings, user_ca);
+  monitor.set_status_source([&] { return probe_host(*db, data.root, serve); });
   bool clean = run_monitor(mine.get(), monitor, &g_monitor_stop);
   monitor.flush(true);
   mine.reset();  // the HTTP process sees the channel close and leaves
@@ -253,7 +259,7 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
 
 }  // namespace
 
-Result<pid_t> start_http_endpoint(const DataDir& data, const Settings& settings) {
+Result<pid_t> start_http_endpoint(const DataDir& data, const Settings& settings, ServeStatus* serve) {
   const std::string& address = settings.http;
   try {
     // No SO_REUSEPORT: a port another process serves is an error at start,
@@ -273,7 +279,7 @@ Result<pid_t> start_http_endpoint(const DataDir& data, const Settings& settings)
       log::event("http.listening", {{"addr", bound}, {"monitor", std::to_string(pid)}});
       return pid;
     }
-    run_monitor_process(data, settings, socket, std::move(mine), std::move(theirs));
+    run_monitor_process(data, settings, socket, std::move(mine), std::move(theirs), serve);
   } catch (const Poco::Exception& e) {
     return make_error("http-failed", "cannot serve HTTP on " + address + ": " + e.displayText());
   }

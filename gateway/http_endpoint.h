@@ -13,8 +13,9 @@
 //   read-only (the -wal and -shm with it), reads the public log key from
 //   DATA/public (never a private key), then enters the sandbox
 //   (common/sandbox.h, Profile::http, as kSessionUser when run as root)
-//   before Poco starts a thread. /healthz and /metrics read through that
-//   one handle. It leaves (letting answers in flight finish) when the
+//   before Poco starts a thread. /healthz (alias /health) and /metrics read
+//   the store through that one handle and ask the monitor for the rest
+//   (gateway/health.h, gateway/metrics.h). It leaves (letting answers in flight finish) when the
 //   monitor closes the channel.
 #pragma once
 
@@ -25,14 +26,16 @@
 #include "common/datadir.h"
 #include "common/result.h"
 #include "common/settings.h"
+#include "gateway/serve_status.h"
 
 namespace kp::gateway {
 
 // Forks the HTTP monitor (which forks the HTTP process) serving
-// settings.http ("host:port"); returns the monitor's pid. Errors:
+// settings.http ("host:port"); returns the monitor's pid. `serve`: the
+// serve parent's counts the monitor reports (null: none). Errors:
 // "http-failed" when the address cannot be bound (checked in the parent
 // before forking, so `serve` fails loudly). Problems after the fork
 // (store, keys, sandbox) are logged as `http.failed` and end the pair.
-Result<pid_t> start_http_endpoint(const DataDir& data, const Settings& settings);
+Result<pid_t> start_http_endpoint(const DataDir& data, const Settings& settings, ServeStatus* serve = nullptr);
 
 }  // namespace kp::gateway

@@ -52,6 +52,7 @@ bool allowed_reason(MonitorOp op, std::string_view reason) {
     case MonitorOp::eh_login:
     case MonitorOp::eh_refused:
     case MonitorOp::eh_cert:
+    case MonitorOp::status:
       return false;
   }
   return false;
@@ -136,6 +137,8 @@ std::string encode_request(const MonitorRequest& r) {
     w.str(k->source);
     w.str(k->municipality);
     w.str(k->public_key);
+  } else if (std::holds_alternative<StatusRequest>(r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::status));
   } else {
     const auto& c = std::get<ClaimRequest>(r);
     w.u8(static_cast<uint8_t>(c.op));
@@ -196,6 +199,10 @@ Result<MonitorRequest> parse_request(std::string_view bytes) {
     if (!numeric_address(c.source)) return protocol("eh_cert: source is not an address");
     return MonitorRequest(std::move(c));
   }
+  if (type == static_cast<uint8_t>(MonitorOp::status)) {
+    if (!in.at_end()) return protocol("status: extra bytes");
+    return MonitorRequest(StatusRequest{});
+  }
   KP_ENSURE(type == static_cast<uint8_t>(MonitorOp::session_ended) ||
                 type == static_cast<uint8_t>(MonitorOp::logout) ||
                 type == static_cast<uint8_t>(MonitorOp::verify_done),
@@ -226,6 +233,14 @@ std::string encode_reply(const MonitorReply& r) {
     w.raw(r.grant.data(), r.grant.size());
   } else if (!r.certificate.empty()) {
     w.str(r.certificate);
+  } else if (r.host) {
+    const HostStatus& h = *r.host;
+    w.u8(h.store_ok ? 1 : 0);
+    w.u64(h.disk_free_bytes);
+    w.u64(h.disk_size_bytes);
+    for (int64_t v : {h.serve.workers_expected, h.serve.workers_running, h.serve.worker_restarts,
+                      h.serve.worker_restarts_recent, h.serve.connections, h.serve.sessions})
+      w.u64(static_cast<uint64_t>(v));
   } else if (r.grant != Grant{}) {
     w.raw(r.grant.data(), r.grant.size());
     w.raw(r.token_hash.data(), r.token_hash.size());
@@ -249,6 +264,21 @@ Result<MonitorReply> parse_reply(std::string_view bytes, MonitorOp op) {
     if (in.ok()) std::memcpy(r.grant.data(), g.data(), 32);
   } else if (op == MonitorOp::eh_cert) {
     r.certificate = std::string(in.str(2048));
+  } else if (op == MonitorOp::status) {
+    HostStatus h;
+    const uint8_t store_ok = in.u8();
+    if (in.ok() && store_ok > 1) in.fail();
+    h.store_ok = store_ok == 1;
+    h.disk_free_bytes = in.u64();
+    h.disk_size_bytes = in.u64();
+    for (int64_t* v : {&h.serve.workers_expected, &h.serve.workers_running, &h.serve.worker_restarts,
+                       &h.serve.worker_restarts_recent, &h.serve.connections, &h.serve.sessions}) {
+      const uint64_t n = in.u64();
+      // Counts of processes: anything past 2^31 is not a count.
+      if (in.ok() && n > (uint64_t(1) << 31)) in.fail();
+      *v = static_cast<int64_t>(n);
+    }
+    r.host = h;
   } else if (op == MonitorOp::login) {
     std::string_view g = in.raw(32);
     std::string_view h = in.raw(32);
@@ -311,6 +341,13 @@ Result<MonitorReply> HttpMonitorClient::eh_refused(const std::string& source, co
   return parse_reply(raw, MonitorOp::eh_refused);
 }
 
+Result<HostStatus> HttpMonitorClient::status() {
+  KP_TRY(std::string raw, exchange(encode_request(StatusRequest{})));
+  KP_TRY(MonitorReply r, parse_reply(raw, MonitorOp::status));
+  KP_ENSURE(r.accepted && r.host, "monitor-refused", "the monitor refused the status request: " + r.reason);
+  return *r.host;
+}
+
 Result<MonitorReply> HttpMonitorClient::eh_cert(const Grant& grant, const std::string& source,
                                                 const std::string& municipality, const std::string& public_key) {
   EhCertRequest c{grant, source, municipality.substr(0, 6), public_key.substr(0, kMaxPublicKeyLine)};
@@ -341,6 +378,13 @@ MonitorReply HttpMonitor::answer(const MonitorRequest& r, int64_t now_ms) {
   if (const auto* e = std::get_if<EhLoginRequest>(&r)) return eh_->login(*e, now_ms);
   if (const auto* f = std::get_if<EhRefusedRequest>(&r)) return answer_eh_refused(db_, *f, now_ms);
   if (const auto* c = std::get_if<EhCertRequest>(&r)) return eh_->certificate(*c, now_ms);
+  if (std::holds_alternative<StatusRequest>(r)) {
+    if (!status_) return refusal("status-unavailable");
+    MonitorReply ok;
+    ok.accepted = true;
+    ok.host = status_();
+    return ok;
+  }
   return claim(std::get<ClaimRequest>(r), now_ms);
 }
 

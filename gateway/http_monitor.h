@@ -37,6 +37,11 @@
 //                  the person's live mandate for that municipality and signs
 //                  a user certificate with the gateway's user CA
 //                  (keys/ssh_cert.h), audited as `eherkenning.certificate`.
+//   status         no fields: what /healthz and /metrics need that only the
+//                  monitor can see (HostStatus: its store answers, free space
+//                  on the data directory's file system, the serve parent's
+//                  counts from gateway/serve_status.h); fixed-size numbers,
+//                  nothing written.
 //
 // So a compromised HTTP process cannot write a successful login record
 // without the auditor's token, nor any record about an auditor who did not
@@ -58,6 +63,7 @@
 #include <array>
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,6 +78,7 @@
 #include "common/settings.h"
 #include "policy/eherkenning.h"
 #include "gateway/refusal_tally.h"
+#include "gateway/serve_status.h"
 #include "store/auditor_tokens.h"
 #include "store/db.h"
 
@@ -85,7 +92,7 @@ inline constexpr std::size_t kMaxLoginTokenBytes = 1024;
 using Grant = std::array<uint8_t, 32>;
 
 enum class MonitorOp : uint8_t {
-  login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7
+  login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7, status = 8
 };
 inline constexpr std::size_t kMaxPublicKeyLine = 1024;
 
@@ -109,7 +116,17 @@ struct EhCertRequest {
   Grant grant{};
   std::string source, municipality, public_key;
 };
-using MonitorRequest = std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest>;
+struct StatusRequest {};
+using MonitorRequest =
+    std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest, StatusRequest>;
+
+// The status request's answer.
+struct HostStatus {
+  bool store_ok = false;         // the monitor's read-write store answers a read
+  uint64_t disk_free_bytes = 0;  // available to unprivileged users on the data directory's file system
+  uint64_t disk_size_bytes = 0;
+  ServeCounts serve;
+};
 
 struct MonitorReply {
   bool accepted = false;
@@ -119,6 +136,7 @@ struct MonitorReply {
   std::string person, municipality;  // eh_login accepted (with a grant)
   bool first_login = false;          // eh_login accepted
   std::string certificate;           // eh_cert accepted: the OpenSSH certificate line
+  std::optional<HostStatus> host;    // status accepted
 };
 
 // The result code verify_done carries for a verify that failed with `code`:
@@ -149,6 +167,7 @@ class HttpMonitorClient {
                                   const std::string& assertion_id);
   Result<MonitorReply> eh_cert(const Grant& grant, const std::string& source, const std::string& municipality,
                                const std::string& public_key);
+  Result<HostStatus> status();
   // Sends `request` as it is and returns the raw reply (test hooks send
   // forged requests through this).
   Result<std::string> exchange(std::string_view request);
@@ -173,6 +192,9 @@ class HttpMonitor {
   // "grant-unknown" (no live grant), "claim-false" (the store disagrees),
   // "store-failed" (nothing could be recorded).
   MonitorReply answer(const MonitorRequest& r, int64_t now_ms);
+  // What answers the status request (without one it is refused,
+  // "status-unavailable").
+  void set_status_source(std::function<HostStatus()> source) { status_ = std::move(source); }
 
  private:
   struct GrantEntry {
@@ -189,6 +211,7 @@ class HttpMonitor {
   RefusalTally tally_;  // web logins from banned sources
   std::map<std::string, GrantEntry> grants_;  // keyed by a hash of the grant
   std::unique_ptr<class EhMonitor> eh_;       // eherkenning_monitor.h
+  std::function<HostStatus()> status_;
 };
 
 // Serves `fd` until the peer closes it or `*stop` is set (returns true), or

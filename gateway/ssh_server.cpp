@@ -19,14 +19,17 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <deque>
 #include <map>
 
 #include "common/handles.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "gateway/gate.h"
+#include "gateway/health.h"
 #include "gateway/http_endpoint.h"
 #include "gateway/principal.h"
+#include "gateway/serve_status.h"
 #include "gateway/ssh_session.h"
 #include "gateway/upload.h"
 #include "store/audit_events.h"
@@ -160,10 +163,13 @@ Result<Fd> lock_data_dir(const DataDir& data) {
 
 Status serve(const DataDir& data, const Settings& settings) {
   KP_TRY(Fd lock, lock_data_dir(data));
+  // The counts /healthz and /metrics report, shared with the HTTP monitor
+  // (gateway/serve_status.h): mapped before the HTTP pair is forked.
+  KP_TRY(ServeStatus status, ServeStatus::create());
   // The HTTP pair first, before this process opens the store or loads the
   // SSH host keys: neither an SQLite connection (its locks and -shm mapping)
   // nor a host key may cross the fork into it.
-  if (!settings.http.empty()) KP_GUARD(start_http_endpoint(data, settings));
+  if (!settings.http.empty()) KP_GUARD(start_http_endpoint(data, settings, &status));
   ssh_init();
   KP_TRY(store::Db db, store::Db::open(data.db()));
   KP_GUARD(recover_uploads(data, db));
@@ -195,7 +201,10 @@ Status serve(const DataDir& data, const Settings& settings) {
     workers.push_back(w);
   }
   int64_t last_restart_ms = 0;
+  int64_t restarts = 0;
+  std::deque<int64_t> recent_restarts_ms;
   std::vector<pid_t> reaped_early;  // workers reaped while admitting a connection
+  StaffWarning staff_warning(settings.staff_warning_interval_seconds * 1000);
   log::event("serve.listening", {{"addr", bound}, {"data", data.root}});
   while (!g_stop) {
     std::vector<pid_t> ended = gate.reap();
@@ -208,11 +217,20 @@ Status serve(const DataDir& data, const Settings& settings) {
       // A crashing worker is restarted, at most once a second.
       if (log::now_ms() - last_restart_ms < 1000) ::usleep(1000 * 1000);
       last_restart_ms = log::now_ms();
+      ++restarts;
+      recent_restarts_ms.push_back(last_restart_ms);
       auto w = spawn_worker(data);
       if (w.ok()) *it = *w;
       else workers.erase(it);
     }
     gate.flush();
+    const int64_t now = log::now_ms();
+    while (!recent_restarts_ms.empty() && now - recent_restarts_ms.front() > kRecentRestartMs)
+      recent_restarts_ms.pop_front();
+    status.publish({settings.workers, static_cast<int64_t>(workers.size()), restarts,
+                    static_cast<int64_t>(recent_restarts_ms.size()), static_cast<int64_t>(gate.connections()),
+                    static_cast<int64_t>(gate.sessions())});
+    staff_warning.tick(db, now);
     pollfd pfd{listener.get(), POLLIN, 0};
     int ready = ::poll(&pfd, 1, 500);
     if (ready <= 0) continue;
@@ -242,6 +260,7 @@ Status serve(const DataDir& data, const Settings& settings) {
       ::signal(SIGTERM, SIG_DFL);
       ::signal(SIGINT, SIG_DFL);
       ::close(listener.get());
+      status.unmap();  // the counts are the parent's to write
       int rc = notice ? run_ban_notice(bind.get(), conn.release(), source, settings, *notice)
                       : run_connection(bind.get(), conn.release(), source, data, settings, child_user, authenticated);
       ::_exit(rc);

@@ -17,6 +17,17 @@ Result<Area> make_area(std::string name, const std::string& dir,
   return a;
 }
 
+// /keys: DATA/public, read-only -- the public keys, the replaced ones in
+// their grace period and the signed rotation announcements
+// (keys/keystore.h), so that a holder of an old key can fetch and check
+// the statement that names the new one.
+Result<Area> public_keys_area(const DataDir& d) {
+  KP_GUARD(ensure_dir(d.public_keys()));
+  KP_TRY(Area a, make_area("keys", d.public_keys(), std::nullopt));
+  a.can_read = true;
+  return a;
+}
+
 }  // namespace
 
 Result<View> View::open(const DataDir& d, const Principal& p) {
@@ -36,6 +47,8 @@ Result<View> View::open(const DataDir& d, const Principal& p) {
       outbox.archive = std::move(archive);
       v.areas_.push_back(std::move(inbox));
       v.areas_.push_back(std::move(outbox));
+      KP_TRY(Area published, public_keys_area(d));
+      v.areas_.push_back(std::move(published));
       break;
     }
     case Role::staff: {
@@ -67,6 +80,8 @@ Result<View> View::open(const DataDir& d, const Principal& p) {
       KP_TRY(Area audit, make_area("audit", d.audit(), std::nullopt));
       audit.can_read = true;
       v.areas_.push_back(std::move(audit));
+      KP_TRY(Area published, public_keys_area(d));
+      v.areas_.push_back(std::move(published));
       break;
     }
   }

@@ -4,9 +4,10 @@
 //
 //   person  /inbox  (create new files only; scope upload)
 //           /outbox (list, read, remove = acknowledge; scope download)
+//           /keys   (list, read: DATA/public, the public keys and rotation announcements)
 //   staff   /queue  (list, read: open cases)   /decided (list, read: declined and closed cases)
 //           /outgoing (create new files, list, read receipts)
-//   auditor /audit  (list, read)
+//   auditor /audit  (list, read)   /keys (as persons')
 #pragma once
 
 #include <optional>

@@ -23,7 +23,7 @@ std::string key_of(const std::string& id) {
 
 WebSession WebSessions::create(const std::string& auditor, const store::TokenHash& token_hash,
                                int64_t now_ms, const std::array<uint8_t, 32>& grant) {
-  WebSession s{random_hex(), auditor, random_hex(), now_ms + kSessionMs, token_hash, grant};
+  WebSession s{random_hex(), auditor, random_hex(), now_ms + kSessionMs, token_hash, grant, {}};
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = by_hash_.begin(); it != by_hash_.end();)
     it = it->second.expires_ms <= now_ms ? by_hash_.erase(it) : std::next(it);
@@ -47,6 +47,15 @@ std::optional<WebSession> WebSessions::find(const std::string& id, int64_t now_m
     return std::nullopt;
   }
   return it->second;
+}
+
+int64_t WebSessions::note_verify(const std::string& id, VerifyNote note) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_hash_.find(key_of(id));
+  if (it == by_hash_.end()) return 0;
+  note.seq = it->second.verified ? it->second.verified->seq + 1 : 1;
+  it->second.verified = note;
+  return note.seq;
 }
 
 void WebSessions::drop(const std::string& id) {

@@ -120,7 +120,9 @@ std::string_view view(const SecretBytes& b) {
 
 }  // namespace
 
-Status ensure_keys(const DataDir& d) {
+Status publish_previous_keys(const DataDir& d);  // below, with the rotation
+
+Status ensure_keys(const DataDir& d, const std::string& origin_wanted) {
   KP_GUARD(ensure_dir(d.keys()));
   std::string intake = path_of(d, "intake.age");
   if (!exists(intake)) {
@@ -135,14 +137,10 @@ Status ensure_keys(const DataDir& d) {
     KP_GUARD(write_new(path_of(d, "hub.minisign.pub"), minisign::format_public_key(key.public_key()), 0600));
   }
   std::string origin_path = path_of(d, "log.origin");
-  if (!exists(origin_path)) {
-    char host[256] = "localhost";
-    ::gethostname(host, sizeof host - 1);
-    std::string origin = "knooppunt.example/" + std::string(host) + "/transfer-log";
-    for (char& c : origin)
-      if (c == ' ' || c == '+') c = '-';
-    KP_GUARD(write_new(origin_path, origin + "\n", 0600));
-  }
+  if (!exists(origin_path))
+    KP_GUARD(write_new(origin_path,
+                       (origin_wanted.empty() ? default_log_origin(machine_host_name()) : origin_wanted) + "\n",
+                       0600));
   std::string log = path_of(d, "log.note.key");
   if (!exists(log)) {
     KP_TRY(std::string origin, log_origin(d));
@@ -174,6 +172,11 @@ Result<PublicKeys> public_keys(const DataDir& d) {
   out.log_verifier_key = chomp(vkey);
   KP_TRY(std::string origin, read_published(dir + "log.origin"));
   out.log_origin = chomp(origin);
+  if (auto prev = read_published(dir + "hub.minisign.previous.pub"); prev.ok()) {
+    KP_TRY(minisign::PublicKey ppk, minisign::parse_public_key(*prev));
+    out.hub_previous_base64 = minisign::public_key_base64(ppk);
+  }
+  if (auto prev = read_published(dir + "log.note.previous.vkey"); prev.ok()) out.log_previous_verifier_key = chomp(*prev);
   return out;
 }
 
@@ -201,7 +204,7 @@ Status publish_public_keys(const DataDir& d) {
   KP_GUARD(write_file_atomic(dir + "/hub.minisign.pub", hub_pub, 0644));
   KP_GUARD(write_file_atomic(dir + "/log.note.vkey", chomp(vkey) + "\n", 0644));
   KP_GUARD(write_file_atomic(dir + "/log.origin", origin + "\n", 0644));
-  return ok_status();
+  return publish_previous_keys(d);
 }
 
 Status hand_keys_to(const DataDir& d, uid_t uid, gid_t gid) {
@@ -209,7 +212,9 @@ Status hand_keys_to(const DataDir& d, uid_t uid, gid_t gid) {
   KP_ENSURE(dir.valid(), "io-failed", "cannot open " + d.keys());
   // Every key file but the SSH host keys (the accepting parent's).
   for (const char* name : {"intake.age", "intake.previous.age", "intake.previous.expires", "hub.minisign.key",
-                           "hub.minisign.pub", "log.note.key", "log.note.vkey", "log.origin"}) {
+                           "hub.minisign.pub", "log.note.key", "log.note.vkey", "log.origin",
+                           "hub.previous.minisign.key", "hub.previous.minisign.pub", "hub.previous.expires",
+                           "log.previous.note.key", "log.previous.note.vkey", "log.previous.expires"}) {
     if (::fchownat(dir.get(), name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
       KP_ENSURE(errno == ENOENT, "io-failed", "cannot hand " + path_of(d, name) + " to the worker user");
       continue;
@@ -223,11 +228,31 @@ Status hand_keys_to(const DataDir& d, uid_t uid, gid_t gid) {
 
 namespace {
 
-// When the previous identity stops being used (ms), or nothing.
-std::optional<int64_t> previous_expiry(const DataDir& d) {
-  auto text = read_public(path_of(d, "intake.previous.expires"));
+// When a previous key stops being used (ms), or nothing.
+std::optional<int64_t> expiry_of(const DataDir& d, const char* name) {
+  auto text = read_public(path_of(d, name));
   if (!text.ok()) return std::nullopt;
   return std::atoll(text->c_str());
+}
+std::optional<int64_t> previous_expiry(const DataDir& d) { return expiry_of(d, "intake.previous.expires"); }
+
+// Overwrites a secret key file before unlinking it, so the key does not
+// linger in free blocks longer than the file system must keep it. A failed
+// overwrite is reported; the key is removed all the same (it must stop
+// being used).
+Status destroy_key_file(const std::string& path) {
+  {
+    Fd fd(fsio::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st {};
+    bool wiped = fd.valid() && ::fstat(fd.get(), &st) == 0;
+    if (wiped) {
+      std::string zeros(static_cast<std::size_t>(st.st_size), '\0');
+      wiped = fsio::pwrite_all(fd.get(), zeros.data(), zeros.size(), 0) && fsio::fsync(fd.get()) == 0;
+    }
+    if (!wiped) log::event("keys.wipe_failed", {{"file", path}, {"error", std::strerror(errno)}});
+  }
+  KP_ENSURE(fsio::unlink(path.c_str()) == 0, "io-failed", "cannot remove " + path + ": " + std::strerror(errno));
+  return ok_status();
 }
 
 }  // namespace
@@ -273,20 +298,7 @@ Result<bool> expire_previous_intake(const DataDir& d, int64_t now_ms) {
   if (!exists(previous)) return false;
   auto until = previous_expiry(d);
   if (until && *until > now_ms) return false;
-  // Overwrite before unlinking, so the key does not linger in free blocks
-  // longer than the file system must keep it. A failed overwrite is
-  // reported; the key is removed all the same (it must stop opening uploads).
-  {
-    Fd fd(fsio::open(previous.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
-    struct stat st {};
-    bool wiped = fd.valid() && ::fstat(fd.get(), &st) == 0;
-    if (wiped) {
-      std::string zeros(static_cast<std::size_t>(st.st_size), '\0');
-      wiped = fsio::pwrite_all(fd.get(), zeros.data(), zeros.size(), 0) && fsio::fsync(fd.get()) == 0;
-    }
-    if (!wiped) log::event("keys.wipe_failed", {{"file", previous}, {"error", std::strerror(errno)}});
-  }
-  KP_ENSURE(fsio::unlink(previous.c_str()) == 0, "io-failed", "cannot remove " + previous + ": " + std::strerror(errno));
+  KP_GUARD(destroy_key_file(previous));
   KP_GUARD(unlink_if_there(path_of(d, "intake.previous.expires")));
   KP_GUARD(sync_dir(d));
   return true;
@@ -328,6 +340,192 @@ Result<minisign::SecretKey> load_hub_key(const DataDir& d) {
 Result<note::SignerKey> load_log_key(const DataDir& d) {
   KP_TRY(SecretBytes text, read_secret(path_of(d, "log.note.key")));
   return note::parse_signer_key(view(text));
+}
+
+// ---------------------------------------------------------------- hub and log key rotation
+
+namespace {
+
+// The files of a signing key that can be rotated: the current pair, the
+// previous pair during its grace period and when that ends.
+struct PairNames {
+  const char* key;
+  const char* pub;
+  const char* previous_key;
+  const char* previous_pub;
+  const char* expires;
+  const char* published_previous;  // in DATA/public
+};
+constexpr PairNames kHubPair{"hub.minisign.key",          "hub.minisign.pub",      "hub.previous.minisign.key",
+                             "hub.previous.minisign.pub", "hub.previous.expires",  "hub.minisign.previous.pub"};
+constexpr PairNames kLogPair{"log.note.key",          "log.note.vkey",         "log.previous.note.key",
+                             "log.previous.note.vkey", "log.previous.expires", "log.note.previous.vkey"};
+
+bool in_grace(const DataDir& d, const PairNames& n, int64_t now_ms) {
+  if (!exists(path_of(d, n.previous_key))) return false;
+  auto until = expiry_of(d, n.expires);
+  return !until || *until > now_ms;
+}
+
+Result<bool> expire_previous_pair(const DataDir& d, const PairNames& n, int64_t now_ms) {
+  const std::string prev_key = path_of(d, n.previous_key);
+  if (!exists(prev_key)) return false;
+  auto until = expiry_of(d, n.expires);
+  if (until && *until > now_ms) return false;
+  KP_GUARD(destroy_key_file(prev_key));
+  KP_GUARD(unlink_if_there(path_of(d, n.previous_pub)));
+  KP_GUARD(unlink_if_there(path_of(d, n.expires)));
+  KP_GUARD(sync_dir(d));
+  return true;
+}
+
+// Makes `secret`/`pub` the current pair and keeps the old one as the
+// previous pair until now + grace. The order keeps a usable key under the
+// current name at every moment (as rotate_intake).
+Status rotate_pair(const DataDir& d, const PairNames& n, const SecretBytes& secret, const std::string& pub,
+                   int64_t now_ms, int64_t grace_ms) {
+  KP_TRY(bool expired, expire_previous_pair(d, n, now_ms));
+  (void)expired;
+  const std::string key = path_of(d, n.key), pub_path = path_of(d, n.pub);
+  const std::string prev_key = path_of(d, n.previous_key), prev_pub = path_of(d, n.previous_pub);
+  if (exists(prev_key)) {
+    auto until = expiry_of(d, n.expires);
+    return make_error("rotation-in-progress", std::string("the previous ") + n.key +
+                                                  " is still accepted until " +
+                                                  log::format_iso8601(until ? *until : 0) + "; rotate again after that");
+  }
+  const std::string fresh_key = key + ".new", fresh_pub = pub_path + ".new", expires = path_of(d, n.expires);
+  KP_GUARD(unlink_if_there(fresh_key));
+  KP_GUARD(unlink_if_there(fresh_pub));
+  KP_GUARD(unlink_if_there(prev_pub));
+  KP_GUARD(write_secret(fresh_key, secret));
+  KP_GUARD(write_new(fresh_pub, pub, 0600));
+  KP_GUARD(unlink_if_there(expires));
+  KP_GUARD(write_new(expires, std::to_string(now_ms + grace_ms) + "\n", 0600));
+  KP_GUARD(sync_dir(d));
+  KP_ENSURE(fsio::link(key.c_str(), prev_key.c_str()) == 0 && fsio::link(pub_path.c_str(), prev_pub.c_str()) == 0,
+            "io-failed", "cannot keep " + key + " as " + prev_key + ": " + std::strerror(errno));
+  KP_ENSURE(fsio::rename(fresh_pub.c_str(), pub_path.c_str()) == 0, "io-failed",
+            "cannot move " + fresh_pub + ": " + std::strerror(errno));
+  return rename_and_sync(d, fresh_key, key);
+}
+
+}  // namespace
+
+Status publish_previous_keys(const DataDir& d) {
+  const int64_t now = log::now_ms();
+  for (const PairNames* n : {&kHubPair, &kLogPair}) {
+    const std::string published = d.public_keys() + "/" + n->published_previous;
+    if (in_grace(d, *n, now)) {
+      KP_TRY(std::string text, read_public(path_of(d, n->previous_pub)));
+      KP_GUARD(write_file_atomic(published, chomp(text) + "\n", 0644));
+    } else {
+      KP_GUARD(unlink_if_there(published));
+    }
+  }
+  return ok_status();
+}
+
+Result<HubRotation> rotate_hub(const DataDir& d, int64_t now_ms, int64_t grace_ms) {
+  HubRotation r;
+  KP_TRY(r.old_key, load_hub_key(d));
+  KP_TRY(r.new_key, minisign::generate());
+  KP_TRY(SecretBytes text, minisign::format_secret_key(r.new_key));
+  KP_GUARD(rotate_pair(d, kHubPair, text, minisign::format_public_key(r.new_key.public_key()), now_ms, grace_ms));
+  return r;
+}
+
+Result<LogRotation> rotate_log(const DataDir& d, int64_t now_ms, int64_t grace_ms) {
+  LogRotation r;
+  KP_TRY(r.old_key, load_log_key(d));
+  KP_TRY(r.new_key, note::generate(r.old_key.name));
+  KP_TRY(SecretBytes text, note::format_signer_key(r.new_key));
+  KP_GUARD(rotate_pair(d, kLogPair, text, note::format_verifier_key(r.new_key.verifier()) + "\n", now_ms, grace_ms));
+  return r;
+}
+
+Result<bool> expire_previous_signing_keys(const DataDir& d, int64_t now_ms) {
+  KP_TRY(bool hub, expire_previous_pair(d, kHubPair, now_ms));
+  KP_TRY(bool log, expire_previous_pair(d, kLogPair, now_ms));
+  if (hub || log) {
+    // Best effort: the secret is gone either way; the next publish
+    // (`keys rotate`, `keys show`) removes a public half left behind.
+    Status published = publish_previous_keys(d);
+    if (!published.ok()) log::event("keys.publish_failed", {{"error", published.error().message()}});
+  }
+  return hub || log;
+}
+
+Result<std::optional<minisign::PublicKey>> load_previous_hub_public(const DataDir& d) {
+  if (!in_grace(d, kHubPair, log::now_ms())) return std::optional<minisign::PublicKey>();
+  KP_TRY(std::string text, read_public(path_of(d, kHubPair.previous_pub)));
+  KP_TRY(minisign::PublicKey pk, minisign::parse_public_key(text));
+  return std::optional<minisign::PublicKey>(pk);
+}
+
+Result<std::optional<note::SignerKey>> load_previous_log_key(const DataDir& d) {
+  if (!in_grace(d, kLogPair, log::now_ms())) return std::optional<note::SignerKey>();
+  KP_TRY(SecretBytes text, read_secret(path_of(d, kLogPair.previous_key)));
+  KP_TRY(note::SignerKey key, note::parse_signer_key(view(text)));
+  return std::optional<note::SignerKey>(std::move(key));
+}
+
+std::optional<int64_t> previous_hub_until(const DataDir& d) {
+  return exists(path_of(d, kHubPair.previous_key)) ? expiry_of(d, kHubPair.expires) : std::nullopt;
+}
+std::optional<int64_t> previous_log_until(const DataDir& d) {
+  return exists(path_of(d, kLogPair.previous_key)) ? expiry_of(d, kLogPair.expires) : std::nullopt;
+}
+
+std::string signing_generation(const DataDir& d) {
+  std::string gen;
+  for (const char* name : {kHubPair.key, kHubPair.previous_key, kLogPair.key, kLogPair.previous_key}) {
+    struct stat st {};
+    if (::stat(path_of(d, name).c_str(), &st) == 0)
+      gen += std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+             std::to_string(st.st_mtim.tv_nsec) + ";";
+    else
+      gen += "-;";
+  }
+  return gen;
+}
+
+// ---------------------------------------------------------------- the log's origin
+
+std::string machine_host_name() {
+  char host[256] = "localhost";
+  if (::gethostname(host, sizeof host - 1) != 0) return "localhost";
+  host[sizeof host - 1] = '\0';
+  return host;
+}
+
+std::string default_log_origin(const std::string& host_name) {
+  std::string origin = host_name + "/transfer-log";
+  for (char& c : origin)
+    if (c == ' ' || c == '+' || static_cast<unsigned char>(c) < 0x21 || c == 0x7f) c = '-';
+  return origin;
+}
+
+Status set_log_origin(const DataDir& d, const std::string& origin) {
+  KP_ENSURE(note::valid_key_name(origin), "settings-bad-value",
+            "log_origin \"" + origin + "\" cannot name a log (no spaces, '+' or control characters)");
+  KP_ENSURE(!exists(path_of(d, kLogPair.previous_key)), "rotation-in-progress",
+            "the log key is in a rotation grace period");
+  // The key is named after the origin (receipt verify and witnesses take
+  // the origin from the key's name): a new key for the new name. Only for
+  // a log that signed nothing yet (the caller checks).
+  KP_TRY(note::SignerKey key, note::generate(origin));
+  KP_TRY(SecretBytes text, note::format_signer_key(key));
+  const std::string fresh_key = path_of(d, "log.note.key.new"), fresh_pub = path_of(d, "log.note.vkey.new");
+  KP_GUARD(unlink_if_there(fresh_key));
+  KP_GUARD(unlink_if_there(fresh_pub));
+  KP_GUARD(write_secret(fresh_key, text));
+  KP_GUARD(write_new(fresh_pub, note::format_verifier_key(key.verifier()) + "\n", 0600));
+  KP_GUARD(write_file_atomic(path_of(d, "log.origin"), origin + "\n", 0600));
+  KP_ENSURE(fsio::rename(fresh_pub.c_str(), path_of(d, "log.note.vkey").c_str()) == 0, "io-failed",
+            "cannot move " + fresh_pub + ": " + std::strerror(errno));
+  KP_GUARD(rename_and_sync(d, fresh_key, path_of(d, "log.note.key")));
+  return publish_public_keys(d);
 }
 
 }  // namespace kp::keys

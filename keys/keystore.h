@@ -9,6 +9,10 @@
 //   keys/intake.previous.age   previous identity during the grace period
 //   keys/hub.minisign.key/.pub hub signing key
 //   keys/log.note.key/.vkey    transfer-log checkpoint key
+//   keys/hub.previous.minisign.key/.pub, hub.previous.expires
+//   keys/log.previous.note.key/.vkey, log.previous.expires
+//                              the replaced hub / log key during its grace
+//                              period after `keys rotate --hub` / `--log`
 //
 // The public halves are also published in DATA/public (directory 0755,
 // files 0644), so that nothing outside the workers and the commands that
@@ -18,6 +22,9 @@
 //   public/hub.minisign.pub    the hub's minisign public key file
 //   public/log.note.vkey       the transfer log's signed-note verifier key
 //   public/log.origin          the transfer log's checkpoint origin line
+//   public/hub.minisign.previous.pub, public/log.note.previous.vkey
+//                              the replaced keys, during their grace period
+//   public/rotation-*          signed rotation announcements (keys/announcement.h)
 //
 // `init` and `keys rotate` write them; `serve` writes them once for a data
 // directory made before they existed (publish_public_keys, in the
@@ -27,6 +34,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,8 +46,9 @@
 
 namespace kp::keys {
 
-// Creates every missing key (used by `init`). Errors: "key-generation-failed".
-Status ensure_keys(const DataDir& d);
+// Creates every missing key (used by `init`); a new log gets `origin`
+// (default: derived from the machine's name). Errors: "key-generation-failed".
+Status ensure_keys(const DataDir& d, const std::string& origin = "");
 
 struct PublicKeys {
   std::string intake_recipient;      // age1...
@@ -47,6 +56,8 @@ struct PublicKeys {
   std::string hub_minisign_base64;   // the base64 line alone (for minisign -P)
   std::string log_verifier_key;      // signed-note vkey
   std::string log_origin;            // the checkpoints' origin line
+  std::string hub_previous_base64;   // the replaced hub key during its grace period, else empty
+  std::string log_previous_verifier_key;  // the replaced log key during its grace period, else empty
 };
 // Public halves only, read from DATA/public alone (never an identity);
 // safe for any process. Errors: "key-unreadable" (also when a file is
@@ -87,8 +98,56 @@ Result<bool> expire_previous_intake(const DataDir& d, int64_t now_ms);
 // Changes whenever the intake identities change (workers reload on change).
 std::string intake_generation(const DataDir& d);
 
-// The origin line of the transfer log's checkpoints ("knooppunt/<hostname>/log" style);
-// fixed at init in keys/log.origin.
+// The origin line of the transfer log's checkpoints ("<host name>/transfer-log"
+// by default); fixed at init in keys/log.origin.
 Result<std::string> log_origin(const DataDir& d);
+
+// The machine's host name (gethostname), and the default origin derived
+// from a host name: "<host>/transfer-log".
+std::string machine_host_name();
+std::string default_log_origin(const std::string& host_name);
+
+// Names the log `origin`: writes keys/log.origin and makes a new log key of
+// that name (the key's name is the origin receipt verify and witnesses
+// use), then republishes DATA/public. Only for a log that has signed
+// nothing yet: the caller checks. Errors: "settings-bad-value" (not a key
+// name), "rotation-in-progress", "io-failed".
+Status set_log_origin(const DataDir& d, const std::string& origin);
+
+// Hub and log key rotation. The current key becomes the previous one until
+// now + grace_ms, a new one is made and returned with the old one (to sign
+// the announcement). Error "rotation-in-progress" while an earlier previous
+// key is in its grace period. What the grace period means:
+//   hub  the old public key stays published (public/hub.minisign.previous.pub)
+//        and the workers still accept hub-signed submissions (`sip publish`,
+//        `request send`) signed with it; receipts are signed with the new key.
+//   log  every checkpoint is signed by the new key and cosigned by the old
+//        one (public/log.note.previous.vkey), so witnesses, monitors and
+//        receipt checks that hold the old key keep verifying while they switch.
+// When it ends the previous secret key is overwritten and removed.
+struct HubRotation {
+  minisign::SecretKey old_key;
+  minisign::SecretKey new_key;
+};
+Result<HubRotation> rotate_hub(const DataDir& d, int64_t now_ms, int64_t grace_ms);
+struct LogRotation {
+  note::SignerKey old_key;
+  note::SignerKey new_key;
+};
+Result<LogRotation> rotate_log(const DataDir& d, int64_t now_ms, int64_t grace_ms);
+
+// Destroys a previous hub or log key whose grace period ended (and its
+// published public half). True when it destroyed one.
+Result<bool> expire_previous_signing_keys(const DataDir& d, int64_t now_ms);
+
+// The previous keys while their grace period lasts (workers), else nothing.
+Result<std::optional<minisign::PublicKey>> load_previous_hub_public(const DataDir& d);
+Result<std::optional<note::SignerKey>> load_previous_log_key(const DataDir& d);
+// The end of a previous key's grace period, while one exists.
+std::optional<int64_t> previous_hub_until(const DataDir& d);
+std::optional<int64_t> previous_log_until(const DataDir& d);
+
+// Changes whenever the hub or log keys change (workers reload on change).
+std::string signing_generation(const DataDir& d);
 
 }  // namespace kp::keys

@@ -101,4 +101,38 @@ Status ensure_host_keys(const std::string& keys_dir) {
   return ok_status();
 }
 
+Result<std::vector<HostKey>> host_keys(const std::string& keys_dir) {
+  std::vector<HostKey> out;
+  for (const char* file : {"ssh_host_ed25519_key", "ssh_host_rsa_key"}) {
+    const std::string path = keys_dir + "/" + file;
+    if (::access(path.c_str(), F_OK) != 0) continue;
+    ssh_key raw = nullptr;
+    KP_ENSURE(ssh_pki_import_privkey_file(path.c_str(), nullptr, nullptr, nullptr, &raw) == SSH_OK,
+              "key-unreadable", "cannot read the host key " + path);
+    SshKey priv(raw);
+    ssh_key pub_raw = nullptr;
+    KP_ENSURE(ssh_pki_export_privkey_to_pubkey(raw, &pub_raw) == SSH_OK, "key-unreadable",
+              "cannot derive the public half of " + path);
+    SshKey pub(pub_raw);
+    KP_TRY(store::SshKeyRecord rec, describe_ssh_key(pub_raw));
+    HostKey k;
+    k.type = rec.key_type;
+    k.base64 = rec.key_base64;
+    k.fingerprint = rec.fingerprint;
+    switch (ssh_key_type(pub_raw)) {
+      case SSH_KEYTYPE_ED25519: k.bits = 256, k.label = "ED25519"; break;
+      case SSH_KEYTYPE_RSA: k.bits = rsa_bits(rec.key_base64), k.label = "RSA"; break;
+      default: k.bits = 0, k.label = "ECDSA"; break;
+    }
+    out.push_back(std::move(k));
+  }
+  KP_ENSURE(!out.empty(), "key-unreadable", "no SSH host key in " + keys_dir);
+  return out;
+}
+
+std::string known_hosts_host(const std::string& host, int port) {
+  if (port == 22) return host;
+  return "[" + host + "]:" + std::to_string(port);
+}
+
 }  // namespace kp::keys

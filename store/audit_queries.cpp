@@ -46,14 +46,13 @@ Result<int64_t> count_audit(Db& db, const AuditFilter& f) {
 }
 
 Result<std::vector<DayCount>> transfers_per_day(Db& db, const AuditFilter& f) {
-  AuditFilter period{f.municipality, std::nullopt, std::nullopt, f.since_ms, f.until_ms};
   KP_TRY(Stmt st,
          db.prepare(std::string("SELECT ts_ms / ?6, municipality, count(*) FROM audit_events") +
                     kWhere +
-                    " AND municipality IS NOT NULL AND outcome = 'success'"
+                    " AND municipality IS NOT NULL AND outcome = coalesce(?3, 'success')"
                     " AND event IN ('sftp.upload', 'sftp.download')"
                     " GROUP BY 1, 2 ORDER BY 1, 2"));
-  bind_filter(st, period);
+  bind_filter(st, f);
   st.bind(6, kDayMs);
   std::vector<DayCount> out;
   for (;;) {

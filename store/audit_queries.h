@@ -29,9 +29,10 @@ Result<std::vector<AuditEvent>> list_audit_filtered(Db& db, const AuditFilter& f
 // How many records match `f`.
 Result<int64_t> count_audit(Db& db, const AuditFilter& f);
 
-// Successful transfers (sftp.upload, sftp.download) per UTC day and
-// municipality, within f's municipality and period (its event and outcome
-// are ignored), ordered by day then municipality.
+// Transfers (sftp.upload, sftp.download) per UTC day and municipality
+// that match `f` (an event filter naming anything else matches none), of
+// f's outcome or, when it sets none, successful ones; ordered by day then
+// municipality.
 struct DayCount {
   int64_t day_ms = 0;  // 00:00 UTC of the day
   std::string municipality;

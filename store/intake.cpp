@@ -86,6 +86,29 @@ Status mark_receipt_placed(Db& db, int64_t upload_id) {
   return s;
 }
 
+Result<std::vector<ReceiptToWitness>> receipts_to_witness(Db& db, uint64_t size, int limit) {
+  KP_TRY(Stmt st, db.prepare(
+                      "SELECT r.upload_id, json_extract(r.json, '$.log_index') AS li, u.municipality, u.name "
+                      "FROM receipts r JOIN uploads u ON u.id = r.upload_id "
+                      "WHERE r.witnessed_size IS NULL AND r.placed = 1 AND li IS NOT NULL AND li < ? "
+                      "ORDER BY r.upload_id LIMIT ?"));
+  st.bind(1, static_cast<int64_t>(size)).bind(2, static_cast<int64_t>(limit));
+  std::vector<ReceiptToWitness> out;
+  for (;;) {
+    KP_TRY(bool row, st.step());
+    if (!row) return out;
+    out.push_back({st.col_int(0), static_cast<uint64_t>(st.col_int(1)), st.col_text(2), st.col_text(3)});
+  }
+}
+
+Status mark_receipt_witnessed(Db& db, int64_t upload_id, uint64_t size) {
+  UnsyncedCommits unsynced(db);
+  KP_GUARD(unsynced.status());
+  KP_TRY(Stmt st, db.prepare("UPDATE receipts SET witnessed_size = ? WHERE upload_id = ?"));
+  st.bind(1, static_cast<int64_t>(size)).bind(2, upload_id);
+  return st.run();
+}
+
 Result<std::vector<KvkMatch>> other_reports_of(Db& db, const std::string& kvk,
                                                const std::string& municipality) {
   KP_TRY(Stmt st, db.prepare(

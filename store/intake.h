@@ -57,6 +57,20 @@ Result<std::optional<StoredReceipt>> receipt_of(Db& db, int64_t upload_id);
 // Marks a receipt placed (no fsync: if the mark is lost, placing again is harmless).
 Status mark_receipt_placed(Db& db, int64_t upload_id);
 
+// A placed receipt whose record a witnessed checkpoint covers, still
+// without its proof against one (witnessed_size NULL).
+struct ReceiptToWitness {
+  int64_t upload_id = 0;
+  uint64_t log_index = 0;  // the receipt's record in the transfer log
+  std::string municipality;
+  std::string name;  // the upload's name: the proof is NAME.receipt.tlog-proof
+};
+// At most `limit` of them with log_index < `size`, oldest first.
+Result<std::vector<ReceiptToWitness>> receipts_to_witness(Db& db, uint64_t size, int limit);
+// Records that the receipt's proof against checkpoint `size` is placed (no
+// fsync, as mark_receipt_placed).
+Status mark_receipt_witnessed(Db& db, int64_t upload_id, uint64_t size);
+
 // Other municipalities that reported the same KvK number, with the time of
 // their first case (for ranking and for staff; never shown to uploaders).
 struct KvkMatch {

@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 18> kMigrations = {
+constexpr std::array<const char*, 20> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -371,6 +371,37 @@ ALTER TABLE submissions ADD COLUMN last_error TEXT;
 CREATE INDEX uploads_intake_failed ON uploads(id) WHERE reason_code = 'intake-failed';
 CREATE INDEX uploads_retrying ON uploads(id) WHERE state = 'received' AND retry_after_ms IS NOT NULL;
 CREATE INDEX receipts_unplaced ON receipts(upload_id) WHERE placed = 0;
+)sql",
+    // 19: /metrics' histogram of upload-to-receipt latency (the upload's
+    // commit to its verdict's, which commits the receipt), kept by a trigger
+    // so a scrape reads a dozen rows: one row per bucket (count and summed
+    // milliseconds of the latencies that fall in it, not cumulative; the
+    // last bucket is +Inf), filled from the uploads already decided.
+    R"sql(
+CREATE TABLE receipt_latency(
+  le_ms INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL DEFAULT 0,
+  sum_ms INTEGER NOT NULL DEFAULT 0);
+INSERT INTO receipt_latency(le_ms) VALUES (100), (250), (500), (1000), (2500), (5000), (10000), (30000),
+  (60000), (300000), (3600000), (86400000), (9223372036854775807);
+WITH obs(le, ms) AS (
+  SELECT (SELECT min(le_ms) FROM receipt_latency WHERE le_ms >= u.processed_ms - u.received_ms),
+         max(0, u.processed_ms - u.received_ms)
+  FROM uploads u WHERE u.processed_ms IS NOT NULL),
+agg(le, c, s) AS (SELECT le, count(*), sum(ms) FROM obs GROUP BY le)
+UPDATE receipt_latency SET count = agg.c, sum_ms = agg.s FROM agg WHERE agg.le = receipt_latency.le_ms;
+CREATE TRIGGER receipt_latency_observe AFTER UPDATE OF processed_ms ON uploads
+  WHEN OLD.processed_ms IS NULL AND NEW.processed_ms IS NOT NULL BEGIN
+  UPDATE receipt_latency SET count = count + 1, sum_ms = sum_ms + max(0, NEW.processed_ms - NEW.received_ms)
+    WHERE le_ms = (SELECT min(le_ms) FROM receipt_latency WHERE le_ms >= NEW.processed_ms - NEW.received_ms);
+END;
+)sql",
+    // 20: a receipt's proof against a checkpoint the witnesses cosigned
+    // (witnessing.h): the size of that checkpoint once its proof file is in
+    // the outbox; the receipts still waiting for one are found by index.
+    R"sql(
+ALTER TABLE receipts ADD COLUMN witnessed_size INTEGER;
+CREATE INDEX receipts_unwitnessed ON receipts(upload_id) WHERE witnessed_size IS NULL;
 )sql",
 };
 

@@ -19,6 +19,7 @@
 #include "common/atomic_file.h"
 #include "common/log.h"
 #include "gateway/confine.h"
+#include "keys/keystore.h"
 #include "store/outbox.h"
 #include "store/registry.h"
 #include "store/accepted_manifests.h"
@@ -139,6 +140,13 @@ Error intake_failed() {
 
 Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std::optional<Error>& give_up) {
   KP_GUARD(ensure_dir(ctx.data.root + "/work"));
+  // A package sealed to a recipient `keys rotate` published a moment ago:
+  // the identities are reloaded before the header is opened.
+  if (keys::intake_generation(ctx.data) != ctx.intake_generation) {
+    const std::string gen = keys::intake_generation(ctx.data);
+    KP_TRY(ctx.identities, keys::load_intake_identities(ctx.data));
+    ctx.intake_generation = gen;
+  }
   KP_TRY(auto staff, store::list_accounts(*ctx.db, "staff"));
   std::vector<age::PublicKey> staff_recipients;
   for (const auto& s : staff) {
@@ -253,7 +261,9 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std
     // The receipt's record (the last event) and a checkpoint that covers
     // it, signed in the same transaction, so the receipt carries its proof.
     r.log_index = last_id - 1;
-    KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin, audit::Persist::when_due));
+    KP_GUARD(refresh_signing_keys(ctx));
+    KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin, audit::Persist::when_due,
+                                           ctx.log_previous_key ? &*ctx.log_previous_key : nullptr));
     KP_TRY(std::string proof, audit::proof_against(*ctx.db, static_cast<uint64_t>(r.log_index), cp));
     r.proof = proof;
     r.record = audit::canonical_record(events.back(), static_cast<uint64_t>(r.log_index));
@@ -288,8 +298,29 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std
   return ok_status();
 }
 
+Status refresh_signing_keys(IntakeContext& ctx) {
+  const std::string gen = keys::signing_generation(ctx.data);
+  if (gen == ctx.signing_generation) return ok_status();
+  KP_TRY(ctx.hub_key, keys::load_hub_key(ctx.data));
+  KP_TRY(ctx.log_key, keys::load_log_key(ctx.data));
+  KP_TRY(ctx.hub_previous_public, keys::load_previous_hub_public(ctx.data));
+  KP_TRY(ctx.log_previous_key, keys::load_previous_log_key(ctx.data));
+  if (!ctx.signing_generation.empty())
+    log::event("worker.signing_keys_reloaded", {{"hub_previous", ctx.hub_previous_public ? "yes" : "no"},
+                                                {"log_previous", ctx.log_previous_key ? "yes" : "no"}});
+  ctx.signing_generation = gen;
+  return ok_status();
+}
+
 Status publish_checkpoint(IntakeContext& ctx) {
-  KP_TRY(auto cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin));
+  KP_TRY(auto cp, [&]() -> Result<store::StoredCheckpoint> {
+    KP_TRY(store::Transaction tx, store::Transaction::begin(*ctx.db));
+    KP_GUARD(refresh_signing_keys(ctx));
+    KP_TRY(auto signed_cp, audit::sign_checkpoint(*ctx.db, ctx.log_key, ctx.log_origin, audit::Persist::always,
+                                                  ctx.log_previous_key ? &*ctx.log_previous_key : nullptr));
+    KP_GUARD(tx.commit());
+    return signed_cp;
+  }());
   // Every worker publishes: each through its own temporary name.
   return write_file_atomic(ctx.data.audit() + "/checkpoint", cp.note);
 }
@@ -338,6 +369,8 @@ void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::opt
   };
   {
     std::string outbox = ctx.data.box(u.municipality) + "/outbox";
+    DirSyncs syncs;
+    bool receipt_moved = false;
     // Receipts come from the store (no fsync needed: after a crash they are
     // written again from there); the signature first, so a receipt is never
     // visible without it.
@@ -349,12 +382,17 @@ void place_outputs_of(IntakeContext& ctx, const store::Upload& u, const std::opt
       std::string json_work = work_path(ctx.data, std::to_string(u.id), ".receipt.json");
       Status s = write_work_file(sig_work, (*receipt)->signature, false);
       if (s.ok()) s = write_work_file(json_work, (*receipt)->json, false);
-      if (s.ok()) s = status_of(place(sig_work, outbox, u.name + ".receipt.json.minisig"));
-      if (s.ok()) s = status_of(place(json_work, outbox, u.name + ".receipt.json"));
-      if (s.ok()) s = store::mark_receipt_placed(*ctx.db, u.id);
+      if (s.ok()) s = status_of(place(sig_work, outbox, u.name + ".receipt.json.minisig", &syncs));
+      if (s.ok()) s = status_of(place(json_work, outbox, u.name + ".receipt.json", &syncs));
+      receipt_moved = s.ok();
       report("receipt", s);
     }
-    if (queue_name) report("queue", place_queue_pair(ctx.data, u.id, *queue_name));
+    if (queue_name) report("queue", place_queue_pair(ctx.data, u.id, *queue_name, syncs));
+    // The renames above become durable together; only then is the receipt
+    // recorded as placed.
+    Status synced = syncs.flush();
+    report("sync", synced);
+    if (receipt_moved && synced.ok()) report("receipt", store::mark_receipt_placed(*ctx.db, u.id));
     if (u.state == "rejected") {
       // Rejected uploads are kept sealed in quarantine, never deleted silently.
       auto inbox = confine::open_dir(ctx.data.box(u.municipality) + "/inbox");

@@ -41,9 +41,16 @@ struct IntakeContext {
   DataDir data;
   store::Db* db = nullptr;
   std::vector<age::Identity> identities;  // current and previous intake identity
+  std::string intake_generation;          // keys::intake_generation when they were loaded
   minisign::SecretKey hub_key;
   note::SignerKey log_key;
   std::string log_origin;
+  // During the grace period after `keys rotate --hub` / `--log`
+  // (keys/keystore.h): the replaced hub key, still accepted on hub-signed
+  // submissions, and the replaced log key, which cosigns checkpoints.
+  std::optional<minisign::PublicKey> hub_previous_public;
+  std::optional<note::SignerKey> log_previous_key;
+  std::string signing_generation;  // keys::signing_generation when these were loaded
   policy::PackageRules rules;
   policy::ManifestLimits manifest_limits;
   policy::RankWeights weights;
@@ -67,6 +74,13 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload,
 // The rejection of an upload or submission that failed intake_max_attempts
 // times: "intake-failed" with a sentence the sender can act on.
 Error intake_failed();
+
+// Loads the hub and log keys (and the previous ones in their grace period)
+// when they changed on disk since the last load. Called inside the write
+// transaction that signs: `keys rotate` swaps the files while it holds the
+// store's write lock, so nothing is signed with a replaced key after the
+// rotation committed.
+Status refresh_signing_keys(IntakeContext& ctx);
 
 // Signs a checkpoint of the transfer log if it grew, and publishes the
 // latest one as DATA/audit/checkpoint for auditors.

@@ -27,7 +27,19 @@ Status write_work_file(const std::string& path, const std::string& data, bool sy
   return s;
 }
 
-Result<Placement> place(const std::string& work_file, const std::string& dir, const std::string& name) {
+Status DirSyncs::flush() {
+  Status first = ok_status();
+  for (const std::string& dir : dirs_) {
+    auto fd = confine::open_dir(dir);
+    Status s = fd.ok() ? confine::fsync_dir(fd->get()) : Status(fd.error());
+    if (first.ok() && !s.ok()) first = s;
+  }
+  dirs_.clear();
+  return first;
+}
+
+Result<Placement> place(const std::string& work_file, const std::string& dir, const std::string& name,
+                        DirSyncs* later) {
   if (::access(work_file.c_str(), F_OK) != 0) {
     if (errno == ENOENT) return Placement::gone;
     return make_error("io-failed", "cannot look for " + work_file);
@@ -41,11 +53,15 @@ Result<Placement> place(const std::string& work_file, const std::string& dir, co
     // file is a copy of it. Anything else is an error the caller reports.
     if (!confine::stat_beneath(to.get(), name).ok()) return moved.error();
     KP_GUARD(confine::unlink_beneath(work_dir.get(), base));
+    // Renamed before a crash, maybe not yet durable: synced like a new one.
+    if (later) later->add(dir);
+    else KP_GUARD(confine::fsync_dir(to.get()));
     return Placement::already_there;
   }
   // Durable before the caller records it: a placement the store remembers
   // must not be undone by a crash.
-  KP_GUARD(confine::fsync_dir(to.get()));
+  if (later) later->add(dir);
+  else KP_GUARD(confine::fsync_dir(to.get()));
   return Placement::placed;
 }
 

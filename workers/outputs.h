@@ -5,6 +5,7 @@
 // worker's start-up moves it again -- so an output is placed exactly once.
 #pragma once
 
+#include <set>
 #include <string>
 
 #include "common/datadir.h"
@@ -27,11 +28,28 @@ enum class Placement {
   gone,          // no work file: placed before
 };
 
+// Directories whose renames still need an fsync before a placement in them
+// may be recorded. Several placements of one decision share them: the
+// first fsync commits the file system's journal with all their renames,
+// and the others then find nothing left to do (one journal commit per
+// package instead of one per file).
+class DirSyncs {
+ public:
+  void add(const std::string& dir) { dirs_.insert(dir); }
+  // fsyncs every directory added; the first failure is returned.
+  Status flush();
+
+ private:
+  std::set<std::string> dirs_;
+};
+
 // Moves `work_file` into `dir` as `name` unless a file of that name is
-// there already, and fsyncs `dir`, so a caller may record the placement.
+// there already, and fsyncs `dir` (or, with `later`, adds it there for the
+// caller to flush), so a caller may record the placement.
 // Errors ("io-failed" and the confinement layer's): nothing is recorded
 // as placed; the work file stays and a later try places it.
-Result<Placement> place(const std::string& work_file, const std::string& dir, const std::string& name);
+Result<Placement> place(const std::string& work_file, const std::string& dir, const std::string& name,
+                        DirSyncs* later = nullptr);
 
 // The error of a placement, if any, as a Status.
 inline Status status_of(const Result<Placement>& r) { return r.ok() ? ok_status() : Status(r.error()); }

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "common/atomic_file.h"
+#include "common/fsio.h"
+#include "common/handles.h"
 #include "common/pair_file.h"
 #include "workers/outputs.h"
 
@@ -24,7 +26,8 @@ Status prepare_queue_pair(const DataDir& d, int64_t upload_id, int inbox_fd, con
   KP_TRY(std::string header, age::rewrap_header(h.file_key, h.nonce, staff));
   const std::string head = queue_head_work(d, upload_id);
   const std::string link = queue_payload_work(d, upload_id);
-  KP_GUARD(write_work_file(head, pair_file::encode_head(header, h.payload_offset)));
+  // Synced below, after the link: one journal commit makes both durable.
+  KP_GUARD(write_work_file(head, pair_file::encode_head(header, h.payload_offset), false));
   // DATA/work is a server-side path: no client name is resolved here.
   Fd work(::open((d.root + "/work").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   KP_ENSURE(work.valid(), "io-failed", "cannot open DATA/work");
@@ -45,14 +48,16 @@ Status prepare_queue_pair(const DataDir& d, int64_t upload_id, int inbox_fd, con
   KP_ENSURE(::fstatat(work.get(), link_name.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
                 a.st_ino == b.st_ino,
             "io-failed", "the upload changed while it was processed");
-  KP_ENSURE(::fsync(work.get()) == 0, "io-failed", "cannot sync DATA/work");
+  Fd head_fd(::open(head.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  KP_ENSURE(head_fd.valid() && fsio::fsync(head_fd.get()) == 0, "io-failed", "cannot sync " + head);
+  KP_ENSURE(fsio::fsync(work.get()) == 0, "io-failed", "cannot sync DATA/work");
   return ok_status();
 }
 
-Status place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& queue_name) {
+Status place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& queue_name, DirSyncs& syncs) {
   KP_GUARD(ensure_dir(d.queue_payloads()));
-  KP_GUARD(status_of(place(queue_payload_work(d, upload_id), d.queue_payloads(), queue_name)));
-  return status_of(place(queue_head_work(d, upload_id), d.queue(), queue_name));
+  KP_GUARD(status_of(place(queue_payload_work(d, upload_id), d.queue_payloads(), queue_name, &syncs)));
+  return status_of(place(queue_head_work(d, upload_id), d.queue(), queue_name, &syncs));
 }
 
 void discard_queue_pair(const DataDir& d, int64_t upload_id) {

@@ -23,6 +23,7 @@
 
 #include "common/datadir.h"
 #include "common/result.h"
+#include "workers/outputs.h"
 #include "keys/age.h"
 
 namespace kp::workers {
@@ -41,8 +42,9 @@ Status prepare_queue_pair(const DataDir& d, int64_t upload_id, int inbox_fd, con
                           int upload_fd, const age::OpenedHeader& h, const std::vector<age::PublicKey>& staff);
 
 // Renames the work parts into DATA/queue as `queue_name` (those still
-// there), the payload first. An error leaves the rest for the next try.
-Status place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& queue_name);
+// there), the payload first; their directories are added to `syncs` for
+// the caller to flush. An error leaves the rest for the next try.
+Status place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& queue_name, DirSyncs& syncs);
 
 // Removes the work parts (a verdict that did not commit).
 void discard_queue_pair(const DataDir& d, int64_t upload_id);

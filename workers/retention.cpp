@@ -163,6 +163,14 @@ std::vector<std::string> retention_files(const store::RetentionItem& item) {
         files.push_back(relative(kLayout.box(m)) + "/outbox/" + item.name + ".minisig");
         files.push_back(relative(kLayout.box(m)) + "/archive/" + item.name + ".minisig");
       }
+      // So is its proof against a witnessed checkpoint (witnessed_proofs.h).
+      if (constexpr std::string_view json = ".json"; item.name.ends_with(json)) {
+        const std::string proof = item.name.substr(0, item.name.size() - json.size()) + ".tlog-proof";
+        if (ok(proof)) {
+          files.push_back(relative(kLayout.box(m)) + "/outbox/" + proof);
+          files.push_back(relative(kLayout.box(m)) + "/archive/" + proof);
+        }
+      }
       break;
   }
   return files;

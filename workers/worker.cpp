@@ -28,6 +28,7 @@
 #include "workers/publish.h"
 #include "workers/notifier.h"
 #include "workers/retention.h"
+#include "workers/witnessed_proofs.h"
 #include "workers/witnessing.h"
 
 namespace kp::workers {
@@ -126,6 +127,8 @@ bool process_alive(int64_t pid) {
 void publish_log_logged(store::Db& db, const DataDir& data, const Settings& settings) {
   Status s = publish_log(db, data, settings);
   if (!s.ok()) log::event("worker.log_publish_failed", {{"error", s.error().message()}});
+  Status proofs = place_witnessed_proofs(db, data, settings.witness_quorum);
+  if (!proofs.ok()) log::event("worker.witnessed_proofs_failed", {{"error", proofs.error().message()}});
 }
 
 }  // namespace
@@ -147,9 +150,9 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   ctx.data = data;
   ctx.db = &db;
   ctx.pid = ::getpid();
+  ctx.intake_generation = keys::intake_generation(data);
   KP_TRY(ctx.identities, keys::load_intake_identities(data));
-  KP_TRY(ctx.hub_key, keys::load_hub_key(data));
-  KP_TRY(ctx.log_key, keys::load_log_key(data));
+  KP_GUARD(refresh_signing_keys(ctx));  // the hub and log keys, and the previous ones in their grace period
   KP_TRY(ctx.log_origin, keys::log_origin(data));
   KP_GUARD(place_outputs(ctx));
   KP_GUARD(place_hub_outputs(ctx));
@@ -196,6 +199,16 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
         e.channel = "worker";
         log_failed("audit", store::append_audit(db, e));
       }
+      auto expired = keys::expire_previous_signing_keys(data, log::now_ms());
+      if (expired.ok() && *expired) {
+        store::AuditEvent e;
+        e.event = "keys.previous_signing_key_destroyed";
+        e.outcome = "success";
+        e.actor = "intake-worker";
+        e.role = "system";
+        e.channel = "worker";
+        log_failed("audit", store::append_audit(db, e));
+      }
       if (keys::intake_generation(data) != key_generation) {
         auto ids = keys::load_intake_identities(data);
         if (ids.ok()) {
@@ -234,11 +247,13 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
     // Claims count attempts, also those whose worker died on the row: one
     // claimed past the limit is given up without opening it again.
     auto attempts = store::attempts_of(db, table, u.id);
-    const RetryPolicy policy = retry_policy(data);
     const int64_t n = attempts.ok() ? *attempts : 1;
-    const bool past_limit = n > policy.max_attempts;
+    // A first attempt is never past the limit (at least 1): the settings
+    // are read again only for a row tried before.
+    const bool past_limit = n > 1 && n > retry_policy(data).max_attempts;
     Status s = past_limit ? give_up(u, table, n - 1, process) : process(std::nullopt);
     if (s.ok()) continue;
+    const RetryPolicy policy = retry_policy(data);
     const Failure failure = classify(s.error(), data, u.size);
     if (failure == Failure::parser_lost) {
       // The zygote is gone. A new one must not be forked from a process

@@ -332,3 +332,36 @@ TEST_CASE("audit log: receipt checkpoints are stored only when due, and still pr
   REQUIRE(audit::sign_checkpoint(f.db, f.key, f.origin, audit::Persist::when_due).ok());
   CHECK(store::latest_checkpoint(f.db)->value().size == 6 + audit::kCheckpointEveryRecords);
 }
+
+TEST_CASE("audit log: verify across a log key rotation checks each checkpoint with the key of its era") {
+  Fixture f;
+  f.append(5);
+  auto before = audit::sign_checkpoint(f.db, f.key, f.origin);
+  REQUIRE(before.ok());
+  // The rotation: from size 6 on the new key signs, the old one cosigns.
+  auto fresh = note::generate(f.origin);
+  REQUIRE(fresh.ok());
+  f.append(1);
+  auto first_new = audit::sign_checkpoint(f.db, *fresh, f.origin, audit::Persist::always, &f.key);
+  REQUIRE(first_new.ok());
+  CHECK(note::open(first_new->note, f.key.verifier()).ok());  // the cosignature
+  CHECK(note::open(first_new->note, fresh->verifier()).ok());
+  f.append(4);
+  REQUIRE(audit::sign_checkpoint(f.db, *fresh, f.origin).ok());  // after the grace period: new key alone
+  const keys::LogKeyHistory history{{f.key.verifier(), 0}, {fresh->verifier(), 6}};
+  auto report = audit::verify_log(f.db, history, f.origin, before->note);
+  REQUIRE(report.ok());
+  CHECK(report->checkpoints == 3);
+  // One key alone does not do: the old key has not signed the last one,
+  // the new key had not signed the first.
+  CHECK(audit::verify_log(f.db, f.key.verifier(), f.origin, std::nullopt).error().code ==
+        "audit-checkpoint-signature");
+  CHECK(audit::verify_log(f.db, fresh->verifier(), f.origin, std::nullopt).error().code ==
+        "audit-checkpoint-signature");
+  // An era that starts too early: the old key's checkpoint of size 5 is
+  // then held against the new key.
+  const keys::LogKeyHistory early{{f.key.verifier(), 0}, {fresh->verifier(), 5}};
+  CHECK(audit::verify_log(f.db, early, f.origin, std::nullopt).error().code == "audit-checkpoint-signature");
+  // A trusted checkpoint is checked with the key of its size too.
+  CHECK(audit::verify_log(f.db, history, f.origin, first_new->note).ok());
+}

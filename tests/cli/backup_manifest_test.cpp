@@ -161,7 +161,7 @@ TEST_CASE("backup set: where each file the database names is looked for") {
     for (const auto& c : r.candidates) out += c.from + ">" + c.to + " ";
     return out;
   };
-  REQUIRE(refs->size() == 6);
+  REQUIRE(refs->size() == 7);
   // Not judged yet: the inbox, or still partial, or rejected since (back to the inbox).
   CHECK(froms((*refs)[0]) ==
         "boxes/GM0363/inbox/s.age>boxes/GM0363/inbox/s.age boxes/GM0363/partial/p7>boxes/GM0363/partial/p7 "
@@ -179,6 +179,9 @@ TEST_CASE("backup set: where each file the database names is looked for") {
         "boxes/GM0363/outbox/s.age.receipt.json.minisig>boxes/GM0363/outbox/s.age.receipt.json.minisig "
         "boxes/GM0363/archive/s.age.receipt.json.minisig>boxes/GM0363/archive/s.age.receipt.json.minisig ");
   CHECK_FALSE((*refs)[5].required);
+  CHECK(froms((*refs)[6]) ==
+        "boxes/GM0363/outbox/s.age.receipt.tlog-proof>boxes/GM0363/outbox/s.age.receipt.tlog-proof "
+        "boxes/GM0363/archive/s.age.receipt.tlog-proof>boxes/GM0363/archive/s.age.receipt.tlog-proof ");
   // Placed, not acknowledged: in the outbox, or acknowledged since (back to the outbox).
   acked.acknowledged = false;
   auto placed = file_refs({acked});

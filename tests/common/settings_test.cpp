@@ -104,3 +104,21 @@ TEST_CASE("settings: retention periods are durations, refused by name when bad")
     CHECK_MESSAGE(r.error().detail.find(key) != std::string::npos, bad);
   }
 }
+
+TEST_CASE("settings: the health thresholds and the staff warning interval") {
+  testing::TempDir d;
+  auto defaults = load_settings(write(d, default_settings_file()));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->health_min_free_bytes == int64_t(1) << 30);
+  CHECK(defaults->health_checkpoint_max_age_seconds == 300);
+  CHECK(defaults->staff_warning_interval_seconds == 3600);
+  auto ok = load_settings(write(d, "health_min_free_bytes = 0\nhealth_checkpoint_max_age = 1s\n"
+                                   "staff_warning_interval = 2h\n"));
+  REQUIRE(ok.ok());
+  CHECK(ok->health_min_free_bytes == 0);
+  CHECK(ok->health_checkpoint_max_age_seconds == 1);
+  CHECK(ok->staff_warning_interval_seconds == 7200);
+  CHECK(load_settings(write(d, "health_min_free_bytes = -1\n")).error().code == "settings-bad-value");
+  CHECK(load_settings(write(d, "health_checkpoint_max_age = 0s\n")).error().code == "settings-bad-value");
+  CHECK(load_settings(write(d, "staff_warning_interval = 1\n")).error().code == "settings-bad-value");
+}

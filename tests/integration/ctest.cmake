@@ -8,7 +8,7 @@
 # runs the product 2-4x slower).
 set(KP_INTEGRATION_TIMEOUT 600)
 set(KP_INTEGRATION_SLOW_FILES test_intake test_transfer_log test_crash test_hub test_retention test_cli
-    test_person_sftp test_auditor_web)
+    test_person_sftp test_auditor_web test_install)
 set(KP_INTEGRATION_SLOW_TIMEOUT 1200)
 # Files that may not share the machine with another file, each with its reason.
 set(KP_INTEGRATION_SERIAL_FILES)

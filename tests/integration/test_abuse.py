@@ -69,7 +69,7 @@ def test_unauthenticated_flood_leaves_users_served(w):
         extra.close()
         # The budget is per source: a user elsewhere still logs in.
         with w.jj() as sftp:
-            assert sorted(sftp.listdir("/")) == ["inbox", "outbox"]
+            assert sorted(sftp.listdir("/")) == ["inbox", "keys", "outbox"]
         # Other sources fill the overall budget (8); from half of it on some are dropped.
         for i in range(3, 12):
             s = raw_connect(w.port, f"127.0.0.{i}")

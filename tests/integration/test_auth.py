@@ -72,7 +72,7 @@ def assert_refused_and_audited(w, user, ident, reason=None):
 def test_login_with_municipality(w):
     before = w.data.last_audit_id()
     with w.jj() as sftp:
-        assert sorted(sftp.listdir("/")) == ["inbox", "outbox"]
+        assert sorted(sftp.listdir("/")) == ["inbox", "keys", "outbox"]
     rows = w.data.audit(event="auth.login", outcome="success", since_id=before)
     assert rows, "a successful login is audited"
     assert rows[-1]["municipality"] == "GM0363"
@@ -81,7 +81,7 @@ def test_login_with_municipality(w):
 
 def test_short_login_with_one_live_mandate(w):
     with w.connect("j.jansen", w.jansen) as sftp:
-        assert sorted(sftp.listdir("/")) == ["inbox", "outbox"]
+        assert sorted(sftp.listdir("/")) == ["inbox", "keys", "outbox"]
 
 
 def test_short_login_is_refused_with_two_mandates(w):
@@ -91,7 +91,7 @@ def test_short_login_is_refused_with_two_mandates(w):
 def test_login_for_each_mandated_municipality(w):
     for code in ("GM0363", "GM0599"):
         with w.connect(f"d.dubbel@{code}", w.dubbel) as sftp:
-            assert sorted(sftp.listdir("/")) == ["inbox", "outbox"]
+            assert sorted(sftp.listdir("/")) == ["inbox", "keys", "outbox"]
 
 
 def test_first_login_activates_the_mandate(w):
@@ -119,7 +119,7 @@ def test_staff_view(w):
 def test_auditor_view(w):
     with w.connect("a.audit", w.auditor) as sftp:
         names = sorted(sftp.listdir("/"))
-    assert names == ["audit"]
+    assert names == ["audit", "keys"]
 
 
 # ---------------------------------------------------------------- mandate refusals

@@ -63,7 +63,7 @@ def test_safelist_is_never_banned(datadir, keys, server_factory):
     s = server_factory(datadir)
     fail_logins(s.port, keys, 5)
     with kp.connect(s.port, "j.jansen@GM0363", keys("j.jansen")) as sftp:
-        assert sorted(sftp.listdir("/")) == ["inbox", "outbox"]
+        assert sorted(sftp.listdir("/")) == ["inbox", "keys", "outbox"]
 
 
 def test_below_threshold_is_not_banned(datadir, keys, server_factory):
@@ -71,7 +71,7 @@ def test_below_threshold_is_not_banned(datadir, keys, server_factory):
     s = server_factory(datadir)
     fail_logins(s.port, keys, 2)
     with kp.connect(s.port, "j.jansen@GM0363", keys("j.jansen")) as sftp:
-        assert sorted(sftp.listdir("/")) == ["inbox", "outbox"]
+        assert sorted(sftp.listdir("/")) == ["inbox", "keys", "outbox"]
 
 
 def test_ban_survives_restart(datadir, keys, server_factory):

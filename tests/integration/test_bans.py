@@ -210,7 +210,7 @@ def test_bans_grow_and_expire(make_world):
 
 def web_login(port, source, token):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
-    body = urllib.parse.urlencode({"auditor": "a.audit", "token": token})
+    body = urllib.parse.urlencode({"auditor": "a.audit", "token": token, "lang": "en"})  # the page is Dutch unless asked
     conn.request("POST", "/auditor/login", body=body,
                  headers={"Content-Type": "application/x-www-form-urlencoded"})
     r = conn.getresponse()

@@ -244,7 +244,7 @@ def test_second_channel_is_answered_while_sftp_runs(w):
         if ch is not None:
             assert refused_or_silent(ch, lambda x: x.exec_command("id"))
             ch.close()
-        assert sorted(c.sftp.listdir("/")) == ["inbox", "outbox"]
+        assert sorted(c.sftp.listdir("/")) == ["inbox", "keys", "outbox"]
     finally:
         c.close()
 

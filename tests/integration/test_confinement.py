@@ -133,7 +133,7 @@ def test_cannot_list(s, path):
     except kp.REFUSED:
         return
     # Only spellings that clamp to the virtual root may list, and then only it.
-    assert sorted(names) == ["inbox", "outbox"], f"listdir {path!r} gave {names}"
+    assert sorted(names) == ["inbox", "keys", "outbox"], f"listdir {path!r} gave {names}"
 
 
 @pytest.mark.parametrize("path", [

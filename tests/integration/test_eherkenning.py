@@ -361,9 +361,10 @@ def test_certificate_flow_upload_and_refusals(env, tmp_path):
 
 # ---------------------------------------------------------------- headless Chromium, screenshots for the README
 
+import headless  # noqa: E402
 from test_auditor_web import browser  # noqa: E402,F401  (the shared headless Chromium fixture)
 
-SCREENSHOTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "screenshots")
+SCREENSHOTS = headless.screenshot_dir()
 
 
 def test_browser_flow_with_screenshots(env, browser, tmp_path):  # noqa: F811

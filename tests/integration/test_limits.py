@@ -153,10 +153,10 @@ def test_max_sessions_per_connection(w):
         with pytest.raises((paramiko.ChannelException, paramiko.SSHException, EOFError)):
             # A refusal is an answer; a timeout (10 s) is not, and fails the test.
             kp.open_sftp(c.transport, timeout=10).listdir("/")
-        assert sorted(c.sftp.listdir("/")) == ["inbox", "outbox"]
+        assert sorted(c.sftp.listdir("/")) == ["inbox", "keys", "outbox"]
         c.sftp.close()
         second = kp.open_sftp(c.transport, timeout=10)
-        assert sorted(second.listdir("/")) == ["inbox", "outbox"]
+        assert sorted(second.listdir("/")) == ["inbox", "keys", "outbox"]
         second.close()
         with pytest.raises((paramiko.ChannelException, paramiko.SSHException, EOFError)):
             kp.open_sftp(c.transport, timeout=10).listdir("/")

@@ -43,7 +43,7 @@ def plant_outbox(w, name, data, code="GM0363"):
 # ---------------------------------------------------------------- the view
 
 def test_root_lists_inbox_and_outbox_only(jj):
-    assert sorted(jj.listdir("/")) == ["inbox", "outbox"]
+    assert sorted(jj.listdir("/")) == ["inbox", "keys", "outbox"]
     for area in ("/inbox", "/outbox"):
         assert stat.S_ISDIR(jj.stat(area).st_mode)
 

@@ -111,7 +111,7 @@ def test_compromised_child_cannot_get_out(w):
         assert t == paramiko.sftp.CMD_EXTENDED_REPLY
         got = json.loads(msg.get_string())
         # The session still works afterwards: nothing broke the monitor.
-        assert sorted(sftp.listdir("/")) == ["inbox", "outbox"]
+        assert sorted(sftp.listdir("/")) == ["inbox", "keys", "outbox"]
     attempts = {k: v for k, v in got.items() if k != "uid"}
     allowed = {k: v for k, v in attempts.items() if not v.startswith("refused:")}
     assert not allowed, f"escaped: {allowed}"

@@ -74,7 +74,7 @@ def test_revoke_one_municipality_leaves_the_other(w):
     try:
         w.data.revoke("d.dubbel", "GM0363")
         assert denied(c363.sftp.listdir, "/outbox")
-        assert sorted(c599.sftp.listdir("/")) == ["inbox", "outbox"]
+        assert sorted(c599.sftp.listdir("/")) == ["inbox", "keys", "outbox"]
         kp.upload(c599.sftp, "/inbox/still.bin", b"still mandated for GM0599")
     finally:
         c363.close()
@@ -97,7 +97,7 @@ def test_regrant_allows_new_login(w):
     assert kp.login_refused(w.port, "j.jansen@GM0363", w.jansen)
     w.data.grant("j.jansen", "GM0363")
     with w.jj() as sftp:
-        assert sorted(sftp.listdir("/")) == ["inbox", "outbox"]
+        assert sorted(sftp.listdir("/")) == ["inbox", "keys", "outbox"]
 
 
 # ------------------------------------------------------- disabled accounts

@@ -103,7 +103,10 @@ def test_http_endpoint_answers(datadir, server_factory):
     try:
         conn.request("GET", "/health")
         resp = conn.getresponse()
-        resp.read()
-        assert 200 <= resp.status < 500
+        body = resp.read().decode()
+        # A fresh data directory has no staff member: unhealthy, and saying why
+        # (tests/integration/test_metrics.py has the checks).
+        assert (resp.status, resp.reason) == (503, "Service Unavailable"), (resp.status, resp.reason, body)
+        assert "staff: no staff member" in body
     finally:
         conn.close()

@@ -11,7 +11,9 @@ checkpoints, the monitor names the record.
 Cost: one gateway with one worker and two witnesses; the worker's
 checkpoint timer (10 s) sets the pace."""
 
+import base64
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -164,6 +166,58 @@ def test_proofs_cite_witnessed_checkpoints(t):
     assert r.returncode == 1 and "audit-not-witnessed" in r.stderr
 
 
+def outbox(t, name):
+    return os.path.join(t.data.path, "boxes", "GM0363", "outbox", name)
+
+
+def verify_receipt(t, name, *extra):
+    public = os.path.join(t.data.path, "public")
+    return kp.kp("receipt", "verify", outbox(t, name + ".receipt.json"), "--hub-key",
+                 os.path.join(public, "hub.minisign.pub"), "--log-key", t.log_vkey_file, *extra)
+
+
+def test_receipts_get_a_proof_against_a_witnessed_checkpoint(t, tmp_path):
+    traffic(t, 2, "proved")
+    proof = outbox(t, "proved-0.txt.receipt.tlog-proof")
+    assert kp.wait_for(lambda: os.path.exists(proof), timeout=60, interval=0.2), t.server.log_text()[-2000:]
+    receipt = json.load(open(outbox(t, "proved-0.txt.receipt.json")))
+    # The receipt's own proof cites a checkpoint no witness had seen; the
+    # later one cites a checkpoint both witnesses cosigned.
+    with pytest.raises(tlogcheck.CheckError):
+        tlogcheck.verify_tlog_proof(receipt["proof"], b"", t.log_vkey, [x.vkey for x in t.witnesses])
+    index, size = tlogcheck.verify_tlog_proof(open(proof).read(), tlogcheck.leaf_hash(receipt["record"].encode()),
+                                              t.log_vkey, [x.vkey for x in t.witnesses])
+    assert index == receipt["log_index"] and size > index
+    keys = ",".join(x.vkey_file for x in t.witnesses)
+    r = verify_receipt(t, "proved-0.txt", "--witness-key", keys)
+    assert r.returncode == 0 and "witness.example/w1" in r.stdout and "witness.example/w2" in r.stdout and "cosigned" in r.stdout, r.stdout + r.stderr
+    # One proof per receipt: the file is not rewritten by later checkpoints.
+    before = open(proof).read()
+    traffic(t, 1, "later")
+    assert kp.wait_for(lambda: os.path.exists(outbox(t, "later-0.txt.receipt.tlog-proof")),
+                       timeout=60, interval=0.2)
+    assert open(proof).read() == before
+
+    # Negative: a proof with one cosignature cut away, a proof of another
+    # record, a changed path hash, no proof at all.
+    text = open(proof).read()
+    one_cut = "\n".join(l for l in text.split("\n") if not l.startswith("\u2014 witness.example/w2 "))
+    (tmp_path / "cut").write_text(one_cut)
+    r = verify_receipt(t, "proved-0.txt", "--witness-key", keys, "--proof", str(tmp_path / "cut"))
+    assert r.returncode == 1 and "receipt-not-witnessed" in r.stderr and "1 of the 2" in r.stderr, r.stderr
+    r = verify_receipt(t, "proved-0.txt", "--witness-key", keys, "--quorum", "1", "--proof", str(tmp_path / "cut"))
+    assert r.returncode == 0, r.stderr
+    r = verify_receipt(t, "proved-0.txt", "--witness-key", keys, "--proof", outbox(t, "later-0.txt.receipt.tlog-proof"))
+    assert r.returncode == 1 and "receipt-proof-mismatch" in r.stderr, r.stderr
+    lines = text.split("\n")
+    lines[2] = base64.b64encode(b"\0" * 32).decode()
+    (tmp_path / "bent").write_text("\n".join(lines))
+    r = verify_receipt(t, "proved-0.txt", "--witness-key", keys, "--proof", str(tmp_path / "bent"))
+    assert r.returncode == 1 and "receipt-proof-invalid" in r.stderr, r.stderr
+    r = verify_receipt(t, "proved-0.txt", "--witness-key", keys, "--proof", str(tmp_path / "none"))
+    assert r.returncode == 1 and "receipt-not-witnessed" in r.stderr, r.stderr
+
+
 def test_witness_refuses_its_own_gateway_dir_and_bad_requests(t):
     r = kp.kp("witness", "--data", t.data.path, "--log-key", t.log_vkey_file)
     assert r.returncode == 1 and "witness-data-is-gateway" in r.stderr
@@ -304,6 +358,17 @@ def test_rewritten_history_is_refused_and_reported(t):
     assert kp.wait_for(lambda: all("witness.refused" in x.text() for x in t.witnesses), timeout=40), \
         t.server.log_text()[-2000:]
     assert not t.data.sql("SELECT * FROM checkpoint_cosignatures")
+    # A receipt made now gets no proof against a witnessed checkpoint.
+    traffic(t, 1, "rewritten")
+    receipt = outbox(t, "rewritten-0.txt.receipt.json")
+    assert kp.wait_for(lambda: os.path.exists(receipt), timeout=30)
+    index = json.load(open(receipt))["log_index"]
+    covering = lambda: t.data.sql("SELECT max(size) AS s FROM checkpoints")[0]["s"] > index  # noqa: E731
+    assert kp.wait_for(covering, timeout=30)
+    size_now = t.data.sql("SELECT max(size) AS s FROM checkpoints")[0]["s"]
+    assert kp.wait_for(lambda: "size=%d " % size_now in t.server.log_text() and "witness.refused" in t.server.log_text(),
+                       timeout=30)
+    assert not os.path.exists(outbox(t, "rewritten-0.txt.receipt.tlog-proof"))
     # `audit proof` cites no new checkpoint.
     r = kp.kp("audit", "proof", str(size), data=t.data.path)
     assert r.returncode == 1 and "audit-not-witnessed" in r.stderr

@@ -85,8 +85,20 @@ TEST_CASE("audit queries: filters, pages, counts per day") {
   CHECK((*per_day)[2].count == 2);  // the download and the successful upload, not the refused one
   store::AuditFilter rdam;
   rdam.municipality = "GM0599";
-  rdam.event = "auth.login";  // ignored by the chart
   CHECK(store::transfers_per_day(*db, rdam)->size() == 1);
+  // The chart follows the event and outcome filters too.
+  rdam.event = "auth.login";  // not a transfer: nothing to count
+  CHECK(store::transfers_per_day(*db, rdam)->empty());
+  store::AuditFilter refused_only;
+  refused_only.outcome = "refused";
+  auto refused = store::transfers_per_day(*db, refused_only);
+  REQUIRE(refused->size() == 1);
+  CHECK(refused->front().count == 1);
+  store::AuditFilter downloads;
+  downloads.event = "sftp.download";
+  auto dl = store::transfers_per_day(*db, downloads);
+  REQUIRE(dl->size() == 1);
+  CHECK(dl->front().count == 1);
 }
 
 TEST_CASE("auditor tokens: only auditors, replace, look up") {

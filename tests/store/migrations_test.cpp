@@ -138,6 +138,8 @@ void check_survived(store::Db& db, std::size_t n) {
   CHECK(count(db, "merkle_nodes", "level = 0") == 3);
   CHECK(count(db, "upload_days", "day = " + std::to_string(kDay1 / kDay) + " AND files = 1 AND bytes = 1000") == 1);
   CHECK(count(db, "upload_days", "day = " + std::to_string(kDay2 / kDay) + " AND files = 2 AND bytes = 700") == 1);
+  // 19: the upload-to-receipt latency of the two decided uploads.
+  CHECK(count(db, "receipt_latency", "le_ms = 100 AND count = 2") == (n >= 2 ? 1 : 0));
   if (n >= 2) {
     CHECK(count(db, "cases", "id = 'KP-2026-000007' AND score = 61.5") == 1);
     // From 10 on the intake worker keeps the counter as it draws a number.

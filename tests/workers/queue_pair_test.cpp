@@ -75,11 +75,13 @@ TEST_CASE("queue pair: a rewrapped package opens with the staff identity, payloa
   };
   auto h = kp::age::open_header(source, {&*intake});
   REQUIRE(h.ok());
+  kp::workers::DirSyncs syncs;
 
   REQUIRE(kp::workers::prepare_queue_pair(d, 7, inbox.get(), "signal.age", in.get(), *h,
                                           {staff1->public_key, staff2->public_key})
               .ok());
-  REQUIRE(kp::workers::place_queue_pair(d, 7, "rank-050-GM0363-case.age").ok());
+  REQUIRE(kp::workers::place_queue_pair(d, 7, "rank-050-GM0363-case.age", syncs).ok());
+  REQUIRE(syncs.flush().ok());
   CHECK_FALSE(std::filesystem::exists(kp::workers::queue_head_work(d, 7)));
   CHECK_FALSE(std::filesystem::exists(kp::workers::queue_payload_work(d, 7)));
   // The payload is the upload itself (a hard link), not a copy.
@@ -108,7 +110,8 @@ TEST_CASE("queue pair: a rewrapped package opens with the staff identity, payloa
   CHECK(refused.error().code == "age-no-match");
 
   // Placing again (a worker restarting) changes nothing.
-  REQUIRE(kp::workers::place_queue_pair(d, 7, "rank-050-GM0363-case.age").ok());
+  REQUIRE(kp::workers::place_queue_pair(d, 7, "rank-050-GM0363-case.age", syncs).ok());
+  REQUIRE(syncs.flush().ok());
   CHECK(served(d.queue(), "rank-050-GM0363-case.age") == queued);
 }
 
