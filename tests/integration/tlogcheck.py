@@ -105,45 +105,6 @@ def parse_checkpoint(text):
     return origin, size, root
 
 
-def verify_tlog_proof(text, leaf, log_vkey, witness_vkeys=()):
-    """A c2sp.org/tlog-proof@v1 of the leaf hash `leaf`: the RFC 9162
-    inclusion path leads to the root of its checkpoint, which the log key
-    signed and every given witness cosigned. Returns (index, size)."""
-    head, _, checkpoint = text.partition("\n\n")
-    lines = head.split("\n")
-    if lines[0] != "c2sp.org/tlog-proof@v1":
-        raise CheckError("not a tlog-proof")
-    lines = lines[1:]
-    if lines and lines[0].startswith("extra "):
-        lines = lines[1:]
-    if not lines or not lines[0].startswith("index "):
-        raise CheckError("tlog-proof without an index")
-    index = int(lines[0][len("index "):])
-    path = [base64.b64decode(l, validate=True) for l in lines[1:]]
-    checkpoint += "" if checkpoint.endswith("\n") else "\n"
-    _, size, root = parse_checkpoint(verify_note(checkpoint, log_vkey))
-    for w in witness_vkeys:
-        verify_cosignature(checkpoint, w)
-    if index >= size:
-        raise CheckError("index beyond the checkpoint")
-    fn, sn, r = index, size - 1, leaf
-    for p in path:
-        if sn == 0:
-            raise CheckError("inclusion path too long")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0 or r != root:
-        raise CheckError("the inclusion path does not lead to the checkpoint's root")
-    return index, size
-
-
 def tile_index(n):
     parts = ["%03d" % (n % 1000)]
     n //= 1000
