@@ -16,6 +16,7 @@ cannot be processed.
 """
 
 import json
+import sys
 import os
 import subprocess
 import time
@@ -213,3 +214,40 @@ def test_disk_full_during_upload_is_a_clear_error(make_world):
         kp.upload(sftp, "/inbox/small.bin", b"x" * 1000)
     assert [r["name"] for r in w.data.uploads("GM0363")] == ["small.bin"]
     assert os.listdir(w.data.box("GM0363", "partial")) == []
+
+
+@pytest.mark.skipif(not TEST_BIN, reason="needs knooppunt-test (KNOOPPUNT_TEST_BIN)")
+def test_database_write_failures_lose_nothing(make_world):
+    """SQLite's own writes fail too (KP_FAULTS db_write: the 30th and the
+    70th of every process, EIO then ENOSPC): the transactions they hit roll
+    back and are tried again; every acknowledged upload still ends with
+    exactly one verdict and one receipt, and the transfer log verifies."""
+    w = make_world(settings={"workers": "1", "intake_retry": "1s", "intake_retry_max": "2s"})
+    os.environ["KP_FAULTS"] = "db_write:30:EIO,db_write:70:ENOSPC"
+    try:
+        w.serve(bin=TEST_BIN)
+    finally:
+        del os.environ["KP_FAULTS"]
+    it = Intake(w)
+    acknowledged = []
+    for i in range(8):
+        name = f"db-fault-{i}.age"
+        try:
+            it.upload({name: it.valid()})
+            acknowledged.append(name)
+        except (IOError, OSError):
+            print("upload refused:", sys.exc_info()[1])  # the client sees it; nothing may be left
+    assert len(acknowledged) >= 6
+    rows = it.wait(*acknowledged, timeout=TIMEOUT)
+    assert [r["state"] for r in rows] == ["accepted"] * len(acknowledged)
+    log = w.server.log_text()
+    hit = [l for l in log.splitlines() if "disk I/O error" in l or "database or disk is full" in l]
+    print("\n".join(hit))
+    assert any("worker." in l for l in hit), log[-3000:]  # the worker's transactions were hit
+    for name in acknowledged:
+        assert len(w.data.sql("SELECT * FROM uploads WHERE name = ?", (name,))) == 1
+    assert not w.data.sql("SELECT upload_id FROM receipts GROUP BY upload_id HAVING count(*) > 1")
+    names = {r["name"] for r in w.data.uploads("GM0363")}
+    assert set(os.listdir(w.data.box("GM0363", "inbox"))) <= names
+    r = kp.kp("audit", "verify", data=w.data.path)
+    assert r.returncode == 0, r.stderr
