@@ -152,7 +152,7 @@ int cmd_seal(const Args& a) {
     Status s = a.has("--armor") ? seal_armored(manifest, files, key, recipients, out.get(), check)
                                 : workers::seal_package(manifest, files, key, recipients, out.get(), check);
     if (!s.ok()) {
-      ::unlink(tmp.c_str());
+      if (::unlink(tmp.c_str()) != 0) s = make_error(s.error().code, s.error().detail + "; " + tmp + " stays");
       return s.error();
     }
     KP_ENSURE(::rename(tmp.c_str(), out_path->c_str()) == 0, "io-failed", "cannot write " + *out_path);

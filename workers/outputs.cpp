@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <cerrno>
+#include <cstring>
 #include <unistd.h>
 
 #include "common/atomic_file.h"
@@ -25,6 +26,11 @@ Status write_work_file(const std::string& path, const std::string& data, bool sy
   if (!s.ok() && fsio::unlink(path.c_str()) != 0 && errno != ENOENT)
     return make_error("io-failed", s.error().detail + "; the incomplete " + path + " stays");
   return s;
+}
+
+void discard_work_file(const std::string& path) {
+  if (fsio::unlink(path.c_str()) != 0 && errno != ENOENT)
+    log::event("worker.discard_failed", {{"path", path}, {"error", std::strerror(errno)}});
 }
 
 Status DirSyncs::flush() {

@@ -21,6 +21,11 @@ std::string work_path(const DataDir& d, const std::string& stem, const char* suf
 // Writes `data` to `path` (0600, replacing a stale work file), fsynced when `sync`.
 Status write_work_file(const std::string& path, const std::string& data, bool sync = true);
 
+// Removes a work file of a step that did not commit. It is written again
+// by the next try, so a failure only leaves a stale file: logged
+// (worker.discard_failed), not an error. A file that is not there is fine.
+void discard_work_file(const std::string& path);
+
 // What place() found.
 enum class Placement {
   placed,        // renamed into `dir` now (and the directory fsynced)

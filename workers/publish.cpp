@@ -206,7 +206,7 @@ Status process_submission(IntakeContext& ctx, const store::Upload& sub, const st
                                                    "signed by the knooppunt hub key"));
       Status s = reseal(ctx, sub, in->get(), *pkg, *checked, manifest, signature, out_work);
       if (!s.ok()) {
-        ::unlink(out_work.c_str());
+        discard_work_file(out_work);
         return s.error();
       }
     }
@@ -267,7 +267,7 @@ Status process_submission(IntakeContext& ctx, const store::Upload& sub, const st
         return store::set_submission_receipt(*ctx.db, sub.id, json, sig);
       });
   if (!committed.ok()) {
-    ::unlink(out_work.c_str());
+    discard_work_file(out_work);
     return committed.error();
   }
   log::event(r.accepted ? "publish.accepted" : "publish.rejected",

@@ -61,8 +61,8 @@ Status place_queue_pair(const DataDir& d, int64_t upload_id, const std::string& 
 }
 
 void discard_queue_pair(const DataDir& d, int64_t upload_id) {
-  ::unlink(queue_head_work(d, upload_id).c_str());
-  ::unlink(queue_payload_work(d, upload_id).c_str());
+  discard_work_file(queue_head_work(d, upload_id));
+  discard_work_file(queue_payload_work(d, upload_id));
 }
 
 }  // namespace kp::workers
