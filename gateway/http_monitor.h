@@ -37,6 +37,11 @@
 //                  the person's live mandate for that municipality and signs
 //                  a user certificate with the gateway's user CA
 //                  (keys/ssh_cert.h), audited as `eherkenning.certificate`.
+//   eh_sign_key    grant, source, a minisign public key (file text or the
+//                  bare base64 line): the monitor registers it as the
+//                  person's signing key (what intake checks manifests
+//                  against), audited as `eherkenning.sign_key`; accepted:
+//                  the key id.
 //   status         no fields: what /healthz and /metrics need that only the
 //                  monitor can see (HostStatus: its store answers, free space
 //                  on the data directory's file system, the serve parent's
@@ -92,7 +97,8 @@ inline constexpr std::size_t kMaxLoginTokenBytes = 1024;
 using Grant = std::array<uint8_t, 32>;
 
 enum class MonitorOp : uint8_t {
-  login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7, status = 8
+  login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7, status = 8,
+  eh_sign_key = 9
 };
 inline constexpr std::size_t kMaxPublicKeyLine = 1024;
 
@@ -117,8 +123,12 @@ struct EhCertRequest {
   std::string source, municipality, public_key;
 };
 struct StatusRequest {};
-using MonitorRequest =
-    std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest, StatusRequest>;
+struct EhSignKeyRequest {
+  Grant grant{};
+  std::string source, public_key;
+};
+using MonitorRequest = std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest,
+                                    StatusRequest, EhSignKeyRequest>;
 
 // The status request's answer.
 struct HostStatus {
@@ -136,6 +146,7 @@ struct MonitorReply {
   std::string person, municipality;  // eh_login accepted (with a grant)
   bool first_login = false;          // eh_login accepted
   std::string certificate;           // eh_cert accepted: the OpenSSH certificate line
+  std::string key_id;                // eh_sign_key accepted: the minisign key id
   std::optional<HostStatus> host;    // status accepted
 };
 
@@ -167,6 +178,7 @@ class HttpMonitorClient {
                                   const std::string& assertion_id);
   Result<MonitorReply> eh_cert(const Grant& grant, const std::string& source, const std::string& municipality,
                                const std::string& public_key);
+  Result<MonitorReply> eh_sign_key(const Grant& grant, const std::string& source, const std::string& public_key);
   Result<HostStatus> status();
   // Sends `request` as it is and returns the raw reply (test hooks send
   // forged requests through this).

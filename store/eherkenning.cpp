@@ -115,4 +115,25 @@ Result<EhLoginResult> record_eh_login(Db& db, const EhLogin& l, int64_t now_ms) 
   return r;
 }
 
+Status register_eh_sign_key(Db& db, const std::string& person, const std::string& key_text,
+                            const std::string& key_id, const std::string& replaced_id, const std::string& source) {
+  KP_TRY(Transaction tx, Transaction::begin(db));
+  KP_TRY(Stmt up, db.prepare("UPDATE accounts SET sign_key = ? WHERE id = ? AND role = 'person' "
+                             "AND disabled_ms IS NULL"));
+  up.bind(1, key_text).bind(2, person);
+  KP_GUARD(up.run());
+  KP_ENSURE(db.changes() > 0, "eh-account-disabled", "this person's account is disabled at the hub");
+  AuditEvent e;
+  e.event = "eherkenning.sign_key";
+  e.outcome = "success";
+  e.actor = person;
+  e.role = "person";
+  e.object = "minisign key " + key_id + (replaced_id.empty() ? "" : " (replaces " + replaced_id + ")");
+  e.source = source;
+  e.channel = "http";
+  KP_TRY(int64_t audit_id, append_audit(db, e));
+  (void)audit_id;
+  return tx.commit();
+}
+
 }  // namespace kp::store

@@ -48,4 +48,14 @@ struct EhLoginResult {
 // without changing its validity).
 Result<EhLoginResult> record_eh_login(Db& db, const EhLogin& login, int64_t now_ms);
 
+// Registers `key_text` (a minisign public key file, checked by the caller)
+// as the person's signing key -- one per person, for every municipality
+// they act for, the key intake checks their manifests against, as
+// `person add --sign-key` does for an operator-managed person -- replacing
+// any earlier one, and appends `eherkenning.sign_key` naming the key id
+// (and the one it replaces), in one transaction.
+// Errors: "eh-account-disabled" (no such person, or disabled).
+Status register_eh_sign_key(Db& db, const std::string& person, const std::string& key_text,
+                            const std::string& key_id, const std::string& replaced_id, const std::string& source);
+
 }  // namespace kp::store
