@@ -82,13 +82,18 @@ MonitorReply cert_refused(store::Db& db, const EhCertRequest& r, const std::opti
   return person_refused(db, "eherkenning.certificate", person, municipality, r.source, reason);
 }
 
-// OpenSSH's fingerprint of an ed25519 key: SHA256: + unpadded base64.
-std::string fingerprint(const keys::Ed25519Public& k) {
+// The SSH wire blob of an ed25519 public key.
+std::string key_blob(const keys::Ed25519Public& k) {
   std::vector<uint8_t> blob;
   Writer w(blob);
   w.str("ssh-ed25519");
   w.str(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
-  auto d = sha256(std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()));
+  return std::string(blob.begin(), blob.end());
+}
+
+// OpenSSH's fingerprint of an ed25519 key: SHA256: + unpadded base64.
+std::string fingerprint(const keys::Ed25519Public& k) {
+  auto d = sha256(key_blob(k));
   std::string b64 = base64_encode(d.data(), d.size());
   while (!b64.empty() && b64.back() == '=') b64.pop_back();
   return "SHA256:" + b64;
@@ -187,6 +192,39 @@ MonitorReply EhMonitor::sign_key(const EhSignKeyRequest& r, int64_t now_ms) {
   MonitorReply ok;
   ok.accepted = true;
   ok.key_id = key_id;
+  return ok;
+}
+
+MonitorReply EhMonitor::system_key(const EhSystemKeyRequest& r, int64_t now_ms) {
+  const char* event = "eherkenning.system_key";
+  std::optional<std::string> municipality;
+  if (policy::valid_municipality_code(r.municipality)) municipality = r.municipality;
+  auto refused = [&](const std::optional<std::string>& person, const std::string& reason) {
+    return person_refused(db_, event, person, municipality, r.source, reason);
+  };
+  auto it = grants_.find(grant_key(r.grant));
+  if (it == grants_.end() || it->second.expires_ms <= now_ms) return refused(std::nullopt, "grant-unknown");
+  const std::string person = it->second.person;
+  if (!municipality) return refused(person, "municipality-code-invalid");
+  auto mandate = store::latest_mandate(db_, person, r.municipality);
+  if (!mandate.ok()) return refused(person, "store-failed");
+  if (!*mandate) return refused(person, "mandate-missing");
+  if (Status live = policy::check_mandate(**mandate, now_ms, std::nullopt); !live.ok())
+    return refused(person, live.error().code);
+  auto key = keys::parse_ed25519_line(r.public_key);
+  if (!key.ok()) return refused(person, key.error().code);
+  const std::string blob = key_blob(*key);
+  store::SshKeyRecord record{"ssh-ed25519", base64_encode(reinterpret_cast<const uint8_t*>(blob.data()), blob.size()),
+                             fingerprint(*key)};
+  Status added = store::add_municipal_key(db_, person, r.municipality, (*mandate)->id, record, r.source, now_ms);
+  if (!added.ok()) {
+    const std::string& code = added.error().code;
+    return refused(person, code == "key-in-use" || code == "already-exists" ? code : "store-failed");
+  }
+  log::event(event, {{"outcome", "success"}, {"person", person}, {"municipality", r.municipality}});
+  MonitorReply ok;
+  ok.accepted = true;
+  ok.key_id = record.fingerprint;
   return ok;
 }
 

@@ -120,6 +120,8 @@ std::string eh_refusal_text(const std::string& code) {
   if (code == "key-type-unsupported")
     return "Only ssh-ed25519 keys get a certificate. Make one with: ssh-keygen -t ed25519";
   if (code == "key-unreadable") return "That is not an OpenSSH public key line (ssh-ed25519 AAAA...).";
+  if (code == "key-in-use") return "That key is already registered as an account's own key at the hub.";
+  if (code == "already-exists") return "That key is already registered for this municipality.";
   if (code == "sign-key-malformed")
     return "That is not a minisign public key. Paste the contents of your minisign.pub (two lines: "
            "\"untrusted comment: ...\" and the key starting with RW), or just the key line.";
@@ -169,7 +171,9 @@ std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
   body += "</select></label></p><p><label>Your SSH public key (ssh-ed25519, the contents of "
           "<code>id_ed25519.pub</code>):<br><textarea id=\"public-key\" name=\"public_key\" rows=\"3\" "
           "cols=\"80\"></textarea></label></p><p><button id=\"get-certificate\" type=\"submit\">Get an SSH "
-          "certificate</button></p></form>";
+          "certificate</button> (for you, 12 hours) or <button id=\"register-system-key\" type=\"submit\" "
+          "formaction=\"/eherkenning/system-key\">Register as a municipal system's key</button> (long-lived, "
+          "for this municipality only, as long as your mandate)</p></form>";
   return body;
 }
 
@@ -240,6 +244,24 @@ void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
                                  html::escape(principal) + "@HOST</code>.</p><pre id=\"certificate\">" +
                                  html::escape(issued->certificate) +
                                  "</pre><p><a href=\"/eherkenning/home\">Back</a></p>"));
+    }
+    if (path == "/eherkenning/system-key" && method == "POST") {
+      Poco::Net::HTMLForm form;
+      if (!read_form(req, form)) return send(resp, refusal_page("form-invalid"));
+      if (!session) return send(resp, refusal_page("session-missing"));
+      if (!csrf_matches(*session, form.get("csrf", ""))) return send(resp, refusal_page("csrf-invalid"));
+      const std::string municipality = form.get("municipality", "");
+      auto added = monitor_.eh_system_key(session->grant, source, municipality, form.get("public_key", ""));
+      if (!added.ok()) return send(resp, refusal_page("store-failed"));
+      if (!added->accepted) return send(resp, refusal_page(added->reason));
+      const std::string principal = session->auditor + "@" + municipality;
+      return send(resp, page(HTTPResponse::HTTP_OK,
+                             "<p id=\"message\">The key <code id=\"system-key\">" + html::escape(added->key_id) +
+                                 "</code> of your municipal system logs in as <code id=\"principal\">" +
+                                 html::escape(principal) +
+                                 "</code> as long as your mandate for this municipality is live: it expires "
+                                 "with the mandate and ends when the hub revokes it.</p>"
+                                 "<p><a href=\"/eherkenning/home\">Back</a></p>"));
     }
     if (path == "/eherkenning/sign-key" && method == "POST") {
       Poco::Net::HTMLForm form;

@@ -12,6 +12,9 @@
 //   POST /eherkenning/certificate  municipality + ssh-ed25519 public key (+ CSRF
 //                             token): the monitor signs an OpenSSH user
 //                             certificate for PERSON@GMxxxx (eh_cert)
+//   POST /eherkenning/system-key  municipality + ssh-ed25519 public key (+ CSRF):
+//                             a long-lived key of a municipal system, bound
+//                             to that municipality and mandate (eh_system_key)
 //   POST /eherkenning/sign-key  a minisign public key (+ CSRF token): the
 //                             monitor registers it as the person's signing
 //                             key, which intake checks manifests against

@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "policy/eherkenning.h"
 #include "store/db.h"
+#include "store/registry.h"
 
 namespace kp::store {
 
@@ -57,5 +58,19 @@ Result<EhLoginResult> record_eh_login(Db& db, const EhLogin& login, int64_t now_
 // Errors: "eh-account-disabled" (no such person, or disabled).
 Status register_eh_sign_key(Db& db, const std::string& person, const std::string& key_text,
                             const std::string& key_id, const std::string& replaced_id, const std::string& source);
+
+// Registers `key` as a long-lived key of a municipal system for `person`
+// at `municipality`, bound to mandate `mandate_id` (the caller checked it is
+// live), and appends `eherkenning.system_key` (fingerprint, mandate) in one
+// transaction. Errors: "key-in-use" (the key is an account's own SSH key),
+// "already-exists" (registered before for this person and municipality).
+Status add_municipal_key(Db& db, const std::string& person, const std::string& municipality, int64_t mandate_id,
+                         const SshKeyRecord& key, const std::string& source, int64_t now_ms);
+
+// The mandate a municipal key of `person` at `municipality` is bound to, if
+// `key_base64` is one.
+Result<std::optional<int64_t>> municipal_key_mandate(Db& db, const std::string& person,
+                                                     const std::string& municipality,
+                                                     const std::string& key_base64);
 
 }  // namespace kp::store

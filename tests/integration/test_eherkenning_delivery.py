@@ -122,3 +122,70 @@ def test_person_never_registered_delivers_an_accepted_package(env, tmp_path):
     assert r.returncode == 0, r.stderr
     row = verdict(data, server, "eh-forged.age")
     assert row["state"] == "rejected" and row["reason_code"] == "manifest-signature-invalid", dict(row)
+
+
+def sftp_plain(server, key, user, local, remote, cwd):
+    argv = ["sftp", "-P", str(server.port), "-i", key, "-o", f"User={user}"] + kp.SSH_OPTS + ["-b", "-", "127.0.0.1"]
+    return kp.run(argv, input=f"put {local} {remote}\n", timeout=120, cwd=cwd)
+
+
+def test_municipal_system_key_lives_and_dies_with_the_mandate(env, tmp_path):
+    data, server, broker, _ = env
+    pseudonym = "pseudo-system"
+    cookie, body = web_login(env, eh_broker.Person(pseudonym, KVK_A))
+    person = data.sql("SELECT id FROM accounts WHERE pseudonym = ?", (pseudonym,))[0]["id"]
+    key = ssh_key(tmp_path, "system")
+    since = data.last_audit_id()
+
+    def register(municipality, text):
+        return request(server.http_port, "POST", "/eherkenning/system-key", cookie=cookie,
+                       form={"csrf": csrf_of(body), "municipality": municipality, "public_key": text})
+
+    # Only for a municipality the person holds a live mandate for; only ed25519.
+    status, page, _ = register("GM0002", open(key + ".pub").read())
+    assert status == 403 and reason_of(page) == "mandate-missing", page
+    status, page, _ = register(MUNI, "ssh-rsa AAAA x")
+    assert status == 403 and reason_of(page) == "key-type-unsupported", page
+    status, page, _ = register(MUNI, open(key + ".pub").read())
+    assert status == 200 and f'id="principal">{person}@{MUNI}<' in page, page
+    status, page, _ = register(MUNI, open(key + ".pub").read())
+    assert status == 403 and reason_of(page) == "already-exists", page
+    recs = [(r["outcome"], r["reason"]) for r in data.audit(event="eherkenning.system_key", since_id=since)]
+    assert recs == [("refused", "mandate-missing"), ("refused", "key-type-unsupported"), ("success", None),
+                    ("refused", "already-exists")], recs
+
+    local = os.path.join(str(tmp_path), "system.bin")
+    with open(local, "wb") as f:
+        f.write(os.urandom(512))
+
+    def upload(name, user=f"{person}@{MUNI}"):
+        mark = data.last_audit_id()
+        r = sftp_plain(server, key, user, local, "/inbox/" + name, str(tmp_path))
+        reasons = [x["reason"] for x in data.audit(event="auth.login", outcome="refused", since_id=mark)]
+        return r.returncode, reasons
+
+    # A plain key (no certificate): logs in for its municipality only.
+    rc, _ = upload("system-1.bin")
+    assert rc == 0 and any(u["name"] == "system-1.bin" for u in data.uploads(MUNI))
+    rc, reasons = upload("never.bin", user=f"{person}@GM0002")
+    assert rc != 0 and "key-not-registered" in reasons, reasons
+    rc, reasons = upload("never.bin", user=person)
+    assert rc != 0 and "key-not-registered" in reasons, reasons
+
+    # Expired with the mandate (no fresh login for the period) ...
+    [mandate] = data.sql("SELECT id, valid_until_ms FROM mandates WHERE person = ? AND municipality = ?",
+                         (person, MUNI))
+    data.sql("UPDATE mandates SET valid_until_ms = valid_from_ms + 1 WHERE id = ?", (mandate["id"],))
+    rc, reasons = upload("never.bin")
+    assert rc != 0 and "mandate-expired" in reasons, reasons
+    data.sql("UPDATE mandates SET valid_until_ms = ? WHERE id = ?", (mandate["valid_until_ms"], mandate["id"]))
+    rc, _ = upload("system-2.bin")
+    assert rc == 0
+    # ... and ended by `mandate revoke`; a mandate granted again does not revive it.
+    data.revoke(person, MUNI)
+    rc, reasons = upload("never.bin")
+    assert rc != 0 and "mandate-revoked" in reasons, reasons
+    data.grant(person, MUNI)
+    rc, reasons = upload("never.bin")
+    assert rc != 0 and "key-mandate-ended" in reasons, reasons
+    assert not [u for u in data.uploads(MUNI) if u["name"] == "never.bin"]
