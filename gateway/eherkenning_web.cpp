@@ -163,7 +163,6 @@ std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
   std::string body = "<p id=\"message\">" + note + " You are <code id=\"person\">" + html::escape(s.auditor) +
                      "</code>.</p>";
   if (live.empty()) return body + "<p>You hold no live mandate.</p>";
-  body += sign_key_form(s);
   body += "<form method=\"post\" action=\"/eherkenning/certificate\"><input type=\"hidden\" name=\"csrf\" value=\"" +
           html::escape(s.csrf) + "\"><p><label>Municipality you act for: <select id=\"municipality-choice\" name=\"municipality\">";
   for (const auto& m : live)
@@ -171,10 +170,10 @@ std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
   body += "</select></label></p><p><label>Your SSH public key (ssh-ed25519, the contents of "
           "<code>id_ed25519.pub</code>):<br><textarea id=\"public-key\" name=\"public_key\" rows=\"3\" "
           "cols=\"80\"></textarea></label></p><p><button id=\"get-certificate\" type=\"submit\">Get an SSH "
-          "certificate</button> (for you, 12 hours) or <button id=\"register-system-key\" type=\"submit\" "
+          "certificate</button> (for you, short-lived) or <button id=\"register-system-key\" type=\"submit\" "
           "formaction=\"/eherkenning/system-key\">Register as a municipal system's key</button> (long-lived, "
           "for this municipality only, as long as your mandate)</p></form>";
-  return body;
+  return body + sign_key_form(s);
 }
 
 bool EherkenningWeb::owns(const std::string& uri) {
