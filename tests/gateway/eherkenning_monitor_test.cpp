@@ -142,3 +142,33 @@ TEST_CASE("eherkenning monitor: a signing key round-trips, is registered once lo
   CHECK((*events)[1].reason.value_or("") == "sign-key-malformed");
   CHECK((*events)[2].object.value_or("") == "minisign key " + ok.key_id);
 }
+
+TEST_CASE("eherkenning monitor: a municipal system's key is bound to the live mandate") {
+  Grant g{};
+  const std::string line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOenKjORcuBovlAJU1D+1n3mo+Pg3TJVE5yXnmJqYCcL x";
+  auto parsed = parse_request(encode_request(EhSystemKeyRequest{{g, "127.0.0.1", "GM0001", line}}));
+  REQUIRE(parsed.ok());
+  REQUIRE(std::holds_alternative<EhSystemKeyRequest>(*parsed));  // not taken for a certificate request
+  CHECK(std::get<EhSystemKeyRequest>(*parsed).municipality == "GM0001");
+  CHECK(std::holds_alternative<EhCertRequest>(*parse_request(encode_request(EhCertRequest{g, "127.0.0.1", "GM0001", line}))));
+
+  World w;
+  REQUIRE(store::add_municipality(w.db, {"GM0002", "B", {}}, 1).ok());
+  EhMonitor eh(w.db, w.settings, std::nullopt);
+  auto login = eh.login({"127.0.0.1", facts("_s1")}, 1000);
+  REQUIRE(login.accepted);
+  CHECK(eh.system_key({{login.grant, "127.0.0.1", "GM0002", line}}, 1001).reason == "mandate-missing");
+  CHECK(eh.system_key({{login.grant, "127.0.0.1", "GM0001", "ssh-rsa AAAA x"}}, 1001).reason == "key-type-unsupported");
+  auto ok = eh.system_key({{login.grant, "127.0.0.1", "GM0001", line}}, 1002);
+  REQUIRE(ok.accepted);
+  CHECK(ok.key_id.rfind("SHA256:", 0) == 0);
+  CHECK(eh.system_key({{login.grant, "127.0.0.1", "GM0001", line}}, 1003).reason == "already-exists");
+  auto mandate = store::latest_mandate(w.db, login.person, "GM0001");
+  REQUIRE((mandate.ok() && *mandate));
+  auto bound = store::municipal_key_mandate(w.db, login.person, "GM0001",
+                                            "AAAAC3NzaC1lZDI1NTE5AAAAIOenKjORcuBovlAJU1D+1n3mo+Pg3TJVE5yXnmJqYCcL");
+  REQUIRE(bound.ok());
+  CHECK(*bound == std::optional<int64_t>((*mandate)->id));
+  CHECK_FALSE(*store::municipal_key_mandate(w.db, login.person, "GM0002",
+                                            "AAAAC3NzaC1lZDI1NTE5AAAAIOenKjORcuBovlAJU1D+1n3mo+Pg3TJVE5yXnmJqYCcL"));
+}
