@@ -422,13 +422,15 @@ Result<std::size_t> applied_version(Db& db) {
 
 }  // namespace
 
-Status migrate(Db& db) {
+std::size_t latest_schema_version() { return kMigrations.size(); }
+
+Status migrate(Db& db, std::size_t up_to) {
   // Read the version inside the write transaction, so that two processes
   // opening a fresh database at once never apply the same migration twice.
   for (;;) {
     KP_TRY(Transaction tx, Transaction::begin(db));
     KP_TRY(std::size_t version, applied_version(db));
-    if (version >= kMigrations.size()) return ok_status();
+    if (version >= kMigrations.size() || version >= up_to) return ok_status();
     Status s = db.run_script(kMigrations[version]);
     // Migration 3 starts the transfer log: records written before it become
     // its first leaves, in order.
