@@ -180,6 +180,15 @@ const std::vector<Command>& commands() {
        "inclusion proof against a checkpoint signed by the log key; with witness keys, also the later proof "
        "(R.receipt.tlog-proof) against a checkpoint that many witnesses (default all) cosigned.",
        cmd_receipt_verify},
+      {{"backup"}, {{"--data"}, {}, 1, 1}, "backup --data DATA DIR",
+       "Copy a data directory, also while serve runs: the database (SQLite's online backup), then the keys, the "
+       "settings and every file the copied database refers to, checked against it; DIR/knooppunt-backup.manifest "
+       "lists every file with its SHA-256. DIR must be new or empty and outside DATA.",
+       cmd_backup},
+      {{"restore"}, {{"--data"}, {}, 1, 1}, "restore --data NEWDATA DIR",
+       "Make a data directory from a backup: check every file against the backup's manifest first, then copy it "
+       "into NEWDATA (new or empty) with the modes and owners `init` gives, and migrate its database.",
+       cmd_restore},
   };
   return table;
 }

@@ -47,5 +47,7 @@ int cmd_retention_sweep(const Args& a);
 int cmd_manifest_check(const Args& a);
 int cmd_manifest_init(const Args& a);
 int cmd_receipt_verify(const Args& a);
+int cmd_backup(const Args& a);
+int cmd_restore(const Args& a);
 
 }  // namespace kp::cli

@@ -21,6 +21,7 @@
 #include "policy/identifiers.h"
 #include "policy/manifest.h"
 #include "policy/ranking.h"
+#include "store/accepted_manifests.h"
 #include "store/audit_events.h"
 #include "store/cases.h"
 #include "store/intake.h"
@@ -130,6 +131,11 @@ Poco::JSON::Object case_json(store::Db& db, const store::Case& c) {
       matches.add(mo);
     }
   o.set("matches", matches);
+  Poco::JSON::Array same;
+  auto same_files = store::same_files_as(db, c.id);
+  if (same_files.ok())
+    for (const auto& id : *same_files) same.add(id);
+  o.set("same_files_as", same);
   o.set("state", c.state);
   o.set("created", format_time(c.created_ms));
   o.set("state_changed",
@@ -173,10 +179,15 @@ int cmd_queue_list(const Args& a) {
       std::string also;
       if (matches.ok())
         for (const auto& m : *matches) also += (also.empty() ? "" : ",") + m.municipality;
+      std::string same;
+      auto same_files = store::same_files_as(db, c.id);
+      if (same_files.ok())
+        for (const auto& id : *same_files) same += (same.empty() ? "" : ",") + id;
       // The rank as the queue file spells it (rank-045: rounded half up).
       std::cout << c.id << "\t" << c.municipality << "\t" << policy::rank_label(c.score) << "\t" << c.state << "\t"
                 << c.domain << "\tkvk " << c.provider_kvk << " " << c.provider_name << "\t"
-                << c.score_parts << (also.empty() ? "" : "\talso reported by " + also) << "\n";
+                << c.score_parts << (also.empty() ? "" : "\talso reported by " + also)
+                << (same.empty() ? "" : "\tsame files as " + same) << "\n";
     }
     return ok_status();
   };

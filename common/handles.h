@@ -29,6 +29,11 @@ struct SqliteStmtDeleter {
 };
 using SqliteDb = std::unique_ptr<sqlite3, SqliteDbDeleter>;
 using SqliteStmt = std::unique_ptr<sqlite3_stmt, SqliteStmtDeleter>;
+// An online backup in progress (store/backup.h); finishing releases it.
+struct SqliteBackupDeleter {
+  void operator()(sqlite3_backup* b) const { sqlite3_backup_finish(b); }
+};
+using SqliteBackup = std::unique_ptr<sqlite3_backup, SqliteBackupDeleter>;
 
 struct SshSessionDeleter {
   void operator()(ssh_session s) const {

@@ -212,7 +212,7 @@ bool Stmt::col_null(int i) const {
   return sqlite3_column_type(st_.get(), i) == SQLITE_NULL;
 }
 
-Result<Db> Db::open(const std::string& path) {
+Result<Db> Db::open(const std::string& path, std::size_t migrate_up_to) {
   sqlite3* raw = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &raw,
@@ -224,7 +224,7 @@ Result<Db> Db::open(const std::string& path) {
   Db db(std::move(owned));
   KP_GUARD(
       db.run_script("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"));
-  KP_GUARD(migrate(db));
+  KP_GUARD(migrate(db, migrate_up_to));
   return db;
 }
 

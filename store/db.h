@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,7 +92,9 @@ class Db {
  public:
   // Opens (creating if needed) the database at `path` and applies every
   // pending schema migration. Errors: "store-open-failed", "store-migration-failed".
-  static Result<Db> open(const std::string& path);
+  // `migrate_up_to` stops after that many migrations (tests build databases
+  // at each earlier schema version with it; everything else takes them all).
+  static Result<Db> open(const std::string& path, std::size_t migrate_up_to = SIZE_MAX);
   // Opens an existing database read-only (SQLITE_OPEN_READONLY: the main
   // file's descriptor is O_RDONLY and every write is refused with
   // "store-failed"), with no migration and temp_store=MEMORY, and runs one
@@ -158,7 +161,11 @@ class UnsyncedCommits {
 };
 
 // Applies the numbered migrations in store/migrations.cpp that are newer
-// than PRAGMA user_version, each in its own transaction.
-Status migrate(Db& db);
+// than PRAGMA user_version (and at most `up_to` in all), each in its own
+// transaction.
+Status migrate(Db& db, std::size_t up_to = SIZE_MAX);
+
+// The schema version this build migrates to (the number of migrations).
+std::size_t latest_schema_version();
 
 }  // namespace kp::store

@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 21> kMigrations = {
+constexpr std::array<const char*, 22> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -403,7 +403,14 @@ END;
 ALTER TABLE receipts ADD COLUMN witnessed_size INTEGER;
 CREATE INDEX receipts_unwitnessed ON receipts(upload_id) WHERE witnessed_size IS NULL;
 )sql",
-    // 21: long-lived SSH keys of municipal systems a person registered
+    // 21: the files of each accepted package, as one key (SHA-256 over the
+    // sorted SHA-256s of its files, workers/duplicates.h), so a new package
+    // with the same files under another manifest shows staff the earlier case.
+    R"sql(
+ALTER TABLE accepted_manifests ADD COLUMN files_sha256 TEXT;
+CREATE INDEX accepted_manifests_files ON accepted_manifests(files_sha256) WHERE files_sha256 IS NOT NULL;
+)sql",
+    // 22: long-lived SSH keys of municipal systems a person registered
     // after an eHerkenning login (store/eherkenning.h): each bound to one
     // municipality and to the mandate it was registered under, so it logs
     // in only while that mandate is live (expires and is revoked with it).
@@ -430,13 +437,15 @@ Result<std::size_t> applied_version(Db& db) {
 
 }  // namespace
 
-Status migrate(Db& db) {
+std::size_t latest_schema_version() { return kMigrations.size(); }
+
+Status migrate(Db& db, std::size_t up_to) {
   // Read the version inside the write transaction, so that two processes
   // opening a fresh database at once never apply the same migration twice.
   for (;;) {
     KP_TRY(Transaction tx, Transaction::begin(db));
     KP_TRY(std::size_t version, applied_version(db));
-    if (version >= kMigrations.size()) return ok_status();
+    if (version >= kMigrations.size() || version >= up_to) return ok_status();
     Status s = db.run_script(kMigrations[version]);
     // Migration 3 starts the transfer log: records written before it become
     // its first leaves, in order.

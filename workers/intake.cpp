@@ -160,6 +160,8 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std
   std::optional<Error> rejection;
   std::optional<Checked> checked;
   std::string manifest_sha;
+  std::optional<std::string> files_sha;     // the files' key (duplicates.h)
+  std::vector<std::string> same_files;      // earlier cases with these files
   if (give_up) rejection = *give_up;
   else {
     KP_TRY(Fd inbox, confine::open_dir(ctx.data.box(upload.municipality) + "/inbox"));
@@ -183,6 +185,8 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std
       if (earlier) {
         rejection = std::move(*earlier);
         checked.reset();
+      } else if ((files_sha = files_key(parsed->files))) {
+        KP_TRY(same_files, store::cases_with_files(*ctx.db, *files_sha));
       }
     }
     if (!rejection) {
@@ -251,6 +255,14 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std
     auto queued = system_event(upload, "intake.queued", "success", std::nullopt);
     queued.object = "case/" + case_id + " " + c.queue_name;
     events.push_back(queued);
+    if (!same_files.empty()) {
+      // Another manifest over files accepted before: allowed, and shown.
+      std::string earlier;
+      for (const auto& id : same_files) earlier += (earlier.empty() ? "" : ",") + id;
+      auto same = system_event(upload, "intake.same_files", "success", std::nullopt);
+      same.object = "case/" + case_id + " same files as " + earlier;
+      events.push_back(same);
+    }
   }
   events.push_back(system_event(upload, "intake.receipt", "success", v.reason_code));
   r.accepted = v.accepted;
@@ -279,7 +291,7 @@ Status process_upload(IntakeContext& ctx, const store::Upload& upload, const std
     KP_TRY(int64_t item_id, store::insert_outbox_item(*ctx.db, item));
     (void)item_id;
     if (reply) KP_GUARD(store::insert_reply(*ctx.db, *reply));
-    if (v.accepted) KP_GUARD(store::insert_accepted_manifest(*ctx.db, manifest_sha, {*r.case_id, upload.id, now}));
+    if (v.accepted) KP_GUARD(store::insert_accepted_manifest(*ctx.db, manifest_sha, {*r.case_id, upload.id, now, files_sha}));
     return store::insert_receipt(*ctx.db, upload.id, json, sig);
   });
   if (!committed.ok()) {

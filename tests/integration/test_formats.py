@@ -247,3 +247,21 @@ def test_the_same_signed_package_twice_is_a_duplicate(it):
     assert first["state"] == "accepted" and second["state"] == "rejected", receipt
     assert receipt["reason_code"] == "duplicate-package" and case in receipt["reason_text"], receipt
     assert len(it.data.sql("SELECT * FROM cases WHERE upload_id = ?", (second["id"],))) == 0
+
+
+def test_the_same_files_under_a_new_manifest_are_accepted_and_shown_to_staff(it):
+    files = it.files("same")
+    it.upload({"files-once.age": it.seal(it.tar(files))})
+    it.upload({"files-again.age": it.seal(it.tar(files, irregularity="the same files, told again"))})
+    it.upload({"files-other.age": it.valid()})
+    first, again, other = (it.wait(n)[0] for n in ("files-once.age", "files-again.age", "files-other.age"))
+    assert first["state"] == again["state"] == other["state"] == "accepted"
+    case1, case2, case3 = (it.receipt(n)["case_id"] for n in ("files-once.age", "files-again.age", "files-other.age"))
+    listed = {c["case_id"]: c for c in json.loads(kp.kp_ok("queue", "list", "--json", data=it.data.path).stdout)}
+    assert listed[case2]["same_files_as"] == [case1] and listed[case1]["same_files_as"] == [case2]
+    assert listed[case3]["same_files_as"] == []
+    text = kp.kp_ok("queue", "list", data=it.data.path).stdout
+    assert any(l.startswith(case2) and l.endswith("same files as " + case1) for l in text.splitlines()), text
+    # ... and the transfer log says so.
+    [event] = it.data.audit(event="intake.same_files")
+    assert event["object"] == "case/%s same files as %s" % (case2, case1)

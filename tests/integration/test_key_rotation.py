@@ -272,8 +272,9 @@ def test_grace_periods_end(it, tmp_path):
     keys_dir = os.path.join(it.data.path, "keys")
     gone = [os.path.join(keys_dir, "log.previous.note.key"), os.path.join(keys_dir, "hub.previous.minisign.key"),
             public(it.data, "log.note.previous.vkey"), public(it.data, "hub.minisign.previous.pub")]
-    kp.wait_for(lambda: not any(os.path.exists(p) for p in gone), timeout=40)
-    assert it.data.audit(event="keys.previous_signing_key_destroyed")
+    assert kp.wait_for(lambda: not any(os.path.exists(p) for p in gone), timeout=40)
+    # The record follows the removal (its own transaction): wait for it too.
+    assert kp.wait_for(lambda: it.data.audit(event="keys.previous_signing_key_destroyed"), timeout=20)
     after = show(it.data)
     assert "log_previous_verifier_key" not in after and "hub_minisign_previous_key" not in after
     receipt = accepted_receipt(it, "after-grace.age")
