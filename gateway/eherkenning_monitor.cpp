@@ -14,6 +14,7 @@
 #include "common/digest.h"
 #include "common/log.h"
 #include "gateway/web_sessions.h"
+#include "keys/minisign.h"
 #include "keys/ssh_cert.h"
 #include "policy/eherkenning.h"
 #include "policy/identifiers.h"
@@ -54,31 +55,45 @@ std::string grant_key(const Grant& g) {
   return std::string(h.begin(), h.end());
 }
 
-MonitorReply cert_refused(store::Db& db, const EhCertRequest& r, const std::optional<std::string>& person,
-                          const std::string& reason) {
+// A refused request of a logged-in (or not) person, audited as `event`.
+MonitorReply person_refused(store::Db& db, const std::string& event, const std::optional<std::string>& person,
+                            const std::optional<std::string>& municipality, const std::string& source,
+                            const std::string& reason) {
   store::AuditEvent e;
-  e.event = "eherkenning.certificate";
+  e.event = event;
   e.outcome = "refused";
   e.actor = person;
   e.role = "person";
-  if (policy::valid_municipality_code(r.municipality)) e.municipality = r.municipality;
-  e.source = r.source;
+  e.municipality = municipality;
+  e.source = source;
   e.channel = "http";
   e.reason = reason;
   auto id = store::append_audit(db, e);
-  log::event("eherkenning.certificate", {{"outcome", "refused"}, {"reason", reason}});
+  log::event(event, {{"outcome", "refused"}, {"reason", reason}});
   MonitorReply out;
   out.reason = id.ok() ? reason : "store-failed";
   return out;
 }
 
-// OpenSSH's fingerprint of an ed25519 key: SHA256: + unpadded base64.
-std::string fingerprint(const keys::Ed25519Public& k) {
+MonitorReply cert_refused(store::Db& db, const EhCertRequest& r, const std::optional<std::string>& person,
+                          const std::string& reason) {
+  std::optional<std::string> municipality;
+  if (policy::valid_municipality_code(r.municipality)) municipality = r.municipality;
+  return person_refused(db, "eherkenning.certificate", person, municipality, r.source, reason);
+}
+
+// The SSH wire blob of an ed25519 public key.
+std::string key_blob(const keys::Ed25519Public& k) {
   std::vector<uint8_t> blob;
   Writer w(blob);
   w.str("ssh-ed25519");
   w.str(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
-  auto d = sha256(std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()));
+  return std::string(blob.begin(), blob.end());
+}
+
+// OpenSSH's fingerprint of an ed25519 key: SHA256: + unpadded base64.
+std::string fingerprint(const keys::Ed25519Public& k) {
+  auto d = sha256(key_blob(k));
   std::string b64 = base64_encode(d.data(), d.size());
   while (!b64.empty() && b64.back() == '=') b64.pop_back();
   return "SHA256:" + b64;
@@ -146,6 +161,70 @@ MonitorReply EhMonitor::certificate(const EhCertRequest& r, int64_t now_ms) {
   MonitorReply ok;
   ok.accepted = true;
   ok.certificate = keys::cert_line(blob, principal);
+  return ok;
+}
+
+MonitorReply EhMonitor::sign_key(const EhSignKeyRequest& r, int64_t now_ms) {
+  const char* event = "eherkenning.sign_key";
+  auto it = grants_.find(grant_key(r.grant));
+  if (it == grants_.end() || it->second.expires_ms <= now_ms)
+    return person_refused(db_, event, std::nullopt, std::nullopt, r.source, "grant-unknown");
+  const std::string person = it->second.person;
+  // What a browser's textarea sends: the key file (CRLF or LF) or the bare
+  // base64 line, perhaps with blank lines or spaces around it.
+  std::string text = r.public_key;
+  text.erase(0, std::min(text.size(), text.find_first_not_of(" \t\r\n")));
+  text.erase(text.find_last_not_of(" \t\r\n") + 1);
+  auto key = minisign::parse_public_key(text);
+  if (text.empty() || !key.ok()) return person_refused(db_, event, person, std::nullopt, r.source, "sign-key-malformed");
+  const std::string key_id = minisign::key_id_hex(key->key_id);
+  std::string replaced;
+  auto account = store::find_account(db_, person);
+  if (!account.ok()) return person_refused(db_, event, person, std::nullopt, r.source, "store-failed");
+  if (*account && (*account)->sign_key)
+    if (auto old = minisign::parse_public_key(*(*account)->sign_key); old.ok()) replaced = minisign::key_id_hex(old->key_id);
+  Status done = store::register_eh_sign_key(db_, person, minisign::format_public_key(*key), key_id, replaced, r.source);
+  if (!done.ok()) {
+    bool known = done.error().code == "eh-account-disabled";
+    return person_refused(db_, event, person, std::nullopt, r.source, known ? done.error().code : "store-failed");
+  }
+  log::event(event, {{"outcome", "success"}, {"person", person}, {"key_id", key_id}});
+  MonitorReply ok;
+  ok.accepted = true;
+  ok.key_id = key_id;
+  return ok;
+}
+
+MonitorReply EhMonitor::system_key(const EhSystemKeyRequest& r, int64_t now_ms) {
+  const char* event = "eherkenning.system_key";
+  std::optional<std::string> municipality;
+  if (policy::valid_municipality_code(r.municipality)) municipality = r.municipality;
+  auto refused = [&](const std::optional<std::string>& person, const std::string& reason) {
+    return person_refused(db_, event, person, municipality, r.source, reason);
+  };
+  auto it = grants_.find(grant_key(r.grant));
+  if (it == grants_.end() || it->second.expires_ms <= now_ms) return refused(std::nullopt, "grant-unknown");
+  const std::string person = it->second.person;
+  if (!municipality) return refused(person, "municipality-code-invalid");
+  auto mandate = store::latest_mandate(db_, person, r.municipality);
+  if (!mandate.ok()) return refused(person, "store-failed");
+  if (!*mandate) return refused(person, "mandate-missing");
+  if (Status live = policy::check_mandate(**mandate, now_ms, std::nullopt); !live.ok())
+    return refused(person, live.error().code);
+  auto key = keys::parse_ed25519_line(r.public_key);
+  if (!key.ok()) return refused(person, key.error().code);
+  const std::string blob = key_blob(*key);
+  store::SshKeyRecord record{"ssh-ed25519", base64_encode(reinterpret_cast<const uint8_t*>(blob.data()), blob.size()),
+                             fingerprint(*key)};
+  Status added = store::add_municipal_key(db_, person, r.municipality, (*mandate)->id, record, r.source, now_ms);
+  if (!added.ok()) {
+    const std::string& code = added.error().code;
+    return refused(person, code == "key-in-use" || code == "already-exists" ? code : "store-failed");
+  }
+  log::event(event, {{"outcome", "success"}, {"person", person}, {"municipality", r.municipality}});
+  MonitorReply ok;
+  ok.accepted = true;
+  ok.key_id = record.fingerprint;
   return ok;
 }
 

@@ -50,12 +50,26 @@ MonitorReply answer_eh_refused(store::Db& db, const EhRefusedRequest& r, int64_t
 //   user-ca-missing           no CA loaded
 // A certificate is valid from a minute ago (clock skew) for
 // eherkenning_certificate_validity, never beyond the mandate's end.
+//
+// sign_key() registers the person's minisign public key (one per person,
+// store::register_eh_sign_key), audited as `eherkenning.sign_key`; refused:
+//   grant-unknown             as above
+//   sign-key-malformed        not a minisign public key (file or base64 line)
+//   eh-account-disabled       the account was disabled since the login
+//
+// system_key() registers a long-lived ssh-ed25519 key of a municipal system
+// for one municipality, bound to the person's live mandate there
+// (store::add_municipal_key), audited as `eherkenning.system_key`; refused
+// as certificate() is (grant-unknown, municipality-code-invalid,
+// mandate-*, key-*), and key-in-use / already-exists.
 class EhMonitor {
  public:
   EhMonitor(store::Db& db, const Settings& s, std::optional<std::array<uint8_t, 64>> user_ca);
   ~EhMonitor();
   MonitorReply login(const EhLoginRequest& r, int64_t now_ms);
   MonitorReply certificate(const EhCertRequest& r, int64_t now_ms);
+  MonitorReply sign_key(const EhSignKeyRequest& r, int64_t now_ms);
+  MonitorReply system_key(const EhSystemKeyRequest& r, int64_t now_ms);
 
  private:
   struct Entry {

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "gateway/html.h"
 #include "gateway/web_reply.h"
+#include "keys/minisign.h"
 #include "policy/mandate.h"
 #include "store/registry.h"
 
@@ -119,9 +120,35 @@ std::string eh_refusal_text(const std::string& code) {
   if (code == "key-type-unsupported")
     return "Only ssh-ed25519 keys get a certificate. Make one with: ssh-keygen -t ed25519";
   if (code == "key-unreadable") return "That is not an OpenSSH public key line (ssh-ed25519 AAAA...).";
+  if (code == "key-in-use") return "That key is already registered as an account's own key at the hub.";
+  if (code == "already-exists") return "That key is already registered for this municipality.";
+  if (code == "sign-key-malformed")
+    return "That is not a minisign public key. Paste the contents of your minisign.pub (two lines: "
+           "\"untrusted comment: ...\" and the key starting with RW), or just the key line.";
   if (code.rfind("mandate-", 0) == 0)
     return "You hold no live mandate for that municipality. Log in with eHerkenning for it first.";
   return "The login could not be accepted. Log in again; if it happens again, contact the hub.";
+}
+
+std::string EherkenningWeb::sign_key_form(const WebSession& s) {
+  std::optional<std::string> current;
+  {
+    std::lock_guard<std::mutex> lock(store_.mu);
+    auto account = store::find_account(store_.db, s.auditor);
+    if (account.ok() && *account && (*account)->sign_key)
+      if (auto k = minisign::parse_public_key(*(*account)->sign_key); k.ok()) current = minisign::key_id_hex(k->key_id);
+  }
+  std::string body = "<h2>Signing key</h2><p id=\"sign-key-status\">";
+  body += current ? "Your packages' manifests are checked against minisign key <code id=\"sign-key-id\">" +
+                        html::escape(*current) + "</code>. Registering another key replaces it."
+                  : std::string("No signing key is registered: the hub refuses your packages until you register "
+                                "the minisign public key you sign their manifests with.");
+  body += "</p><form method=\"post\" action=\"/eherkenning/sign-key\"><input type=\"hidden\" name=\"csrf\" "
+          "value=\"" + html::escape(s.csrf) + "\"><p><label>Your minisign public key (the contents of "
+          "<code>minisign.pub</code>, made with <code>minisign -G</code>):<br><textarea id=\"sign-key\" "
+          "name=\"sign_key\" rows=\"3\" cols=\"80\"></textarea></label></p><p><button id=\"register-sign-key\" "
+          "type=\"submit\">Register signing key</button></p></form>";
+  return body;
 }
 
 std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
@@ -143,8 +170,10 @@ std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
   body += "</select></label></p><p><label>Your SSH public key (ssh-ed25519, the contents of "
           "<code>id_ed25519.pub</code>):<br><textarea id=\"public-key\" name=\"public_key\" rows=\"3\" "
           "cols=\"80\"></textarea></label></p><p><button id=\"get-certificate\" type=\"submit\">Get an SSH "
-          "certificate</button></p></form>";
-  return body;
+          "certificate</button> (for you, short-lived) or <button id=\"register-system-key\" type=\"submit\" "
+          "formaction=\"/eherkenning/system-key\">Register as a municipal system's key</button> (long-lived, "
+          "for this municipality only, as long as your mandate)</p></form>";
+  return body + sign_key_form(s);
 }
 
 bool EherkenningWeb::owns(const std::string& uri) {
@@ -214,6 +243,39 @@ void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
                                  html::escape(principal) + "@HOST</code>.</p><pre id=\"certificate\">" +
                                  html::escape(issued->certificate) +
                                  "</pre><p><a href=\"/eherkenning/home\">Back</a></p>"));
+    }
+    if (path == "/eherkenning/system-key" && method == "POST") {
+      Poco::Net::HTMLForm form;
+      if (!read_form(req, form)) return send(resp, refusal_page("form-invalid"));
+      if (!session) return send(resp, refusal_page("session-missing"));
+      if (!csrf_matches(*session, form.get("csrf", ""))) return send(resp, refusal_page("csrf-invalid"));
+      const std::string municipality = form.get("municipality", "");
+      auto added = monitor_.eh_system_key(session->grant, source, municipality, form.get("public_key", ""));
+      if (!added.ok()) return send(resp, refusal_page("store-failed"));
+      if (!added->accepted) return send(resp, refusal_page(added->reason));
+      const std::string principal = session->auditor + "@" + municipality;
+      return send(resp, page(HTTPResponse::HTTP_OK,
+                             "<p id=\"message\">The key <code id=\"system-key\">" + html::escape(added->key_id) +
+                                 "</code> of your municipal system logs in as <code id=\"principal\">" +
+                                 html::escape(principal) +
+                                 "</code> as long as your mandate for this municipality is live: it expires "
+                                 "with the mandate and ends when the hub revokes it.</p>"
+                                 "<p><a href=\"/eherkenning/home\">Back</a></p>"));
+    }
+    if (path == "/eherkenning/sign-key" && method == "POST") {
+      Poco::Net::HTMLForm form;
+      if (!read_form(req, form)) return send(resp, refusal_page("form-invalid"));
+      if (!session) return send(resp, refusal_page("session-missing"));
+      if (!csrf_matches(*session, form.get("csrf", ""))) return send(resp, refusal_page("csrf-invalid"));
+      auto registered = monitor_.eh_sign_key(session->grant, source, form.get("sign_key", ""));
+      if (!registered.ok()) return send(resp, refusal_page("store-failed"));
+      if (!registered->accepted) return send(resp, refusal_page(registered->reason));
+      return send(resp, page(HTTPResponse::HTTP_OK,
+                             "<p id=\"message\">Your signing key <code id=\"sign-key-id\">" +
+                                 html::escape(registered->key_id) +
+                                 "</code> is registered. Sign each package's manifest with it (<code>knooppunt "
+                                 "seal --sign-key minisign.key</code>); packages signed with another key are "
+                                 "refused.</p><p><a href=\"/eherkenning/home\">Back</a></p>"));
     }
     send(resp, page(HTTPResponse::HTTP_NOT_FOUND, "<p>Not found.</p>"));
   } catch (const Poco::Exception& e) {

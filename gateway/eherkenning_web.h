@@ -12,6 +12,13 @@
 //   POST /eherkenning/certificate  municipality + ssh-ed25519 public key (+ CSRF
 //                             token): the monitor signs an OpenSSH user
 //                             certificate for PERSON@GMxxxx (eh_cert)
+//   POST /eherkenning/system-key  municipality + ssh-ed25519 public key (+ CSRF):
+//                             a long-lived key of a municipal system, bound
+//                             to that municipality and mandate (eh_system_key)
+//   POST /eherkenning/sign-key  a minisign public key (+ CSRF token): the
+//                             monitor registers it as the person's signing
+//                             key, which intake checks manifests against
+//                             (eh_sign_key; one key per person)
 //
 // Every refusal is a page that names its reason code and says in plain
 // words what to do, with HTTP 403 (400 for a missing response).
@@ -39,6 +46,7 @@ class EherkenningWeb {
 
  private:
   std::string home(const WebSession& s, const std::string& note);
+  std::string sign_key_form(const WebSession& s);
   std::unique_ptr<SamlSp> sp_;
   HttpMonitorClient& monitor_;
   ReadOnlyStore& store_;

@@ -52,6 +52,8 @@ bool allowed_reason(MonitorOp op, std::string_view reason) {
     case MonitorOp::eh_login:
     case MonitorOp::eh_refused:
     case MonitorOp::eh_cert:
+    case MonitorOp::eh_sign_key:
+    case MonitorOp::eh_system_key:
     case MonitorOp::status:
       return false;
   }
@@ -131,12 +133,19 @@ std::string encode_request(const MonitorRequest& r) {
     w.str(f->source);
     w.str(f->reason);
     w.str(f->assertion_id);
-  } else if (const auto* k = std::get_if<EhCertRequest>(&r)) {
-    w.u8(static_cast<uint8_t>(MonitorOp::eh_cert));
+  } else if (std::holds_alternative<EhCertRequest>(r) || std::holds_alternative<EhSystemKeyRequest>(r)) {
+    const bool system = std::holds_alternative<EhSystemKeyRequest>(r);
+    const EhCertRequest* k = system ? &std::get<EhSystemKeyRequest>(r) : &std::get<EhCertRequest>(r);
+    w.u8(static_cast<uint8_t>(system ? MonitorOp::eh_system_key : MonitorOp::eh_cert));
     w.str(std::string_view(reinterpret_cast<const char*>(k->grant.data()), k->grant.size()));
     w.str(k->source);
     w.str(k->municipality);
     w.str(k->public_key);
+  } else if (const auto* g = std::get_if<EhSignKeyRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_sign_key));
+    w.str(std::string_view(reinterpret_cast<const char*>(g->grant.data()), g->grant.size()));
+    w.str(g->source);
+    w.str(g->public_key);
   } else if (std::holds_alternative<StatusRequest>(r)) {
     w.u8(static_cast<uint8_t>(MonitorOp::status));
   } else {
@@ -187,7 +196,7 @@ Result<MonitorRequest> parse_request(std::string_view bytes) {
     if (!eh_refusal_allowed(f.reason)) return protocol("eh_refused: reason not allowed: " + f.reason);
     return MonitorRequest(std::move(f));
   }
-  if (type == static_cast<uint8_t>(MonitorOp::eh_cert)) {
+  if (type == static_cast<uint8_t>(MonitorOp::eh_cert) || type == static_cast<uint8_t>(MonitorOp::eh_system_key)) {
     EhCertRequest c;
     std::string_view grant = in.str(32);
     if (in.ok() && grant.size() != 32) in.fail();
@@ -197,7 +206,19 @@ Result<MonitorRequest> parse_request(std::string_view bytes) {
     c.public_key = in.str(kMaxPublicKeyLine);
     if (!in.at_end()) return protocol("eh_cert: missing, oversized or extra fields");
     if (!numeric_address(c.source)) return protocol("eh_cert: source is not an address");
+    if (type == static_cast<uint8_t>(MonitorOp::eh_system_key)) return MonitorRequest(EhSystemKeyRequest{std::move(c)});
     return MonitorRequest(std::move(c));
+  }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_sign_key)) {
+    EhSignKeyRequest k;
+    std::string_view grant = in.str(32);
+    if (in.ok() && grant.size() != 32) in.fail();
+    if (in.ok()) std::memcpy(k.grant.data(), grant.data(), 32);
+    k.source = in.str(kMaxSourceBytes);
+    k.public_key = in.str(kMaxPublicKeyLine);
+    if (!in.at_end()) return protocol("eh_sign_key: missing, oversized or extra fields");
+    if (!numeric_address(k.source)) return protocol("eh_sign_key: source is not an address");
+    return MonitorRequest(std::move(k));
   }
   if (type == static_cast<uint8_t>(MonitorOp::status)) {
     if (!in.at_end()) return protocol("status: extra bytes");
@@ -233,6 +254,8 @@ std::string encode_reply(const MonitorReply& r) {
     w.raw(r.grant.data(), r.grant.size());
   } else if (!r.certificate.empty()) {
     w.str(r.certificate);
+  } else if (!r.key_id.empty()) {
+    w.str(r.key_id);
   } else if (r.host) {
     const HostStatus& h = *r.host;
     w.u8(h.store_ok ? 1 : 0);
@@ -264,6 +287,10 @@ Result<MonitorReply> parse_reply(std::string_view bytes, MonitorOp op) {
     if (in.ok()) std::memcpy(r.grant.data(), g.data(), 32);
   } else if (op == MonitorOp::eh_cert) {
     r.certificate = std::string(in.str(2048));
+  } else if (op == MonitorOp::eh_sign_key) {
+    r.key_id = std::string(in.str(16));
+  } else if (op == MonitorOp::eh_system_key) {
+    r.key_id = std::string(in.str(64));  // the key's SHA256 fingerprint
   } else if (op == MonitorOp::status) {
     HostStatus h;
     const uint8_t store_ok = in.u8();
@@ -355,6 +382,20 @@ Result<MonitorReply> HttpMonitorClient::eh_cert(const Grant& grant, const std::s
   return parse_reply(raw, MonitorOp::eh_cert);
 }
 
+Result<MonitorReply> HttpMonitorClient::eh_sign_key(const Grant& grant, const std::string& source,
+                                                    const std::string& public_key) {
+  EhSignKeyRequest k{grant, source, public_key.substr(0, kMaxPublicKeyLine)};
+  KP_TRY(std::string raw, exchange(encode_request(k)));
+  return parse_reply(raw, MonitorOp::eh_sign_key);
+}
+
+Result<MonitorReply> HttpMonitorClient::eh_system_key(const Grant& grant, const std::string& source,
+                                                      const std::string& municipality, const std::string& public_key) {
+  EhSystemKeyRequest k{{grant, source, municipality.substr(0, 6), public_key.substr(0, kMaxPublicKeyLine)}};
+  KP_TRY(std::string raw, exchange(encode_request(k)));
+  return parse_reply(raw, MonitorOp::eh_system_key);
+}
+
 // ---------------------------------------------------------------- monitor
 
 HttpMonitor::HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca)
@@ -378,6 +419,8 @@ MonitorReply HttpMonitor::answer(const MonitorRequest& r, int64_t now_ms) {
   if (const auto* e = std::get_if<EhLoginRequest>(&r)) return eh_->login(*e, now_ms);
   if (const auto* f = std::get_if<EhRefusedRequest>(&r)) return answer_eh_refused(db_, *f, now_ms);
   if (const auto* c = std::get_if<EhCertRequest>(&r)) return eh_->certificate(*c, now_ms);
+  if (const auto* k = std::get_if<EhSignKeyRequest>(&r)) return eh_->sign_key(*k, now_ms);
+  if (const auto* k = std::get_if<EhSystemKeyRequest>(&r)) return eh_->system_key(*k, now_ms);
   if (std::holds_alternative<StatusRequest>(r)) {
     if (!status_) return refusal("status-unavailable");
     MonitorReply ok;

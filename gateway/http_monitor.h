@@ -37,6 +37,16 @@
 //                  the person's live mandate for that municipality and signs
 //                  a user certificate with the gateway's user CA
 //                  (keys/ssh_cert.h), audited as `eherkenning.certificate`.
+//   eh_sign_key    grant, source, a minisign public key (file text or the
+//                  bare base64 line): the monitor registers it as the
+//                  person's signing key (what intake checks manifests
+//                  against), audited as `eherkenning.sign_key`; accepted:
+//                  the key id.
+//   eh_system_key  grant, source, GM code, an ssh-ed25519 public key line:
+//                  the monitor registers it as a long-lived key of a
+//                  municipal system, bound to that municipality and the
+//                  person's live mandate there (store::add_municipal_key),
+//                  audited as `eherkenning.system_key`.
 //   status         no fields: what /healthz and /metrics need that only the
 //                  monitor can see (HostStatus: its store answers, free space
 //                  on the data directory's file system, the serve parent's
@@ -92,7 +102,8 @@ inline constexpr std::size_t kMaxLoginTokenBytes = 1024;
 using Grant = std::array<uint8_t, 32>;
 
 enum class MonitorOp : uint8_t {
-  login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7, status = 8
+  login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7, status = 8,
+  eh_sign_key = 9, eh_system_key = 10
 };
 inline constexpr std::size_t kMaxPublicKeyLine = 1024;
 
@@ -116,9 +127,15 @@ struct EhCertRequest {
   Grant grant{};
   std::string source, municipality, public_key;
 };
+// The same fields as a certificate request; its own type for the variant.
+struct EhSystemKeyRequest : EhCertRequest {};
 struct StatusRequest {};
-using MonitorRequest =
-    std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest, StatusRequest>;
+struct EhSignKeyRequest {
+  Grant grant{};
+  std::string source, public_key;
+};
+using MonitorRequest = std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest,
+                                    StatusRequest, EhSignKeyRequest, EhSystemKeyRequest>;
 
 // The status request's answer.
 struct HostStatus {
@@ -136,6 +153,7 @@ struct MonitorReply {
   std::string person, municipality;  // eh_login accepted (with a grant)
   bool first_login = false;          // eh_login accepted
   std::string certificate;           // eh_cert accepted: the OpenSSH certificate line
+  std::string key_id;                // eh_sign_key accepted: the minisign key id; eh_system_key: the fingerprint
   std::optional<HostStatus> host;    // status accepted
 };
 
@@ -167,6 +185,9 @@ class HttpMonitorClient {
                                   const std::string& assertion_id);
   Result<MonitorReply> eh_cert(const Grant& grant, const std::string& source, const std::string& municipality,
                                const std::string& public_key);
+  Result<MonitorReply> eh_sign_key(const Grant& grant, const std::string& source, const std::string& public_key);
+  Result<MonitorReply> eh_system_key(const Grant& grant, const std::string& source, const std::string& municipality,
+                                     const std::string& public_key);
   Result<HostStatus> status();
   // Sends `request` as it is and returns the raw reply (test hooks send
   // forged requests through this).

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "policy/identifiers.h"
+#include "store/eherkenning.h"
 
 namespace kp::gateway {
 
@@ -51,7 +52,10 @@ Result<bool> Authority::key_registered(const LoginName& login, const store::SshK
     KP_GUARD(check_certificate(login, key));
     return true;
   }
-  return store::account_has_key(db_, login.account, key.key_base64);
+  KP_TRY(bool own, store::account_has_key(db_, login.account, key.key_base64));
+  if (own || !login.municipality) return own;
+  KP_TRY(auto bound, store::municipal_key_mandate(db_, login.account, *login.municipality, key.key_base64));
+  return bound.has_value();
 }
 
 Result<Principal> Authority::authenticate(const LoginName& login, const store::SshKeyRecord& key,
@@ -59,6 +63,7 @@ Result<Principal> Authority::authenticate(const LoginName& login, const store::S
   KP_TRY(auto account, store::find_account(db_, login.account));
   KP_ENSURE(account, "unknown-user", "no account " + login.account);
   KP_ENSURE(!account->disabled_ms, "account-disabled", "the account " + login.account + " is disabled");
+  std::optional<int64_t> key_mandate;  // a municipal system's key: the mandate it is bound to
   if (key.key_type == keys::kEd25519CertType) {
     // A certificate stands in for a registered key, for persons only; the
     // mandate below is checked as for any key.
@@ -66,7 +71,11 @@ Result<Principal> Authority::authenticate(const LoginName& login, const store::S
     KP_GUARD(check_certificate(login, key));
   } else {
     KP_TRY(bool has_key, store::account_has_key(db_, login.account, key.key_base64));
-    KP_ENSURE(has_key, "key-not-registered", "key " + key.fingerprint + " is not registered for " + login.account);
+    if (!has_key && login.municipality) {
+      KP_TRY(key_mandate, store::municipal_key_mandate(db_, login.account, *login.municipality, key.key_base64));
+    }
+    KP_ENSURE(has_key || key_mandate, "key-not-registered",
+              "key " + key.fingerprint + " is not registered for " + login.account);
   }
   Principal p;
   p.account = login.account;
@@ -96,6 +105,10 @@ Result<Principal> Authority::authenticate(const LoginName& login, const store::S
     mandate = usable.front();
   }
   KP_GUARD(policy::check_mandate(*mandate, log::now_ms(), std::nullopt));
+  // A municipal system's key lives and dies with the mandate it was
+  // registered under: a mandate granted again later does not revive it.
+  KP_ENSURE(!key_mandate || *key_mandate == mandate->id, "key-mandate-ended",
+            "this municipal system's key was registered under a mandate that has ended; register it again");
   p.municipality = mandate->municipality;
   p.mandate_id = mandate->id;
   KP_GUARD(store::mark_mandate_activated(db_, mandate->id, log::now_ms()));

@@ -62,7 +62,10 @@ class Authority {
   // "municipality-ambiguous", and those of policy::check_mandate; for a
   // certificate also "cert-login-name" (log in as PERSON@GMxxxx), "cert-not-person",
   // and those of keys::verify_cert / keys::check_cert (cert-ca-unknown,
-  // cert-expired, cert-principal-wrong, cert-critical-option, ...).
+  // cert-expired, cert-principal-wrong, cert-critical-option, ...). A key
+  // of a municipal system (store::add_municipal_key) logs in only as
+  // PERSON@GMxxxx for its municipality, while the mandate it is bound to is
+  // live ("key-mandate-ended" once another mandate replaced it).
   Result<Principal> authenticate(const LoginName& login, const store::SshKeyRecord& key,
                                  const std::string& source);
 

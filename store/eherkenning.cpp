@@ -115,4 +115,67 @@ Result<EhLoginResult> record_eh_login(Db& db, const EhLogin& l, int64_t now_ms) 
   return r;
 }
 
+Status register_eh_sign_key(Db& db, const std::string& person, const std::string& key_text,
+                            const std::string& key_id, const std::string& replaced_id, const std::string& source) {
+  KP_TRY(Transaction tx, Transaction::begin(db));
+  KP_TRY(Stmt up, db.prepare("UPDATE accounts SET sign_key = ? WHERE id = ? AND role = 'person' "
+                             "AND disabled_ms IS NULL"));
+  up.bind(1, key_text).bind(2, person);
+  KP_GUARD(up.run());
+  KP_ENSURE(db.changes() > 0, "eh-account-disabled", "this person's account is disabled at the hub");
+  AuditEvent e;
+  e.event = "eherkenning.sign_key";
+  e.outcome = "success";
+  e.actor = person;
+  e.role = "person";
+  e.object = "minisign key " + key_id + (replaced_id.empty() ? "" : " (replaces " + replaced_id + ")");
+  e.source = source;
+  e.channel = "http";
+  KP_TRY(int64_t audit_id, append_audit(db, e));
+  (void)audit_id;
+  return tx.commit();
+}
+
+Status add_municipal_key(Db& db, const std::string& person, const std::string& municipality, int64_t mandate_id,
+                         const SshKeyRecord& key, const std::string& source, int64_t now_ms) {
+  KP_TRY(Transaction tx, Transaction::begin(db));
+  KP_TRY(Stmt own, db.prepare("SELECT 1 FROM ssh_keys WHERE key_base64 = ?"));
+  own.bind(1, key.key_base64);
+  KP_TRY(bool taken, own.step());
+  KP_ENSURE(!taken, "key-in-use", "the SSH key " + key.fingerprint + " is an account's own key");
+  KP_TRY(Stmt add, db.prepare("INSERT INTO municipal_keys(account, municipality, mandate_id, key_type, key_base64, "
+                              "fingerprint, created_ms) VALUES (?,?,?,?,?,?,?)"));
+  add.bind(1, person).bind(2, municipality).bind(3, mandate_id).bind(4, key.key_type).bind(5, key.key_base64)
+      .bind(6, key.fingerprint).bind(7, now_ms);
+  Status s = add.run();
+  if (!s.ok()) {
+    if (s.error().code == "store-duplicate")
+      return make_error("already-exists", "the key " + key.fingerprint + " is registered for " + municipality);
+    return s;
+  }
+  AuditEvent e;
+  e.event = "eherkenning.system_key";
+  e.outcome = "success";
+  e.actor = person;
+  e.role = "person";
+  e.municipality = municipality;
+  e.object = "municipal system key " + key.fingerprint + " bound to mandate " + std::to_string(mandate_id);
+  e.source = source;
+  e.channel = "http";
+  KP_TRY(int64_t audit_id, append_audit(db, e));
+  (void)audit_id;
+  return tx.commit();
+}
+
+Result<std::optional<int64_t>> municipal_key_mandate(Db& db, const std::string& person,
+                                                     const std::string& municipality,
+                                                     const std::string& key_base64) {
+  KP_TRY(Stmt st, db.prepare("SELECT mandate_id FROM municipal_keys WHERE account = ? AND municipality = ? "
+                             "AND key_base64 = ?"));
+  st.bind(1, person).bind(2, municipality).bind(3, key_base64);
+  KP_TRY(bool row, st.step());
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(st.col_int(0));
+}
+
 }  // namespace kp::store

@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "policy/eherkenning.h"
 #include "store/db.h"
+#include "store/registry.h"
 
 namespace kp::store {
 
@@ -47,5 +48,29 @@ struct EhLoginResult {
 // a login; the operator may `mandate grant` again, which logins then refresh
 // without changing its validity).
 Result<EhLoginResult> record_eh_login(Db& db, const EhLogin& login, int64_t now_ms);
+
+// Registers `key_text` (a minisign public key file, checked by the caller)
+// as the person's signing key -- one per person, for every municipality
+// they act for, the key intake checks their manifests against, as
+// `person add --sign-key` does for an operator-managed person -- replacing
+// any earlier one, and appends `eherkenning.sign_key` naming the key id
+// (and the one it replaces), in one transaction.
+// Errors: "eh-account-disabled" (no such person, or disabled).
+Status register_eh_sign_key(Db& db, const std::string& person, const std::string& key_text,
+                            const std::string& key_id, const std::string& replaced_id, const std::string& source);
+
+// Registers `key` as a long-lived key of a municipal system for `person`
+// at `municipality`, bound to mandate `mandate_id` (the caller checked it is
+// live), and appends `eherkenning.system_key` (fingerprint, mandate) in one
+// transaction. Errors: "key-in-use" (the key is an account's own SSH key),
+// "already-exists" (registered before for this person and municipality).
+Status add_municipal_key(Db& db, const std::string& person, const std::string& municipality, int64_t mandate_id,
+                         const SshKeyRecord& key, const std::string& source, int64_t now_ms);
+
+// The mandate a municipal key of `person` at `municipality` is bound to, if
+// `key_base64` is one.
+Result<std::optional<int64_t>> municipal_key_mandate(Db& db, const std::string& person,
+                                                     const std::string& municipality,
+                                                     const std::string& key_base64);
 
 }  // namespace kp::store

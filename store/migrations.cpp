@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 21> kMigrations = {
+constexpr std::array<const char*, 22> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -409,6 +409,21 @@ CREATE INDEX receipts_unwitnessed ON receipts(upload_id) WHERE witnessed_size IS
     R"sql(
 ALTER TABLE accepted_manifests ADD COLUMN files_sha256 TEXT;
 CREATE INDEX accepted_manifests_files ON accepted_manifests(files_sha256) WHERE files_sha256 IS NOT NULL;
+)sql",
+    // 22: long-lived SSH keys of municipal systems a person registered
+    // after an eHerkenning login (store/eherkenning.h): each bound to one
+    // municipality and to the mandate it was registered under, so it logs
+    // in only while that mandate is live (expires and is revoked with it).
+    R"sql(
+CREATE TABLE municipal_keys(
+  account TEXT NOT NULL REFERENCES accounts(id),
+  municipality TEXT NOT NULL REFERENCES municipalities(code),
+  mandate_id INTEGER NOT NULL REFERENCES mandates(id),
+  key_type TEXT NOT NULL,
+  key_base64 TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (account, municipality, key_base64));
 )sql",
 };
 

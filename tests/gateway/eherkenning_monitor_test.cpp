@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include "keys/minisign.h"
 #include "store/audit_events.h"
 #include "store/eherkenning.h"
 #include "store/registry.h"
@@ -100,4 +101,74 @@ TEST_CASE("eherkenning monitor: decisions, each audited") {
                                        {"refused", "eh-level-too-low"},
                                        {"refused", "eh-expired"},
                                        {"refused", "eherkenning-off"}});
+}
+
+TEST_CASE("eherkenning monitor: a signing key round-trips, is registered once logged in, and is checked") {
+  Grant g{};
+  g[0] = 7;
+  auto parsed = parse_request(encode_request(EhSignKeyRequest{g, "127.0.0.1", "RWQ key"}));
+  REQUIRE(parsed.ok());
+  CHECK(std::get<EhSignKeyRequest>(*parsed).grant == g);
+  CHECK(std::get<EhSignKeyRequest>(*parsed).public_key == "RWQ key");
+  CHECK(parse_request(encode_request(EhSignKeyRequest{g, "127.0.0.1", std::string(kMaxPublicKeyLine + 1, 'k')}))
+            .error().code == "monitor-protocol");
+  MonitorReply r;
+  r.accepted = true;
+  r.key_id = "3AC59A8E13221989";
+  auto back = parse_reply(encode_reply(r), MonitorOp::eh_sign_key);
+  REQUIRE(back.ok());
+  CHECK(back->key_id == "3AC59A8E13221989");
+
+  World w;
+  EhMonitor eh(w.db, w.settings, std::nullopt);
+  auto key = minisign::generate();
+  REQUIRE(key.ok());
+  const std::string pub = minisign::format_public_key(key->public_key());
+  CHECK(eh.sign_key({g, "127.0.0.1", pub}, 1000).reason == "grant-unknown");
+  auto login = eh.login({"127.0.0.1", facts("_k1")}, 1000);
+  REQUIRE(login.accepted);
+  CHECK(eh.sign_key({login.grant, "127.0.0.1", "RWQ not a key"}, 1001).reason == "sign-key-malformed");
+  auto ok = eh.sign_key({login.grant, "127.0.0.1", "\r\n" + minisign::public_key_base64(key->public_key()) + "\r\n"},
+                        1002);
+  REQUIRE(ok.accepted);
+  CHECK(ok.key_id == minisign::key_id_hex(key->key_id));
+  auto account = store::find_account(w.db, login.person);
+  REQUIRE((account.ok() && *account && (*account)->sign_key));
+  CHECK(*(*account)->sign_key == pub);
+  auto events = store::list_audit(w.db, std::string("eherkenning.sign_key"));
+  REQUIRE(events.ok());
+  REQUIRE(events->size() == 3);
+  CHECK((*events)[0].reason.value_or("") == "grant-unknown");
+  CHECK((*events)[1].reason.value_or("") == "sign-key-malformed");
+  CHECK((*events)[2].object.value_or("") == "minisign key " + ok.key_id);
+}
+
+TEST_CASE("eherkenning monitor: a municipal system's key is bound to the live mandate") {
+  Grant g{};
+  const std::string line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOenKjORcuBovlAJU1D+1n3mo+Pg3TJVE5yXnmJqYCcL x";
+  auto parsed = parse_request(encode_request(EhSystemKeyRequest{{g, "127.0.0.1", "GM0001", line}}));
+  REQUIRE(parsed.ok());
+  REQUIRE(std::holds_alternative<EhSystemKeyRequest>(*parsed));  // not taken for a certificate request
+  CHECK(std::get<EhSystemKeyRequest>(*parsed).municipality == "GM0001");
+  CHECK(std::holds_alternative<EhCertRequest>(*parse_request(encode_request(EhCertRequest{g, "127.0.0.1", "GM0001", line}))));
+
+  World w;
+  REQUIRE(store::add_municipality(w.db, {"GM0002", "B", {}}, 1).ok());
+  EhMonitor eh(w.db, w.settings, std::nullopt);
+  auto login = eh.login({"127.0.0.1", facts("_s1")}, 1000);
+  REQUIRE(login.accepted);
+  CHECK(eh.system_key({{login.grant, "127.0.0.1", "GM0002", line}}, 1001).reason == "mandate-missing");
+  CHECK(eh.system_key({{login.grant, "127.0.0.1", "GM0001", "ssh-rsa AAAA x"}}, 1001).reason == "key-type-unsupported");
+  auto ok = eh.system_key({{login.grant, "127.0.0.1", "GM0001", line}}, 1002);
+  REQUIRE(ok.accepted);
+  CHECK(ok.key_id.rfind("SHA256:", 0) == 0);
+  CHECK(eh.system_key({{login.grant, "127.0.0.1", "GM0001", line}}, 1003).reason == "already-exists");
+  auto mandate = store::latest_mandate(w.db, login.person, "GM0001");
+  REQUIRE((mandate.ok() && *mandate));
+  auto bound = store::municipal_key_mandate(w.db, login.person, "GM0001",
+                                            "AAAAC3NzaC1lZDI1NTE5AAAAIOenKjORcuBovlAJU1D+1n3mo+Pg3TJVE5yXnmJqYCcL");
+  REQUIRE(bound.ok());
+  CHECK(*bound == std::optional<int64_t>((*mandate)->id));
+  CHECK_FALSE(*store::municipal_key_mandate(w.db, login.person, "GM0002",
+                                            "AAAAC3NzaC1lZDI1NTE5AAAAIOenKjORcuBovlAJU1D+1n3mo+Pg3TJVE5yXnmJqYCcL"));
 }

@@ -404,6 +404,15 @@ def test_browser_flow_with_screenshots(env, browser, tmp_path):  # noqa: F811
         cert = wait_for("certificate").text
         assert cert.startswith("ssh-ed25519-cert-v01@openssh.com ")
         shot("eherkenning-4-certificate.png")
+        # The minisign key the person signs manifests with (intake checks it).
+        pub = os.path.join(str(tmp_path), "browser.minisign.pub")
+        r = kp.run(["minisign", "-G", "-W", "-p", pub, "-s", pub[:-4] + ".key"])
+        assert r.returncode == 0, r.stderr
+        browser.get(base + "/eherkenning/home")
+        browser.find_element(By.ID, "sign-key").send_keys(open(pub).read().strip())
+        browser.find_element(By.ID, "register-sign-key").click()
+        assert wait_for("sign-key-id").text in open(pub).read()
+        shot("eherkenning-6-sign-key.png")
         # A refusal page: level 2.
         broker.next = eh_broker.Person(pseudonym, KVK_A, level="loa2")
         browser.get(base + "/eherkenning/login")
