@@ -117,6 +117,18 @@ Status give_up(const store::Upload& u, store::ClaimTable table, int64_t attempts
   return process(std::optional<Error>(intake_failed()));
 }
 
+// The transfer log's record that a replaced key's grace period ended and
+// its secret was destroyed.
+void record_key_destroyed(store::Db& db, const char* event) {
+  store::AuditEvent e;
+  e.event = event;
+  e.outcome = "success";
+  e.actor = "intake-worker";
+  e.role = "system";
+  e.channel = "worker";
+  log_failed("audit", store::append_audit(db, e));
+}
+
 bool process_alive(int64_t pid) {
   if (pid <= 0) return false;
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
@@ -190,25 +202,9 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
     // reload the identities after a rotation.
     if (log::now_ms() - last_checkpoint_ms >= kCheckpointIntervalMs) {
       auto destroyed = keys::expire_previous_intake(data, log::now_ms());
-      if (destroyed.ok() && *destroyed) {
-        store::AuditEvent e;
-        e.event = "keys.previous_intake_destroyed";
-        e.outcome = "success";
-        e.actor = "intake-worker";
-        e.role = "system";
-        e.channel = "worker";
-        log_failed("audit", store::append_audit(db, e));
-      }
+      if (destroyed.ok() && *destroyed) record_key_destroyed(db, "keys.previous_intake_destroyed");
       auto expired = keys::expire_previous_signing_keys(data, log::now_ms());
-      if (expired.ok() && *expired) {
-        store::AuditEvent e;
-        e.event = "keys.previous_signing_key_destroyed";
-        e.outcome = "success";
-        e.actor = "intake-worker";
-        e.role = "system";
-        e.channel = "worker";
-        log_failed("audit", store::append_audit(db, e));
-      }
+      if (expired.ok() && *expired) record_key_destroyed(db, "keys.previous_signing_key_destroyed");
       if (keys::intake_generation(data) != key_generation) {
         auto ids = keys::load_intake_identities(data);
         if (ids.ok()) {
@@ -248,12 +244,18 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
     // claimed past the limit is given up without opening it again.
     auto attempts = store::attempts_of(db, table, u.id);
     const int64_t n = attempts.ok() ? *attempts : 1;
-    // A first attempt is never past the limit (at least 1): the settings
-    // are read again only for a row tried before.
-    const bool past_limit = n > 1 && n > retry_policy(data).max_attempts;
+    // The settings are read at most once per row, and only when needed: a
+    // first attempt is never past the limit (at least 1), and a success
+    // needs no backoff.
+    std::optional<RetryPolicy> read_policy;
+    auto policy_now = [&]() -> const RetryPolicy& {
+      if (!read_policy) read_policy = retry_policy(data);
+      return *read_policy;
+    };
+    const bool past_limit = n > 1 && n > policy_now().max_attempts;
     Status s = past_limit ? give_up(u, table, n - 1, process) : process(std::nullopt);
     if (s.ok()) continue;
-    const RetryPolicy policy = retry_policy(data);
+    const RetryPolicy& policy = policy_now();
     const Failure failure = classify(s.error(), data, u.size);
     if (failure == Failure::parser_lost) {
       // The zygote is gone. A new one must not be forked from a process
