@@ -20,6 +20,7 @@
 #include "keys/cosignature.h"
 #include "keys/minisign.h"
 #include "keys/signed_note.h"
+#include "workers/witnessed_proofs.h"
 
 namespace kp::cli {
 
@@ -110,8 +111,7 @@ int cmd_receipt_verify(const Args& a) {
     // With witness keys: the later proof against a checkpoint they cosigned.
     KP_TRY(WitnessKeys witnesses, witness_keys_of(a));
     if (witnesses.keys.empty()) return ok_status();
-    const std::string proof_path =
-        a.get_or("--proof", (path.ends_with(".json") ? path.substr(0, path.size() - 5) : path) + ".tlog-proof");
+    const std::string proof_path = a.get_or("--proof", workers::witnessed_proof_name(path));
     auto proof_text = read_small_file(proof_path, 1 << 20);
     KP_ENSURE(proof_text.ok(), "receipt-not-witnessed",
               proof_path + " is not there (yet): the hub places it once enough witnesses cosigned a checkpoint "

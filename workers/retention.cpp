@@ -9,6 +9,7 @@
 #include "gateway/confine.h"
 #include "policy/identifiers.h"
 #include "workers/queue_pair.h"
+#include "workers/witnessed_proofs.h"
 
 namespace kp::workers {
 
@@ -164,8 +165,8 @@ std::vector<std::string> retention_files(const store::RetentionItem& item) {
         files.push_back(relative(kLayout.box(m)) + "/archive/" + item.name + ".minisig");
       }
       // So is its proof against a witnessed checkpoint (witnessed_proofs.h).
-      if (constexpr std::string_view json = ".json"; item.name.ends_with(json)) {
-        const std::string proof = item.name.substr(0, item.name.size() - json.size()) + ".tlog-proof";
+      if (item.name.ends_with(".json")) {
+        const std::string proof = witnessed_proof_name(item.name);
         if (ok(proof)) {
           files.push_back(relative(kLayout.box(m)) + "/outbox/" + proof);
           files.push_back(relative(kLayout.box(m)) + "/archive/" + proof);

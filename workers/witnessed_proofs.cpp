@@ -2,6 +2,7 @@
 #include "workers/witnessed_proofs.h"
 
 #include <string>
+#include <string_view>
 
 #include "audit/log.h"
 #include "common/log.h"
@@ -16,6 +17,13 @@ namespace {
 constexpr int kBatch = 256;
 
 }  // namespace
+
+std::string witnessed_proof_name(const std::string& receipt_name) {
+  constexpr std::string_view json = ".json";
+  const std::string base =
+      receipt_name.ends_with(json) ? receipt_name.substr(0, receipt_name.size() - json.size()) : receipt_name;
+  return base + ".tlog-proof";
+}
 
 Status place_witnessed_proofs(store::Db& db, const DataDir& data, int64_t quorum) {
   if (quorum <= 0) return ok_status();
@@ -32,7 +40,7 @@ Status place_witnessed_proofs(store::Db& db, const DataDir& data, int64_t quorum
     auto proof = audit::proof_against(db, r.log_index, *cp);
     if (!proof.ok()) s = proof.error();
     if (s.ok()) s = write_work_file(work, *proof);
-    if (s.ok()) s = status_of(place(work, data.box(r.municipality) + "/outbox", r.name + ".receipt.tlog-proof"));
+    if (s.ok()) s = status_of(place(work, data.box(r.municipality) + "/outbox", witnessed_proof_name(r.name + ".receipt.json")));
     if (s.ok()) s = store::mark_receipt_witnessed(db, r.upload_id, cp->size);
     if (!s.ok()) {
       log::event("witness.proof_failed",

@@ -12,12 +12,17 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "common/datadir.h"
 #include "common/result.h"
 #include "store/db.h"
 
 namespace kp::workers {
+
+// The proof's name beside receipt `receipt_name` ("X.receipt.json" ->
+// "X.receipt.tlog-proof"; a name without ".json" gets the suffix added).
+std::string witnessed_proof_name(const std::string& receipt_name);
 
 // Places the proofs of up to a few hundred waiting receipts (the rest at the
 // next call). Errors: store and file errors; a receipt whose proof failed
