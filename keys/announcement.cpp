@@ -184,7 +184,10 @@ Result<Announcement> verify_minisign_announcement(std::string_view text, std::st
     KP_ENSURE(a.old_key == minisign::public_key_base64(old_key), "announcement-signature-invalid",
               "the announcement names another old key (" + a.old_key + ")");
     KP_TRY(minisign::PublicKey fresh, minisign::parse_public_key(a.new_key));
-    KP_ENSURE(a.new_id == minisign::key_id_hex(fresh.key_id), "announcement-malformed",
+    // Announcements written before key ids lost their leading zeros (as minisign prints them) still verify.
+    const auto first = a.new_id.find_first_not_of('0');
+    const std::string unpadded = first == std::string::npos ? "0" : a.new_id.substr(first);
+    KP_ENSURE(unpadded == minisign::key_id_hex(fresh.key_id), "announcement-malformed",
               "the new key id does not match the new key");
   }
   return a;

@@ -93,7 +93,9 @@ std::string key_id_hex(const KeyId& id) {
     s.push_back(digits[id[i] >> 4]);
     s.push_back(digits[id[i] & 15]);
   }
-  return s;
+  // minisign prints the id with "%" PRIX64: no leading zeros. Users compare it with minisign's own output.
+  const auto first = s.find_first_not_of('0');
+  return first == std::string::npos ? "0" : s.substr(first);
 }
 
 Result<SecretKey> generate() {

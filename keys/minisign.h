@@ -82,8 +82,9 @@ struct SecretKey {
   PublicKey public_key() const;
 };
 
-// The key id as minisign prints it: 16 uppercase hex digits of the id read
-// as a little-endian integer ("minisign public key 3AC59A8E13221989").
+// The key id as minisign prints it: the id read as a little-endian integer,
+// in uppercase hex without leading zeros ("minisign public key 3AC59A8E13221989",
+// "... 2667EAA64F2940A" for an id whose top digit is zero).
 std::string key_id_hex(const KeyId& id);
 
 // A fresh random key pair and key id. Fails only if libsodium cannot start

@@ -105,6 +105,14 @@ TEST_CASE("minisign file formats") {
   CHECK(ms::format_signature(*s) == *sig);
 }
 
+TEST_CASE("a key id prints as minisign prints it, without leading zeros") {
+  ms::KeyId id{};  // little-endian: the last byte is the most significant
+  id = {0x0A, 0x94, 0xF2, 0x64, 0xAA, 0x7E, 0x66, 0x02};
+  CHECK(ms::key_id_hex(id) == "2667EAA64F2940A");
+  CHECK(ms::key_id_hex(ms::KeyId{}) == "0");
+  CHECK(ms::key_id_hex(ms::KeyId{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}) == "FFFFFFFFFFFFFFFF");
+}
+
 TEST_CASE("minisign reads keys and signatures made by the CLI") {
   auto sk = ms::parse_secret_key(kCliSecret);
   REQUIRE(sk.ok());
