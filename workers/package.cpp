@@ -25,6 +25,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -45,13 +46,25 @@ constexpr std::size_t kReadBlock = 256 * 1024;
 // never reallocates).
 constexpr std::size_t kPlainMax = kReadBlock + age::kChunkSize;
 
+// A read block left uninitialised: a page is faulted in only when a read
+// fills it, so a package of a few KiB does not pay for zeroing (and
+// faulting in) megabytes of buffers it never uses.
+class Block {
+ public:
+  uint8_t* data() { return bytes_.get(); }
+  std::size_t size() const { return kReadBlock; }
+
+ private:
+  std::unique_ptr<uint8_t[]> bytes_ = std::make_unique_for_overwrite<uint8_t[]>(kReadBlock);
+};
+
 // Adapts the push-style age Decryptor to libarchive's pull-style reader:
 // each read callback feeds ciphertext until verified plaintext is ready.
 struct Pull {
   int fd = -1;
   std::optional<age::Decryptor> dec;
   std::vector<uint8_t> plain;
-  std::vector<uint8_t> cipher = std::vector<uint8_t>(kReadBlock);
+  Block cipher;
   uint64_t sealed = 0;
   uint64_t max_sealed = 0;
   bool eof = false;
@@ -117,7 +130,6 @@ struct Pull {
 class FileFanout {
  public:
   explicit FileFanout(EntrySink* sink, bool helper_thread = true) : sink_(sink), streams_(sink ? 2 : 1) {
-    for (auto& s : slots_) s.resize(kReadBlock);
     for (int i = 0; i < kSlots; ++i) free_.push_back(i);
     if (!helper_thread) return;  // push() runs the work inline
     try {
@@ -276,7 +288,7 @@ class FileFanout {
 
   EntrySink* sink_;
   const int streams_;
-  std::array<std::vector<uint8_t>, kSlots> slots_;
+  std::array<Block, kSlots> slots_;
   std::array<int, kSlots> refs_{};  // streams still to run each slot
   int held_ = -1;                   // the slot between acquire() and submit()
   Sha256 hasher_;                   // hash stream only
@@ -360,7 +372,7 @@ Result<OpenedPackage> read_package(int fd, const MakeDecryptor& make_decryptor, 
 
   policy::PackageChecker checker(rules);
   OpenedPackage out;
-  std::vector<uint8_t> buf(kReadBlock);
+  Block buf;
   uint64_t unpacked_total = 0;
   for (;;) {
     archive_entry* e = nullptr;
@@ -534,7 +546,7 @@ Result<Fd> open_input(const std::string& path) {
 
 // Reads `fd` to the end in blocks, calling `each` for every block.
 Status for_each_block(int fd, const std::function<Status(const uint8_t*, std::size_t)>& each) {
-  std::vector<uint8_t> buf(kReadBlock);
+  Block buf;
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
