@@ -27,9 +27,11 @@ bool domain_ok(std::string_view d) {
     std::size_t end = d.find('.', pos);
     if (end == std::string_view::npos) end = d.size();
     std::string_view label = d.substr(pos, end - pos);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
     for (char c : label)
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+        return false;
     ++labels;
     pos = end + 1;
   }
@@ -42,7 +44,8 @@ Result<std::string> check_contact_name(std::string_view raw) {
   std::string_view name = trimmed(raw);
   KP_ENSURE(!name.empty(), "contact-name-missing", "the name is empty");
   KP_ENSURE(name.size() <= kMaxContactName, "contact-name-too-long",
-            "the name has " + std::to_string(name.size()) + " bytes, more than " + std::to_string(kMaxContactName));
+            "the name has " + std::to_string(name.size()) + " bytes, more than " +
+                std::to_string(kMaxContactName));
   KP_ENSURE(is_strict_utf8(name), "contact-name-invalid", "the name is not UTF-8");
   std::u32string cps;
   (void)decode_utf8(name, cps);
@@ -55,16 +58,19 @@ Result<std::string> check_contact_name(std::string_view raw) {
 Result<std::string> check_email_address(std::string_view raw) {
   std::string_view email = trimmed(raw);
   KP_ENSURE(email.size() <= kMaxEmail, "email-too-long",
-            "the address has " + std::to_string(email.size()) + " bytes, more than " + std::to_string(kMaxEmail));
+            "the address has " + std::to_string(email.size()) + " bytes, more than " +
+                std::to_string(kMaxEmail));
   std::size_t at = email.find('@');
-  KP_ENSURE(at != std::string_view::npos && email.find('@', at + 1) == std::string_view::npos, "email-invalid",
-            "an address has exactly one @");
+  KP_ENSURE(at != std::string_view::npos && email.find('@', at + 1) == std::string_view::npos,
+            "email-invalid", "an address has exactly one @");
   std::string_view local = email.substr(0, at);
   KP_ENSURE(!local.empty() && local.size() <= 64 && local.front() != '.' && local.back() != '.' &&
                 local.find("..") == std::string_view::npos,
             "email-invalid", "the part before the @ is empty, too long or has misplaced dots");
-  for (char c : local) KP_ENSURE(local_char(c), "email-invalid", "the part before the @ has a character not allowed");
-  KP_ENSURE(domain_ok(email.substr(at + 1)), "email-invalid", "the part after the @ is not a domain name");
+  for (char c : local)
+    KP_ENSURE(local_char(c), "email-invalid", "the part before the @ has a character not allowed");
+  KP_ENSURE(domain_ok(email.substr(at + 1)), "email-invalid",
+            "the part after the @ is not a domain name");
   return std::string(email);
 }
 

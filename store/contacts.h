@@ -89,13 +89,15 @@ struct ConfirmationJob {
 // UPDATE ... RETURNING, exactly once across processes. A retry draws a new
 // token, so a link from a failed attempt no longer works.
 Result<std::optional<ConfirmationJob>> claim_confirmation_mail(Db& db, int64_t pid, int64_t now_ms,
-                                                               const Sha256Digest& token_hash, int64_t expires_ms);
+                                                               const Sha256Digest& token_hash,
+                                                               int64_t expires_ms);
 
 // Returns claims held by pids for which `alive(pid)` is false to pending.
 Result<int> release_dead_confirmation_claims(Db& db, const std::function<bool(int64_t)>& alive);
 
 // Records the end of one attempt (u.state as for notifications) and the
 // audit `events` in one transaction. Error "claim-lost".
-Status mark_confirmation_mail(Db& db, const NotificationUpdate& u, const std::vector<AuditEvent>& events);
+Status mark_confirmation_mail(Db& db, const NotificationUpdate& u,
+                              const std::vector<AuditEvent>& events);
 
 }  // namespace kp::store

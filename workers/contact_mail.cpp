@@ -11,8 +11,8 @@ namespace kp::workers {
 
 namespace {
 
-store::AuditEvent mail_event(const store::ConfirmationJob& job, const std::string& event, const std::string& outcome,
-                             std::optional<std::string> reason) {
+store::AuditEvent mail_event(const store::ConfirmationJob& job, const std::string& event,
+                             const std::string& outcome, std::optional<std::string> reason) {
   store::AuditEvent e;
   e.event = event;
   e.outcome = outcome;
@@ -25,8 +25,8 @@ store::AuditEvent mail_event(const store::ConfirmationJob& job, const std::strin
 }
 
 // Mails one claimed job; false when the mail server could not be reached.
-Result<bool> handle(store::Db& db, const NotifyConfig& c, const store::ConfirmationJob& job, int64_t pid,
-                    int64_t now_ms, const std::string& token_hex) {
+Result<bool> handle(store::Db& db, const NotifyConfig& c, const store::ConfirmationJob& job,
+                    int64_t pid, int64_t now_ms, const std::string& token_hex) {
   store::NotificationUpdate u;
   u.id = job.id;
   u.pid = pid;
@@ -36,8 +36,10 @@ Result<bool> handle(store::Db& db, const NotifyConfig& c, const store::Confirmat
   if (mail.ok()) sodium_memzero(mail->body.data(), mail->body.size());
   if (sent.ok()) {
     u.state = "sent";
-    log::event("notify.sent", {{"confirmation", std::to_string(job.id)}, {"attempt", std::to_string(job.attempts)}});
-    KP_GUARD(store::mark_confirmation_mail(db, u, {mail_event(job, "notify.attempt", "success", std::nullopt)}));
+    log::event("notify.sent", {{"confirmation", std::to_string(job.id)},
+                               {"attempt", std::to_string(job.attempts)}});
+    KP_GUARD(store::mark_confirmation_mail(
+        db, u, {mail_event(job, "notify.attempt", "success", std::nullopt)}));
     return true;
   }
   const Error& err = sent.error();
@@ -47,22 +49,25 @@ Result<bool> handle(store::Db& db, const NotifyConfig& c, const store::Confirmat
   if (permanent || job.attempts >= c.max_attempts) {
     u.state = "failed";
     events.push_back(mail_event(job, "notify.gave_up", "failed", err.code));
-    log::event("notify.gave_up", {{"confirmation", std::to_string(job.id)}, {"error", err.message()}});
+    log::event("notify.gave_up",
+               {{"confirmation", std::to_string(job.id)}, {"error", err.message()}});
   } else {
     u.state = "pending";
     u.next_attempt_ms = now_ms + retry_delay_ms(c, job.attempts);
-    log::event("notify.retry_later", {{"confirmation", std::to_string(job.id)}, {"error", err.message()}});
+    log::event("notify.retry_later",
+               {{"confirmation", std::to_string(job.id)}, {"error", err.message()}});
   }
   KP_GUARD(store::mark_confirmation_mail(db, u, events));
-  return err.code == "smtp-temporary-failure" || err.code == "smtp-rejected" || err.code == "notify-unsafe-value" ||
-         err.code == "confirm-base-url-missing";
+  return err.code == "smtp-temporary-failure" || err.code == "smtp-rejected" ||
+         err.code == "notify-unsafe-value" || err.code == "confirm-base-url-missing";
 }
 
 }  // namespace
 
 Result<Mail> compose_confirmation_mail(const store::ConfirmationJob& job, const std::string& sender,
                                        const std::string& base_url, const std::string& token_hex) {
-  KP_ENSURE(!base_url.empty(), "confirm-base-url-missing", "eherkenning_base_url is not set: no link to mail");
+  KP_ENSURE(!base_url.empty(), "confirm-base-url-missing",
+            "eherkenning_base_url is not set: no link to mail");
   KP_GUARD(check_mail_value("the name", job.name));
   KP_GUARD(check_mail_value("the base URL", base_url));
   std::string base = base_url;
@@ -76,14 +81,17 @@ Result<Mail> compose_confirmation_mail(const store::ConfirmationJob& job, const 
   m.body = "Beste " + job.name +
            ",\n\n"
            "U gaf dit adres op voor berichten van het knooppunt (eHerkenning). Open deze link\n"
-           "om het te bevestigen (werkt tot " + until + ", eenmalig):\n\n  " + link +
+           "om het te bevestigen (werkt tot " +
+           until + ", eenmalig):\n\n  " + link +
            "\n\n"
            "Vroeg u dit niet aan, negeer deze e-mail dan.\n\n"
            "--\n\n"
-           "Dear " + job.name +
+           "Dear " +
+           job.name +
            ",\n\n"
            "You gave this address for notifications from the knooppunt (eHerkenning). Open this\n"
-           "link to confirm it (works until " + until + ", once):\n\n  " + link +
+           "link to confirm it (works until " +
+           until + ", once):\n\n  " + link +
            "\n\n"
            "If you did not ask for this, ignore this email.\n\n"
            "-- \n"
@@ -93,18 +101,22 @@ Result<Mail> compose_confirmation_mail(const store::ConfirmationJob& job, const 
   return m;
 }
 
-Result<int> send_due_confirmations(store::Db& db, const NotifyConfig& c, int64_t pid, int64_t now_ms,
-                                   const std::function<bool(int64_t)>& alive, const std::atomic<bool>* stop) {
+Result<int> send_due_confirmations(store::Db& db, const NotifyConfig& c, int64_t pid,
+                                   int64_t now_ms, const std::function<bool(int64_t)>& alive,
+                                   const std::atomic<bool>* stop) {
   auto released = store::release_dead_confirmation_claims(db, alive);
-  if (released.ok() && *released > 0) log::event("notify.claims_released", {{"count", std::to_string(*released)}});
+  if (released.ok() && *released > 0)
+    log::event("notify.claims_released", {{"count", std::to_string(*released)}});
   int handled = 0;
   while (!(stop && *stop)) {
     std::array<uint8_t, 32> token{};
     randombytes_buf(token.data(), token.size());
     std::string token_hex = to_hex(token.data(), token.size());
-    const Sha256Digest hash = sha256(std::string_view(reinterpret_cast<const char*>(token.data()), token.size()));
+    const Sha256Digest hash =
+        sha256(std::string_view(reinterpret_cast<const char*>(token.data()), token.size()));
     sodium_memzero(token.data(), token.size());
-    auto job = store::claim_confirmation_mail(db, pid, now_ms, hash, now_ms + c.confirm_validity_ms);
+    auto job =
+        store::claim_confirmation_mail(db, pid, now_ms, hash, now_ms + c.confirm_validity_ms);
     if (!job.ok() || !*job) {
       sodium_memzero(token_hex.data(), token_hex.size());
       if (!job.ok()) return job.error();

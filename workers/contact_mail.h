@@ -38,8 +38,8 @@ Result<Mail> compose_confirmation_mail(const store::ConfirmationJob& job, const 
 // mails every confirmation due at `now_ms` for process `pid`, until none is
 // due, `stop` is set, or the mail server could not be reached. Returns how
 // many it handled.
-Result<int> send_due_confirmations(store::Db& db, const NotifyConfig& c, int64_t pid, int64_t now_ms,
-                                   const std::function<bool(int64_t)>& alive,
+Result<int> send_due_confirmations(store::Db& db, const NotifyConfig& c, int64_t pid,
+                                   int64_t now_ms, const std::function<bool(int64_t)>& alive,
                                    const std::atomic<bool>* stop = nullptr);
 
 }  // namespace kp::workers

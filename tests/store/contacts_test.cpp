@@ -16,7 +16,9 @@ namespace {
 
 constexpr int64_t kNow = 1'800'000'000'000;
 
-Sha256Digest hash_of(char c) { return sha256(std::string(32, c)); }
+Sha256Digest hash_of(char c) {
+  return sha256(std::string(32, c));
+}
 
 struct World {
   testing::TempDir dir;
@@ -59,7 +61,8 @@ TEST_CASE("contacts: set, mailed, confirmed; the account's address is the confir
   CHECK(c->name == "Anna");
   CHECK(c->email == "anna@gemeente.test");
   CHECK(!c->confirmed_ms);
-  CHECK(w.count("SELECT count(*) FROM audit_events WHERE event = 'eherkenning.contact' AND actor = 'eh-1' "
+  CHECK(w.count("SELECT count(*) FROM audit_events WHERE event = 'eherkenning.contact' AND actor = "
+                "'eh-1' "
                 "AND object NOT LIKE '%@%'") == 1);
 
   auto job = w.mail('a');
@@ -69,15 +72,20 @@ TEST_CASE("contacts: set, mailed, confirmed; the account's address is the confir
   CHECK(job->attempts == 1);
   CHECK(!w.mail('x'));  // nothing else due
 
-  CHECK(store::confirm_contact(w.db, hash_of('z'), "127.0.0.1", kNow + 1).error().code == "contact-token-unknown");
+  CHECK(store::confirm_contact(w.db, hash_of('z'), "127.0.0.1", kNow + 1).error().code ==
+        "contact-token-unknown");
   auto done = store::confirm_contact(w.db, hash_of('a'), "127.0.0.1", kNow + 1);
   REQUIRE_MESSAGE(done.ok(), done.error().message());
   CHECK(done->account == "eh-1");
   CHECK(done->email == "anna@gemeente.test");
   CHECK(w.email() == std::optional<std::string>("anna@gemeente.test"));
-  CHECK(store::find_contact(w.db, "eh-1").value()->confirmed_ms == std::optional<int64_t>(kNow + 1));
-  CHECK(store::confirm_contact(w.db, hash_of('a'), "127.0.0.1", kNow + 2).error().code == "contact-token-used");
-  CHECK(w.count("SELECT count(*) FROM audit_events WHERE event = 'eherkenning.contact_confirmed'") == 1);
+  CHECK(store::find_contact(w.db, "eh-1").value()->confirmed_ms ==
+        std::optional<int64_t>(kNow + 1));
+  CHECK(store::confirm_contact(w.db, hash_of('a'), "127.0.0.1", kNow + 2).error().code ==
+        "contact-token-used");
+  CHECK(
+      w.count("SELECT count(*) FROM audit_events WHERE event = 'eherkenning.contact_confirmed'") ==
+      1);
 
   SUBCASE("a new name for the confirmed address: no mail, still confirmed") {
     CHECK(w.set("anna@gemeente.test", "Anna de Vries").value() == false);
@@ -89,7 +97,8 @@ TEST_CASE("contacts: set, mailed, confirmed; the account's address is the confir
     CHECK(w.set("anna@elders.test").value() == true);
     CHECK(!w.email());
     REQUIRE(w.mail('b'));
-    CHECK(store::confirm_contact(w.db, hash_of('b'), "", kNow + 3).value().email == "anna@elders.test");
+    CHECK(store::confirm_contact(w.db, hash_of('b'), "", kNow + 3).value().email ==
+          "anna@elders.test");
     CHECK(w.email() == std::optional<std::string>("anna@elders.test"));
   }
 }
@@ -100,8 +109,10 @@ TEST_CASE("contacts: superseded and expired tokens are refused with their own re
   REQUIRE(w.mail('a'));
   REQUIRE(w.set("anna@elders.test").ok());  // supersedes the first request
   REQUIRE(w.mail('b', kNow, 1000));
-  CHECK(store::confirm_contact(w.db, hash_of('a'), "", kNow + 1).error().code == "contact-token-superseded");
-  CHECK(store::confirm_contact(w.db, hash_of('b'), "", kNow + 1000).error().code == "contact-token-expired");
+  CHECK(store::confirm_contact(w.db, hash_of('a'), "", kNow + 1).error().code ==
+        "contact-token-superseded");
+  CHECK(store::confirm_contact(w.db, hash_of('b'), "", kNow + 1000).error().code ==
+        "contact-token-expired");
   CHECK(!w.email());
   SUBCASE("a request superseded before its mail went out is never mailed") {
     REQUIRE(w.set("x@gemeente.test", "Anna", kNow + 10).ok());
@@ -123,7 +134,8 @@ TEST_CASE("contacts: at most a few mails an hour; a disabled account is refused"
   CHECK(w.set("late@gemeente.test", "Anna", kNow + 3'600'000 + 10).ok());
   REQUIRE(w.db.prepare("UPDATE accounts SET disabled_ms = 1").value().run().ok());
   CHECK(w.set("b@gemeente.test", "Anna", kNow + 7'200'000).error().code == "eh-account-disabled");
-  CHECK(store::set_contact(w.db, {"nobody", "N", "n@gemeente.test", "", kNow}).error().code == "eh-account-disabled");
+  CHECK(store::set_contact(w.db, {"nobody", "N", "n@gemeente.test", "", kNow}).error().code ==
+        "eh-account-disabled");
 }
 
 TEST_CASE("contacts: notifications reach an eHerkenning person only at a confirmed address") {
@@ -147,13 +159,16 @@ TEST_CASE("contacts: a claim of a dead notifier is released; a lost claim is ref
   auto job = store::claim_confirmation_mail(w.db, 7, kNow, hash_of('a'), kNow + 1000).value();
   REQUIRE(job);
   CHECK(store::release_dead_confirmation_claims(w.db, [](int64_t) { return true; }).value() == 0);
-  CHECK(store::release_dead_confirmation_claims(w.db, [](int64_t pid) { return pid != 7; }).value() == 1);
+  CHECK(store::release_dead_confirmation_claims(w.db, [](int64_t pid) {
+          return pid != 7;
+        }).value() == 1);
   store::NotificationUpdate u{job->id, 7, "sent", std::nullopt, 0, kNow};
   CHECK(store::mark_confirmation_mail(w.db, u, {}).error().code == "claim-lost");
   auto again = store::claim_confirmation_mail(w.db, 8, kNow, hash_of('b'), kNow + 1000).value();
   REQUIRE(again);
   CHECK(again->attempts == 2);
   // The retry's token replaced the first: only the newest link works.
-  CHECK(store::confirm_contact(w.db, hash_of('a'), "", kNow + 1).error().code == "contact-token-unknown");
+  CHECK(store::confirm_contact(w.db, hash_of('a'), "", kNow + 1).error().code ==
+        "contact-token-unknown");
   CHECK(store::confirm_contact(w.db, hash_of('b'), "", kNow + 1).ok());
 }

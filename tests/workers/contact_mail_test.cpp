@@ -27,10 +27,15 @@ struct World {
   World() {
     REQUIRE(store::add_municipality(db, {"GM0363", "Amsterdam", {}}, 1).ok());
     REQUIRE(test::add_person(db, "eh-1", std::nullopt));
-    REQUIRE(store::set_contact(db, {"eh-1", "Anna de Vries", "anna@gemeente.test", "127.0.0.1", kNow}).ok());
+    REQUIRE(
+        store::set_contact(db, {"eh-1", "Anna de Vries", "anna@gemeente.test", "127.0.0.1", kNow})
+            .ok());
   }
   std::string state() {
-    auto st = db.prepare("SELECT mail_state || ' ' || coalesce(last_error, '') FROM contact_confirmations").value();
+    auto st =
+        db.prepare(
+              "SELECT mail_state || ' ' || coalesce(last_error, '') FROM contact_confirmations")
+            .value();
     REQUIRE(st.step().value());
     return st.col_text(0);
   }
@@ -48,13 +53,16 @@ workers::NotifyConfig config(int port, const std::string& base = "https://hub.ex
   return c;
 }
 
-bool always(int64_t) { return true; }
+bool always(int64_t) {
+  return true;
+}
 
 // The body as a mail reader shows it: quoted-printable soft breaks joined,
 // "=3D" back to "=" (all the link needs).
 std::string unquote(std::string m) {
   for (const char* soft : {"=\r\n", "=\n"})
-    for (auto at = m.find(soft); at != std::string::npos; at = m.find(soft)) m.erase(at, std::string(soft).size());
+    for (auto at = m.find(soft); at != std::string::npos; at = m.find(soft))
+      m.erase(at, std::string(soft).size());
   for (auto at = m.find("=3D"); at != std::string::npos; at = m.find("=3D")) m.replace(at, 3, "=");
   return m;
 }
@@ -70,7 +78,8 @@ TEST_CASE("contact mail: the link's token confirms the address; only its hash is
   REQUIRE(mails.size() == 1);
   const std::string m = unquote(mails[0]);
   CHECK(m.find("X-Sink-Rcpt-To: anna@gemeente.test") != std::string::npos);
-  CHECK(m.find("Subject: [knooppunt] Bevestig uw e-mailadres / Confirm your e-mail address") != std::string::npos);
+  CHECK(m.find("Subject: [knooppunt] Bevestig uw e-mailadres / Confirm your e-mail address") !=
+        std::string::npos);
   CHECK(m.find("Dear Anna de Vries") != std::string::npos);
   const std::string prefix = "https://hub.example/eherkenning/confirm?token=";
   auto at = m.find(prefix);
