@@ -187,9 +187,14 @@ std::string EherkenningWeb::contact_form(const WebSession& s) {
             "</code> (<span id=\"contact-state\">confirmed</span>). A new address must be confirmed again.";
   } else {
     body += "<strong id=\"contact-name\">" + html::escape(contact->name) + "</strong>, <code id=\"contact-email\">" +
-            html::escape(contact->email) + "</code> (<span id=\"contact-state\">not confirmed</span>): open the "
-            "link the hub mailed to this address. Until then you get no notifications. Submitting the form again "
-            "sends a new link.";
+            html::escape(contact->email) + "</code> (<span id=\"contact-state\">not confirmed</span>): ";
+    if (contact->mail_state == "failed")
+      body += "the hub could not deliver the mail to this address (<code id=\"contact-mail-error\">" +
+              html::escape(contact->mail_error.value_or("")) + "</code>). Check the address and save it again.";
+    else
+      body += std::string(contact->mail_state == "sent" ? "open the link the hub mailed to this address."
+                                                        : "the hub is mailing a link to this address; open it.") +
+              " Until then you get no notifications. Saving the form again sends a new link.";
   }
   body += "</p><form method=\"post\" action=\"/eherkenning/contact\"><input type=\"hidden\" name=\"csrf\" "
           "value=\"" + html::escape(s.csrf) + "\"><p><label>Your name: <input id=\"name\" name=\"name\" "

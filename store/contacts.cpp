@@ -31,7 +31,17 @@ Result<std::optional<Contact>> find_contact(Db& db, const std::string& account) 
   st.bind(1, account);
   KP_TRY(bool row, st.step());
   if (!row) return std::optional<Contact>();
-  Contact c{st.col_text(0), st.col_text(1), st.col_text(2), st.col_int(3), st.col_opt_int(4)};
+  Contact c{
+      st.col_text(0), st.col_text(1), st.col_text(2), st.col_int(3), st.col_opt_int(4), {}, {}};
+  KP_TRY(Stmt mail,
+         db.prepare("SELECT mail_state, last_error FROM contact_confirmations WHERE account = ? "
+                    "ORDER BY id DESC LIMIT 1"));
+  mail.bind(1, account);
+  KP_TRY(bool has_mail, mail.step());
+  if (has_mail) {
+    c.mail_state = mail.col_text(0);
+    c.mail_error = mail.col_opt_text(1);
+  }
   return std::optional<Contact>(std::move(c));
 }
 

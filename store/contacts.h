@@ -44,8 +44,13 @@ struct Contact {
   std::string account, name, email;
   int64_t set_ms = 0;
   std::optional<int64_t> confirmed_ms;
+  // The latest confirmation request's mail: "pending" | "sending" | "sent"
+  // | "failed" | "cancelled" ("" when there is none), and its last error.
+  std::string mail_state;
+  std::optional<std::string> mail_error;
 };
 
+// The person's contact with the state of its latest confirmation mail.
 Result<std::optional<Contact>> find_contact(Db& db, const std::string& account);
 
 struct ContactChange {

@@ -65,8 +65,10 @@ TEST_CASE("contacts: set, mailed, confirmed; the account's address is the confir
                 "'eh-1' "
                 "AND object NOT LIKE '%@%'") == 1);
 
+  CHECK(store::find_contact(w.db, "eh-1").value()->mail_state == "pending");
   auto job = w.mail('a');
   REQUIRE(job);
+  CHECK(store::find_contact(w.db, "eh-1").value()->mail_state == "sent");
   CHECK(job->name == "Anna");
   CHECK(job->email == "anna@gemeente.test");
   CHECK(job->attempts == 1);

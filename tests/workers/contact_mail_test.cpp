@@ -115,6 +115,9 @@ TEST_CASE("contact mail: no base URL or a 5xx refusal gives up at once") {
   SUBCASE("rejected recipient") {
     CHECK(*workers::send_due_confirmations(w.db, config(sink.port()), kPid, kNow, always) == 1);
     CHECK(w.state() == "failed smtp-rejected");
+    auto c = store::find_contact(w.db, "eh-1").value();  // what the page shows
+    CHECK(c->mail_state == "failed");
+    CHECK(c->mail_error == std::optional<std::string>("smtp-rejected"));
   }
   CHECK(store::list_audit(w.db, std::string("notify.gave_up")).value().size() == 1);
   CHECK(sink.messages().empty());
