@@ -221,6 +221,9 @@ const std::vector<Entry>& entries() {
       {{"eherkenning_certificate_validity", "12h",
         "how long an SSH user certificate issued after an eHerkenning login is valid (never beyond the mandate)"},
        duration(&Settings::eherkenning_certificate_validity_seconds, 60, 7 * 86400)},
+      {{"eherkenning_contact_confirm_validity", "24h",
+        "how long the link mailed to confirm an eHerkenning person's e-mail address works, from the mail"},
+       duration(&Settings::eherkenning_contact_confirm_validity_seconds, 60, 7 * 86400)},
       {{"witnesses", "",
         "comma-separated witnesses of the transfer log, each `URL VKEY` (http://host:port and the "
         "witness's cosigner key); workers ask each to cosign every checkpoint"},

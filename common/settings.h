@@ -71,6 +71,7 @@ struct Settings {
   int64_t eherkenning_clock_skew_seconds = 120;
   int64_t eherkenning_mandate_period_seconds = 365 * 86400;
   int64_t eherkenning_certificate_validity_seconds = 12 * 3600;
+  int64_t eherkenning_contact_confirm_validity_seconds = 86400;
   // Witnesses of the transfer log: "URL VKEY" each (the witness's
   // add-checkpoint prefix and its cosigner key); workers parse the keys.
   std::vector<std::string> witnesses;

@@ -16,10 +16,12 @@
 #include "gateway/web_sessions.h"
 #include "keys/minisign.h"
 #include "keys/ssh_cert.h"
+#include "policy/contact.h"
 #include "policy/eherkenning.h"
 #include "policy/identifiers.h"
 #include "store/registry.h"
 #include "store/audit_events.h"
+#include "store/contacts.h"
 #include "store/eherkenning.h"
 
 namespace kp::gateway {
@@ -225,6 +227,48 @@ MonitorReply EhMonitor::system_key(const EhSystemKeyRequest& r, int64_t now_ms) 
   MonitorReply ok;
   ok.accepted = true;
   ok.key_id = record.fingerprint;
+  return ok;
+}
+
+MonitorReply EhMonitor::contact(const EhContactRequest& r, int64_t now_ms) {
+  const char* event = "eherkenning.contact";
+  auto it = grants_.find(grant_key(r.grant));
+  if (it == grants_.end() || it->second.expires_ms <= now_ms)
+    return person_refused(db_, event, std::nullopt, std::nullopt, r.source, "grant-unknown");
+  const std::string person = it->second.person;
+  auto name = policy::check_contact_name(r.name);
+  if (!name.ok()) return person_refused(db_, event, person, std::nullopt, r.source, name.error().code);
+  auto email = policy::check_email_address(r.email);
+  if (!email.ok()) return person_refused(db_, event, person, std::nullopt, r.source, email.error().code);
+  auto mailed = store::set_contact(db_, store::ContactChange{person, *name, *email, r.source, now_ms});
+  if (!mailed.ok()) {
+    const std::string& code = mailed.error().code;
+    bool known = code == "eh-account-disabled" || code == "contact-too-many";
+    return person_refused(db_, event, person, std::nullopt, r.source, known ? code : "store-failed");
+  }
+  log::event(event, {{"outcome", "success"}, {"person", person}, {"mailed", *mailed ? "yes" : "no"}});
+  MonitorReply ok;
+  ok.accepted = true;
+  ok.contact = *mailed ? "mailed" : "unchanged";
+  return ok;
+}
+
+MonitorReply EhMonitor::confirm(const EhConfirmRequest& r, int64_t now_ms) {
+  const char* event = "eherkenning.contact_confirmed";
+  std::string token;
+  if (r.token.size() != 64 || !from_hex(r.token, token))
+    return person_refused(db_, event, std::nullopt, std::nullopt, r.source, "contact-token-unknown");
+  auto done = store::confirm_contact(db_, sha256(token), r.source, now_ms);
+  sodium_memzero(token.data(), token.size());
+  if (!done.ok()) {
+    const std::string& code = done.error().code;
+    bool known = code.rfind("contact-token-", 0) == 0;
+    return person_refused(db_, event, std::nullopt, std::nullopt, r.source, known ? code : "store-failed");
+  }
+  log::event(event, {{"outcome", "success"}, {"person", done->account}});
+  MonitorReply ok;
+  ok.accepted = true;
+  ok.contact = done->email;
   return ok;
 }
 

@@ -62,6 +62,19 @@ MonitorReply answer_eh_refused(store::Db& db, const EhRefusedRequest& r, int64_t
 // (store::add_municipal_key), audited as `eherkenning.system_key`; refused
 // as certificate() is (grant-unknown, municipality-code-invalid,
 // mandate-*, key-*), and key-in-use / already-exists.
+//
+// contact() checks a name and e-mail address (policy/contact.h) and stores
+// them as the person's contact (store::set_contact: a new address is
+// confirmed by a mailed link before notifications use it), audited as
+// `eherkenning.contact`; refused as `eherkenning.contact` with
+// grant-unknown, the codes of policy/contact.h, eh-account-disabled or
+// contact-too-many.
+//
+// confirm() needs no grant (the link may be opened on another device): the
+// token (64 hex digits) is hashed (SHA-256) and looked up
+// (store::confirm_contact), audited as `eherkenning.contact_confirmed`;
+// refused with contact-token-unknown (also for a token that is no 64 hex
+// digits), -used, -superseded or -expired.
 class EhMonitor {
  public:
   EhMonitor(store::Db& db, const Settings& s, std::optional<std::array<uint8_t, 64>> user_ca);
@@ -70,6 +83,8 @@ class EhMonitor {
   MonitorReply certificate(const EhCertRequest& r, int64_t now_ms);
   MonitorReply sign_key(const EhSignKeyRequest& r, int64_t now_ms);
   MonitorReply system_key(const EhSystemKeyRequest& r, int64_t now_ms);
+  MonitorReply contact(const EhContactRequest& r, int64_t now_ms);
+  MonitorReply confirm(const EhConfirmRequest& r, int64_t now_ms);
 
  private:
   struct Entry {

@@ -14,6 +14,7 @@
 #include "gateway/web_reply.h"
 #include "keys/minisign.h"
 #include "policy/mandate.h"
+#include "store/contacts.h"
 #include "store/registry.h"
 
 namespace kp::gateway {
@@ -125,6 +126,23 @@ std::string eh_refusal_text(const std::string& code) {
   if (code == "sign-key-malformed")
     return "That is not a minisign public key. Paste the contents of your minisign.pub (two lines: "
            "\"untrusted comment: ...\" and the key starting with RW), or just the key line.";
+  if (code == "contact-name-missing") return "Enter your name.";
+  if (code == "contact-name-too-long") return "Your name is too long: at most 128 bytes.";
+  if (code == "contact-name-invalid")
+    return "Your name holds characters that are not allowed (control characters, or text that is not UTF-8).";
+  if (code == "email-invalid" || code == "email-too-long")
+    return "That is not an e-mail address the hub can use: it needs exactly one @, a name before it and a domain "
+           "such as gemeente.nl after it, at most 254 characters.";
+  if (code == "contact-too-many")
+    return "Too many confirmation mails were asked for you in the last hour. Wait an hour, then try again.";
+  if (code == "contact-token-unknown")
+    return "This confirmation link is not valid. Use the link in the latest mail from the hub, or log in and "
+           "enter your address again.";
+  if (code == "contact-token-used") return "This confirmation link was used before: your address is confirmed.";
+  if (code == "contact-token-superseded")
+    return "This confirmation link was replaced by a newer one: use the link in the latest mail from the hub.";
+  if (code == "contact-token-expired")
+    return "This confirmation link has expired. Log in and enter your address again to get a new link.";
   if (code.rfind("mandate-", 0) == 0)
     return "You hold no live mandate for that municipality. Log in with eHerkenning for it first.";
   return "The login could not be accepted. Log in again; if it happens again, contact the hub.";
@@ -151,6 +169,42 @@ std::string EherkenningWeb::sign_key_form(const WebSession& s) {
   return body;
 }
 
+std::string EherkenningWeb::contact_form(const WebSession& s) {
+  std::optional<store::Contact> contact;
+  {
+    std::lock_guard<std::mutex> lock(store_.mu);
+    auto found = store::find_contact(store_.db, s.auditor);
+    if (found.ok()) contact = *found;
+  }
+  std::string body = "<h2>Contact details</h2><p id=\"contact-status\">";
+  if (!contact) {
+    body += "The hub mails you when an enrichment request or a SIP for your municipality is in its outbox. Enter "
+            "your name and e-mail address; the hub mails a link to that address, and notifications go to it once "
+            "you open the link.";
+  } else if (contact->confirmed_ms) {
+    body += "Notifications go to <strong id=\"contact-name\">" + html::escape(contact->name) +
+            "</strong>, <code id=\"contact-email\">" + html::escape(contact->email) +
+            "</code> (<span id=\"contact-state\">confirmed</span>). A new address must be confirmed again.";
+  } else {
+    body += "<strong id=\"contact-name\">" + html::escape(contact->name) + "</strong>, <code id=\"contact-email\">" +
+            html::escape(contact->email) + "</code> (<span id=\"contact-state\">not confirmed</span>): ";
+    if (contact->mail_state == "failed")
+      body += "the hub could not deliver the mail to this address (<code id=\"contact-mail-error\">" +
+              html::escape(contact->mail_error.value_or("")) + "</code>). Check the address and save it again.";
+    else
+      body += std::string(contact->mail_state == "sent" ? "open the link the hub mailed to this address."
+                                                        : "the hub is mailing a link to this address; open it.") +
+              " Until then you get no notifications. Saving the form again sends a new link.";
+  }
+  body += "</p><form method=\"post\" action=\"/eherkenning/contact\"><input type=\"hidden\" name=\"csrf\" "
+          "value=\"" + html::escape(s.csrf) + "\"><p><label>Your name: <input id=\"name\" name=\"name\" "
+          "maxlength=\"128\" value=\"" + html::escape(contact ? contact->name : "") + "\"></label></p><p><label>"
+          "Your e-mail address: <input id=\"email\" name=\"email\" type=\"email\" maxlength=\"254\" value=\"" +
+          html::escape(contact ? contact->email : "") + "\"></label></p><p><button id=\"save-contact\" "
+          "type=\"submit\">Save and send the confirmation link</button></p></form>";
+  return body;
+}
+
 std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
   std::vector<policy::Mandate> live;
   {
@@ -162,6 +216,7 @@ std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
   }
   std::string body = "<p id=\"message\">" + note + " You are <code id=\"person\">" + html::escape(s.auditor) +
                      "</code>.</p>";
+  body += contact_form(s);
   if (live.empty()) return body + "<p>You hold no live mandate.</p>";
   body += "<form method=\"post\" action=\"/eherkenning/certificate\"><input type=\"hidden\" name=\"csrf\" value=\"" +
           html::escape(s.csrf) + "\"><p><label>Municipality you act for: <select id=\"municipality-choice\" name=\"municipality\">";
@@ -276,6 +331,47 @@ void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
                                  "</code> is registered. Sign each package's manifest with it (<code>knooppunt "
                                  "seal --sign-key minisign.key</code>); packages signed with another key are "
                                  "refused.</p><p><a href=\"/eherkenning/home\">Back</a></p>"));
+    }
+    if (path == "/eherkenning/contact" && method == "POST") {
+      Poco::Net::HTMLForm form;
+      if (!read_form(req, form)) return send(resp, refusal_page("form-invalid"));
+      if (!session) return send(resp, refusal_page("session-missing"));
+      if (!csrf_matches(*session, form.get("csrf", ""))) return send(resp, refusal_page("csrf-invalid"));
+      auto set = monitor_.eh_contact(session->grant, source, form.get("name", ""), form.get("email", ""));
+      if (!set.ok()) return send(resp, refusal_page("store-failed"));
+      if (!set->accepted) return send(resp, refusal_page(set->reason));
+      const std::string text = set->contact == "mailed"
+                                   ? "Your contact details are saved. The hub is mailing a link to your address: "
+                                     "open it before the time the mail names to confirm the address (on any "
+                                     "device; you need not be logged in). Until then you get no notifications."
+                                   : "Your name is updated; your confirmed address is unchanged.";
+      return send(resp, page(HTTPResponse::HTTP_OK, "<p id=\"message\">" + html::escape(text) + "</p>" +
+                                                        contact_form(*session) +
+                                                        "<p><a href=\"/eherkenning/home\">Back</a></p>"));
+    }
+    if (path == "/eherkenning/confirm" && method == "GET") {
+      Poco::URI uri(req.getURI());
+      std::string token;
+      for (const auto& [k, v] : uri.getQueryParameters())
+        if (k == "token") token = v.substr(0, kMaxConfirmToken);
+      return send(resp, page(HTTPResponse::HTTP_OK,
+                             "<p id=\"message\">Confirm your e-mail address for notifications from the hub.</p>"
+                             "<form method=\"post\" action=\"/eherkenning/confirm\"><input type=\"hidden\" "
+                             "name=\"token\" value=\"" + html::escape(token) + "\"><p><button id=\"confirm\" "
+                             "type=\"submit\">Confirm my address</button></p></form>"));
+    }
+    if (path == "/eherkenning/confirm" && method == "POST") {
+      Poco::Net::HTMLForm form;
+      if (!read_form(req, form)) return send(resp, refusal_page("form-invalid"));
+      auto confirmed = monitor_.eh_confirm(source, form.get("token", ""));
+      if (!confirmed.ok()) return send(resp, refusal_page("store-failed"));
+      if (!confirmed->accepted) return send(resp, refusal_page(confirmed->reason));
+      return send(resp, page(HTTPResponse::HTTP_OK,
+                             "<p id=\"message\">Your address <code id=\"contact-email\">" +
+                                 html::escape(confirmed->contact) +
+                                 "</code> is <span id=\"contact-state\">confirmed</span>. The hub mails it when an "
+                                 "enrichment request or a SIP for a municipality you act for is in its outbox.</p>"
+                                 "<p><a href=\"/eherkenning/home\">To your page</a> (if you are still logged in)</p>"));
     }
     send(resp, page(HTTPResponse::HTTP_NOT_FOUND, "<p>Not found.</p>"));
   } catch (const Poco::Exception& e) {

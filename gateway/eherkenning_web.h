@@ -19,6 +19,14 @@
 //                             monitor registers it as the person's signing
 //                             key, which intake checks manifests against
 //                             (eh_sign_key; one key per person)
+//   POST /eherkenning/contact  name + e-mail address (+ CSRF token): the
+//                             monitor stores the person's contact and queues
+//                             a confirmation mail (eh_contact)
+//   GET  /eherkenning/confirm?token=...  the link in that mail: a page with a
+//                             button (no session needed; a mail scanner that
+//                             fetches the link does not use it up)
+//   POST /eherkenning/confirm the button: the monitor confirms the address
+//                             (eh_confirm)
 //
 // Every refusal is a page that names its reason code and says in plain
 // words what to do, with HTTP 403 (400 for a missing response).
@@ -47,6 +55,7 @@ class EherkenningWeb {
  private:
   std::string home(const WebSession& s, const std::string& note);
   std::string sign_key_form(const WebSession& s);
+  std::string contact_form(const WebSession& s);
   std::unique_ptr<SamlSp> sp_;
   HttpMonitorClient& monitor_;
   ReadOnlyStore& store_;

@@ -54,6 +54,8 @@ bool allowed_reason(MonitorOp op, std::string_view reason) {
     case MonitorOp::eh_cert:
     case MonitorOp::eh_sign_key:
     case MonitorOp::eh_system_key:
+    case MonitorOp::eh_contact:
+    case MonitorOp::eh_confirm:
     case MonitorOp::status:
       return false;
   }
@@ -146,6 +148,16 @@ std::string encode_request(const MonitorRequest& r) {
     w.str(std::string_view(reinterpret_cast<const char*>(g->grant.data()), g->grant.size()));
     w.str(g->source);
     w.str(g->public_key);
+  } else if (const auto* c = std::get_if<EhContactRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_contact));
+    w.str(std::string_view(reinterpret_cast<const char*>(c->grant.data()), c->grant.size()));
+    w.str(c->source);
+    w.str(c->name);
+    w.str(c->email);
+  } else if (const auto* t = std::get_if<EhConfirmRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_confirm));
+    w.str(t->source);
+    w.str(t->token);
   } else if (std::holds_alternative<StatusRequest>(r)) {
     w.u8(static_cast<uint8_t>(MonitorOp::status));
   } else {
@@ -220,6 +232,26 @@ Result<MonitorRequest> parse_request(std::string_view bytes) {
     if (!numeric_address(k.source)) return protocol("eh_sign_key: source is not an address");
     return MonitorRequest(std::move(k));
   }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_contact)) {
+    EhContactRequest c;
+    std::string_view grant = in.str(32);
+    if (in.ok() && grant.size() != 32) in.fail();
+    if (in.ok()) std::memcpy(c.grant.data(), grant.data(), 32);
+    c.source = in.str(kMaxSourceBytes);
+    c.name = in.str(kMaxContactField);
+    c.email = in.str(kMaxContactField);
+    if (!in.at_end()) return protocol("eh_contact: missing, oversized or extra fields");
+    if (!numeric_address(c.source)) return protocol("eh_contact: source is not an address");
+    return MonitorRequest(std::move(c));
+  }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_confirm)) {
+    EhConfirmRequest t;
+    t.source = in.str(kMaxSourceBytes);
+    t.token = in.str(kMaxConfirmToken);
+    if (!in.at_end()) return protocol("eh_confirm: missing, oversized or extra fields");
+    if (!numeric_address(t.source)) return protocol("eh_confirm: source is not an address");
+    return MonitorRequest(std::move(t));
+  }
   if (type == static_cast<uint8_t>(MonitorOp::status)) {
     if (!in.at_end()) return protocol("status: extra bytes");
     return MonitorRequest(StatusRequest{});
@@ -254,6 +286,8 @@ std::string encode_reply(const MonitorReply& r) {
     w.raw(r.grant.data(), r.grant.size());
   } else if (!r.certificate.empty()) {
     w.str(r.certificate);
+  } else if (!r.contact.empty()) {
+    w.str(r.contact);
   } else if (!r.key_id.empty()) {
     w.str(r.key_id);
   } else if (r.host) {
@@ -289,6 +323,8 @@ Result<MonitorReply> parse_reply(std::string_view bytes, MonitorOp op) {
     r.certificate = std::string(in.str(2048));
   } else if (op == MonitorOp::eh_sign_key) {
     r.key_id = std::string(in.str(16));
+  } else if (op == MonitorOp::eh_contact || op == MonitorOp::eh_confirm) {
+    r.contact = std::string(in.str(kMaxContactField));
   } else if (op == MonitorOp::eh_system_key) {
     r.key_id = std::string(in.str(64));  // the key's SHA256 fingerprint
   } else if (op == MonitorOp::status) {
@@ -396,6 +432,19 @@ Result<MonitorReply> HttpMonitorClient::eh_system_key(const Grant& grant, const 
   return parse_reply(raw, MonitorOp::eh_system_key);
 }
 
+Result<MonitorReply> HttpMonitorClient::eh_contact(const Grant& grant, const std::string& source,
+                                                   const std::string& name, const std::string& email) {
+  EhContactRequest c{grant, source, name.substr(0, kMaxContactField), email.substr(0, kMaxContactField)};
+  KP_TRY(std::string raw, exchange(encode_request(c)));
+  return parse_reply(raw, MonitorOp::eh_contact);
+}
+
+Result<MonitorReply> HttpMonitorClient::eh_confirm(const std::string& source, const std::string& token) {
+  EhConfirmRequest t{source, token.substr(0, kMaxConfirmToken)};
+  KP_TRY(std::string raw, exchange(encode_request(t)));
+  return parse_reply(raw, MonitorOp::eh_confirm);
+}
+
 // ---------------------------------------------------------------- monitor
 
 HttpMonitor::HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca)
@@ -421,6 +470,8 @@ MonitorReply HttpMonitor::answer(const MonitorRequest& r, int64_t now_ms) {
   if (const auto* c = std::get_if<EhCertRequest>(&r)) return eh_->certificate(*c, now_ms);
   if (const auto* k = std::get_if<EhSignKeyRequest>(&r)) return eh_->sign_key(*k, now_ms);
   if (const auto* k = std::get_if<EhSystemKeyRequest>(&r)) return eh_->system_key(*k, now_ms);
+  if (const auto* c = std::get_if<EhContactRequest>(&r)) return eh_->contact(*c, now_ms);
+  if (const auto* t = std::get_if<EhConfirmRequest>(&r)) return eh_->confirm(*t, now_ms);
   if (std::holds_alternative<StatusRequest>(r)) {
     if (!status_) return refusal("status-unavailable");
     MonitorReply ok;

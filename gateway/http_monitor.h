@@ -47,6 +47,17 @@
 //                  municipal system, bound to that municipality and the
 //                  person's live mandate there (store::add_municipal_key),
 //                  audited as `eherkenning.system_key`.
+//   eh_contact     grant, source, name, e-mail address (each at most
+//                  kMaxContactField bytes): the monitor checks them
+//                  (policy/contact.h) and stores the person's contact,
+//                  queueing a confirmation mail when the address is new
+//                  (store/contacts.h), audited as `eherkenning.contact`;
+//                  accepted: "mailed" or "unchanged".
+//   eh_confirm     source, a confirmation token (at most 128 bytes; no
+//                  grant: the link works without a session): the monitor
+//                  confirms the contact whose request has that token's
+//                  hash, audited as `eherkenning.contact_confirmed`;
+//                  accepted: the confirmed address.
 //   status         no fields: what /healthz and /metrics need that only the
 //                  monitor can see (HostStatus: its store answers, free space
 //                  on the data directory's file system, the serve parent's
@@ -103,9 +114,13 @@ using Grant = std::array<uint8_t, 32>;
 
 enum class MonitorOp : uint8_t {
   login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7, status = 8,
-  eh_sign_key = 9, eh_system_key = 10
+  eh_sign_key = 9, eh_system_key = 10, eh_contact = 11, eh_confirm = 12
 };
 inline constexpr std::size_t kMaxPublicKeyLine = 1024;
+// Longer than policy/contact.h's limits, so an overlong value reaches the
+// monitor's check (and its reason) rather than being cut to fit.
+inline constexpr std::size_t kMaxContactField = 512;
+inline constexpr std::size_t kMaxConfirmToken = 128;
 
 struct LoginRequest {
   std::string source, auditor, token;
@@ -134,8 +149,16 @@ struct EhSignKeyRequest {
   Grant grant{};
   std::string source, public_key;
 };
+struct EhContactRequest {
+  Grant grant{};
+  std::string source, name, email;
+};
+struct EhConfirmRequest {
+  std::string source, token;
+};
 using MonitorRequest = std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest,
-                                    StatusRequest, EhSignKeyRequest, EhSystemKeyRequest>;
+                                    StatusRequest, EhSignKeyRequest, EhSystemKeyRequest, EhContactRequest,
+                                    EhConfirmRequest>;
 
 // The status request's answer.
 struct HostStatus {
@@ -155,6 +178,7 @@ struct MonitorReply {
   std::string certificate;           // eh_cert accepted: the OpenSSH certificate line
   std::string key_id;                // eh_sign_key accepted: the minisign key id; eh_system_key: the fingerprint
   std::optional<HostStatus> host;    // status accepted
+  std::string contact;               // eh_contact accepted: "mailed" | "unchanged"; eh_confirm: the address
 };
 
 // The result code verify_done carries for a verify that failed with `code`:
@@ -188,6 +212,9 @@ class HttpMonitorClient {
   Result<MonitorReply> eh_sign_key(const Grant& grant, const std::string& source, const std::string& public_key);
   Result<MonitorReply> eh_system_key(const Grant& grant, const std::string& source, const std::string& municipality,
                                      const std::string& public_key);
+  Result<MonitorReply> eh_contact(const Grant& grant, const std::string& source, const std::string& name,
+                                  const std::string& email);
+  Result<MonitorReply> eh_confirm(const std::string& source, const std::string& token);
   Result<HostStatus> status();
   // Sends `request` as it is and returns the raw reply (test hooks send
   // forged requests through this).

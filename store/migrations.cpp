@@ -10,7 +10,7 @@ namespace kp::store {
 
 namespace {
 
-constexpr std::array<const char*, 22> kMigrations = {
+constexpr std::array<const char*, 23> kMigrations = {
     // 1: registry, mandates, uploads, audit events.
     R"sql(
 CREATE TABLE municipalities(
@@ -424,6 +424,36 @@ CREATE TABLE municipal_keys(
   fingerprint TEXT NOT NULL,
   created_ms INTEGER NOT NULL,
   PRIMARY KEY (account, municipality, key_base64));
+)sql",
+    // 23: an eHerkenning person's contact details (store/contacts.h): one
+    // name and address per person, confirmed by a link mailed to it; each
+    // request for a confirmation, with its mail's delivery state and, once
+    // mailed, the SHA-256 of its single-use token and when that expires.
+    R"sql(
+CREATE TABLE contacts(
+  account TEXT PRIMARY KEY REFERENCES accounts(id),
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  set_ms INTEGER NOT NULL,
+  confirmed_ms INTEGER);
+CREATE TABLE contact_confirmations(
+  id INTEGER PRIMARY KEY,
+  account TEXT NOT NULL REFERENCES accounts(id),
+  email TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  token_hash BLOB UNIQUE,
+  expires_ms INTEGER,
+  used_ms INTEGER,
+  superseded_ms INTEGER,
+  mail_state TEXT NOT NULL DEFAULT 'pending'
+    CHECK (mail_state IN ('pending', 'sending', 'sent', 'failed', 'cancelled')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  claim_pid INTEGER,
+  last_error TEXT,
+  mail_done_ms INTEGER);
+CREATE INDEX contact_confirmations_due ON contact_confirmations(mail_state, next_attempt_ms);
+CREATE INDEX contact_confirmations_account ON contact_confirmations(account, created_ms);
 )sql",
 };
 

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "policy/mandate.h"
 #include "store/audit_events.h"
+#include "workers/contact_mail.h"
 
 namespace kp::workers {
 
@@ -121,6 +122,8 @@ NotifyConfig notify_config(const Settings& s) {
   c.max_attempts = s.notify_max_attempts;
   c.retry_ms = s.notify_retry_seconds * 1000;
   c.retry_max_ms = s.notify_retry_max_seconds * 1000;
+  c.confirm_base_url = s.eherkenning_base_url;
+  c.confirm_validity_ms = s.eherkenning_contact_confirm_validity_seconds * 1000;
   return c;
 }
 
@@ -240,6 +243,8 @@ void Notifier::run(DataDir data, NotifyConfig config) {
         log::event("notify.claims_released", {{"count", std::to_string(*released)}});
       auto sent = send_due_notifications(*db, config, pid, log::now_ms(), &stop_);
       if (!sent.ok()) log::event("notify.pass_failed", {{"error", sent.error().message()}});
+      auto confirmations = send_due_confirmations(*db, config, pid, log::now_ms(), alive_, &stop_);
+      if (!confirmations.ok()) log::event("notify.pass_failed", {{"error", confirmations.error().message()}});
     }
     std::unique_lock<std::mutex> lock(mu_);
     wake_.wait_for(lock, std::chrono::milliseconds(poll_ms_), [this] { return stop_.load(); });

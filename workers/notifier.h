@@ -40,6 +40,10 @@ struct NotifyConfig {
   int64_t max_attempts = 12;
   int64_t retry_ms = 30000;
   int64_t retry_max_ms = 3600000;
+  // Contact confirmation mails (workers/contact_mail.h): the links point at
+  // confirm_base_url (eherkenning_base_url) and work for confirm_validity_ms.
+  std::string confirm_base_url;
+  int64_t confirm_validity_ms = 86400000;
 };
 NotifyConfig notify_config(const Settings& s);
 

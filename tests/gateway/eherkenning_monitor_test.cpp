@@ -6,8 +6,10 @@
 
 #include <doctest/doctest.h>
 
+#include "common/digest.h"
 #include "keys/minisign.h"
 #include "store/audit_events.h"
+#include "store/contacts.h"
 #include "store/eherkenning.h"
 #include "store/registry.h"
 #include "tests/support/temp_dir.h"
@@ -171,4 +173,58 @@ TEST_CASE("eherkenning monitor: a municipal system's key is bound to the live ma
   CHECK(*bound == std::optional<int64_t>((*mandate)->id));
   CHECK_FALSE(*store::municipal_key_mandate(w.db, login.person, "GM0002",
                                             "AAAAC3NzaC1lZDI1NTE5AAAAIOenKjORcuBovlAJU1D+1n3mo+Pg3TJVE5yXnmJqYCcL"));
+}
+
+TEST_CASE("eherkenning monitor: contact details round-trip, are checked, and confirmed by token") {
+  Grant g{};
+  g[0] = 9;
+  auto parsed = parse_request(encode_request(EhContactRequest{g, "127.0.0.1", "Anna", "anna@gemeente.test"}));
+  REQUIRE(parsed.ok());
+  CHECK(std::get<EhContactRequest>(*parsed).email == "anna@gemeente.test");
+  CHECK(parse_request(encode_request(EhContactRequest{g, "127.0.0.1", std::string(kMaxContactField + 1, 'a'), "x"}))
+            .error().code == "monitor-protocol");
+  CHECK(std::get<EhConfirmRequest>(*parse_request(encode_request(EhConfirmRequest{"::1", "ab"}))).token == "ab");
+  CHECK(parse_request(encode_request(EhConfirmRequest{"::1", std::string(kMaxConfirmToken + 1, 'a')}))
+            .error().code == "monitor-protocol");
+  MonitorReply r;
+  r.accepted = true;
+  r.contact = "anna@gemeente.test";
+  CHECK(parse_reply(encode_reply(r), MonitorOp::eh_confirm)->contact == "anna@gemeente.test");
+  CHECK(parse_reply(encode_reply(r), MonitorOp::eh_contact)->contact == "anna@gemeente.test");
+
+  World w;
+  EhMonitor eh(w.db, w.settings, std::nullopt);
+  CHECK(eh.contact({g, "127.0.0.1", "Anna", "anna@gemeente.test"}, 1000).reason == "grant-unknown");
+  auto login = eh.login({"127.0.0.1", facts("_c1")}, 1000);
+  REQUIRE(login.accepted);
+  // What the page sends before any check: an overlong name reaches the monitor whole.
+  CHECK(eh.contact({login.grant, "127.0.0.1", std::string(200, 'a'), "anna@gemeente.test"}, 1001).reason ==
+        "contact-name-too-long");
+  CHECK(eh.contact({login.grant, "127.0.0.1", "Anna", "anna.gemeente.test"}, 1001).reason == "email-invalid");
+  auto ok = eh.contact({login.grant, "127.0.0.1", " Anna ", "anna@gemeente.test"}, 1002);
+  REQUIRE(ok.accepted);
+  CHECK(ok.contact == "mailed");
+  auto c = store::find_contact(w.db, login.person).value();
+  REQUIRE(c);
+  CHECK(c->name == "Anna");
+
+  const std::string token(64, 'a');
+  std::string raw;
+  REQUIRE(from_hex(token, raw));
+  auto job = store::claim_confirmation_mail(w.db, 1, 1003, sha256(raw), 5000).value();
+  REQUIRE(job);
+  CHECK(eh.confirm({"127.0.0.1", "not hex"}, 1004).reason == "contact-token-unknown");
+  CHECK(eh.confirm({"127.0.0.1", std::string(64, 'b')}, 1004).reason == "contact-token-unknown");
+  auto confirmed = eh.confirm({"127.0.0.1", token}, 1004);
+  REQUIRE(confirmed.accepted);
+  CHECK(confirmed.contact == "anna@gemeente.test");
+  CHECK(eh.confirm({"127.0.0.1", token}, 1005).reason == "contact-token-used");
+  auto refused = store::list_audit(w.db, std::string("eherkenning.contact_confirmed"));
+  REQUIRE(refused.ok());
+  REQUIRE(refused->size() == 4);
+  CHECK((*refused)[2].outcome == "success");
+  CHECK((*refused)[3].reason.value_or("") == "contact-token-used");
+  auto set = store::list_audit(w.db, std::string("eherkenning.contact"));
+  REQUIRE(set->size() == 4);
+  CHECK((*set)[1].reason.value_or("") == "contact-name-too-long");
 }

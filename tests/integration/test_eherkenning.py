@@ -30,15 +30,9 @@ ENTITY = "https://knooppunt.test/saml"
 KVK_A, RSIN_B, KVK_CHAIN, KVK_OTHER = "12345678", "002564440", "87654321", "11112222"
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory, template):
-    base = tmp_path_factory.mktemp("eherkenning")
-    data = kp.DataDir(base / "data", template=template)
-    data.municipality("GM0001", name="Aadorp")
-    data.municipality("GM0002", name="Beekdal")
-    kp.kp_ok("municipality", "add", "GM0003", "--name", "Cedam", "--kvk", KVK_A, data=data.path)
-    data.sql("UPDATE municipalities SET rsin = ? WHERE code = 'GM0002'", (RSIN_B,))
-    server = kp.Server(data, http=True)
+def enable_eherkenning(data, server, base):
+    """Configures eHerkenning for `server` (not started yet) and starts a
+    test broker that knows our metadata; returns (broker, our metadata)."""
     data.set("eherkenning_entity_id", ENTITY)
     data.set("eherkenning_base_url", f"http://127.0.0.1:{server.http_port}")
     data.set("eherkenning_service_id", "urn:etoegang:DV:00000001234567890000:services:1")
@@ -50,8 +44,21 @@ def env(tmp_path_factory, template):
         f.write(r.stdout)
     broker = eh_broker.Broker(os.path.join(str(base), "broker"), sp_md)
     data.set("eherkenning_broker_metadata", broker.metadata_path)
+    return broker, r.stdout
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, template):
+    base = tmp_path_factory.mktemp("eherkenning")
+    data = kp.DataDir(base / "data", template=template)
+    data.municipality("GM0001", name="Aadorp")
+    data.municipality("GM0002", name="Beekdal")
+    kp.kp_ok("municipality", "add", "GM0003", "--name", "Cedam", "--kvk", KVK_A, data=data.path)
+    data.sql("UPDATE municipalities SET rsin = ? WHERE code = 'GM0002'", (RSIN_B,))
+    server = kp.Server(data, http=True)
+    broker, metadata = enable_eherkenning(data, server, base)
     server.start()
-    yield data, server, broker, r.stdout
+    yield data, server, broker, metadata
     server.stop()
     broker.close()
 

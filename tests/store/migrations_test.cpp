@@ -120,6 +120,11 @@ void fill(store::Db& db, std::size_t n) {
     exec(db,
          "INSERT INTO checkpoint_cosignatures(size, witness, line) VALUES (3, 'w1', 'line');"
          "INSERT INTO witness_state(witness, size) VALUES ('w1', 3);");
+  if (n >= 23)
+    exec(db,
+         "INSERT INTO contacts(account, name, email, set_ms) VALUES ('j.jansen', 'Jan', 'j@example.org', 16);"
+         "INSERT INTO contact_confirmations(account, email, created_ms, next_attempt_ms) VALUES "
+         "('j.jansen', 'j@example.org', 16, 16);");
 }
 
 // Every row fill(n) wrote is there after the migration, with what later
@@ -161,6 +166,7 @@ void check_survived(store::Db& db, std::size_t n) {
   if (n >= 15) CHECK(count(db, "penalties") == 1);
   if (n >= 16) CHECK(count(db, "accepted_manifests") == 1);
   if (n >= 17) CHECK(count(db, "witness_state", "size = 3") == 1);
+  if (n >= 23) CHECK(count(db, "contact_confirmations", "mail_state = 'pending'") == 1);
 }
 
 }  // namespace
