@@ -89,20 +89,17 @@ Result<std::vector<Extra>> read_extras(int fd) {
 
 }  // namespace
 
+bool warm_up() {
+  if (sodium_init() < 0) return false;
+  uint8_t zero[age::kPayloadKeySize] = {};
+  return age::Decryptor::for_payload(zero, [](const uint8_t*, std::size_t) { return ok_status(); }).ok();
+}
+
 void run_child(Job job, Fd upload, Fd answer, Fd output, Fd extras_fd, const std::optional<sandbox::Identity>& as,
                const std::string& data_root) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the zygote (which dies with the worker)
   sandbox::close_all_but({0, 1, 2, upload.get(), answer.get(), output.get(), extras_fd.get()});
   ::signal(SIGPIPE, SIG_DFL);  // a worker that stops reading ends us
-  // Everything that may touch a file the first time runs before the
-  // sandbox (libsodium's initialisation, a payload Decryptor), so inside
-  // nothing needs to open.
-  if (sodium_init() < 0) ::_exit(kExitSandboxFailed);
-  {
-    uint8_t zero[age::kPayloadKeySize] = {};
-    auto warm = age::Decryptor::for_payload(zero, [](const uint8_t*, std::size_t) { return ok_status(); });
-    if (!warm.ok()) ::_exit(kExitSandboxFailed);
-  }
   // A reseal job: the sealer (its Encryptor initialised) and the extras,
   // both before the sandbox.
   std::unique_ptr<TarSealer> sealer;

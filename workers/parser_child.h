@@ -27,6 +27,13 @@ namespace kp::workers::parser {
 inline constexpr int kExitAnswered = 0;
 inline constexpr int kExitSandboxFailed = 3;  // operational: the package is not to blame
 
+// The one-time initialisation the parser needs (libsodium, libcrypto's
+// cipher tables, which OpenSSL builds on first use and may read its
+// configuration file for). The zygote runs it once before it forks any
+// child, so each child inherits it instead of paying for it per package,
+// and nothing inside the sandbox has to open a file. False when it failed.
+bool warm_up();
+
 // Runs one job in the calling (freshly forked, single-threaded) process and
 // never returns: closes every descriptor but those given and stdio,
 // enters the sandbox as `as` (nullopt when not root), parses the payload

@@ -175,8 +175,9 @@ Result<Zygote> Zygote::start(const std::string& data_root) {
     sandbox::close_all_but({0, 1, 2, theirs.get()});
     ::signal(SIGTERM, SIG_DFL);
     ::signal(SIGINT, SIG_IGN);  // a terminal's ^C goes to the worker, which ends us
-    // libsodium's secure memory (the job's payload key) needs it initialised.
-    if (sodium_init() < 0) ::_exit(kExitSandboxFailed);
+    // libsodium (the job's payload key lives in its secure memory) and
+    // libcrypto, once for every child (parser_child.h).
+    if (!warm_up()) ::_exit(kExitSandboxFailed);
     if (!sandbox::deny_exec_and_escape().ok()) ::_exit(kExitSandboxFailed);
     zygote_main(std::move(theirs), as, data_root);
   }
