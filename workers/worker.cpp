@@ -20,6 +20,7 @@
 #include "keys/keystore.h"
 #include "store/audit_events.h"
 #include "store/claims.h"
+#include "store/commit_watch.h"
 #include "store/db.h"
 #include "store/intake.h"
 #include "store/submissions.h"
@@ -36,6 +37,8 @@ namespace kp::workers {
 namespace {
 
 constexpr int64_t kCheckpointIntervalMs = 10000;
+// How often an idle worker looks whether anything was committed.
+constexpr int kLookMs = 5;
 
 // The daily exports of complete UTC days (audit/daily_export.h); a failure
 // is logged and retried at the next round.
@@ -176,6 +179,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
   int64_t last_checkpoint_ms = log::now_ms();
   std::string key_generation = keys::intake_generation(data);
   Notifier notifier(data, process_alive);  // mail on new outbox items: own thread, own store connection
+  store::CommitWatch commits(db);
   log::event("worker.started", {{"data", data.root}});
   // Started by serve: end with it (a kill -9 of serve must not leave workers behind).
   const char* parent_env = std::getenv("KNOOPPUNT_PARENT_PID");
@@ -190,6 +194,7 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
     auto released_submissions = store::release_dead_submission_claims(db, process_alive);
     if (released_submissions.ok() && *released_submissions > 0)
       log::event("worker.claims_released", {{"count", std::to_string(*released_submissions)}, {"of", "submissions"}});
+    (void)commits.changed();  // a commit after this look wakes the idle wait below
     auto claimed = store::claim_upload(db, ctx.pid, log::now_ms());
     if (!claimed.ok()) {
       log::event("worker.claim_failed", {{"error", claimed.error().message()}});
@@ -232,7 +237,13 @@ Status run_worker(const DataDir& data, volatile std::sig_atomic_t* stop, int pol
       }
     }
     if (!*claimed) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
+      // Idle until something commits (an upload, a submission: a new row
+      // to claim) or poll_ms passed: a look at the WAL-index costs no
+      // transaction, so a new upload waits kLookMs, not the whole interval.
+      for (int waited = 0; waited < poll_ms && !*stop; waited += kLookMs) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(kLookMs));
+        if (commits.changed()) break;
+      }
       continue;
     }
     const store::Upload& u = **claimed;
