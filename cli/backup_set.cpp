@@ -3,7 +3,7 @@
 
 #include "common/datadir.h"
 #include "common/pair_file.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 #include "policy/identifiers.h"
 #include "workers/outputs.h"
 #include "workers/queue_pair.h"

@@ -15,7 +15,7 @@
 #include "cli/context.h"
 #include "cli/handlers.h"
 #include "common/handles.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 #include "keys/age.h"
 #include "keys/age_armor.h"
 #include "keys/minisign.h"

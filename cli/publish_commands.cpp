@@ -17,7 +17,7 @@
 #include "cli/handlers.h"
 #include "common/digest.h"
 #include "common/log.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 #include "gateway/principal.h"
 #include "gateway/upload.h"
 #include "gateway/view.h"

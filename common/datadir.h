@@ -1,5 +1,5 @@
 // The data directory's layout. Only server-side paths live here; client
-// input never reaches these functions (see gateway/confine.h for that).
+// input never reaches these functions (see common/confine.h for that).
 //
 //   DATA/knooppunt.conf        settings
 //   DATA/knooppunt.db          SQLite store

@@ -19,7 +19,7 @@
 #include "common/log.h"
 #include "common/pair_file.h"
 #include "store/cases.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 #include "gateway/public_attrs.h"
 #include "gateway/upload.h"
 #include "gateway/vpath.h"

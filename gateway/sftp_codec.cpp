@@ -549,7 +549,7 @@ StatusCode status_from_error(const Error& e) {
     std::string_view code;
     StatusCode status;
   };
-  // Codes from gateway/confine.h and gateway/vpath.h. Refusals the client
+  // Codes from common/confine.h and gateway/vpath.h. Refusals the client
   // provoked on purpose (symlinks, escapes) read as "Permission denied";
   // names that cannot exist in the virtual tree read as "No such file".
   static constexpr Row kTable[] = {

@@ -3,7 +3,7 @@
 //
 // This file holds everything that turns channel bytes into requests and
 // replies into channel bytes, and nothing that touches files: the session
-// (gateway/sftp_session.cpp) decides what a request may do, gateway/confine.h
+// (gateway/sftp_session.cpp) decides what a request may do, common/confine.h
 // does it. Keeping the codec pure makes it easy to fuzz
 // (tests/fuzz/sftp_codec_fuzz.cpp) and to test every byte position.
 //
@@ -390,7 +390,7 @@ std::string_view status_text(StatusCode code);
 // SSH_FX_FAILURE for anything not listed.
 StatusCode status_from_errno(int err);
 
-// kp::Error code (from gateway/confine.h or gateway/vpath.h) -> SFTP status,
+// kp::Error code (from common/confine.h or gateway/vpath.h) -> SFTP status,
 // with the same safe default of SSH_FX_FAILURE.
 StatusCode status_from_error(const Error& e);
 

@@ -14,7 +14,7 @@
 #include "common/dates.h"
 #include "common/log.h"
 #include "common/pair_file.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 #include "gateway/public_attrs.h"
 #include "gateway/test_hooks.h"
 #include "gateway/vpath.h"

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "common/log.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 #include "policy/identifiers.h"
 #include "store/submissions.h"
 #include "store/uploads.h"

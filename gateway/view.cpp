@@ -1,7 +1,7 @@
 // Per-role views; see view.h.
 #include "gateway/view.h"
 
-#include "gateway/confine.h"
+#include "common/confine.h"
 
 namespace kp::gateway {
 

@@ -9,7 +9,7 @@
 //   depth 1   "/inbox"         an area (the session maps it to a directory fd)
 //   depth 2   "/inbox/a.pdf"   a name inside an area
 //
-// Only gateway/confine.h turns an area's fd plus a VPath name into file
+// Only common/confine.h turns an area's fd plus a VPath name into file
 // access. canonicalise() refuses what cannot be a safe single name (NUL,
 // backslash, control and bidi-override characters, invalid UTF-8, over-long
 // names or paths) and resolves "." and ".." LEXICALLY, clamped at the virtual

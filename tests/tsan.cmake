@@ -7,7 +7,7 @@
 set(KP_TSAN_UNITS
   audit/merkle audit/record
   common/address common/datadir common/dates common/digest common/fsio common/log common/settings common/utf8
-  gateway/confine
+  common/confine
   keys/age keys/bech32 keys/minisign keys/signed_note
   policy/identifiers policy/mandate policy/manifest policy/package_rules policy/retention
   workers/notifier workers/package workers/reseal workers/smtp)

@@ -18,7 +18,7 @@
 #include "audit/record.h"
 #include "common/atomic_file.h"
 #include "common/log.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 #include "keys/keystore.h"
 #include "store/outbox.h"
 #include "store/registry.h"

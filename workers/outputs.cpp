@@ -10,7 +10,7 @@
 #include "common/fsio.h"
 #include "common/handles.h"
 #include "common/log.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 
 namespace kp::workers {
 

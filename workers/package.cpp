@@ -34,7 +34,7 @@
 
 #include "common/digest.h"
 #include "common/handles.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 
 namespace kp::workers {
 

@@ -10,7 +10,7 @@
 #include "audit/log.h"
 #include "audit/record.h"
 #include "common/log.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 #include "policy/identifiers.h"
 #include "store/cases.h"
 #include "store/notifications.h"

@@ -6,7 +6,7 @@
 #include "common/log.h"
 #include "common/pair_file.h"
 #include "common/settings.h"
-#include "gateway/confine.h"
+#include "common/confine.h"
 #include "policy/identifiers.h"
 #include "workers/queue_pair.h"
 #include "workers/witnessed_proofs.h"

@@ -12,7 +12,7 @@ set(KP_FUZZ_UNITS
   common/digest common/fd_passing common/fsio common/settings common/utf8
   keys/age keys/bech32 keys/minisign keys/signed_note
   policy/identifiers policy/manifest policy/package_rules
-  gateway/confine gateway/monitor_wire gateway/sftp_codec gateway/vpath
+  common/confine gateway/monitor_wire gateway/sftp_codec gateway/vpath
   workers/package workers/parser_wire workers/reseal
   audit/merkle)
 list(TRANSFORM KP_FUZZ_UNITS PREPEND ${CMAKE_SOURCE_DIR}/)

@@ -3,7 +3,7 @@
 // Names are re-checked here (is_single_component) before any system call,
 // and copied into a NUL-terminated stack buffer, so a string_view into a
 // packet can be passed straight in without an allocation.
-#include "gateway/confine.h"
+#include "common/confine.h"
 
 #include "common/fsio.h"
 

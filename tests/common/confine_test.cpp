@@ -1,9 +1,9 @@
-// Unit tests for gateway/confine.h against real temporary directories:
+// Unit tests for common/confine.h against real temporary directories:
 // symlinks and hard links planted by the host, names that try to climb out,
 // twin directories whose names share a prefix, no-replace renames, listings.
 // The symlink cases run twice: through openat2 and through the openat
 // fallback.
-#include "gateway/confine.h"
+#include "common/confine.h"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
