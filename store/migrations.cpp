@@ -475,6 +475,12 @@ Status migrate(Db& db, std::size_t up_to) {
   for (;;) {
     KP_TRY(Transaction tx, Transaction::begin(db));
     KP_TRY(std::size_t version, applied_version(db));
+    // A database a newer knooppunt migrated: its tables may mean what this
+    // build does not know (a downgrade after an upgrade). Refused, not used.
+    KP_ENSURE(version <= kMigrations.size(), "store-schema-newer",
+              "the database has schema version " + std::to_string(version) + ", this knooppunt knows up to " +
+                  std::to_string(kMigrations.size()) +
+                  ": a newer knooppunt wrote it; run that version, or restore a backup taken before the upgrade");
     if (version >= kMigrations.size() || version >= up_to) return ok_status();
     Status s = db.run_script(kMigrations[version]);
     // Migration 3 starts the transfer log: records written before it become

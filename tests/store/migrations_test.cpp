@@ -227,3 +227,22 @@ TEST_CASE("migrations: a database from every earlier schema version migrates and
     CHECK(count(*db, "merkle_nodes", "level = 0") == 4);
   }
 }
+
+TEST_CASE("migrations: a database a newer knooppunt migrated is refused, every time") {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/newer.db";
+  const std::size_t newer = store::latest_schema_version() + 1;
+  {
+    auto db = store::Db::open(path);
+    REQUIRE(db.ok());
+    REQUIRE(db->run_script("PRAGMA user_version = " + std::to_string(newer)).ok());
+  }
+  auto reopened = store::Db::open(path);
+  REQUIRE_FALSE(reopened.ok());
+  CHECK(reopened.error().code == "store-schema-newer");
+  CHECK(reopened.error().detail.find("schema version " + std::to_string(newer)) != std::string::npos);
+  // Nothing was changed: it is refused again, the same way.
+  auto again = store::Db::open(path);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().code == "store-schema-newer");
+}
