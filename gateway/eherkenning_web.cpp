@@ -9,6 +9,11 @@
 
 #include <sstream>
 
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "common/digest.h"
 #include "common/log.h"
 #include "gateway/html.h"
 #include "gateway/web_reply.h"
@@ -35,10 +40,30 @@ std::string session_cookie(const std::string& id, int64_t max_age_s) {
          "; HttpOnly; SameSite=Strict";
 }
 
-std::string cookie_of(const Poco::Net::HTTPServerRequest& req) {
+std::string cookie_of(const Poco::Net::HTTPServerRequest& req, const char* name = kCookie) {
   Poco::Net::NameValueCollection cookies;
   req.getCookies(cookies);
-  return cookies.get(kCookie, "");
+  return cookies.get(name, "");
+}
+
+// The login cookie binds a broker's Response to the browser that asked for
+// it (saml_requests.h): 32 random bytes (hex), of which the monitor keeps
+// only the SHA-256. The broker's POST to our ACS is cross-site, so on https
+// the cookie is SameSite=None; Secure (Strict or Lax would not be sent);
+// plain http is for tests on loopback, where broker and ACS are one site.
+constexpr const char* kLoginCookie = "kp_eh_login";
+
+std::string login_cookie(const std::string& value, bool https) {
+  return std::string(kLoginCookie) + "=" + value + "; Path=/eherkenning/acs; Max-Age=" +
+         std::to_string(kSamlRequestMs / 1000) + "; HttpOnly; " + (https ? "SameSite=None; Secure" : "SameSite=Lax");
+}
+
+BrowserTag browser_tag(const std::string& cookie) {
+  BrowserTag tag{};
+  if (cookie.size() != 64 || cookie.find_first_not_of("0123456789abcdef") != std::string::npos) return tag;
+  auto d = sha256(cookie);
+  std::copy(d.begin(), d.end(), tag.begin());
+  return tag;
 }
 
 bool read_form(Poco::Net::HTTPServerRequest& req, Poco::Net::HTMLForm& form) {
@@ -101,6 +126,16 @@ std::string eh_refusal_text(const std::string& code) {
            "municipality you act for at your eHerkenning broker, or ask the hub to register it.";
   if (code == "eh-replayed")
     return "This login was already used. Log in again from the start.";
+  if (code == "eh-unsolicited")
+    return "This login was not started from this page. Log in from this page (the \"Log in with eHerkenning\" "
+           "button), not from a link or bookmark at the broker.";
+  if (code == "eh-request-unknown")
+    return "This login was not started here, or it took longer than 15 minutes (or the hub restarted meanwhile). "
+           "Log in again from this page.";
+  if (code == "eh-request-used") return "This login was already completed. Log in again from the start.";
+  if (code == "eh-request-other-browser")
+    return "This login was started in another browser (or your browser does not keep our cookie). Log in from "
+           "the start in the browser you want to use, with cookies allowed for this site.";
   if (code == "eh-expired" || code == "eh-not-yet-valid")
     return "This login is outside its validity period (it took too long, or a clock is wrong). Log in again.";
   if (code == "eh-audience-wrong")
@@ -249,12 +284,13 @@ void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
                              "<p><a id=\"login\" class=\"button\" href=\"/eherkenning/login\">Log in with "
                              "eHerkenning</a></p>"));
     if (path == "/eherkenning/login" && method == "GET") {
-      auto url = sp_->login_url();
-      if (!url.ok()) {
-        log::event("eherkenning.error", {{"error", url.error().message()}});
-        return send(resp, refusal_page("eherkenning-off"));
-      }
-      return send(resp, redirect(*url));
+      std::array<uint8_t, 32> nonce{};
+      randombytes_buf(nonce.data(), nonce.size());
+      const std::string cookie = to_hex(nonce.data(), nonce.size());
+      auto sent = monitor_.eh_request(source, browser_tag(cookie));
+      if (!sent.ok()) return send(resp, refusal_page("store-failed"));
+      if (!sent->accepted) return send(resp, refusal_page(sent->reason));
+      return send(resp, redirect(sent->url, login_cookie(cookie, sp_->https())));
     }
     if (path == "/eherkenning/acs" && method == "POST") {
       auto facts = sp_->verify(saml_response_of(req), log::now_ms());
@@ -265,7 +301,7 @@ void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
         if (!recorded.ok() || !recorded->accepted) return send(resp, refusal_page("store-failed"));
         return send(resp, refusal_page(code));
       }
-      auto decided = monitor_.eh_login(source, *facts);
+      auto decided = monitor_.eh_login(source, *facts, browser_tag(cookie_of(req, kLoginCookie)));
       if (!decided.ok()) return send(resp, refusal_page("store-failed"));
       if (!decided->accepted) return send(resp, refusal_page(decided->reason));
       WebSession s = sessions_.create(decided->person, {}, log::now_ms(), decided->grant);

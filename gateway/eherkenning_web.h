@@ -1,7 +1,9 @@
 // The eHerkenning login pages on the HTTP endpoint, under /eherkenning/:
 //
 //   GET  /eherkenning/        a page with the "log in with eHerkenning" button
-//   GET  /eherkenning/login   303 to the broker with an AuthnRequest (saml_sp.h)
+//   GET  /eherkenning/login   303 to the broker with an AuthnRequest the monitor
+//                             built and remembers (eh_request, saml_requests.h)
+//                             for this browser's login cookie (kp_eh_login)
 //   POST /eherkenning/acs     the broker's Response (HTTP-POST binding):
 //                             verified here (sandboxed, saml_sp.h), decided and
 //                             recorded by the monitor (eherkenning_monitor.h);

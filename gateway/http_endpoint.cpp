@@ -243,7 +243,14 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
   if (!settings.eherkenning_broker_metadata.empty()) {
     if (auto ca = keys::load_user_ca_secret(data); ca.ok()) user_ca = *ca;
   }
-  HttpMonitor monitor(*db, settings, user_ca);
+  // The SAML SP that builds the AuthnRequests and remembers their IDs
+  // (gateway/saml_requests.h); the HTTP process has its own, to verify.
+  auto sp = load_saml_sp(data, settings);
+  if (!sp.ok()) {
+    ::kill(child, SIGKILL);
+    fail_and_exit(sp.error());
+  }
+  HttpMonitor monitor(*db, settings, user_ca, std::move(*sp));
   monitor.set_status_source([&] { return probe_host(*db, data.root, serve); });
   bool clean = run_monitor(mine.get(), monitor, &g_monitor_stop);
   monitor.flush(true);

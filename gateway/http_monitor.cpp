@@ -56,6 +56,7 @@ bool allowed_reason(MonitorOp op, std::string_view reason) {
     case MonitorOp::eh_system_key:
     case MonitorOp::eh_contact:
     case MonitorOp::eh_confirm:
+    case MonitorOp::eh_request:
     case MonitorOp::status:
       return false;
   }
@@ -130,6 +131,12 @@ std::string encode_request(const MonitorRequest& r) {
     w.str(e->facts.org_number);
     w.str(e->facts.pseudonym);
     w.str(e->facts.intermediary);
+    w.str(e->facts.in_response_to);
+    w.str(std::string_view(reinterpret_cast<const char*>(e->browser.data()), e->browser.size()));
+  } else if (const auto* q = std::get_if<EhRequestRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_request));
+    w.str(q->source);
+    w.str(std::string_view(reinterpret_cast<const char*>(q->browser.data()), q->browser.size()));
   } else if (const auto* f = std::get_if<EhRefusedRequest>(&r)) {
     w.u8(static_cast<uint8_t>(MonitorOp::eh_refused));
     w.str(f->source);
@@ -194,9 +201,23 @@ Result<MonitorRequest> parse_request(std::string_view bytes) {
     e.facts.org_number = in.str(16);
     e.facts.pseudonym = in.str(policy::kMaxPseudonymBytes);
     e.facts.intermediary = in.str(16);
+    e.facts.in_response_to = in.str(policy::kMaxAssertionIdBytes);
+    std::string_view browser = in.str(32);
+    if (in.ok() && browser.size() != 32) in.fail();
+    if (in.ok()) std::memcpy(e.browser.data(), browser.data(), 32);
     if (!in.at_end()) return protocol("eh_login: missing, oversized or extra fields");
     if (!numeric_address(e.source)) return protocol("eh_login: source is not an address");
     return MonitorRequest(std::move(e));
+  }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_request)) {
+    EhRequestRequest q;
+    q.source = in.str(kMaxSourceBytes);
+    std::string_view browser = in.str(32);
+    if (in.ok() && browser.size() != 32) in.fail();
+    if (in.ok()) std::memcpy(q.browser.data(), browser.data(), 32);
+    if (!in.at_end()) return protocol("eh_request: missing, oversized or extra fields");
+    if (!numeric_address(q.source)) return protocol("eh_request: source is not an address");
+    return MonitorRequest(std::move(q));
   }
   if (type == static_cast<uint8_t>(MonitorOp::eh_refused)) {
     EhRefusedRequest f;
@@ -284,6 +305,8 @@ std::string encode_reply(const MonitorReply& r) {
     w.str(r.municipality);
     w.u8(r.first_login ? 1 : 0);
     w.raw(r.grant.data(), r.grant.size());
+  } else if (!r.url.empty()) {
+    w.str(r.url);
   } else if (!r.certificate.empty()) {
     w.str(r.certificate);
   } else if (!r.contact.empty()) {
@@ -319,6 +342,8 @@ Result<MonitorReply> parse_reply(std::string_view bytes, MonitorOp op) {
     r.first_login = in.u8() == 1;
     std::string_view g = in.raw(32);
     if (in.ok()) std::memcpy(r.grant.data(), g.data(), 32);
+  } else if (op == MonitorOp::eh_request) {
+    r.url = std::string(in.str(kMaxRequestUrl));
   } else if (op == MonitorOp::eh_cert) {
     r.certificate = std::string(in.str(2048));
   } else if (op == MonitorOp::eh_sign_key) {
@@ -392,8 +417,14 @@ Result<MonitorReply> HttpMonitorClient::claim(MonitorOp op, const Grant& grant, 
   return parse_reply(raw, op);
 }
 
-Result<MonitorReply> HttpMonitorClient::eh_login(const std::string& source, const policy::LoginFacts& facts) {
-  KP_TRY(std::string raw, exchange(encode_request(EhLoginRequest{source, facts})));
+Result<MonitorReply> HttpMonitorClient::eh_request(const std::string& source, const BrowserTag& browser) {
+  KP_TRY(std::string raw, exchange(encode_request(EhRequestRequest{source, browser})));
+  return parse_reply(raw, MonitorOp::eh_request);
+}
+
+Result<MonitorReply> HttpMonitorClient::eh_login(const std::string& source, const policy::LoginFacts& facts,
+                                                 const BrowserTag& browser) {
+  KP_TRY(std::string raw, exchange(encode_request(EhLoginRequest{source, facts, browser})));
   return parse_reply(raw, MonitorOp::eh_login);
 }
 
@@ -447,11 +478,12 @@ Result<MonitorReply> HttpMonitorClient::eh_confirm(const std::string& source, co
 
 // ---------------------------------------------------------------- monitor
 
-HttpMonitor::HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca)
+HttpMonitor::HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca,
+                         std::unique_ptr<SamlSp> sp)
     : db_(db),
       settings_(std::move(settings)),
       tally_(db, "web.login", "http", "web logins"),
-      eh_(std::make_unique<EhMonitor>(db, settings_, user_ca)) {}
+      eh_(std::make_unique<EhMonitor>(db, settings_, user_ca, std::move(sp))) {}
 
 HttpMonitor::~HttpMonitor() = default;
 
@@ -466,6 +498,7 @@ MonitorReply HttpMonitor::answer(const MonitorRequest& r, int64_t now_ms) {
     it = it->second.expires_ms <= now_ms ? grants_.erase(it) : std::next(it);
   if (const auto* l = std::get_if<LoginRequest>(&r)) return login(*l, now_ms);
   if (const auto* e = std::get_if<EhLoginRequest>(&r)) return eh_->login(*e, now_ms);
+  if (const auto* q = std::get_if<EhRequestRequest>(&r)) return eh_->request(*q, now_ms);
   if (const auto* f = std::get_if<EhRefusedRequest>(&r)) return answer_eh_refused(db_, *f, now_ms);
   if (const auto* c = std::get_if<EhCertRequest>(&r)) return eh_->certificate(*c, now_ms);
   if (const auto* k = std::get_if<EhSignKeyRequest>(&r)) return eh_->sign_key(*k, now_ms);

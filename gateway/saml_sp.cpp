@@ -18,6 +18,9 @@
 #include <lasso/xml/saml-2.0/saml2_conditions.h>
 #include <lasso/xml/saml-2.0/saml2_name_id.h>
 #include <lasso/xml/saml-2.0/saml2_subject.h>
+#include <lasso/xml/saml-2.0/saml2_subject_confirmation.h>
+#include <lasso/xml/saml-2.0/saml2_subject_confirmation_data.h>
+#include <lasso/xml/saml-2.0/samlp2_status_response.h>
 #include <lasso/xml/saml-2.0/samlp2_authn_request.h>
 #include <lasso/xml/saml-2.0/samlp2_request_abstract.h>
 #include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
@@ -220,7 +223,7 @@ SamlSp::~SamlSp() {
   if (server_) g_object_unref(server_);
 }
 
-Result<std::string> SamlSp::login_url() {
+Result<SamlSp::AuthnRequest> SamlSp::authn_request() {
   std::lock_guard<std::mutex> lock(mu_);
   LoginPtr login(lasso_login_new(static_cast<LassoServer*>(server_)));
   KP_ENSURE(login, "eh-config-invalid", "Lasso cannot start a login");
@@ -260,7 +263,9 @@ Result<std::string> SamlSp::login_url() {
   url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("SAMLRequest=") + escaped;
   g_free(escaped);
   g_free(b64);
-  return url;
+  const char* id = LASSO_SAMLP2_REQUEST_ABSTRACT(req)->ID;
+  KP_ENSURE(id && *id, "eh-config-invalid", "Lasso gave the AuthnRequest no ID");
+  return AuthnRequest{url, id};
 }
 
 Result<policy::LoginFacts> SamlSp::verify(const std::string& saml_response, int64_t now_ms) {
@@ -332,6 +337,21 @@ Result<policy::LoginFacts> SamlSp::verify(const std::string& saml_response, int6
   KP_ENSURE(now_ms + skew >= not_before, "eh-not-yet-valid", "the assertion is not valid yet");
 
   policy::LoginFacts f;
+  // The request this answers: the Response's InResponseTo, and the bearer
+  // confirmation's, which must agree when both are given.
+  const char* to = LASSO_SAMLP2_STATUS_RESPONSE(response)->InResponseTo;
+  f.in_response_to = to ? to : "";
+  if (assertion->Subject && assertion->Subject->SubjectConfirmation &&
+      assertion->Subject->SubjectConfirmation->SubjectConfirmationData) {
+    const char* confirmed = assertion->Subject->SubjectConfirmation->SubjectConfirmationData->InResponseTo;
+    if (confirmed && *confirmed) {
+      KP_ENSURE(f.in_response_to.empty() || f.in_response_to == confirmed, "eh-response-invalid",
+                "the response and its assertion answer different requests");
+      f.in_response_to = confirmed;
+    }
+  }
+  KP_ENSURE(f.in_response_to.size() <= policy::kMaxAssertionIdBytes, "eh-response-invalid",
+            "the InResponseTo is too long");
   f.assertion_id = assertion->ID ? assertion->ID : "";
   f.expires_ms = not_after + skew;
   for (GList* s = assertion->AuthnStatement; s; s = s->next) {

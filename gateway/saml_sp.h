@@ -24,6 +24,10 @@
 //   eh-expired              NotOnOrAfter has passed (beyond the clock skew)
 //   eh-not-yet-valid        NotBefore is still ahead (beyond the clock skew)
 //   eh-attribute-missing    no AuthnContextClassRef, LegalSubjectID or ActingSubjectID
+//   eh-response-invalid     also: the Response's InResponseTo and its
+//                           SubjectConfirmationData's differ
+// Which request a Response answers (InResponseTo) is a fact for the
+// monitor, which issued the request and decides (saml_requests.h).
 #pragma once
 
 #include <cstdint>
@@ -70,8 +74,16 @@ class SamlSp {
 
   // The broker's single sign-on URL with an AuthnRequest (HTTP-Redirect
   // binding) asking for at least the minimum level, answered by HTTP-POST
-  // to our ACS. Errors: "eh-config-invalid".
-  Result<std::string> login_url();
+  // to our ACS, and the request's ID. Runs in the monitor, which remembers
+  // the ID (saml_requests.h). Errors: "eh-config-invalid".
+  struct AuthnRequest {
+    std::string url, id;
+  };
+  Result<AuthnRequest> authn_request();
+
+  // True when our ACS is https (the login cookie is then SameSite=None;
+  // Secure, so that the broker's cross-site POST carries it).
+  bool https() const { return config_.acs_url.rfind("https://", 0) == 0; }
 
   // Verifies a SAMLResponse (the POST parameter, base64) at `now_ms`;
   // refusal codes above.

@@ -30,6 +30,12 @@ Result<std::optional<std::string>> municipality_by_org(Db& db, const std::string
   return std::optional<std::string>(st.col_text(0));
 }
 
+Result<bool> assertion_seen(Db& db, const std::string& id, int64_t now_ms) {
+  KP_TRY(Stmt st, db.prepare("SELECT 1 FROM saml_assertions WHERE id = ? AND expires_ms >= ?"));
+  st.bind(1, id).bind(2, now_ms);
+  return st.step();
+}
+
 namespace {
 
 // False when the id was seen before (and has not expired yet).

@@ -24,6 +24,11 @@ Status set_municipality_org(Db& db, const std::string& code, const std::optional
 Result<std::optional<std::string>> municipality_by_org(Db& db, const std::string& kind,
                                                        const std::string& number);
 
+// True when assertion `id` was accepted before and its entry has not
+// expired: a read, so the monitor can name a replay before it looks at
+// anything else (record_eh_login still refuses it, in its transaction).
+Result<bool> assertion_seen(Db& db, const std::string& id, int64_t now_ms);
+
 struct EhLogin {
   policy::LoginFacts facts;
   std::string municipality;  // GM code the organisation maps to

@@ -104,7 +104,10 @@ class Broker:
 
     # -- the Response
     def response(self, req_id, acs_url, person, variant=None):
+        """A signed Response for `person`, answering AuthnRequest `req_id`
+        (None: unsolicited, IdP-initiated, without InResponseTo)."""
         now = time.time()
+        in_response_to = f' InResponseTo="{req_id}"' if req_id else ""
         aid, rid = "_a" + uuid.uuid4().hex, "_r" + uuid.uuid4().hex
         audience = "https://elsewhere.example/sp" if variant == "wrong-audience" else self.sp_entity_id
         not_before, not_after = (now - 3600, now - 1800) if variant == "expired" else (now - 60, now + 300)
@@ -126,7 +129,7 @@ class Broker:
             f'IssueInstant="{iso(now)}"><saml:Issuer>{self.entity_id}</saml:Issuer>{sig(aid)}'
             f'<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">'
             f'{uuid.uuid4().hex}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
-            f'<saml:SubjectConfirmationData InResponseTo="{req_id}" NotOnOrAfter="{iso(not_after)}" '
+            f'<saml:SubjectConfirmationData{in_response_to} NotOnOrAfter="{iso(not_after)}" '
             f'Recipient="{acs_url}"/></saml:SubjectConfirmation></saml:Subject>'
             f'<saml:Conditions NotBefore="{iso(not_before)}" NotOnOrAfter="{iso(not_after)}">'
             f'<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>'
@@ -139,7 +142,7 @@ class Broker:
         resp = (
             f'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
             f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{rid}" Version="2.0" '
-            f'IssueInstant="{iso(now)}" Destination="{acs_url}" InResponseTo="{req_id}">'
+            f'IssueInstant="{iso(now)}" Destination="{acs_url}"{in_response_to}>'
             f'<saml:Issuer>{self.entity_id}</saml:Issuer>{sig(rid)}'
             f'<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>'
             f'{signed_assertion}</samlp:Response>')

@@ -1,0 +1,63 @@
+"""The SAML hardening of the eHerkenning login (gateway/saml_requests,
+saml_sp, eherkenning_monitor) against the pysaml2 test broker:
+
+- every Response must answer an AuthnRequest the monitor issued, for the
+  browser that started it (the kp_eh_login cookie), once: an unsolicited
+  (IdP-initiated) response, a response to a request we never sent, one for
+  another browser's request (or without the cookie), and a second response
+  to a used request are each refused with their own reason, a page and an
+  `eherkenning.login` record; a replayed assertion is still `eh-replayed`.
+"""
+
+import base64
+import re
+import urllib.parse
+import zlib
+
+import eh_broker
+from test_eherkenning import (KVK_A, broker_answer, env, post_acs, reason_of, start_login)  # noqa: F401
+
+
+def request_id(location):
+    """The ID of the AuthnRequest in a broker URL (HTTP-Redirect binding)."""
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)
+    xml = zlib.decompress(base64.b64decode(q["SAMLRequest"][0]), -15).decode()
+    return re.search(r'<samlp:AuthnRequest[^>]* ID="([^"]+)"', xml).group(1)
+
+
+def refused(env, saml, cookie, reason):
+    data, server = env[0], env[1]
+    since = data.last_audit_id()
+    status, body = post_acs(server.http_port, saml, cookie)
+    assert status == 403 and reason_of(body) == reason, (reason, status, body)
+    assert 'id="message"' in body
+    rec = data.audit(event="eherkenning.login", since_id=since)
+    assert [(r["outcome"], r["reason"]) for r in rec] == [("refused", reason)], rec
+    assert rec[0]["object"].startswith("assertion _a") and rec[0]["channel"] == "http"
+
+
+def test_a_response_must_answer_our_request_for_this_browser_once(env):
+    data, server, broker, _ = env
+    acs = f"http://127.0.0.1:{server.http_port}/eherkenning/acs"
+    person = eh_broker.Person("pseudo-bound", KVK_A)
+    location_a, cookie_a = start_login(env)
+    _, cookie_b = start_login(env)
+    assert cookie_a != cookie_b
+    # IdP-initiated: no InResponseTo at all.
+    refused(env, broker.response(None, acs, person), cookie_a, "eh-unsolicited")
+    # An InResponseTo we never issued.
+    refused(env, broker.response("_made-up-request", acs, person), cookie_a, "eh-request-unknown")
+    # Browser A's request, posted by browser B, or without any cookie.
+    saml = broker_answer(env, location_a, person)
+    refused(env, saml, cookie_b, "eh-request-other-browser")
+    refused(env, saml, None, "eh-request-other-browser")
+    # Those did not use it up: browser A logs in with it.
+    status, body = post_acs(server.http_port, saml, cookie_a)
+    assert status == 200 and "activated" in body, body
+    # A second response to the same request; the same response again.
+    refused(env, broker.response(request_id(location_a), acs, person), cookie_a, "eh-request-used")
+    since = data.last_audit_id()
+    status, body = post_acs(server.http_port, saml, cookie_a)
+    assert status == 403 and reason_of(body) == "eh-replayed", body
+    assert [r["reason"] for r in data.audit(event="eherkenning.login", since_id=since)] == ["eh-replayed"]
+    assert len(data.sql("SELECT 1 FROM accounts WHERE pseudonym = 'pseudo-bound'")) == 1
