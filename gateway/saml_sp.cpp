@@ -26,8 +26,6 @@
 #include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
 #include <lasso/xml/saml-2.0/samlp2_response.h>
 
-#include <zlib.h>
-
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -126,21 +124,6 @@ std::vector<Value> values_of(LassoSaml2Attribute* a) {
   return out;
 }
 
-// The HTTP-Redirect binding's DEFLATE (raw, no zlib header); "" on failure.
-std::string raw_deflate(std::string_view in) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-  std::string out(deflateBound(&z, in.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return rc == Z_STREAM_END ? out : std::string();
-}
-
 Error refused(const std::string& code, const std::string& detail) { return make_error(code, detail); }
 
 }  // namespace
@@ -179,7 +162,7 @@ Result<std::string> sp_metadata(const SamlSpConfig& c) {
                      "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
                      "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"") +
          attr_escape(c.entity_id) +
-         "\">\n  <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" "
+         "\">\n  <md:SPSSODescriptor AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\" "
          "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n" +
          key("signing") + key("encryption") +
          "    <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"" +
@@ -203,9 +186,12 @@ Result<std::unique_ptr<SamlSp>> SamlSp::load(const SamlSpConfig& c) {
   KP_TRY(std::string md, sp_metadata(c));
   std::unique_ptr<SamlSp> sp(new SamlSp);
   sp->config_ = c;
-  LassoServer* server = lasso_server_new_from_buffers(md.c_str(), nullptr, nullptr, nullptr);
-  KP_ENSURE(server, "eh-config-invalid", "Lasso refused our SP metadata");
+  LassoServer* server = lasso_server_new_from_buffers(md.c_str(), c.key_pem.empty() ? nullptr : c.key_pem.c_str(),
+                                                      nullptr, c.key_pem.empty() ? nullptr : c.cert_pem.c_str());
+  KP_ENSURE(server, "eh-config-invalid",
+            c.key_pem.empty() ? "Lasso refused our SP metadata" : "Lasso refused our SP metadata or key");
   sp->server_ = server;
+  server->signature_method = LASSO_SIGNATURE_METHOD_RSA_SHA256;
   int rc = lasso_server_add_provider_from_buffer(server, LASSO_PROVIDER_ROLE_IDP, c.broker_metadata.c_str(),
                                                  nullptr, nullptr);
   KP_ENSURE(rc == 0, "eh-config-invalid",
@@ -224,13 +210,15 @@ SamlSp::~SamlSp() {
 }
 
 Result<SamlSp::AuthnRequest> SamlSp::authn_request() {
+  KP_ENSURE(!config_.key_pem.empty(), "eh-config-invalid", "the SP key is not loaded here (only the monitor signs)");
   std::lock_guard<std::mutex> lock(mu_);
   LoginPtr login(lasso_login_new(static_cast<LassoServer*>(server_)));
   KP_ENSURE(login, "eh-config-invalid", "Lasso cannot start a login");
-  lasso_profile_set_signature_hint(LASSO_PROFILE(login.get()), LASSO_PROFILE_SIGNATURE_HINT_FORBID);
+  LassoProfile* profile = LASSO_PROFILE(login.get());
+  lasso_profile_set_signature_hint(profile, LASSO_PROFILE_SIGNATURE_HINT_FORCE);
   int rc = lasso_login_init_authn_request(login.get(), broker_id_.c_str(), LASSO_HTTP_METHOD_REDIRECT);
   KP_ENSURE(rc == 0, "eh-config-invalid", std::string("AuthnRequest: ") + lasso_strerror(rc));
-  auto* req = LASSO_SAMLP2_AUTHN_REQUEST(LASSO_PROFILE(login.get())->request);
+  auto* req = LASSO_SAMLP2_AUTHN_REQUEST(profile->request);
   auto assign = [](char*& field, const std::string& value) {
     g_free(field);
     field = g_strdup(value.c_str());
@@ -243,26 +231,13 @@ Result<SamlSp::AuthnRequest> SamlSp::authn_request() {
   assign(context->Comparison, "minimum");
   if (req->RequestedAuthnContext) g_object_unref(req->RequestedAuthnContext);
   req->RequestedAuthnContext = context;
-  // Unsigned: this process holds no private key (README, "Logging in with
-  // eHerkenning"). Lasso's own message builder insists on a key, so the
-  // HTTP-Redirect query (deflate, base64) is Lasso's export without one.
-  LASSO_SAMLP2_REQUEST_ABSTRACT(req)->sign_type = LASSO_SIGNATURE_TYPE_NONE;
-  LassoProvider* broker = lasso_server_get_provider(static_cast<LassoServer*>(server_), broker_id_.c_str());
-  char* sso = broker ? lasso_provider_get_metadata_one(broker, "SingleSignOnService HTTP-Redirect") : nullptr;
-  KP_ENSURE(sso, "eh-config-invalid", "the broker's metadata has no HTTP-Redirect SingleSignOnService");
-  std::string url = sso;
-  g_free(sso);
-  assign(LASSO_SAMLP2_REQUEST_ABSTRACT(req)->Destination, url);
-  char* xml = lasso_node_export_to_xml(LASSO_NODE(req));
-  KP_ENSURE(xml, "eh-config-invalid", "Lasso cannot write the AuthnRequest");
-  std::string deflated = raw_deflate(xml);
-  g_free(xml);
-  KP_ENSURE(!deflated.empty(), "eh-config-invalid", "cannot deflate the AuthnRequest");
-  gchar* b64 = g_base64_encode(reinterpret_cast<const guchar*>(deflated.data()), deflated.size());
-  gchar* escaped = g_uri_escape_string(b64, nullptr, FALSE);
-  url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("SAMLRequest=") + escaped;
-  g_free(escaped);
-  g_free(b64);
+  // Lasso deflates, encodes and signs the HTTP-Redirect query (SAMLRequest,
+  // SigAlg, Signature) with the server's key.
+  rc = lasso_login_build_authn_request_msg(login.get());
+  KP_ENSURE(rc == 0 && profile->msg_url, "eh-config-invalid",
+            std::string("cannot sign the AuthnRequest: ") + lasso_strerror(rc));
+  std::string url = profile->msg_url;
+  KP_ENSURE(url.find("&Signature=") != std::string::npos, "eh-config-invalid", "Lasso did not sign the AuthnRequest");
   const char* id = LASSO_SAMLP2_REQUEST_ABSTRACT(req)->ID;
   KP_ENSURE(id && *id, "eh-config-invalid", "Lasso gave the AuthnRequest no ID");
   return AuthnRequest{url, id};

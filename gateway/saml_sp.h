@@ -46,6 +46,7 @@ struct SamlSpConfig {
   std::string entity_id;         // ours
   std::string acs_url;           // base URL + /eherkenning/acs
   std::string cert_pem;          // public/saml-sp.crt
+  std::string key_pem;           // keys/saml-sp.key: only in the monitor, which signs AuthnRequests
   std::string broker_metadata;   // the broker's metadata (XML text)
   std::string service_id;        // eHerkenning ServiceID (urn:etoegang:DV:...:services:...)
   std::string service_uuid;      // eHerkenning ServiceUUID
@@ -74,8 +75,10 @@ class SamlSp {
 
   // The broker's single sign-on URL with an AuthnRequest (HTTP-Redirect
   // binding) asking for at least the minimum level, answered by HTTP-POST
-  // to our ACS, and the request's ID. Runs in the monitor, which remembers
-  // the ID (saml_requests.h). Errors: "eh-config-invalid".
+  // to our ACS, signed with our key (SigAlg RSA-SHA256, Signature in the
+  // query), and the request's ID. Runs in the monitor, which holds the key
+  // and remembers the ID (saml_requests.h). Errors: "eh-config-invalid"
+  // (also: loaded without the key).
   struct AuthnRequest {
     std::string url, id;
   };

@@ -81,6 +81,14 @@ Result<std::string> saml_sp_certificate(const DataDir& d) {
   return s.str();
 }
 
+Result<std::string> saml_sp_private_key(const DataDir& d) {
+  std::ifstream in(saml_sp_key_path(d));
+  KP_ENSURE(in, "saml-sp-key-missing", "no SAML SP key at " + saml_sp_key_path(d) + " (made by `knooppunt init`)");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 Result<std::string> certificate_base64(const std::string& pem) {
   Bio in(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   Cert cert(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr);

@@ -27,6 +27,10 @@ Status ensure_saml_sp_key(const DataDir& d, const std::string& common_name = "kn
 // The certificate's PEM text. Errors: "saml-sp-key-missing" (run `init`).
 Result<std::string> saml_sp_certificate(const DataDir& d);
 
+// The private key's PEM text, for the HTTP monitor only (it signs our
+// AuthnRequests). Errors: "saml-sp-key-missing".
+Result<std::string> saml_sp_private_key(const DataDir& d);
+
 // The certificate's DER bytes in base64 (no PEM armour, no line breaks), as
 // metadata's ds:X509Certificate wants it. Errors: "crypto-failed".
 Result<std::string> certificate_base64(const std::string& pem);

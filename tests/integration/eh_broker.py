@@ -4,8 +4,14 @@ provider on loopback, built on Debian's python3-pysaml2 (and xmlsec1).
 - its own RSA key and self-signed certificate, made with openssl, and a
   second pair ("other") to sign forged responses with;
 - its metadata written by pysaml2 from its configuration;
-- GET /sso?SAMLRequest=... (HTTP-Redirect binding): pysaml2 parses and checks
-  our AuthnRequest against our SP metadata, then answers with the
+- GET /sso?SAMLRequest=...&SigAlg=...&Signature=... (HTTP-Redirect binding):
+  the broker requires signed AuthnRequests (WantAuthnRequestsSigned in its
+  metadata) and verifies the query's signature against the signing
+  certificate in our SP metadata with pysaml2's verify_redirect_signature
+  (pysaml2 7.0's want_authn_requests_signed checks only enveloped XML
+  signatures, which the Redirect binding does not carry); unsigned or
+  wrongly signed: HTTP 403 and no Response. Then pysaml2 parses and checks
+  our AuthnRequest against our SP metadata, and answers with the
   auto-posting HTML form of the HTTP-POST binding, carrying a Response for
   the person `self.next` describes (level, organisation, pseudonym, chain
   mandate) -- or for the variant a refusal test asks for (other key,
@@ -33,7 +39,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
 from saml2.server import Server
-from saml2.sigver import pre_signature_part
+from saml2.sigver import pre_signature_part, verify_redirect_signature
 
 ASSERTION = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"
 RESPONSE = "urn:oasis:names:tc:SAML:2.0:protocol:Response"
@@ -81,7 +87,7 @@ class Broker:
         conf.load({
             "entityid": self.entity_id,
             "service": {"idp": {"endpoints": {"single_sign_on_service": [(self.base + "/sso", BINDING_HTTP_REDIRECT)]},
-                                "want_authn_requests_signed": False}},
+                                "want_authn_requests_signed": True}},
             "key_file": self.key, "cert_file": self.cert,
             "metadata": {"local": [sp_metadata_path]},
             "xmlsec_binary": "/usr/bin/xmlsec1",
@@ -91,6 +97,10 @@ class Broker:
         with open(self.metadata_path, "w") as f:
             f.write(str(entity_descriptor(conf)))
         self.sp_entity_id = next(iter(self.server.metadata.keys()))
+        # Checked below on the query (verify_redirect_signature), not by
+        # pysaml2's parser, which would look for an enveloped signature.
+        self.server.config.setattr("idp", "want_authn_requests_signed", False)
+        self.refused_requests = 0  # unsigned or wrongly signed AuthnRequests
         self.next = None
         self.variant = None      # None, "other-key", "altered", "wrong-audience", "expired"
         self.requests = []       # parsed AuthnRequests (pysaml2 objects)
@@ -151,6 +161,20 @@ class Broker:
             signed = signed.replace(f">{html.escape(person.org)}</saml:NameID>", ">99999999</saml:NameID>", 1)
         return base64.b64encode(signed.encode()).decode()
 
+    def request_signed(self, query):
+        """True when the HTTP-Redirect query carries a valid RSA-SHA256
+        signature by a signing key in our SP metadata."""
+        msg = {k: v[0] for k, v in query.items()}
+        if msg.get("SigAlg") != "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" or "Signature" not in msg:
+            return False
+        for cert in self.server.metadata.certs(self.sp_entity_id, "spsso", "signing"):
+            try:
+                if verify_redirect_signature(msg, self.server.sec.sec_backend, cert=cert):
+                    return True
+            except Exception:
+                pass
+        return False
+
     # -- HTTP
     def _onload(self):
         return ' onload="document.forms[0].submit()"' if self.auto_submit else ""
@@ -167,6 +191,10 @@ class Broker:
                 q = urllib.parse.parse_qs(url.query)
                 if url.path != "/sso" or "SAMLRequest" not in q:
                     self.send_error(404)
+                    return
+                if not broker.request_signed(q):
+                    broker.refused_requests += 1
+                    self.send_error(403, "AuthnRequest not signed by the SP")
                     return
                 req = broker.server.parse_authn_request(q["SAMLRequest"][0], BINDING_HTTP_REDIRECT)
                 broker.requests.append(req.message)

@@ -6,12 +6,18 @@ saml_sp, eherkenning_monitor) against the pysaml2 test broker:
   (IdP-initiated) response, a response to a request we never sent, one for
   another browser's request (or without the cookie), and a second response
   to a used request are each refused with their own reason, a page and an
-  `eherkenning.login` record; a replayed assertion is still `eh-replayed`.
+  `eherkenning.login` record; a replayed assertion is still `eh-replayed`;
+- our AuthnRequests are signed with the SP key (HTTP-Redirect: SigAlg
+  RSA-SHA256 and Signature in the query), our metadata says
+  AuthnRequestsSigned="true", and the broker, which wants signed requests,
+  refuses an unsigned one and one with another request's signature.
 """
 
 import base64
 import re
+import urllib.error
 import urllib.parse
+import urllib.request
 import zlib
 
 import eh_broker
@@ -61,3 +67,28 @@ def test_a_response_must_answer_our_request_for_this_browser_once(env):
     assert status == 403 and reason_of(body) == "eh-replayed", body
     assert [r["reason"] for r in data.audit(event="eherkenning.login", since_id=since)] == ["eh-replayed"]
     assert len(data.sql("SELECT 1 FROM accounts WHERE pseudonym = 'pseudo-bound'")) == 1
+
+
+def test_authn_requests_are_signed_and_the_broker_refuses_unsigned_ones(env):
+    data, server, broker, metadata = env
+    assert 'AuthnRequestsSigned="true"' in metadata
+    location, _ = start_login(env)
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)
+    assert q["SigAlg"] == ["http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"] and q["Signature"][0]
+    # The broker (pysaml2) verifies the signature against our metadata.
+    assert broker.request_signed(q)
+    base = location.split("?")[0]
+    other_q = urllib.parse.parse_qs(urllib.parse.urlparse(start_login(env)[0]).query)
+    forged = [
+        {"SAMLRequest": q["SAMLRequest"][0]},                                        # unsigned
+        {"SAMLRequest": q["SAMLRequest"][0], "SigAlg": q["SigAlg"][0],
+         "Signature": other_q["Signature"][0]},                                     # another request's signature
+    ]
+    refused_before = broker.refused_requests
+    for f in forged:
+        try:
+            urllib.request.urlopen(base + "?" + urllib.parse.urlencode(f), timeout=60)
+            raise AssertionError("the broker answered a request that is not signed by us")
+        except urllib.error.HTTPError as e:
+            assert e.code == 403
+    assert broker.refused_requests == refused_before + len(forged)
