@@ -33,7 +33,7 @@ namespace {
 constexpr const char* kHttpRefusals[] = {
     "eh-response-missing", "eh-response-invalid",      "eh-issuer-unknown", "eh-broker-refused",
     "eh-signature-invalid", "eh-signature-key-unknown", "eh-unsigned",       "eh-audience-wrong",
-    "eh-expired",           "eh-not-yet-valid",         "eh-attribute-missing"};
+    "eh-expired",           "eh-not-yet-valid",         "eh-attribute-missing", "eh-decryption-failed"};
 
 MonitorReply refuse(store::Db& db, const std::string& source, const std::string& reason,
                     const std::string& assertion_id, const std::optional<std::string>& municipality) {
@@ -108,6 +108,24 @@ std::string fingerprint(const keys::Ed25519Public& k) {
 EhMonitor::EhMonitor(store::Db& db, const Settings& s, std::optional<std::array<uint8_t, 64>> user_ca,
                      std::unique_ptr<SamlSp> sp)
     : db_(db), settings_(s), ca_(user_ca), sp_(std::move(sp)) {}
+
+MonitorReply EhMonitor::unwrap(const EhUnwrapRequest& r) {
+  MonitorReply reply;
+  if (!sp_) {
+    reply.reason = "eherkenning-off";
+    return reply;
+  }
+  auto key = sp_->unwrap(r.wrapped);
+  if (!key.ok()) {
+    log::event("eherkenning.unwrap", {{"outcome", "refused"}, {"source", r.source}, {"error", key.error().message()}});
+    reply.reason = "eh-decryption-failed";
+    return reply;
+  }
+  reply.accepted = true;
+  reply.unwrapped = *key;
+  sodium_memzero(key->data(), key->size());
+  return reply;
+}
 
 MonitorReply EhMonitor::request(const EhRequestRequest& r, int64_t now_ms) {
   MonitorReply reply;

@@ -92,6 +92,9 @@ class EhMonitor {
   ~EhMonitor();
   // An AuthnRequest for `r.browser`, remembered in requests().
   MonitorReply request(const EhRequestRequest& r, int64_t now_ms);
+  // The AES key of an encrypted assertion (SamlSp::unwrap); refused
+  // eh-decryption-failed, or eherkenning-off without an SP.
+  MonitorReply unwrap(const EhUnwrapRequest& r);
   MonitorReply login(const EhLoginRequest& r, int64_t now_ms);
   MonitorReply certificate(const EhCertRequest& r, int64_t now_ms);
   MonitorReply sign_key(const EhSignKeyRequest& r, int64_t now_ms);

@@ -144,6 +144,9 @@ std::string eh_refusal_text(const std::string& code) {
       code == "eh-issuer-unknown")
     return "This login could not be verified as coming from our eHerkenning broker. Log in again from this "
            "page; if it happens again, contact the hub.";
+  if (code == "eh-decryption-failed")
+    return "This login was encrypted for another service, not for the Knooppunt (or it was damaged). Log in again "
+           "from this page; if it happens again, contact the hub.";
   if (code == "eh-broker-refused") return "The eHerkenning broker did not complete your login.";
   if (code == "eh-account-disabled") return "Your account at the hub is disabled. Contact the hub.";
   if (code == "eh-mandate-revoked")
@@ -293,7 +296,12 @@ void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
       return send(resp, redirect(sent->url, login_cookie(cookie, sp_->https())));
     }
     if (path == "/eherkenning/acs" && method == "POST") {
-      auto facts = sp_->verify(saml_response_of(req), log::now_ms());
+      auto facts = sp_->verify(saml_response_of(req), log::now_ms(), [&](const std::string& wrapped) -> Result<std::string> {
+        auto r = monitor_.eh_unwrap(source, wrapped);
+        if (!r.ok()) return r.error();
+        KP_ENSURE(r->accepted, r->reason.empty() ? "eh-decryption-failed" : r->reason, "the monitor could not unwrap it");
+        return r->unwrapped;
+      });
       if (!facts.ok()) {
         const std::string code = facts.error().code;
         log::event("eherkenning.refused", {{"reason", code}, {"detail", facts.error().detail}});

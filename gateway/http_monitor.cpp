@@ -17,6 +17,7 @@
 #include "gateway/eherkenning_monitor.h"
 #include "gateway/web_sessions.h"
 #include "gateway/web_token.h"
+#include "keys/saml_sp_key.h"
 #include "policy/identifiers.h"
 #include "store/audit_events.h"
 #include "store/penalties.h"
@@ -57,6 +58,7 @@ bool allowed_reason(MonitorOp op, std::string_view reason) {
     case MonitorOp::eh_contact:
     case MonitorOp::eh_confirm:
     case MonitorOp::eh_request:
+    case MonitorOp::eh_unwrap:
     case MonitorOp::status:
       return false;
   }
@@ -133,6 +135,10 @@ std::string encode_request(const MonitorRequest& r) {
     w.str(e->facts.intermediary);
     w.str(e->facts.in_response_to);
     w.str(std::string_view(reinterpret_cast<const char*>(e->browser.data()), e->browser.size()));
+  } else if (const auto* u = std::get_if<EhUnwrapRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_unwrap));
+    w.str(u->source);
+    w.str(u->wrapped);
   } else if (const auto* q = std::get_if<EhRequestRequest>(&r)) {
     w.u8(static_cast<uint8_t>(MonitorOp::eh_request));
     w.str(q->source);
@@ -208,6 +214,14 @@ Result<MonitorRequest> parse_request(std::string_view bytes) {
     if (!in.at_end()) return protocol("eh_login: missing, oversized or extra fields");
     if (!numeric_address(e.source)) return protocol("eh_login: source is not an address");
     return MonitorRequest(std::move(e));
+  }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_unwrap)) {
+    EhUnwrapRequest u;
+    u.source = in.str(kMaxSourceBytes);
+    u.wrapped = in.str(keys::kMaxWrappedKey);
+    if (!in.at_end()) return protocol("eh_unwrap: missing, oversized or extra fields");
+    if (!numeric_address(u.source)) return protocol("eh_unwrap: source is not an address");
+    return MonitorRequest(std::move(u));
   }
   if (type == static_cast<uint8_t>(MonitorOp::eh_request)) {
     EhRequestRequest q;
@@ -307,6 +321,8 @@ std::string encode_reply(const MonitorReply& r) {
     w.raw(r.grant.data(), r.grant.size());
   } else if (!r.url.empty()) {
     w.str(r.url);
+  } else if (!r.unwrapped.empty()) {
+    w.str(r.unwrapped);
   } else if (!r.certificate.empty()) {
     w.str(r.certificate);
   } else if (!r.contact.empty()) {
@@ -344,6 +360,8 @@ Result<MonitorReply> parse_reply(std::string_view bytes, MonitorOp op) {
     if (in.ok()) std::memcpy(r.grant.data(), g.data(), 32);
   } else if (op == MonitorOp::eh_request) {
     r.url = std::string(in.str(kMaxRequestUrl));
+  } else if (op == MonitorOp::eh_unwrap) {
+    r.unwrapped = std::string(in.str(32));
   } else if (op == MonitorOp::eh_cert) {
     r.certificate = std::string(in.str(2048));
   } else if (op == MonitorOp::eh_sign_key) {
@@ -420,6 +438,11 @@ Result<MonitorReply> HttpMonitorClient::claim(MonitorOp op, const Grant& grant, 
 Result<MonitorReply> HttpMonitorClient::eh_request(const std::string& source, const BrowserTag& browser) {
   KP_TRY(std::string raw, exchange(encode_request(EhRequestRequest{source, browser})));
   return parse_reply(raw, MonitorOp::eh_request);
+}
+
+Result<MonitorReply> HttpMonitorClient::eh_unwrap(const std::string& source, const std::string& wrapped) {
+  KP_TRY(std::string raw, exchange(encode_request(EhUnwrapRequest{source, wrapped.substr(0, keys::kMaxWrappedKey)})));
+  return parse_reply(raw, MonitorOp::eh_unwrap);
 }
 
 Result<MonitorReply> HttpMonitorClient::eh_login(const std::string& source, const policy::LoginFacts& facts,
@@ -499,6 +522,7 @@ MonitorReply HttpMonitor::answer(const MonitorRequest& r, int64_t now_ms) {
   if (const auto* l = std::get_if<LoginRequest>(&r)) return login(*l, now_ms);
   if (const auto* e = std::get_if<EhLoginRequest>(&r)) return eh_->login(*e, now_ms);
   if (const auto* q = std::get_if<EhRequestRequest>(&r)) return eh_->request(*q, now_ms);
+  if (const auto* u = std::get_if<EhUnwrapRequest>(&r)) return eh_->unwrap(*u);
   if (const auto* f = std::get_if<EhRefusedRequest>(&r)) return answer_eh_refused(db_, *f, now_ms);
   if (const auto* c = std::get_if<EhCertRequest>(&r)) return eh_->certificate(*c, now_ms);
   if (const auto* k = std::get_if<EhSignKeyRequest>(&r)) return eh_->sign_key(*k, now_ms);

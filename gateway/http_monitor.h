@@ -38,6 +38,13 @@
 //                  the login (gateway/eherkenning_monitor.h); accepted: the
 //                  person's id, the municipality and whether this was the
 //                  first login.
+//   eh_unwrap      source, the CipherValue of an encrypted assertion's
+//                  EncryptedKey (at most 512 bytes): the monitor decrypts it
+//                  with the SP key (RSA-OAEP, keys/saml_sp_key.h) and returns
+//                  the AES key (16, 24 or 32 bytes) the HTTP process then
+//                  decrypts the assertion with; refused eh-decryption-failed.
+//                  Nothing is audited here (the HTTP process reports the
+//                  refusal with eh_refused).
 //   eh_refused     source, a reason from saml_sp.h's fixed list, assertion
 //                  id (may be empty): `eherkenning.login` refused.
 //   eh_cert        grant (from an accepted eh_login), source, GM code, an
@@ -124,7 +131,8 @@ using Grant = std::array<uint8_t, 32>;
 
 enum class MonitorOp : uint8_t {
   login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7, status = 8,
-  eh_sign_key = 9, eh_system_key = 10, eh_contact = 11, eh_confirm = 12, eh_request = 13
+  eh_sign_key = 9, eh_system_key = 10, eh_contact = 11, eh_confirm = 12, eh_request = 13,
+  eh_unwrap = 14
 };
 inline constexpr std::size_t kMaxPublicKeyLine = 1024;
 // Longer than policy/contact.h's limits, so an overlong value reaches the
@@ -146,6 +154,9 @@ struct EhLoginRequest {
   std::string source;
   policy::LoginFacts facts;
   BrowserTag browser{};  // the login cookie's tag (saml_requests.h); zero: none
+};
+struct EhUnwrapRequest {
+  std::string source, wrapped;
 };
 struct EhRequestRequest {
   std::string source;
@@ -174,7 +185,7 @@ struct EhConfirmRequest {
 };
 using MonitorRequest = std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest,
                                     StatusRequest, EhSignKeyRequest, EhSystemKeyRequest, EhContactRequest,
-                                    EhConfirmRequest, EhRequestRequest>;
+                                    EhConfirmRequest, EhRequestRequest, EhUnwrapRequest>;
 
 // The status request's answer.
 struct HostStatus {
@@ -196,6 +207,7 @@ struct MonitorReply {
   std::optional<HostStatus> host;    // status accepted
   std::string contact;               // eh_contact accepted: "mailed" | "unchanged"; eh_confirm: the address
   std::string url;                   // eh_request accepted: the broker's URL with the AuthnRequest
+  std::string unwrapped;             // eh_unwrap accepted: the AES key
 };
 
 // The result code verify_done carries for a verify that failed with `code`:
@@ -222,6 +234,7 @@ class HttpMonitorClient {
   Result<MonitorReply> claim(MonitorOp op, const Grant& grant, const std::string& source,
                              const std::string& reason = {});
   Result<MonitorReply> eh_request(const std::string& source, const BrowserTag& browser);
+  Result<MonitorReply> eh_unwrap(const std::string& source, const std::string& wrapped);
   Result<MonitorReply> eh_login(const std::string& source, const policy::LoginFacts& facts,
                                 const BrowserTag& browser = {});
   Result<MonitorReply> eh_refused(const std::string& source, const std::string& reason,

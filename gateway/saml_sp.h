@@ -24,6 +24,10 @@
 //   eh-expired              NotOnOrAfter has passed (beyond the clock skew)
 //   eh-not-yet-valid        NotBefore is still ahead (beyond the clock skew)
 //   eh-attribute-missing    no AuthnContextClassRef, LegalSubjectID or ActingSubjectID
+//   eh-decryption-failed    an encrypted assertion that is not encrypted to
+//                           our key (or damaged), or in an algorithm we do
+//                           not take (key transport other than RSA-OAEP,
+//                           data other than AES)
 //   eh-response-invalid     also: the Response's InResponseTo and its
 //                           SubjectConfirmationData's differ
 // Which request a Response answers (InResponseTo) is a fact for the
@@ -31,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -89,10 +94,18 @@ class SamlSp {
   bool https() const { return config_.acs_url.rfind("https://", 0) == 0; }
 
   // Verifies a SAMLResponse (the POST parameter, base64) at `now_ms`;
-  // refusal codes above.
-  Result<policy::LoginFacts> verify(const std::string& saml_response, int64_t now_ms);
+  // refusal codes above. An EncryptedAssertion (AES-CBC or AES-GCM, its key
+  // wrapped with RSA-OAEP to our certificate) is decrypted here with the AES
+  // key `unwrap` returns for the EncryptedKey's CipherValue (the monitor's
+  // eh_unwrap): eh-decryption-failed when it cannot.
+  using Unwrap = std::function<Result<std::string>(const std::string& wrapped)>;
+  Result<policy::LoginFacts> verify(const std::string& saml_response, int64_t now_ms, const Unwrap& unwrap = {});
 
   const std::string& broker() const { return broker_id_; }
+
+  // The AES key wrapped in an encrypted assertion's EncryptedKey
+  // (keys::saml_sp_unwrap); the monitor's SP only (it has the key).
+  Result<std::string> unwrap(std::string_view wrapped) const;
 
  private:
   SamlSp() = default;

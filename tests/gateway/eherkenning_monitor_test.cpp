@@ -8,6 +8,7 @@
 
 #include "common/digest.h"
 #include "keys/minisign.h"
+#include "keys/saml_sp_key.h"
 #include "store/audit_events.h"
 #include "store/contacts.h"
 #include "store/eherkenning.h"
@@ -301,4 +302,20 @@ TEST_CASE("eherkenning monitor: pending requests are bounded, the oldest go firs
   CHECK(p.size() == kMaxSamlRequests);
   CHECK(p.answer("_r0", kBrowser, 5000) == "eh-request-unknown");
   CHECK(p.answer("_r1", kBrowser, 5000).empty());
+}
+
+TEST_CASE("eherkenning monitor: an unwrap request round-trips; an oversized one is a violation; no SP, no key") {
+  auto parsed = parse_request(encode_request(EhUnwrapRequest{"127.0.0.1", std::string(384, 'w')}));
+  REQUIRE(parsed.ok());
+  CHECK(std::get<EhUnwrapRequest>(*parsed).wrapped == std::string(384, 'w'));
+  CHECK(parse_request(encode_request(EhUnwrapRequest{"127.0.0.1", std::string(keys::kMaxWrappedKey + 1, 'w')}))
+            .error().code == "monitor-protocol");
+  MonitorReply r;
+  r.accepted = true;
+  r.unwrapped = std::string(32, 'k');
+  CHECK(parse_reply(encode_reply(r), MonitorOp::eh_unwrap)->unwrapped == r.unwrapped);
+  CHECK(parse_request(encode_request(EhRefusedRequest{"127.0.0.1", "eh-decryption-failed", ""})).ok());
+  World w;
+  EhMonitor off(w.db, w.settings, std::nullopt);
+  CHECK(off.unwrap({"127.0.0.1", std::string(384, 'w')}).reason == "eherkenning-off");
 }

@@ -16,6 +16,11 @@ provider on loopback, built on Debian's python3-pysaml2 (and xmlsec1).
   the person `self.next` describes (level, organisation, pseudonym, chain
   mandate) -- or for the variant a refusal test asks for (other key,
   altered, wrong audience, expired);
+- the signed Assertion is encrypted to the encryption certificate in our SP
+  metadata (xmlsec1, as pysaml2's encrypt_assertion runs it: AES-256-CBC,
+  the key wrapped with RSA-OAEP), as eHerkenning brokers do; `encrypt =
+  False` sends it in the clear, the variant "other-enc-key" encrypts it to
+  another certificate;
 - every Response and its Assertion are signed by pysaml2's sign_statement
   (xmlsec1), exactly as pysaml2's own IdP signs them. The assertion is
   written from a template because eHerkenning's attributes carry NameID
@@ -102,7 +107,8 @@ class Broker:
         self.server.config.setattr("idp", "want_authn_requests_signed", False)
         self.refused_requests = 0  # unsigned or wrongly signed AuthnRequests
         self.next = None
-        self.variant = None      # None, "other-key", "altered", "wrong-audience", "expired"
+        self.variant = None      # None, "other-key", "altered", "wrong-audience", "expired", "other-enc-key"
+        self.encrypt = True      # encrypt the assertion to our SP's encryption certificate
         self.requests = []       # parsed AuthnRequests (pysaml2 objects)
         self.last_response = None  # base64, as posted
         self.auto_submit = True  # False: the page waits for its Continue button (screenshots)
@@ -149,6 +155,12 @@ class Broker:
             f'</saml:Assertion>')
         signed_assertion = self.server.sec.sign_statement(assertion, ASSERTION, key_file=key, node_id=aid)
         signed_assertion = re.sub(r"^<\?xml[^>]*\?>\s*", "", signed_assertion)
+        if variant == "altered":  # after signing: another organisation
+            signed_assertion = signed_assertion.replace(f">{html.escape(person.org)}</saml:NameID>",
+                                                        ">99999999</saml:NameID>", 1)
+        if self.encrypt or variant == "other-enc-key":
+            signed_assertion = self.encrypted(signed_assertion, self.other_cert if variant == "other-enc-key"
+                                              else self.sp_encryption_cert())
         resp = (
             f'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
             f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{rid}" Version="2.0" '
@@ -157,8 +169,6 @@ class Broker:
             f'<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>'
             f'{signed_assertion}</samlp:Response>')
         signed = self.server.sec.sign_statement(resp, RESPONSE, key_file=key, node_id=rid)
-        if variant == "altered":  # after signing: another organisation
-            signed = signed.replace(f">{html.escape(person.org)}</saml:NameID>", ">99999999</saml:NameID>", 1)
         return base64.b64encode(signed.encode()).decode()
 
     def request_signed(self, query):
@@ -174,6 +184,40 @@ class Broker:
             except Exception:
                 pass
         return False
+
+    def sp_encryption_cert(self):
+        """Our SP's encryption certificate (PEM file), from our metadata."""
+        path = os.path.join(self.dir, "sp-encryption.crt")
+        if not os.path.exists(path):
+            b64 = self.server.metadata.certs(self.sp_entity_id, "spsso", "encryption")[0]
+            b64 = "".join(l for l in b64.splitlines() if "-----" not in l)
+            lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+            with open(path, "w") as f:
+                f.write("-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n")
+        return path
+
+    def encrypted(self, assertion, cert):
+        """<saml:EncryptedAssertion> holding `assertion` encrypted to `cert`."""
+        data = os.path.join(self.dir, "enc-data-%s.xml" % uuid.uuid4().hex)
+        template = os.path.join(self.dir, "enc-template.xml")
+        with open(data, "w") as f:
+            f.write(f'<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">{assertion}'
+                    f'</saml:EncryptedAssertion>')
+        with open(template, "w") as f:
+            f.write('<xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" '
+                    'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Type="http://www.w3.org/2001/04/xmlenc#Element">'
+                    '<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc"/>'
+                    '<ds:KeyInfo><xenc:EncryptedKey><xenc:EncryptionMethod '
+                    'Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>'
+                    '<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>'
+                    '<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>')
+        try:
+            out = subprocess.run(["xmlsec1", "--encrypt", "--pubkey-cert-pem", cert, "--session-key", "aes-256",
+                                  "--xml-data", data, "--node-xpath", "//*[local-name()='Assertion']", template],
+                                 check=True, capture_output=True).stdout.decode()
+        finally:
+            os.unlink(data)
+        return re.sub(r"^<\?xml[^>]*\?>\s*", "", out)
 
     # -- HTTP
     def _onload(self):

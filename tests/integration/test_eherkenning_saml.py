@@ -10,7 +10,12 @@ saml_sp, eherkenning_monitor) against the pysaml2 test broker:
 - our AuthnRequests are signed with the SP key (HTTP-Redirect: SigAlg
   RSA-SHA256 and Signature in the query), our metadata says
   AuthnRequestsSigned="true", and the broker, which wants signed requests,
-  refuses an unsigned one and one with another request's signature.
+  refuses an unsigned one and one with another request's signature;
+- the broker encrypts every assertion to our metadata's encryption
+  certificate (AES-256-CBC, the key wrapped with RSA-OAEP); it is decrypted
+  with the key the monitor unwraps (every refusal of test_eherkenning.py
+  runs encrypted too); one encrypted to another key is refused
+  `eh-decryption-failed`; one in the clear is still accepted.
 """
 
 import base64
@@ -31,7 +36,7 @@ def request_id(location):
     return re.search(r'<samlp:AuthnRequest[^>]* ID="([^"]+)"', xml).group(1)
 
 
-def refused(env, saml, cookie, reason):
+def refused(env, saml, cookie, reason, names_assertion=True):
     data, server = env[0], env[1]
     since = data.last_audit_id()
     status, body = post_acs(server.http_port, saml, cookie)
@@ -39,7 +44,9 @@ def refused(env, saml, cookie, reason):
     assert 'id="message"' in body
     rec = data.audit(event="eherkenning.login", since_id=since)
     assert [(r["outcome"], r["reason"]) for r in rec] == [("refused", reason)], rec
-    assert rec[0]["object"].startswith("assertion _a") and rec[0]["channel"] == "http"
+    assert rec[0]["channel"] == "http" and rec[0]["source"] == "127.0.0.1"
+    if names_assertion:  # an assertion that does not decrypt has no id to name
+        assert rec[0]["object"].startswith("assertion _a"), rec
 
 
 def test_a_response_must_answer_our_request_for_this_browser_once(env):
@@ -92,3 +99,31 @@ def test_authn_requests_are_signed_and_the_broker_refuses_unsigned_ones(env):
         except urllib.error.HTTPError as e:
             assert e.code == 403
     assert broker.refused_requests == refused_before + len(forged)
+
+
+def test_encrypted_assertions_are_decrypted_with_our_key_only(env):
+    data, server, broker, metadata = env
+    assert '<md:KeyDescriptor use="encryption">' in metadata
+    # The broker encrypts to our metadata's encryption certificate: accepted.
+    location, cookie = start_login(env)
+    saml = broker_answer(env, location, eh_broker.Person("pseudo-enc", KVK_A))
+    xml = base64.b64decode(saml).decode()
+    assert "<saml:EncryptedAssertion" in xml and "<saml:Assertion" not in xml and "pseudo-enc" not in xml
+    assert "xmlenc#rsa-oaep-mgf1p" in xml and "xmlenc#aes256-cbc" in xml
+    status, body = post_acs(server.http_port, saml, cookie)
+    assert status == 200 and "activated" in body, body
+    # Encrypted to another key: refused with its own reason, audited.
+    location, cookie = start_login(env)
+    refused(env, broker_answer(env, location, eh_broker.Person("pseudo-enc2", KVK_A), "other-enc-key"), cookie,
+            "eh-decryption-failed", names_assertion=False)
+    assert not data.sql("SELECT 1 FROM accounts WHERE pseudonym = 'pseudo-enc2'")
+    # An assertion in the clear is still accepted (signed, as ever).
+    broker.encrypt = False
+    try:
+        location, cookie = start_login(env)
+        saml = broker_answer(env, location, eh_broker.Person("pseudo-plain", KVK_A))
+        assert "<saml:Assertion" in base64.b64decode(saml).decode()
+        status, body = post_acs(server.http_port, saml, cookie)
+        assert status == 200, body
+    finally:
+        broker.encrypt = True
