@@ -274,6 +274,29 @@ MonitorReply EhMonitor::system_key(const EhSystemKeyRequest& r, int64_t now_ms) 
   return ok;
 }
 
+MonitorReply EhMonitor::system_key_remove(const EhSystemKeyRemoveRequest& r, int64_t now_ms) {
+  const char* event = "eherkenning.system_key_removed";
+  std::optional<std::string> municipality;
+  if (policy::valid_municipality_code(r.municipality)) municipality = r.municipality;
+  auto refused = [&](const std::optional<std::string>& person, const std::string& reason) {
+    return person_refused(db_, event, person, municipality, r.source, reason);
+  };
+  auto it = grants_.find(grant_key(r.grant));
+  if (it == grants_.end() || it->second.expires_ms <= now_ms) return refused(std::nullopt, "grant-unknown");
+  const std::string person = it->second.person;
+  if (!municipality) return refused(person, "municipality-code-invalid");
+  Status done = store::remove_municipal_key(db_, person, r.municipality, r.fingerprint, r.source);
+  if (!done.ok()) {
+    const bool known = done.error().code == "system-key-unknown";
+    return refused(person, known ? done.error().code : "store-failed");
+  }
+  log::event(event, {{"outcome", "success"}, {"person", person}, {"municipality", r.municipality}});
+  MonitorReply ok;
+  ok.accepted = true;
+  ok.key_id = r.fingerprint;
+  return ok;
+}
+
 MonitorReply EhMonitor::contact(const EhContactRequest& r, int64_t now_ms) {
   const char* event = "eherkenning.contact";
   auto it = grants_.find(grant_key(r.grant));

@@ -71,6 +71,13 @@ MonitorReply answer_eh_refused(store::Db& db, const EhRefusedRequest& r, int64_t
 // as certificate() is (grant-unknown, municipality-code-invalid,
 // mandate-*, key-*), and key-in-use / already-exists.
 //
+// system_key_remove() removes a municipal system's key the grant's person
+// registered (store::remove_municipal_key), audited as
+// `eherkenning.system_key_removed`; refused (audited the same, refused):
+//   grant-unknown, municipality-code-invalid, system-key-unknown (no such
+//   key of this person there: another person's key is refused the same
+//   way, never named).
+//
 // contact() checks a name and e-mail address (policy/contact.h) and stores
 // them as the person's contact (store::set_contact: a new address is
 // confirmed by a mailed link before notifications use it), audited as
@@ -99,6 +106,7 @@ class EhMonitor {
   MonitorReply certificate(const EhCertRequest& r, int64_t now_ms);
   MonitorReply sign_key(const EhSignKeyRequest& r, int64_t now_ms);
   MonitorReply system_key(const EhSystemKeyRequest& r, int64_t now_ms);
+  MonitorReply system_key_remove(const EhSystemKeyRemoveRequest& r, int64_t now_ms);
   MonitorReply contact(const EhContactRequest& r, int64_t now_ms);
   MonitorReply confirm(const EhConfirmRequest& r, int64_t now_ms);
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 
+#include "common/dates.h"
 #include "common/digest.h"
 #include "common/log.h"
 #include "gateway/html.h"
@@ -20,6 +21,7 @@
 #include "keys/minisign.h"
 #include "policy/mandate.h"
 #include "store/contacts.h"
+#include "store/eherkenning.h"
 #include "store/registry.h"
 
 namespace kp::gateway {
@@ -161,6 +163,9 @@ std::string eh_refusal_text(const std::string& code) {
   if (code == "key-unreadable") return "That is not an OpenSSH public key line (ssh-ed25519 AAAA...).";
   if (code == "key-in-use") return "That key is already registered as an account's own key at the hub.";
   if (code == "already-exists") return "That key is already registered for this municipality.";
+  if (code == "system-key-unknown")
+    return "You have no such municipal system's key for that municipality (it was removed already, or it is not "
+           "yours). Open your page again for the keys you registered.";
   if (code == "sign-key-malformed")
     return "That is not a minisign public key. Paste the contents of your minisign.pub (two lines: "
            "\"untrusted comment: ...\" and the key starting with RW), or just the key line.";
@@ -243,6 +248,38 @@ std::string EherkenningWeb::contact_form(const WebSession& s) {
   return body;
 }
 
+std::string EherkenningWeb::system_keys(const WebSession& s) {
+  std::vector<store::MunicipalKey> keys;
+  {
+    std::lock_guard<std::mutex> lock(store_.mu);
+    auto found = store::municipal_keys_of(store_.db, s.auditor);
+    if (found.ok()) keys = std::move(*found);
+  }
+  std::string body = "<h2>Municipal systems' keys</h2>";
+  if (keys.empty())
+    return body + "<p id=\"system-keys-none\">You registered no key of a municipal system.</p>";
+  body += "<table id=\"system-keys\"><tr><th>Municipality</th><th>Key</th><th>Registered</th><th>Logs in</th>"
+          "<th></th></tr>";
+  const int64_t now = log::now_ms();
+  for (const auto& k : keys) {
+    std::string state;
+    if (k.mandate_revoked)
+      state = "no more: the mandate was revoked";
+    else if (k.mandate_until_ms && *k.mandate_until_ms <= now)
+      state = "no more: the mandate expired";
+    else
+      state = k.mandate_until_ms ? "until " + format_utc(*k.mandate_until_ms, "%Y-%m-%d %H:%M UTC") : "while the mandate lasts";
+    body += "<tr><td>" + html::escape(k.municipality) + "</td><td><code class=\"system-key\">" + html::escape(k.fingerprint) +
+            "</code> (" + html::escape(k.key_type) + ")</td><td>" + format_utc(k.created_ms, "%Y-%m-%d %H:%M UTC") +
+            "</td><td>" + html::escape(state) + "</td><td><form method=\"post\" action=\"/eherkenning/system-key/remove\">"
+            "<input type=\"hidden\" name=\"csrf\" value=\"" + html::escape(s.csrf) + "\"><input type=\"hidden\" "
+            "name=\"municipality\" value=\"" + html::escape(k.municipality) + "\"><input type=\"hidden\" "
+            "name=\"fingerprint\" value=\"" + html::escape(k.fingerprint) + "\"><button class=\"remove-system-key\" "
+            "type=\"submit\">Remove</button></form></td></tr>";
+  }
+  return body + "</table><p>A removed key logs in no more; register it again to use it.</p>";
+}
+
 std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
   std::vector<policy::Mandate> live;
   {
@@ -255,7 +292,7 @@ std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
   std::string body = "<p id=\"message\">" + note + " You are <code id=\"person\">" + html::escape(s.auditor) +
                      "</code>.</p>";
   body += contact_form(s);
-  if (live.empty()) return body + "<p>You hold no live mandate.</p>";
+  if (live.empty()) return body + "<p>You hold no live mandate.</p>" + system_keys(s);
   body += "<form method=\"post\" action=\"/eherkenning/certificate\"><input type=\"hidden\" name=\"csrf\" value=\"" +
           html::escape(s.csrf) + "\"><p><label>Municipality you act for: <select id=\"municipality-choice\" name=\"municipality\">";
   for (const auto& m : live)
@@ -266,7 +303,7 @@ std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
           "certificate</button> (for you, short-lived) or <button id=\"register-system-key\" type=\"submit\" "
           "formaction=\"/eherkenning/system-key\">Register as a municipal system's key</button> (long-lived, "
           "for this municipality only, as long as your mandate)</p></form>";
-  return body + sign_key_form(s);
+  return body + system_keys(s) + sign_key_form(s);
 }
 
 bool EherkenningWeb::owns(const std::string& uri) {
@@ -360,6 +397,22 @@ void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
                                  "</code> as long as your mandate for this municipality is live: it expires "
                                  "with the mandate and ends when the hub revokes it.</p>"
                                  "<p><a href=\"/eherkenning/home\">Back</a></p>"));
+    }
+    if (path == "/eherkenning/system-key/remove" && method == "POST") {
+      Poco::Net::HTMLForm form;
+      if (!read_form(req, form)) return send(resp, refusal_page("form-invalid"));
+      if (!session) return send(resp, refusal_page("session-missing"));
+      if (!csrf_matches(*session, form.get("csrf", ""))) return send(resp, refusal_page("csrf-invalid"));
+      const std::string municipality = form.get("municipality", "");
+      auto removed =
+          monitor_.eh_system_key_remove(session->grant, source, municipality, form.get("fingerprint", ""));
+      if (!removed.ok()) return send(resp, refusal_page("store-failed"));
+      if (!removed->accepted) return send(resp, refusal_page(removed->reason));
+      return send(resp, page(HTTPResponse::HTTP_OK,
+                             "<p id=\"message\">The key <code id=\"system-key\">" + html::escape(removed->key_id) +
+                                 "</code> of your municipal system for <code id=\"municipality\">" +
+                                 html::escape(municipality) + "</code> is removed: it logs in no more.</p>" +
+                                 system_keys(*session) + "<p><a href=\"/eherkenning/home\">Back</a></p>"));
     }
     if (path == "/eherkenning/sign-key" && method == "POST") {
       Poco::Net::HTMLForm form;

@@ -17,6 +17,10 @@
 //   POST /eherkenning/system-key  municipality + ssh-ed25519 public key (+ CSRF):
 //                             a long-lived key of a municipal system, bound
 //                             to that municipality and mandate (eh_system_key)
+//   POST /eherkenning/system-key/remove  municipality + fingerprint (+ CSRF):
+//                             the home page lists the person's municipal
+//                             systems' keys, each with this form; the monitor
+//                             removes the key (eh_system_key_remove)
 //   POST /eherkenning/sign-key  a minisign public key (+ CSRF token): the
 //                             monitor registers it as the person's signing
 //                             key, which intake checks manifests against
@@ -58,6 +62,7 @@ class EherkenningWeb {
   std::string home(const WebSession& s, const std::string& note);
   std::string sign_key_form(const WebSession& s);
   std::string contact_form(const WebSession& s);
+  std::string system_keys(const WebSession& s);
   std::unique_ptr<SamlSp> sp_;
   HttpMonitorClient& monitor_;
   ReadOnlyStore& store_;

@@ -59,6 +59,7 @@ bool allowed_reason(MonitorOp op, std::string_view reason) {
     case MonitorOp::eh_confirm:
     case MonitorOp::eh_request:
     case MonitorOp::eh_unwrap:
+    case MonitorOp::eh_system_key_remove:
     case MonitorOp::status:
       return false;
   }
@@ -135,6 +136,12 @@ std::string encode_request(const MonitorRequest& r) {
     w.str(e->facts.intermediary);
     w.str(e->facts.in_response_to);
     w.str(std::string_view(reinterpret_cast<const char*>(e->browser.data()), e->browser.size()));
+  } else if (const auto* k = std::get_if<EhSystemKeyRemoveRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_system_key_remove));
+    w.str(std::string_view(reinterpret_cast<const char*>(k->grant.data()), k->grant.size()));
+    w.str(k->source);
+    w.str(k->municipality);
+    w.str(k->fingerprint);
   } else if (const auto* u = std::get_if<EhUnwrapRequest>(&r)) {
     w.u8(static_cast<uint8_t>(MonitorOp::eh_unwrap));
     w.str(u->source);
@@ -214,6 +221,18 @@ Result<MonitorRequest> parse_request(std::string_view bytes) {
     if (!in.at_end()) return protocol("eh_login: missing, oversized or extra fields");
     if (!numeric_address(e.source)) return protocol("eh_login: source is not an address");
     return MonitorRequest(std::move(e));
+  }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_system_key_remove)) {
+    EhSystemKeyRemoveRequest k;
+    std::string_view grant = in.str(32);
+    if (in.ok() && grant.size() != 32) in.fail();
+    if (in.ok()) std::memcpy(k.grant.data(), grant.data(), 32);
+    k.source = in.str(kMaxSourceBytes);
+    k.municipality = in.str(6);
+    k.fingerprint = in.str(64);
+    if (!in.at_end()) return protocol("eh_system_key_remove: missing, oversized or extra fields");
+    if (!numeric_address(k.source)) return protocol("eh_system_key_remove: source is not an address");
+    return MonitorRequest(std::move(k));
   }
   if (type == static_cast<uint8_t>(MonitorOp::eh_unwrap)) {
     EhUnwrapRequest u;
@@ -368,7 +387,7 @@ Result<MonitorReply> parse_reply(std::string_view bytes, MonitorOp op) {
     r.key_id = std::string(in.str(16));
   } else if (op == MonitorOp::eh_contact || op == MonitorOp::eh_confirm) {
     r.contact = std::string(in.str(kMaxContactField));
-  } else if (op == MonitorOp::eh_system_key) {
+  } else if (op == MonitorOp::eh_system_key || op == MonitorOp::eh_system_key_remove) {
     r.key_id = std::string(in.str(64));  // the key's SHA256 fingerprint
   } else if (op == MonitorOp::status) {
     HostStatus h;
@@ -438,6 +457,14 @@ Result<MonitorReply> HttpMonitorClient::claim(MonitorOp op, const Grant& grant, 
 Result<MonitorReply> HttpMonitorClient::eh_request(const std::string& source, const BrowserTag& browser) {
   KP_TRY(std::string raw, exchange(encode_request(EhRequestRequest{source, browser})));
   return parse_reply(raw, MonitorOp::eh_request);
+}
+
+Result<MonitorReply> HttpMonitorClient::eh_system_key_remove(const Grant& grant, const std::string& source,
+                                                             const std::string& municipality,
+                                                             const std::string& fingerprint) {
+  EhSystemKeyRemoveRequest k{grant, source, municipality.substr(0, 6), fingerprint.substr(0, 64)};
+  KP_TRY(std::string raw, exchange(encode_request(k)));
+  return parse_reply(raw, MonitorOp::eh_system_key_remove);
 }
 
 Result<MonitorReply> HttpMonitorClient::eh_unwrap(const std::string& source, const std::string& wrapped) {
@@ -523,6 +550,7 @@ MonitorReply HttpMonitor::answer(const MonitorRequest& r, int64_t now_ms) {
   if (const auto* e = std::get_if<EhLoginRequest>(&r)) return eh_->login(*e, now_ms);
   if (const auto* q = std::get_if<EhRequestRequest>(&r)) return eh_->request(*q, now_ms);
   if (const auto* u = std::get_if<EhUnwrapRequest>(&r)) return eh_->unwrap(*u);
+  if (const auto* k = std::get_if<EhSystemKeyRemoveRequest>(&r)) return eh_->system_key_remove(*k, now_ms);
   if (const auto* f = std::get_if<EhRefusedRequest>(&r)) return answer_eh_refused(db_, *f, now_ms);
   if (const auto* c = std::get_if<EhCertRequest>(&r)) return eh_->certificate(*c, now_ms);
   if (const auto* k = std::get_if<EhSignKeyRequest>(&r)) return eh_->sign_key(*k, now_ms);

@@ -62,6 +62,12 @@
 //                  municipal system, bound to that municipality and the
 //                  person's live mandate there (store::add_municipal_key),
 //                  audited as `eherkenning.system_key`.
+//   eh_system_key_remove  grant, source, GM code, a key's SHA256 fingerprint
+//                  (at most 64 bytes): the monitor removes that municipal
+//                  system's key of the grant's person there
+//                  (store::remove_municipal_key), audited as
+//                  `eherkenning.system_key_removed`; refused
+//                  system-key-unknown (also for another person's key).
 //   eh_contact     grant, source, name, e-mail address (each at most
 //                  kMaxContactField bytes): the monitor checks them
 //                  (policy/contact.h) and stores the person's contact,
@@ -132,7 +138,7 @@ using Grant = std::array<uint8_t, 32>;
 enum class MonitorOp : uint8_t {
   login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7, status = 8,
   eh_sign_key = 9, eh_system_key = 10, eh_contact = 11, eh_confirm = 12, eh_request = 13,
-  eh_unwrap = 14
+  eh_unwrap = 14, eh_system_key_remove = 15
 };
 inline constexpr std::size_t kMaxPublicKeyLine = 1024;
 // Longer than policy/contact.h's limits, so an overlong value reaches the
@@ -154,6 +160,10 @@ struct EhLoginRequest {
   std::string source;
   policy::LoginFacts facts;
   BrowserTag browser{};  // the login cookie's tag (saml_requests.h); zero: none
+};
+struct EhSystemKeyRemoveRequest {
+  Grant grant{};
+  std::string source, municipality, fingerprint;
 };
 struct EhUnwrapRequest {
   std::string source, wrapped;
@@ -185,7 +195,8 @@ struct EhConfirmRequest {
 };
 using MonitorRequest = std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest,
                                     StatusRequest, EhSignKeyRequest, EhSystemKeyRequest, EhContactRequest,
-                                    EhConfirmRequest, EhRequestRequest, EhUnwrapRequest>;
+                                    EhConfirmRequest, EhRequestRequest, EhUnwrapRequest,
+                                    EhSystemKeyRemoveRequest>;
 
 // The status request's answer.
 struct HostStatus {
@@ -235,6 +246,8 @@ class HttpMonitorClient {
                              const std::string& reason = {});
   Result<MonitorReply> eh_request(const std::string& source, const BrowserTag& browser);
   Result<MonitorReply> eh_unwrap(const std::string& source, const std::string& wrapped);
+  Result<MonitorReply> eh_system_key_remove(const Grant& grant, const std::string& source,
+                                            const std::string& municipality, const std::string& fingerprint);
   Result<MonitorReply> eh_login(const std::string& source, const policy::LoginFacts& facts,
                                 const BrowserTag& browser = {});
   Result<MonitorReply> eh_refused(const std::string& source, const std::string& reason,

@@ -319,3 +319,50 @@ TEST_CASE("eherkenning monitor: an unwrap request round-trips; an oversized one 
   EhMonitor off(w.db, w.settings, std::nullopt);
   CHECK(off.unwrap({"127.0.0.1", std::string(384, 'w')}).reason == "eherkenning-off");
 }
+
+TEST_CASE("eherkenning monitor: a municipal system's key is listed and removed by its owner only") {
+  Grant g{};
+  auto parsed = parse_request(encode_request(EhSystemKeyRemoveRequest{g, "127.0.0.1", "GM0001", "SHA256:x"}));
+  REQUIRE(parsed.ok());
+  CHECK(std::get<EhSystemKeyRemoveRequest>(*parsed).fingerprint == "SHA256:x");
+  CHECK(parse_request(encode_request(EhSystemKeyRemoveRequest{g, "127.0.0.1", "GM0001", std::string(65, 'f')}))
+            .error().code == "monitor-protocol");
+  MonitorReply r;
+  r.accepted = true;
+  r.key_id = "SHA256:x";
+  CHECK(parse_reply(encode_reply(r), MonitorOp::eh_system_key_remove)->key_id == "SHA256:x");
+
+  World w;
+  EhMonitor eh(w.db, w.settings, std::nullopt);
+  const std::string line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOenKjORcuBovlAJU1D+1n3mo+Pg3TJVE5yXnmJqYCcL x";
+  auto anna = eh.login(bound(eh.requests(), facts("_m1"), 1000), 1000);
+  auto f = facts("_m2");
+  f.pseudonym = "pseudo-other";
+  auto bert = eh.login(bound(eh.requests(), f, 1000), 1000);
+  REQUIRE((anna.accepted && bert.accepted));
+  auto added = eh.system_key({{anna.grant, "127.0.0.1", "GM0001", line}}, 1001);
+  REQUIRE(added.accepted);
+  auto listed = store::municipal_keys_of(w.db, anna.person);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  CHECK((*listed)[0].fingerprint == added.key_id);
+  CHECK((*listed)[0].municipality == "GM0001");
+  CHECK_FALSE((*listed)[0].mandate_revoked);
+  CHECK(store::municipal_keys_of(w.db, bert.person)->empty());
+  CHECK(eh.system_key_remove({g, "127.0.0.1", "GM0001", added.key_id}, 1002).reason == "grant-unknown");
+  CHECK(eh.system_key_remove({bert.grant, "127.0.0.1", "GM0001", added.key_id}, 1002).reason == "system-key-unknown");
+  CHECK(eh.system_key_remove({anna.grant, "127.0.0.1", "GM0001", "SHA256:nope"}, 1002).reason == "system-key-unknown");
+  CHECK(eh.system_key_remove({anna.grant, "127.0.0.1", "GM01", added.key_id}, 1002).reason ==
+        "municipality-code-invalid");
+  CHECK(eh.system_key_remove({anna.grant, "127.0.0.1", "GM0001", added.key_id}, 1003).accepted);
+  CHECK(store::municipal_keys_of(w.db, anna.person)->empty());
+  CHECK_FALSE(*store::municipal_key_mandate(w.db, anna.person, "GM0001",
+                                            "AAAAC3NzaC1lZDI1NTE5AAAAIOenKjORcuBovlAJU1D+1n3mo+Pg3TJVE5yXnmJqYCcL"));
+  auto events = store::list_audit(w.db, std::string("eherkenning.system_key_removed"));
+  REQUIRE(events.ok());
+  std::vector<std::string> got;
+  for (auto& e : *events) got.push_back(e.outcome + ":" + e.reason.value_or(""));
+  CHECK(got == std::vector<std::string>{"refused:grant-unknown", "refused:system-key-unknown",
+                                        "refused:system-key-unknown", "refused:municipality-code-invalid",
+                                        "success:"});
+}
