@@ -88,7 +88,11 @@
 // So a compromised HTTP process cannot write a successful login record
 // without the auditor's token, nor any record about an auditor who did not
 // log in through the monitor (grants expire with the web session, 15
-// minutes, at most kMaxSessions). What it can still do: claim any source
+// minutes, at most kMaxSessions), nor sign anything with the SAML SP key
+// but AuthnRequests the monitor builds itself (eh_request), nor decrypt
+// with it anything but the AES key of an assertion encrypted to us
+// (eh_unwrap: RSA-OAEP only, one reason for every failure), which the HTTP
+// process sees decrypted anyway. What it can still do: claim any source
 // address (the monitor never sees the client's socket), add refused logins
 // (which count towards the ban), and state a verify result it did not get.
 //
