@@ -282,6 +282,7 @@ Result<std::unique_ptr<SamlSp>> SamlSp::load(const SamlSpConfig& c) {
   sp->broker_id_ = static_cast<const char*>(ids->data);
   g_list_free(ids);
   for (const auto& cert : certificates_in(c.broker_metadata)) sp->broker_cert_ += cert + "\n";
+  KP_TRY(sp->own_cert_, keys::certificate_base64(c.cert_pem));
   KP_ENSURE(!sp->broker_cert_.empty(), "eh-config-invalid", "the broker's metadata has no certificate");
   return sp;
 }
@@ -340,7 +341,10 @@ Result<policy::LoginFacts> SamlSp::verify(const std::string& saml_response, int6
   std::string b64 = saml_response;
   int rc = lasso_login_process_authn_response_msg(login.get(), b64.data());
   auto key_unknown = [&] {
+    // Our own certificate may name the key an assertion is encrypted to;
+    // it says nothing about who signed.
     auto sent = certificates_in(decoded(saml_response));
+    std::erase(sent, own_cert_);
     if (sent.empty()) return false;
     for (const auto& c : sent)
       if (broker_cert_.find(c + "\n") != std::string::npos) return false;

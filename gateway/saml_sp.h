@@ -114,6 +114,7 @@ class SamlSp {
   void* server_ = nullptr;  // LassoServer*
   std::string broker_id_;
   std::string broker_cert_;  // base64 DER of the broker's signing certificate(s), concatenated
+  std::string own_cert_;     // base64 DER of our certificate (public/saml-sp.crt)
 };
 
 }  // namespace kp::gateway
