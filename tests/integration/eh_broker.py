@@ -107,7 +107,8 @@ class Broker:
         self.server.config.setattr("idp", "want_authn_requests_signed", False)
         self.refused_requests = 0  # unsigned or wrongly signed AuthnRequests
         self.next = None
-        self.variant = None      # None, "other-key", "altered", "wrong-audience", "expired", "other-enc-key"
+        self.variant = None      # None, "other-key", "altered", "wrong-audience", "expired", "other-enc-key",
+        #                          "irt-mismatch"
         self.encrypt = True      # encrypt the assertion to our SP's encryption certificate
         self.requests = []       # parsed AuthnRequests (pysaml2 objects)
         self.last_response = None  # base64, as posted
@@ -124,6 +125,8 @@ class Broker:
         (None: unsolicited, IdP-initiated, without InResponseTo)."""
         now = time.time()
         in_response_to = f' InResponseTo="{req_id}"' if req_id else ""
+        # "irt-mismatch": the bearer confirmation answers another request than the Response.
+        confirms = ' InResponseTo="_another-request"' if variant == "irt-mismatch" else in_response_to
         aid, rid = "_a" + uuid.uuid4().hex, "_r" + uuid.uuid4().hex
         audience = "https://elsewhere.example/sp" if variant == "wrong-audience" else self.sp_entity_id
         not_before, not_after = (now - 3600, now - 1800) if variant == "expired" else (now - 60, now + 300)
@@ -145,7 +148,7 @@ class Broker:
             f'IssueInstant="{iso(now)}"><saml:Issuer>{self.entity_id}</saml:Issuer>{sig(aid)}'
             f'<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">'
             f'{uuid.uuid4().hex}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
-            f'<saml:SubjectConfirmationData{in_response_to} NotOnOrAfter="{iso(not_after)}" '
+            f'<saml:SubjectConfirmationData{confirms} NotOnOrAfter="{iso(not_after)}" '
             f'Recipient="{acs_url}"/></saml:SubjectConfirmation></saml:Subject>'
             f'<saml:Conditions NotBefore="{iso(not_before)}" NotOnOrAfter="{iso(not_after)}">'
             f'<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>'

@@ -7,6 +7,7 @@ saml_sp, eherkenning_monitor) against the pysaml2 test broker:
   another browser's request (or without the cookie), and a second response
   to a used request are each refused with their own reason, a page and an
   `eherkenning.login` record; a replayed assertion is still `eh-replayed`;
+  a Response whose assertion confirms another request is `eh-response-invalid`;
 - our AuthnRequests are signed with the SP key (HTTP-Redirect: SigAlg
   RSA-SHA256 and Signature in the query), our metadata says
   AuthnRequestsSigned="true", and the broker, which wants signed requests,
@@ -60,6 +61,9 @@ def test_a_response_must_answer_our_request_for_this_browser_once(env):
     refused(env, broker.response(None, acs, person), cookie_a, "eh-unsolicited")
     # An InResponseTo we never issued.
     refused(env, broker.response("_made-up-request", acs, person), cookie_a, "eh-request-unknown")
+    # The Response and its assertion's bearer confirmation answer different requests.
+    refused(env, broker.response(request_id(location_a), acs, person, "irt-mismatch"), cookie_a,
+            "eh-response-invalid", names_assertion=False)
     # Browser A's request, posted by browser B, or without any cookie.
     saml = broker_answer(env, location_a, person)
     refused(env, saml, cookie_b, "eh-request-other-browser")
