@@ -28,10 +28,12 @@ namespace kp::gateway {
 
 namespace {
 
+// Not on kHttpRefusals: eh-unsolicited and eh-request-* are the monitor's
+// decisions (saml_requests.h), as eh-replayed is.
 constexpr const char* kHttpRefusals[] = {
     "eh-response-missing", "eh-response-invalid",      "eh-issuer-unknown", "eh-broker-refused",
     "eh-signature-invalid", "eh-signature-key-unknown", "eh-unsigned",       "eh-audience-wrong",
-    "eh-expired",           "eh-not-yet-valid",         "eh-attribute-missing"};
+    "eh-expired",           "eh-not-yet-valid",         "eh-attribute-missing", "eh-decryption-failed"};
 
 MonitorReply refuse(store::Db& db, const std::string& source, const std::string& reason,
                     const std::string& assertion_id, const std::optional<std::string>& municipality) {
@@ -103,8 +105,50 @@ std::string fingerprint(const keys::Ed25519Public& k) {
 
 }  // namespace
 
-EhMonitor::EhMonitor(store::Db& db, const Settings& s, std::optional<std::array<uint8_t, 64>> user_ca)
-    : db_(db), settings_(s), ca_(user_ca) {}
+EhMonitor::EhMonitor(store::Db& db, const Settings& s, std::optional<std::array<uint8_t, 64>> user_ca,
+                     std::unique_ptr<SamlSp> sp)
+    : db_(db), settings_(s), ca_(user_ca), sp_(std::move(sp)) {}
+
+MonitorReply EhMonitor::unwrap(const EhUnwrapRequest& r) {
+  MonitorReply reply;
+  if (!sp_) {
+    reply.reason = "eherkenning-off";
+    return reply;
+  }
+  auto key = sp_->unwrap(r.wrapped);
+  if (!key.ok()) {
+    log::event("eherkenning.unwrap", {{"outcome", "refused"}, {"source", r.source}, {"error", key.error().message()}});
+    reply.reason = "eh-decryption-failed";
+    return reply;
+  }
+  reply.accepted = true;
+  reply.unwrapped = *key;
+  sodium_memzero(key->data(), key->size());
+  return reply;
+}
+
+MonitorReply EhMonitor::request(const EhRequestRequest& r, int64_t now_ms) {
+  MonitorReply reply;
+  if (!sp_) {
+    reply.reason = "eherkenning-off";
+    return reply;
+  }
+  auto req = sp_->authn_request();
+  if (!req.ok()) {
+    log::event("eherkenning.error", {{"error", req.error().message()}});
+    reply.reason = "eherkenning-off";
+    return reply;
+  }
+  if (req->url.size() > kMaxRequestUrl) {
+    log::event("eherkenning.error", {{"error", "the AuthnRequest URL is too long"}});
+    reply.reason = "eherkenning-off";
+    return reply;
+  }
+  requests_.issue(req->id, r.browser, now_ms);
+  reply.accepted = true;
+  reply.url = req->url;
+  return reply;
+}
 
 EhMonitor::~EhMonitor() {
   if (ca_) sodium_memzero(ca_->data(), ca_->size());
@@ -113,7 +157,7 @@ EhMonitor::~EhMonitor() {
 MonitorReply EhMonitor::login(const EhLoginRequest& r, int64_t now_ms) {
   for (auto it = grants_.begin(); it != grants_.end();)
     it = it->second.expires_ms <= now_ms ? grants_.erase(it) : std::next(it);
-  MonitorReply reply = answer_eh_login(db_, settings_, r, now_ms);
+  MonitorReply reply = answer_eh_login(db_, settings_, r, requests_, now_ms);
   if (!reply.accepted) return reply;
   if (grants_.size() >= kMaxSessions) {
     auto oldest = std::min_element(grants_.begin(), grants_.end(), [](const auto& a, const auto& b) {
@@ -230,6 +274,29 @@ MonitorReply EhMonitor::system_key(const EhSystemKeyRequest& r, int64_t now_ms) 
   return ok;
 }
 
+MonitorReply EhMonitor::system_key_remove(const EhSystemKeyRemoveRequest& r, int64_t now_ms) {
+  const char* event = "eherkenning.system_key_removed";
+  std::optional<std::string> municipality;
+  if (policy::valid_municipality_code(r.municipality)) municipality = r.municipality;
+  auto refused = [&](const std::optional<std::string>& person, const std::string& reason) {
+    return person_refused(db_, event, person, municipality, r.source, reason);
+  };
+  auto it = grants_.find(grant_key(r.grant));
+  if (it == grants_.end() || it->second.expires_ms <= now_ms) return refused(std::nullopt, "grant-unknown");
+  const std::string person = it->second.person;
+  if (!municipality) return refused(person, "municipality-code-invalid");
+  Status done = store::remove_municipal_key(db_, person, r.municipality, r.fingerprint, r.source);
+  if (!done.ok()) {
+    const bool known = done.error().code == "system-key-unknown";
+    return refused(person, known ? done.error().code : "store-failed");
+  }
+  log::event(event, {{"outcome", "success"}, {"person", person}, {"municipality", r.municipality}});
+  MonitorReply ok;
+  ok.accepted = true;
+  ok.key_id = r.fingerprint;
+  return ok;
+}
+
 MonitorReply EhMonitor::contact(const EhContactRequest& r, int64_t now_ms) {
   const char* event = "eherkenning.contact";
   auto it = grants_.find(grant_key(r.grant));
@@ -276,12 +343,20 @@ bool eh_refusal_allowed(std::string_view reason) {
   return std::find(std::begin(kHttpRefusals), std::end(kHttpRefusals), reason) != std::end(kHttpRefusals);
 }
 
-MonitorReply answer_eh_login(store::Db& db, const Settings& s, const EhLoginRequest& r, int64_t now_ms) {
+MonitorReply answer_eh_login(store::Db& db, const Settings& s, const EhLoginRequest& r, SamlRequests& pending,
+                             int64_t now_ms) {
   const auto& f = r.facts;
   if (s.eherkenning_broker_metadata.empty()) return refuse(db, r.source, "eherkenning-off", f.assertion_id, {});
   auto minimum = policy::level_of_class_ref(std::string(policy::kLoaPrefix) + s.eherkenning_min_level);
   if (Status ok = policy::check_login_facts(f, minimum.value_or(policy::Level::EH4)); !ok.ok())
     return refuse(db, r.source, ok.error().code, f.assertion_id, {});
+  // A replay is named as such (its request is used up too); then the
+  // request this response answers, for this browser, once.
+  auto seen = store::assertion_seen(db, f.assertion_id, now_ms);
+  if (!seen.ok()) return refuse(db, r.source, "store-failed", f.assertion_id, {});
+  if (*seen) return refuse(db, r.source, "eh-replayed", f.assertion_id, {});
+  if (std::string unbound = pending.answer(f.in_response_to, r.browser, now_ms); !unbound.empty())
+    return refuse(db, r.source, unbound, f.assertion_id, {});
   auto municipality = store::municipality_by_org(db, f.org_kind, f.org_number);
   if (!municipality.ok()) return refuse(db, r.source, "store-failed", f.assertion_id, {});
   if (!*municipality) return refuse(db, r.source, "eh-organisation-unknown", f.assertion_id, {});

@@ -7,6 +7,11 @@
 //   eh-level-too-low          below eherkenning_min_level (e.g. loa2)
 //   eh-organisation-unknown   the KvK number / RSIN is no registered municipality's
 //   eh-replayed               the assertion id was accepted before
+//   eh-unsolicited, eh-request-unknown, eh-request-used,
+//   eh-request-other-browser  the response answers no request we sent for
+//                             this browser, or one answered before
+//                             (saml_requests.h); checked after the replay
+//                             cache, so a replayed assertion is named so
 //   eh-account-disabled       the person's account is disabled at the hub
 //   eh-mandate-revoked        the hub revoked the person's mandate for it
 //   eh-organisation-invalid, eh-pseudonym-invalid, eh-intermediary-invalid,
@@ -21,6 +26,7 @@
 
 #include <array>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,7 +40,9 @@ namespace kp::gateway {
 // True for the refusal codes the HTTP process may report (saml_sp.h's list).
 bool eh_refusal_allowed(std::string_view reason);
 
-MonitorReply answer_eh_login(store::Db& db, const Settings& s, const EhLoginRequest& r, int64_t now_ms);
+// `pending`: the AuthnRequests sent (the response must answer one of them).
+MonitorReply answer_eh_login(store::Db& db, const Settings& s, const EhLoginRequest& r, SamlRequests& pending,
+                             int64_t now_ms);
 MonitorReply answer_eh_refused(store::Db& db, const EhRefusedRequest& r, int64_t now_ms);
 
 // The monitor's eHerkenning state: the grants of accepted logins (one per
@@ -63,6 +71,13 @@ MonitorReply answer_eh_refused(store::Db& db, const EhRefusedRequest& r, int64_t
 // as certificate() is (grant-unknown, municipality-code-invalid,
 // mandate-*, key-*), and key-in-use / already-exists.
 //
+// system_key_remove() removes a municipal system's key the grant's person
+// registered (store::remove_municipal_key), audited as
+// `eherkenning.system_key_removed`; refused (audited the same, refused):
+//   grant-unknown, municipality-code-invalid, system-key-unknown (no such
+//   key of this person there: another person's key is refused the same
+//   way, never named).
+//
 // contact() checks a name and e-mail address (policy/contact.h) and stores
 // them as the person's contact (store::set_contact: a new address is
 // confirmed by a mailed link before notifications use it), audited as
@@ -77,12 +92,21 @@ MonitorReply answer_eh_refused(store::Db& db, const EhRefusedRequest& r, int64_t
 // digits), -used, -superseded or -expired.
 class EhMonitor {
  public:
-  EhMonitor(store::Db& db, const Settings& s, std::optional<std::array<uint8_t, 64>> user_ca);
+  // `sp`: builds the AuthnRequests (null: eh_request is refused,
+  // eherkenning-off).
+  EhMonitor(store::Db& db, const Settings& s, std::optional<std::array<uint8_t, 64>> user_ca,
+            std::unique_ptr<SamlSp> sp = nullptr);
   ~EhMonitor();
+  // An AuthnRequest for `r.browser`, remembered in requests().
+  MonitorReply request(const EhRequestRequest& r, int64_t now_ms);
+  // The AES key of an encrypted assertion (SamlSp::unwrap); refused
+  // eh-decryption-failed, or eherkenning-off without an SP.
+  MonitorReply unwrap(const EhUnwrapRequest& r);
   MonitorReply login(const EhLoginRequest& r, int64_t now_ms);
   MonitorReply certificate(const EhCertRequest& r, int64_t now_ms);
   MonitorReply sign_key(const EhSignKeyRequest& r, int64_t now_ms);
   MonitorReply system_key(const EhSystemKeyRequest& r, int64_t now_ms);
+  MonitorReply system_key_remove(const EhSystemKeyRemoveRequest& r, int64_t now_ms);
   MonitorReply contact(const EhContactRequest& r, int64_t now_ms);
   MonitorReply confirm(const EhConfirmRequest& r, int64_t now_ms);
 
@@ -95,6 +119,11 @@ class EhMonitor {
   const Settings& settings_;
   std::optional<std::array<uint8_t, 64>> ca_;
   std::map<std::string, Entry> grants_;  // keyed by a hash of the grant
+  std::unique_ptr<SamlSp> sp_;
+  SamlRequests requests_;
+
+ public:
+  SamlRequests& requests() { return requests_; }
 };
 
 }  // namespace kp::gateway

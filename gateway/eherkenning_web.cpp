@@ -9,12 +9,19 @@
 
 #include <sstream>
 
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "common/dates.h"
+#include "common/digest.h"
 #include "common/log.h"
 #include "gateway/html.h"
 #include "gateway/web_reply.h"
 #include "keys/minisign.h"
 #include "policy/mandate.h"
 #include "store/contacts.h"
+#include "store/eherkenning.h"
 #include "store/registry.h"
 
 namespace kp::gateway {
@@ -35,10 +42,30 @@ std::string session_cookie(const std::string& id, int64_t max_age_s) {
          "; HttpOnly; SameSite=Strict";
 }
 
-std::string cookie_of(const Poco::Net::HTTPServerRequest& req) {
+std::string cookie_of(const Poco::Net::HTTPServerRequest& req, const char* name = kCookie) {
   Poco::Net::NameValueCollection cookies;
   req.getCookies(cookies);
-  return cookies.get(kCookie, "");
+  return cookies.get(name, "");
+}
+
+// The login cookie binds a broker's Response to the browser that asked for
+// it (saml_requests.h): 32 random bytes (hex), of which the monitor keeps
+// only the SHA-256. The broker's POST to our ACS is cross-site, so on https
+// the cookie is SameSite=None; Secure (Strict or Lax would not be sent);
+// plain http is for tests on loopback, where broker and ACS are one site.
+constexpr const char* kLoginCookie = "kp_eh_login";
+
+std::string login_cookie(const std::string& value, bool https) {
+  return std::string(kLoginCookie) + "=" + value + "; Path=/eherkenning/acs; Max-Age=" +
+         std::to_string(kSamlRequestMs / 1000) + "; HttpOnly; " + (https ? "SameSite=None; Secure" : "SameSite=Lax");
+}
+
+BrowserTag browser_tag(const std::string& cookie) {
+  BrowserTag tag{};
+  if (cookie.size() != 64 || cookie.find_first_not_of("0123456789abcdef") != std::string::npos) return tag;
+  auto d = sha256(cookie);
+  std::copy(d.begin(), d.end(), tag.begin());
+  return tag;
 }
 
 bool read_form(Poco::Net::HTTPServerRequest& req, Poco::Net::HTMLForm& form) {
@@ -101,6 +128,16 @@ std::string eh_refusal_text(const std::string& code) {
            "municipality you act for at your eHerkenning broker, or ask the hub to register it.";
   if (code == "eh-replayed")
     return "This login was already used. Log in again from the start.";
+  if (code == "eh-unsolicited")
+    return "This login was not started from this page. Log in from this page (the \"Log in with eHerkenning\" "
+           "button), not from a link or bookmark at the broker.";
+  if (code == "eh-request-unknown")
+    return "This login was not started here, or it took longer than 15 minutes (or the hub restarted meanwhile). "
+           "Log in again from this page.";
+  if (code == "eh-request-used") return "This login was already completed. Log in again from the start.";
+  if (code == "eh-request-other-browser")
+    return "This login was started in another browser (or your browser does not keep our cookie). Log in from "
+           "the start in the browser you want to use, with cookies allowed for this site.";
   if (code == "eh-expired" || code == "eh-not-yet-valid")
     return "This login is outside its validity period (it took too long, or a clock is wrong). Log in again.";
   if (code == "eh-audience-wrong")
@@ -109,6 +146,9 @@ std::string eh_refusal_text(const std::string& code) {
       code == "eh-issuer-unknown")
     return "This login could not be verified as coming from our eHerkenning broker. Log in again from this "
            "page; if it happens again, contact the hub.";
+  if (code == "eh-decryption-failed")
+    return "This login was encrypted for another service, not for the Knooppunt (or it was damaged). Log in again "
+           "from this page; if it happens again, contact the hub.";
   if (code == "eh-broker-refused") return "The eHerkenning broker did not complete your login.";
   if (code == "eh-account-disabled") return "Your account at the hub is disabled. Contact the hub.";
   if (code == "eh-mandate-revoked")
@@ -123,6 +163,9 @@ std::string eh_refusal_text(const std::string& code) {
   if (code == "key-unreadable") return "That is not an OpenSSH public key line (ssh-ed25519 AAAA...).";
   if (code == "key-in-use") return "That key is already registered as an account's own key at the hub.";
   if (code == "already-exists") return "That key is already registered for this municipality.";
+  if (code == "system-key-unknown")
+    return "You have no such municipal system's key for that municipality (it was removed already, or it is not "
+           "yours). Open your page again for the keys you registered.";
   if (code == "sign-key-malformed")
     return "That is not a minisign public key. Paste the contents of your minisign.pub (two lines: "
            "\"untrusted comment: ...\" and the key starting with RW), or just the key line.";
@@ -205,6 +248,38 @@ std::string EherkenningWeb::contact_form(const WebSession& s) {
   return body;
 }
 
+std::string EherkenningWeb::system_keys(const WebSession& s) {
+  std::vector<store::MunicipalKey> keys;
+  {
+    std::lock_guard<std::mutex> lock(store_.mu);
+    auto found = store::municipal_keys_of(store_.db, s.auditor);
+    if (found.ok()) keys = std::move(*found);
+  }
+  std::string body = "<h2>Municipal systems' keys</h2>";
+  if (keys.empty())
+    return body + "<p id=\"system-keys-none\">You registered no key of a municipal system.</p>";
+  body += "<table id=\"system-keys\"><tr><th>Municipality</th><th>Key</th><th>Registered</th><th>Logs in</th>"
+          "<th></th></tr>";
+  const int64_t now = log::now_ms();
+  for (const auto& k : keys) {
+    std::string state;
+    if (k.mandate_revoked)
+      state = "no more: the mandate was revoked";
+    else if (k.mandate_until_ms && *k.mandate_until_ms <= now)
+      state = "no more: the mandate expired";
+    else
+      state = k.mandate_until_ms ? "until " + format_utc(*k.mandate_until_ms, "%Y-%m-%d %H:%M UTC") : "while the mandate lasts";
+    body += "<tr><td>" + html::escape(k.municipality) + "</td><td><code class=\"system-key\">" + html::escape(k.fingerprint) +
+            "</code> (" + html::escape(k.key_type) + ")</td><td>" + format_utc(k.created_ms, "%Y-%m-%d %H:%M UTC") +
+            "</td><td>" + html::escape(state) + "</td><td><form method=\"post\" action=\"/eherkenning/system-key/remove\">"
+            "<input type=\"hidden\" name=\"csrf\" value=\"" + html::escape(s.csrf) + "\"><input type=\"hidden\" "
+            "name=\"municipality\" value=\"" + html::escape(k.municipality) + "\"><input type=\"hidden\" "
+            "name=\"fingerprint\" value=\"" + html::escape(k.fingerprint) + "\"><button class=\"remove-system-key\" "
+            "type=\"submit\">Remove</button></form></td></tr>";
+  }
+  return body + "</table><p>A removed key logs in no more; register it again to use it.</p>";
+}
+
 std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
   std::vector<policy::Mandate> live;
   {
@@ -217,7 +292,7 @@ std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
   std::string body = "<p id=\"message\">" + note + " You are <code id=\"person\">" + html::escape(s.auditor) +
                      "</code>.</p>";
   body += contact_form(s);
-  if (live.empty()) return body + "<p>You hold no live mandate.</p>";
+  if (live.empty()) return body + "<p>You hold no live mandate.</p>" + system_keys(s);
   body += "<form method=\"post\" action=\"/eherkenning/certificate\"><input type=\"hidden\" name=\"csrf\" value=\"" +
           html::escape(s.csrf) + "\"><p><label>Municipality you act for: <select id=\"municipality-choice\" name=\"municipality\">";
   for (const auto& m : live)
@@ -228,7 +303,7 @@ std::string EherkenningWeb::home(const WebSession& s, const std::string& note) {
           "certificate</button> (for you, short-lived) or <button id=\"register-system-key\" type=\"submit\" "
           "formaction=\"/eherkenning/system-key\">Register as a municipal system's key</button> (long-lived, "
           "for this municipality only, as long as your mandate)</p></form>";
-  return body + sign_key_form(s);
+  return body + system_keys(s) + sign_key_form(s);
 }
 
 bool EherkenningWeb::owns(const std::string& uri) {
@@ -249,15 +324,21 @@ void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
                              "<p><a id=\"login\" class=\"button\" href=\"/eherkenning/login\">Log in with "
                              "eHerkenning</a></p>"));
     if (path == "/eherkenning/login" && method == "GET") {
-      auto url = sp_->login_url();
-      if (!url.ok()) {
-        log::event("eherkenning.error", {{"error", url.error().message()}});
-        return send(resp, refusal_page("eherkenning-off"));
-      }
-      return send(resp, redirect(*url));
+      std::array<uint8_t, 32> nonce{};
+      randombytes_buf(nonce.data(), nonce.size());
+      const std::string cookie = to_hex(nonce.data(), nonce.size());
+      auto sent = monitor_.eh_request(source, browser_tag(cookie));
+      if (!sent.ok()) return send(resp, refusal_page("store-failed"));
+      if (!sent->accepted) return send(resp, refusal_page(sent->reason));
+      return send(resp, redirect(sent->url, login_cookie(cookie, sp_->https())));
     }
     if (path == "/eherkenning/acs" && method == "POST") {
-      auto facts = sp_->verify(saml_response_of(req), log::now_ms());
+      auto facts = sp_->verify(saml_response_of(req), log::now_ms(), [&](const std::string& wrapped) -> Result<std::string> {
+        auto r = monitor_.eh_unwrap(source, wrapped);
+        if (!r.ok()) return r.error();
+        KP_ENSURE(r->accepted, r->reason.empty() ? "eh-decryption-failed" : r->reason, "the monitor could not unwrap it");
+        return r->unwrapped;
+      });
       if (!facts.ok()) {
         const std::string code = facts.error().code;
         log::event("eherkenning.refused", {{"reason", code}, {"detail", facts.error().detail}});
@@ -265,7 +346,7 @@ void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
         if (!recorded.ok() || !recorded->accepted) return send(resp, refusal_page("store-failed"));
         return send(resp, refusal_page(code));
       }
-      auto decided = monitor_.eh_login(source, *facts);
+      auto decided = monitor_.eh_login(source, *facts, browser_tag(cookie_of(req, kLoginCookie)));
       if (!decided.ok()) return send(resp, refusal_page("store-failed"));
       if (!decided->accepted) return send(resp, refusal_page(decided->reason));
       WebSession s = sessions_.create(decided->person, {}, log::now_ms(), decided->grant);
@@ -316,6 +397,22 @@ void EherkenningWeb::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPSe
                                  "</code> as long as your mandate for this municipality is live: it expires "
                                  "with the mandate and ends when the hub revokes it.</p>"
                                  "<p><a href=\"/eherkenning/home\">Back</a></p>"));
+    }
+    if (path == "/eherkenning/system-key/remove" && method == "POST") {
+      Poco::Net::HTMLForm form;
+      if (!read_form(req, form)) return send(resp, refusal_page("form-invalid"));
+      if (!session) return send(resp, refusal_page("session-missing"));
+      if (!csrf_matches(*session, form.get("csrf", ""))) return send(resp, refusal_page("csrf-invalid"));
+      const std::string municipality = form.get("municipality", "");
+      auto removed =
+          monitor_.eh_system_key_remove(session->grant, source, municipality, form.get("fingerprint", ""));
+      if (!removed.ok()) return send(resp, refusal_page("store-failed"));
+      if (!removed->accepted) return send(resp, refusal_page(removed->reason));
+      return send(resp, page(HTTPResponse::HTTP_OK,
+                             "<p id=\"message\">The key <code id=\"system-key\">" + html::escape(removed->key_id) +
+                                 "</code> of your municipal system for <code id=\"municipality\">" +
+                                 html::escape(municipality) + "</code> is removed: it logs in no more.</p>" +
+                                 system_keys(*session) + "<p><a href=\"/eherkenning/home\">Back</a></p>"));
     }
     if (path == "/eherkenning/sign-key" && method == "POST") {
       Poco::Net::HTMLForm form;

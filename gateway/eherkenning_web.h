@@ -1,7 +1,9 @@
 // The eHerkenning login pages on the HTTP endpoint, under /eherkenning/:
 //
 //   GET  /eherkenning/        a page with the "log in with eHerkenning" button
-//   GET  /eherkenning/login   303 to the broker with an AuthnRequest (saml_sp.h)
+//   GET  /eherkenning/login   303 to the broker with an AuthnRequest the monitor
+//                             built and remembers (eh_request, saml_requests.h)
+//                             for this browser's login cookie (kp_eh_login)
 //   POST /eherkenning/acs     the broker's Response (HTTP-POST binding):
 //                             verified here (sandboxed, saml_sp.h), decided and
 //                             recorded by the monitor (eherkenning_monitor.h);
@@ -15,6 +17,10 @@
 //   POST /eherkenning/system-key  municipality + ssh-ed25519 public key (+ CSRF):
 //                             a long-lived key of a municipal system, bound
 //                             to that municipality and mandate (eh_system_key)
+//   POST /eherkenning/system-key/remove  municipality + fingerprint (+ CSRF):
+//                             the home page lists the person's municipal
+//                             systems' keys, each with this form; the monitor
+//                             removes the key (eh_system_key_remove)
 //   POST /eherkenning/sign-key  a minisign public key (+ CSRF token): the
 //                             monitor registers it as the person's signing
 //                             key, which intake checks manifests against
@@ -56,6 +62,7 @@ class EherkenningWeb {
   std::string home(const WebSession& s, const std::string& note);
   std::string sign_key_form(const WebSession& s);
   std::string contact_form(const WebSession& s);
+  std::string system_keys(const WebSession& s);
   std::unique_ptr<SamlSp> sp_;
   HttpMonitorClient& monitor_;
   ReadOnlyStore& store_;

@@ -36,6 +36,7 @@
 #include "gateway/test_hooks.h"
 #include "keys/announcement.h"
 #include "keys/keystore.h"
+#include "keys/saml_sp_key.h"
 #include "keys/ssh_cert.h"
 #include "store/db.h"
 
@@ -133,9 +134,13 @@ volatile std::sig_atomic_t g_monitor_stop = 0;
 
 // The eHerkenning SP from public inputs only (saml_sp.h), or null when no
 // broker is configured.
-Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings& s) {
+// `with_key`: the monitor's, which signs AuthnRequests with keys/saml-sp.key.
+Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings& s, bool with_key = false) {
   if (s.eherkenning_broker_metadata.empty()) return std::unique_ptr<SamlSp>();
   KP_TRY(SamlSpConfig config, saml_sp_config(data, s));
+  if (with_key) {
+    KP_TRY(config.key_pem, keys::saml_sp_private_key(data));
+  }
   return SamlSp::load(config);
 }
 
@@ -243,7 +248,14 @@ Result<std::unique_ptr<SamlSp>> load_saml_sp(const DataDir& data, const Settings
   if (!settings.eherkenning_broker_metadata.empty()) {
     if (auto ca = keys::load_user_ca_secret(data); ca.ok()) user_ca = *ca;
   }
-  HttpMonitor monitor(*db, settings, user_ca);
+  // The SAML SP that builds the AuthnRequests and remembers their IDs
+  // (gateway/saml_requests.h); the HTTP process has its own, to verify.
+  auto sp = load_saml_sp(data, settings, true);
+  if (!sp.ok()) {
+    ::kill(child, SIGKILL);
+    fail_and_exit(sp.error());
+  }
+  HttpMonitor monitor(*db, settings, user_ca, std::move(*sp));
   monitor.set_status_source([&] { return probe_host(*db, data.root, serve); });
   bool clean = run_monitor(mine.get(), monitor, &g_monitor_stop);
   monitor.flush(true);

@@ -17,6 +17,7 @@
 #include "gateway/eherkenning_monitor.h"
 #include "gateway/web_sessions.h"
 #include "gateway/web_token.h"
+#include "keys/saml_sp_key.h"
 #include "policy/identifiers.h"
 #include "store/audit_events.h"
 #include "store/penalties.h"
@@ -56,6 +57,9 @@ bool allowed_reason(MonitorOp op, std::string_view reason) {
     case MonitorOp::eh_system_key:
     case MonitorOp::eh_contact:
     case MonitorOp::eh_confirm:
+    case MonitorOp::eh_request:
+    case MonitorOp::eh_unwrap:
+    case MonitorOp::eh_system_key_remove:
     case MonitorOp::status:
       return false;
   }
@@ -130,6 +134,22 @@ std::string encode_request(const MonitorRequest& r) {
     w.str(e->facts.org_number);
     w.str(e->facts.pseudonym);
     w.str(e->facts.intermediary);
+    w.str(e->facts.in_response_to);
+    w.str(std::string_view(reinterpret_cast<const char*>(e->browser.data()), e->browser.size()));
+  } else if (const auto* k = std::get_if<EhSystemKeyRemoveRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_system_key_remove));
+    w.str(std::string_view(reinterpret_cast<const char*>(k->grant.data()), k->grant.size()));
+    w.str(k->source);
+    w.str(k->municipality);
+    w.str(k->fingerprint);
+  } else if (const auto* u = std::get_if<EhUnwrapRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_unwrap));
+    w.str(u->source);
+    w.str(u->wrapped);
+  } else if (const auto* q = std::get_if<EhRequestRequest>(&r)) {
+    w.u8(static_cast<uint8_t>(MonitorOp::eh_request));
+    w.str(q->source);
+    w.str(std::string_view(reinterpret_cast<const char*>(q->browser.data()), q->browser.size()));
   } else if (const auto* f = std::get_if<EhRefusedRequest>(&r)) {
     w.u8(static_cast<uint8_t>(MonitorOp::eh_refused));
     w.str(f->source);
@@ -194,9 +214,43 @@ Result<MonitorRequest> parse_request(std::string_view bytes) {
     e.facts.org_number = in.str(16);
     e.facts.pseudonym = in.str(policy::kMaxPseudonymBytes);
     e.facts.intermediary = in.str(16);
+    e.facts.in_response_to = in.str(policy::kMaxAssertionIdBytes);
+    std::string_view browser = in.str(32);
+    if (in.ok() && browser.size() != 32) in.fail();
+    if (in.ok()) std::memcpy(e.browser.data(), browser.data(), 32);
     if (!in.at_end()) return protocol("eh_login: missing, oversized or extra fields");
     if (!numeric_address(e.source)) return protocol("eh_login: source is not an address");
     return MonitorRequest(std::move(e));
+  }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_system_key_remove)) {
+    EhSystemKeyRemoveRequest k;
+    std::string_view grant = in.str(32);
+    if (in.ok() && grant.size() != 32) in.fail();
+    if (in.ok()) std::memcpy(k.grant.data(), grant.data(), 32);
+    k.source = in.str(kMaxSourceBytes);
+    k.municipality = in.str(6);
+    k.fingerprint = in.str(64);
+    if (!in.at_end()) return protocol("eh_system_key_remove: missing, oversized or extra fields");
+    if (!numeric_address(k.source)) return protocol("eh_system_key_remove: source is not an address");
+    return MonitorRequest(std::move(k));
+  }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_unwrap)) {
+    EhUnwrapRequest u;
+    u.source = in.str(kMaxSourceBytes);
+    u.wrapped = in.str(keys::kMaxWrappedKey);
+    if (!in.at_end()) return protocol("eh_unwrap: missing, oversized or extra fields");
+    if (!numeric_address(u.source)) return protocol("eh_unwrap: source is not an address");
+    return MonitorRequest(std::move(u));
+  }
+  if (type == static_cast<uint8_t>(MonitorOp::eh_request)) {
+    EhRequestRequest q;
+    q.source = in.str(kMaxSourceBytes);
+    std::string_view browser = in.str(32);
+    if (in.ok() && browser.size() != 32) in.fail();
+    if (in.ok()) std::memcpy(q.browser.data(), browser.data(), 32);
+    if (!in.at_end()) return protocol("eh_request: missing, oversized or extra fields");
+    if (!numeric_address(q.source)) return protocol("eh_request: source is not an address");
+    return MonitorRequest(std::move(q));
   }
   if (type == static_cast<uint8_t>(MonitorOp::eh_refused)) {
     EhRefusedRequest f;
@@ -284,6 +338,10 @@ std::string encode_reply(const MonitorReply& r) {
     w.str(r.municipality);
     w.u8(r.first_login ? 1 : 0);
     w.raw(r.grant.data(), r.grant.size());
+  } else if (!r.url.empty()) {
+    w.str(r.url);
+  } else if (!r.unwrapped.empty()) {
+    w.str(r.unwrapped);
   } else if (!r.certificate.empty()) {
     w.str(r.certificate);
   } else if (!r.contact.empty()) {
@@ -319,13 +377,17 @@ Result<MonitorReply> parse_reply(std::string_view bytes, MonitorOp op) {
     r.first_login = in.u8() == 1;
     std::string_view g = in.raw(32);
     if (in.ok()) std::memcpy(r.grant.data(), g.data(), 32);
+  } else if (op == MonitorOp::eh_request) {
+    r.url = std::string(in.str(kMaxRequestUrl));
+  } else if (op == MonitorOp::eh_unwrap) {
+    r.unwrapped = std::string(in.str(32));
   } else if (op == MonitorOp::eh_cert) {
     r.certificate = std::string(in.str(2048));
   } else if (op == MonitorOp::eh_sign_key) {
     r.key_id = std::string(in.str(16));
   } else if (op == MonitorOp::eh_contact || op == MonitorOp::eh_confirm) {
     r.contact = std::string(in.str(kMaxContactField));
-  } else if (op == MonitorOp::eh_system_key) {
+  } else if (op == MonitorOp::eh_system_key || op == MonitorOp::eh_system_key_remove) {
     r.key_id = std::string(in.str(64));  // the key's SHA256 fingerprint
   } else if (op == MonitorOp::status) {
     HostStatus h;
@@ -392,8 +454,27 @@ Result<MonitorReply> HttpMonitorClient::claim(MonitorOp op, const Grant& grant, 
   return parse_reply(raw, op);
 }
 
-Result<MonitorReply> HttpMonitorClient::eh_login(const std::string& source, const policy::LoginFacts& facts) {
-  KP_TRY(std::string raw, exchange(encode_request(EhLoginRequest{source, facts})));
+Result<MonitorReply> HttpMonitorClient::eh_request(const std::string& source, const BrowserTag& browser) {
+  KP_TRY(std::string raw, exchange(encode_request(EhRequestRequest{source, browser})));
+  return parse_reply(raw, MonitorOp::eh_request);
+}
+
+Result<MonitorReply> HttpMonitorClient::eh_system_key_remove(const Grant& grant, const std::string& source,
+                                                             const std::string& municipality,
+                                                             const std::string& fingerprint) {
+  EhSystemKeyRemoveRequest k{grant, source, municipality.substr(0, 6), fingerprint.substr(0, 64)};
+  KP_TRY(std::string raw, exchange(encode_request(k)));
+  return parse_reply(raw, MonitorOp::eh_system_key_remove);
+}
+
+Result<MonitorReply> HttpMonitorClient::eh_unwrap(const std::string& source, const std::string& wrapped) {
+  KP_TRY(std::string raw, exchange(encode_request(EhUnwrapRequest{source, wrapped.substr(0, keys::kMaxWrappedKey)})));
+  return parse_reply(raw, MonitorOp::eh_unwrap);
+}
+
+Result<MonitorReply> HttpMonitorClient::eh_login(const std::string& source, const policy::LoginFacts& facts,
+                                                 const BrowserTag& browser) {
+  KP_TRY(std::string raw, exchange(encode_request(EhLoginRequest{source, facts, browser})));
   return parse_reply(raw, MonitorOp::eh_login);
 }
 
@@ -447,11 +528,12 @@ Result<MonitorReply> HttpMonitorClient::eh_confirm(const std::string& source, co
 
 // ---------------------------------------------------------------- monitor
 
-HttpMonitor::HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca)
+HttpMonitor::HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca,
+                         std::unique_ptr<SamlSp> sp)
     : db_(db),
       settings_(std::move(settings)),
       tally_(db, "web.login", "http", "web logins"),
-      eh_(std::make_unique<EhMonitor>(db, settings_, user_ca)) {}
+      eh_(std::make_unique<EhMonitor>(db, settings_, user_ca, std::move(sp))) {}
 
 HttpMonitor::~HttpMonitor() = default;
 
@@ -466,6 +548,9 @@ MonitorReply HttpMonitor::answer(const MonitorRequest& r, int64_t now_ms) {
     it = it->second.expires_ms <= now_ms ? grants_.erase(it) : std::next(it);
   if (const auto* l = std::get_if<LoginRequest>(&r)) return login(*l, now_ms);
   if (const auto* e = std::get_if<EhLoginRequest>(&r)) return eh_->login(*e, now_ms);
+  if (const auto* q = std::get_if<EhRequestRequest>(&r)) return eh_->request(*q, now_ms);
+  if (const auto* u = std::get_if<EhUnwrapRequest>(&r)) return eh_->unwrap(*u);
+  if (const auto* k = std::get_if<EhSystemKeyRemoveRequest>(&r)) return eh_->system_key_remove(*k, now_ms);
   if (const auto* f = std::get_if<EhRefusedRequest>(&r)) return answer_eh_refused(db_, *f, now_ms);
   if (const auto* c = std::get_if<EhCertRequest>(&r)) return eh_->certificate(*c, now_ms);
   if (const auto* k = std::get_if<EhSignKeyRequest>(&r)) return eh_->sign_key(*k, now_ms);

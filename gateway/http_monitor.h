@@ -24,12 +24,27 @@
 //                  audit-* codes of audit::verify_log, store-failed,
 //                  store-busy, audit-verify-failed for any other):
 //                  `web.verify` for the grant's auditor.
-//   eh_login       source and the facts of an eHerkenning assertion the HTTP
-//                  process verified (policy::LoginFacts, every field capped):
-//                  the monitor checks them (level, organisation -> a
-//                  registered municipality, replay) and records the login
-//                  (gateway/eherkenning_monitor.h); accepted: the person's
-//                  id, the municipality and whether this was the first login.
+//   eh_request     source, browser tag (32 bytes: the SHA-256 of the login
+//                  cookie the HTTP process sets): the monitor builds an
+//                  AuthnRequest (saml_sp.h) and remembers its ID for that
+//                  browser (saml_requests.h); accepted: the broker's URL
+//                  with the request. Nothing is audited (no decision).
+//   eh_login       source, the facts of an eHerkenning assertion the HTTP
+//                  process verified (policy::LoginFacts, every field capped,
+//                  with the InResponseTo) and the browser tag of the POST's
+//                  login cookie (zero without one): the monitor checks them
+//                  (level, replay, the request it answers and its browser,
+//                  organisation -> a registered municipality) and records
+//                  the login (gateway/eherkenning_monitor.h); accepted: the
+//                  person's id, the municipality and whether this was the
+//                  first login.
+//   eh_unwrap      source, the CipherValue of an encrypted assertion's
+//                  EncryptedKey (at most 512 bytes): the monitor decrypts it
+//                  with the SP key (RSA-OAEP, keys/saml_sp_key.h) and returns
+//                  the AES key (16, 24 or 32 bytes) the HTTP process then
+//                  decrypts the assertion with; refused eh-decryption-failed.
+//                  Nothing is audited here (the HTTP process reports the
+//                  refusal with eh_refused).
 //   eh_refused     source, a reason from saml_sp.h's fixed list, assertion
 //                  id (may be empty): `eherkenning.login` refused.
 //   eh_cert        grant (from an accepted eh_login), source, GM code, an
@@ -47,6 +62,12 @@
 //                  municipal system, bound to that municipality and the
 //                  person's live mandate there (store::add_municipal_key),
 //                  audited as `eherkenning.system_key`.
+//   eh_system_key_remove  grant, source, GM code, a key's SHA256 fingerprint
+//                  (at most 64 bytes): the monitor removes that municipal
+//                  system's key of the grant's person there
+//                  (store::remove_municipal_key), audited as
+//                  `eherkenning.system_key_removed`; refused
+//                  system-key-unknown (also for another person's key).
 //   eh_contact     grant, source, name, e-mail address (each at most
 //                  kMaxContactField bytes): the monitor checks them
 //                  (policy/contact.h) and stores the person's contact,
@@ -67,7 +88,11 @@
 // So a compromised HTTP process cannot write a successful login record
 // without the auditor's token, nor any record about an auditor who did not
 // log in through the monitor (grants expire with the web session, 15
-// minutes, at most kMaxSessions). What it can still do: claim any source
+// minutes, at most kMaxSessions), nor sign anything with the SAML SP key
+// but AuthnRequests the monitor builds itself (eh_request), nor decrypt
+// with it anything but the AES key of an assertion encrypted to us
+// (eh_unwrap: RSA-OAEP only, one reason for every failure), which the HTTP
+// process sees decrypted anyway. What it can still do: claim any source
 // address (the monitor never sees the client's socket), add refused logins
 // (which count towards the ban), and state a verify result it did not get.
 //
@@ -99,6 +124,8 @@
 #include "common/settings.h"
 #include "policy/eherkenning.h"
 #include "gateway/refusal_tally.h"
+#include "gateway/saml_requests.h"
+#include "gateway/saml_sp.h"
 #include "gateway/serve_status.h"
 #include "store/auditor_tokens.h"
 #include "store/db.h"
@@ -114,13 +141,15 @@ using Grant = std::array<uint8_t, 32>;
 
 enum class MonitorOp : uint8_t {
   login = 1, session_ended = 2, logout = 3, verify_done = 4, eh_login = 5, eh_refused = 6, eh_cert = 7, status = 8,
-  eh_sign_key = 9, eh_system_key = 10, eh_contact = 11, eh_confirm = 12
+  eh_sign_key = 9, eh_system_key = 10, eh_contact = 11, eh_confirm = 12, eh_request = 13,
+  eh_unwrap = 14, eh_system_key_remove = 15
 };
 inline constexpr std::size_t kMaxPublicKeyLine = 1024;
 // Longer than policy/contact.h's limits, so an overlong value reaches the
 // monitor's check (and its reason) rather than being cut to fit.
 inline constexpr std::size_t kMaxContactField = 512;
 inline constexpr std::size_t kMaxConfirmToken = 128;
+inline constexpr std::size_t kMaxRequestUrl = 3072;
 
 struct LoginRequest {
   std::string source, auditor, token;
@@ -134,6 +163,18 @@ struct ClaimRequest {
 struct EhLoginRequest {
   std::string source;
   policy::LoginFacts facts;
+  BrowserTag browser{};  // the login cookie's tag (saml_requests.h); zero: none
+};
+struct EhSystemKeyRemoveRequest {
+  Grant grant{};
+  std::string source, municipality, fingerprint;
+};
+struct EhUnwrapRequest {
+  std::string source, wrapped;
+};
+struct EhRequestRequest {
+  std::string source;
+  BrowserTag browser{};
 };
 struct EhRefusedRequest {
   std::string source, reason, assertion_id;
@@ -158,7 +199,8 @@ struct EhConfirmRequest {
 };
 using MonitorRequest = std::variant<LoginRequest, ClaimRequest, EhLoginRequest, EhRefusedRequest, EhCertRequest,
                                     StatusRequest, EhSignKeyRequest, EhSystemKeyRequest, EhContactRequest,
-                                    EhConfirmRequest>;
+                                    EhConfirmRequest, EhRequestRequest, EhUnwrapRequest,
+                                    EhSystemKeyRemoveRequest>;
 
 // The status request's answer.
 struct HostStatus {
@@ -179,6 +221,8 @@ struct MonitorReply {
   std::string key_id;                // eh_sign_key accepted: the minisign key id; eh_system_key: the fingerprint
   std::optional<HostStatus> host;    // status accepted
   std::string contact;               // eh_contact accepted: "mailed" | "unchanged"; eh_confirm: the address
+  std::string url;                   // eh_request accepted: the broker's URL with the AuthnRequest
+  std::string unwrapped;             // eh_unwrap accepted: the AES key
 };
 
 // The result code verify_done carries for a verify that failed with `code`:
@@ -204,7 +248,12 @@ class HttpMonitorClient {
                              const std::string& token);
   Result<MonitorReply> claim(MonitorOp op, const Grant& grant, const std::string& source,
                              const std::string& reason = {});
-  Result<MonitorReply> eh_login(const std::string& source, const policy::LoginFacts& facts);
+  Result<MonitorReply> eh_request(const std::string& source, const BrowserTag& browser);
+  Result<MonitorReply> eh_unwrap(const std::string& source, const std::string& wrapped);
+  Result<MonitorReply> eh_system_key_remove(const Grant& grant, const std::string& source,
+                                            const std::string& municipality, const std::string& fingerprint);
+  Result<MonitorReply> eh_login(const std::string& source, const policy::LoginFacts& facts,
+                                const BrowserTag& browser = {});
   Result<MonitorReply> eh_refused(const std::string& source, const std::string& reason,
                                   const std::string& assertion_id);
   Result<MonitorReply> eh_cert(const Grant& grant, const std::string& source, const std::string& municipality,
@@ -231,8 +280,10 @@ class HttpMonitorClient {
 class HttpMonitor {
  public:
   // `user_ca`: the secret of the gateway's user CA (keys/ssh_cert.h), when
-  // certificates are to be issued.
-  HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca = std::nullopt);
+  // certificates are to be issued; `sp`: the SAML SP that builds the
+  // AuthnRequests (eh_request), when eHerkenning is on.
+  HttpMonitor(store::Db& db, Settings settings, std::optional<std::array<uint8_t, 64>> user_ca = std::nullopt,
+              std::unique_ptr<SamlSp> sp = nullptr);
   ~HttpMonitor();
   // Writes the counted refusals of banned sources whose minute is over.
   void flush(bool all = false) { tally_.flush(all); }

@@ -111,6 +111,7 @@ Result<Principal> Authority::authenticate(const LoginName& login, const store::S
             "this municipal system's key was registered under a mandate that has ended; register it again");
   p.municipality = mandate->municipality;
   p.mandate_id = mandate->id;
+  if (key_mandate) p.municipal_key = key.key_base64;
   KP_GUARD(store::mark_mandate_activated(db_, mandate->id, log::now_ms()));
   return p;
 }
@@ -136,6 +137,11 @@ Status Authority::recheck(const Principal& p, std::optional<policy::Scope> scope
     last_mandate_.reset();
     KP_TRY(auto found, mandates_->find(p.mandate_id));
     KP_ENSURE(found, "mandate-missing", "the mandate of this session no longer exists");
+    if (!p.municipal_key.empty()) {
+      KP_TRY(auto still, store::municipal_key_mandate(db_, p.account, p.municipality, p.municipal_key));
+      KP_ENSURE(still && *still == p.mandate_id, "system-key-removed",
+                "the municipal system's key of this session was removed");
+    }
     last_mandate_ = std::move(*found);
   }
   return policy::check_mandate(*last_mandate_, log::now_ms(), scope);

@@ -39,6 +39,7 @@ struct Principal {
   std::string municipality;  // persons only
   int64_t mandate_id = 0;    // persons only
   std::string source;        // client address, for the audit log
+  std::string municipal_key;  // the municipal system's key (base64) it logged in with, or ""
 };
 
 class Authority {
@@ -75,7 +76,9 @@ class Authority {
   // whenever anything was committed since the last read (store::CommitWatch),
   // so a revocation counts from the first operation after it; between
   // commits the row read last is still the row, and only the clock and the
-  // scope are checked again. has_scope() answers from the same row.
+  // scope are checked again. has_scope() answers from the same row. A
+  // session of a municipal system's key also ends when the key is removed
+  // ("system-key-removed").
   Status recheck(const Principal& p, std::optional<policy::Scope> scope);
   // Whether the mandate read by the last recheck() grants `scope` (staff
   // and auditors: always; their areas carry no scope).

@@ -16,19 +16,29 @@
 #include <lasso/xml/saml-2.0/saml2_authn_context.h>
 #include <lasso/xml/saml-2.0/saml2_authn_statement.h>
 #include <lasso/xml/saml-2.0/saml2_conditions.h>
+#include <lasso/xml/saml-2.0/saml2_encrypted_element.h>
 #include <lasso/xml/saml-2.0/saml2_name_id.h>
 #include <lasso/xml/saml-2.0/saml2_subject.h>
+#include <lasso/xml/saml-2.0/saml2_subject_confirmation.h>
+#include <lasso/xml/saml-2.0/saml2_subject_confirmation_data.h>
+#include <lasso/xml/saml-2.0/samlp2_status_response.h>
 #include <lasso/xml/saml-2.0/samlp2_authn_request.h>
 #include <lasso/xml/saml-2.0/samlp2_request_abstract.h>
 #include <lasso/xml/saml-2.0/samlp2_requested_authn_context.h>
 #include <lasso/xml/saml-2.0/samlp2_response.h>
 
-#include <zlib.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/keys.h>
+#include <xmlsec/templates.h>
+#include <xmlsec/xmlenc.h>
+#include <xmlsec/xmltree.h>
 
 #include <ctime>
 #include <fstream>
 #include <sstream>
 #include <vector>
+
+#include <sodium.h>
 
 #include "common/log.h"
 #include "gateway/html.h"
@@ -123,19 +133,76 @@ std::vector<Value> values_of(LassoSaml2Attribute* a) {
   return out;
 }
 
-// The HTTP-Redirect binding's DEFLATE (raw, no zlib header); "" on failure.
-std::string raw_deflate(std::string_view in) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-  std::string out(deflateBound(&z, in.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return rc == Z_STREAM_END ? out : std::string();
+constexpr const char* kRsaOaep = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+
+std::string attribute(xmlNode* n, const char* name) {
+  xmlChar* v = n ? xmlGetProp(n, reinterpret_cast<const xmlChar*>(name)) : nullptr;
+  std::string out = v ? reinterpret_cast<const char*>(v) : "";
+  xmlFree(v);
+  return out;
+}
+
+xmlNode* child(xmlNode* n, const char* name, const xmlChar* ns) {
+  return n ? xmlSecFindChild(n, reinterpret_cast<const xmlChar*>(name), ns) : nullptr;
+}
+
+// The assertion inside `enc`: its EncryptedKey's CipherValue goes to
+// `unwrap` (the monitor), and xmlsec decrypts the EncryptedData with the
+// AES key that comes back, as Lasso's own decryption does with a private
+// key. Null with `why` set when anything is off.
+LassoNode* decrypt_assertion(LassoSaml2EncryptedElement* enc, const SamlSp::Unwrap& unwrap, std::string& why) {
+  why = "the encrypted assertion is malformed";
+  if (!enc || !enc->EncryptedData || !unwrap) return nullptr;
+  xmlNode* key_node = nullptr;
+  for (GList* k = enc->EncryptedKey; k && !key_node; k = k->next)
+    if (auto* n = static_cast<xmlNode*>(k->data); n && n->name && xmlStrEqual(n->name, BAD_CAST "EncryptedKey"))
+      key_node = n;
+  if (!key_node) key_node = child(child(enc->EncryptedData, "KeyInfo", xmlSecDSigNs), "EncryptedKey", xmlSecEncNs);
+  if (!key_node) return nullptr;
+  if (attribute(child(key_node, "EncryptionMethod", xmlSecEncNs), "Algorithm") != kRsaOaep) {
+    why = "the assertion's key is not wrapped with RSA-OAEP";
+    return nullptr;
+  }
+  const std::string data_alg = attribute(xmlSecTmplEncDataGetEncMethodNode(enc->EncryptedData), "Algorithm");
+  if (data_alg.find("#aes") == std::string::npos) {
+    why = "the assertion is not encrypted with AES";
+    return nullptr;
+  }
+  xmlChar* text = xmlNodeGetContent(child(child(key_node, "CipherData", xmlSecEncNs), "CipherValue", xmlSecEncNs));
+  std::string b64 = text ? reinterpret_cast<const char*>(text) : "";
+  xmlFree(text);
+  std::string clean;
+  for (char c : b64)
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') clean += c;
+  std::string wrapped = decoded(clean);
+  if (wrapped.empty() || wrapped.size() > keys::kMaxWrappedKey) return nullptr;
+  auto aes = unwrap(wrapped);
+  why = "the assertion is not encrypted to our key";
+  if (!aes.ok()) return nullptr;
+  xmlSecKeyPtr sym = xmlSecKeyReadMemory(xmlSecKeyDataAesId, reinterpret_cast<const xmlSecByte*>(aes->data()),
+                                               aes->size());
+  sodium_memzero(aes->data(), aes->size());
+  if (!sym) return nullptr;
+  xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+  xmlDocSetRootElement(doc, xmlCopyNode(enc->EncryptedData, 1));
+  xmlSecEncCtxPtr ctx = xmlSecEncCtxCreate(nullptr);
+  LassoNode* out = nullptr;
+  if (ctx) {
+    ctx->encKey = sym;  // the context owns it from here
+    sym = nullptr;
+    ctx->mode = xmlEncCtxModeEncryptedData;
+    if (xmlSecEncCtxDecrypt(ctx, xmlDocGetRootElement(doc)) == 0 && ctx->result && doc->children)
+      out = lasso_node_new_from_xmlNode(xmlDocGetRootElement(doc));
+    xmlSecEncCtxDestroy(ctx);
+  }
+  if (sym) xmlSecKeyDestroy(sym);
+  xmlFreeDoc(doc);
+  if (out && !LASSO_IS_SAML2_ASSERTION(out)) {
+    g_object_unref(out);
+    out = nullptr;
+  }
+  if (!out) why = "the encrypted assertion does not decrypt to an assertion";
+  return out;
 }
 
 Error refused(const std::string& code, const std::string& detail) { return make_error(code, detail); }
@@ -176,7 +243,7 @@ Result<std::string> sp_metadata(const SamlSpConfig& c) {
                      "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
                      "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"") +
          attr_escape(c.entity_id) +
-         "\">\n  <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" "
+         "\">\n  <md:SPSSODescriptor AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\" "
          "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n" +
          key("signing") + key("encryption") +
          "    <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"" +
@@ -200,9 +267,12 @@ Result<std::unique_ptr<SamlSp>> SamlSp::load(const SamlSpConfig& c) {
   KP_TRY(std::string md, sp_metadata(c));
   std::unique_ptr<SamlSp> sp(new SamlSp);
   sp->config_ = c;
-  LassoServer* server = lasso_server_new_from_buffers(md.c_str(), nullptr, nullptr, nullptr);
-  KP_ENSURE(server, "eh-config-invalid", "Lasso refused our SP metadata");
+  LassoServer* server = lasso_server_new_from_buffers(md.c_str(), c.key_pem.empty() ? nullptr : c.key_pem.c_str(),
+                                                      nullptr, c.key_pem.empty() ? nullptr : c.cert_pem.c_str());
+  KP_ENSURE(server, "eh-config-invalid",
+            c.key_pem.empty() ? "Lasso refused our SP metadata" : "Lasso refused our SP metadata or key");
   sp->server_ = server;
+  server->signature_method = LASSO_SIGNATURE_METHOD_RSA_SHA256;
   int rc = lasso_server_add_provider_from_buffer(server, LASSO_PROVIDER_ROLE_IDP, c.broker_metadata.c_str(),
                                                  nullptr, nullptr);
   KP_ENSURE(rc == 0, "eh-config-invalid",
@@ -212,6 +282,7 @@ Result<std::unique_ptr<SamlSp>> SamlSp::load(const SamlSpConfig& c) {
   sp->broker_id_ = static_cast<const char*>(ids->data);
   g_list_free(ids);
   for (const auto& cert : certificates_in(c.broker_metadata)) sp->broker_cert_ += cert + "\n";
+  KP_TRY(sp->own_cert_, keys::certificate_base64(c.cert_pem));
   KP_ENSURE(!sp->broker_cert_.empty(), "eh-config-invalid", "the broker's metadata has no certificate");
   return sp;
 }
@@ -220,14 +291,16 @@ SamlSp::~SamlSp() {
   if (server_) g_object_unref(server_);
 }
 
-Result<std::string> SamlSp::login_url() {
+Result<SamlSp::AuthnRequest> SamlSp::authn_request() {
+  KP_ENSURE(!config_.key_pem.empty(), "eh-config-invalid", "the SP key is not loaded here (only the monitor signs)");
   std::lock_guard<std::mutex> lock(mu_);
   LoginPtr login(lasso_login_new(static_cast<LassoServer*>(server_)));
   KP_ENSURE(login, "eh-config-invalid", "Lasso cannot start a login");
-  lasso_profile_set_signature_hint(LASSO_PROFILE(login.get()), LASSO_PROFILE_SIGNATURE_HINT_FORBID);
+  LassoProfile* profile = LASSO_PROFILE(login.get());
+  lasso_profile_set_signature_hint(profile, LASSO_PROFILE_SIGNATURE_HINT_FORCE);
   int rc = lasso_login_init_authn_request(login.get(), broker_id_.c_str(), LASSO_HTTP_METHOD_REDIRECT);
   KP_ENSURE(rc == 0, "eh-config-invalid", std::string("AuthnRequest: ") + lasso_strerror(rc));
-  auto* req = LASSO_SAMLP2_AUTHN_REQUEST(LASSO_PROFILE(login.get())->request);
+  auto* req = LASSO_SAMLP2_AUTHN_REQUEST(profile->request);
   auto assign = [](char*& field, const std::string& value) {
     g_free(field);
     field = g_strdup(value.c_str());
@@ -240,30 +313,24 @@ Result<std::string> SamlSp::login_url() {
   assign(context->Comparison, "minimum");
   if (req->RequestedAuthnContext) g_object_unref(req->RequestedAuthnContext);
   req->RequestedAuthnContext = context;
-  // Unsigned: this process holds no private key (README, "Logging in with
-  // eHerkenning"). Lasso's own message builder insists on a key, so the
-  // HTTP-Redirect query (deflate, base64) is Lasso's export without one.
-  LASSO_SAMLP2_REQUEST_ABSTRACT(req)->sign_type = LASSO_SIGNATURE_TYPE_NONE;
-  LassoProvider* broker = lasso_server_get_provider(static_cast<LassoServer*>(server_), broker_id_.c_str());
-  char* sso = broker ? lasso_provider_get_metadata_one(broker, "SingleSignOnService HTTP-Redirect") : nullptr;
-  KP_ENSURE(sso, "eh-config-invalid", "the broker's metadata has no HTTP-Redirect SingleSignOnService");
-  std::string url = sso;
-  g_free(sso);
-  assign(LASSO_SAMLP2_REQUEST_ABSTRACT(req)->Destination, url);
-  char* xml = lasso_node_export_to_xml(LASSO_NODE(req));
-  KP_ENSURE(xml, "eh-config-invalid", "Lasso cannot write the AuthnRequest");
-  std::string deflated = raw_deflate(xml);
-  g_free(xml);
-  KP_ENSURE(!deflated.empty(), "eh-config-invalid", "cannot deflate the AuthnRequest");
-  gchar* b64 = g_base64_encode(reinterpret_cast<const guchar*>(deflated.data()), deflated.size());
-  gchar* escaped = g_uri_escape_string(b64, nullptr, FALSE);
-  url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("SAMLRequest=") + escaped;
-  g_free(escaped);
-  g_free(b64);
-  return url;
+  // Lasso deflates, encodes and signs the HTTP-Redirect query (SAMLRequest,
+  // SigAlg, Signature) with the server's key.
+  rc = lasso_login_build_authn_request_msg(login.get());
+  KP_ENSURE(rc == 0 && profile->msg_url, "eh-config-invalid",
+            std::string("cannot sign the AuthnRequest: ") + lasso_strerror(rc));
+  std::string url = profile->msg_url;
+  KP_ENSURE(url.find("&Signature=") != std::string::npos, "eh-config-invalid", "Lasso did not sign the AuthnRequest");
+  const char* id = LASSO_SAMLP2_REQUEST_ABSTRACT(req)->ID;
+  KP_ENSURE(id && *id, "eh-config-invalid", "Lasso gave the AuthnRequest no ID");
+  return AuthnRequest{url, id};
 }
 
-Result<policy::LoginFacts> SamlSp::verify(const std::string& saml_response, int64_t now_ms) {
+Result<std::string> SamlSp::unwrap(std::string_view wrapped) const {
+  KP_ENSURE(!config_.key_pem.empty(), "eh-decryption-failed", "the SP key is not loaded here");
+  return keys::saml_sp_unwrap(config_.key_pem, wrapped);
+}
+
+Result<policy::LoginFacts> SamlSp::verify(const std::string& saml_response, int64_t now_ms, const Unwrap& unwrap) {
   if (saml_response.empty()) return refused("eh-response-missing", "no SAMLResponse was posted");
   std::lock_guard<std::mutex> lock(mu_);
   auto* server = static_cast<LassoServer*>(server_);
@@ -274,12 +341,21 @@ Result<policy::LoginFacts> SamlSp::verify(const std::string& saml_response, int6
   std::string b64 = saml_response;
   int rc = lasso_login_process_authn_response_msg(login.get(), b64.data());
   auto key_unknown = [&] {
+    // Our own certificate may name the key an assertion is encrypted to;
+    // it says nothing about who signed.
     auto sent = certificates_in(decoded(saml_response));
+    std::erase(sent, own_cert_);
     if (sent.empty()) return false;
     for (const auto& c : sent)
       if (broker_cert_.find(c + "\n") != std::string::npos) return false;
     return true;
   };
+  // An encrypted assertion: Lasso (no key in this process) verified the
+  // Response's signature and then found no assertion it could read. The
+  // Response's signature decides here; the assertion is decrypted below.
+  if (rc == LASSO_PROFILE_ERROR_MISSING_ASSERTION && LASSO_IS_SAMLP2_RESPONSE(profile->response) &&
+      LASSO_SAMLP2_RESPONSE(profile->response)->EncryptedAssertion)
+    rc = profile->signature_status;
   if (rc != 0) {
     const std::string why = lasso_strerror(rc);
     switch (rc) {
@@ -303,12 +379,22 @@ Result<policy::LoginFacts> SamlSp::verify(const std::string& saml_response, int6
   }
   KP_ENSURE(profile->signature_status == 0, "eh-signature-invalid", "the response's signature did not verify");
   auto* response = LASSO_SAMLP2_RESPONSE(profile->response);
-  KP_ENSURE(response && !response->EncryptedAssertion, "eh-response-invalid",
-            "encrypted assertions are not supported (see README, eHerkenning)");
-  KP_ENSURE(response->Assertion && !response->Assertion->next &&
-                LASSO_IS_SAML2_ASSERTION(response->Assertion->data),
-            "eh-response-invalid", "the response must carry exactly one assertion");
-  auto* assertion = LASSO_SAML2_ASSERTION(response->Assertion->data);
+  KP_ENSURE(response, "eh-response-invalid", "not a SAML response");
+  // Exactly one assertion: in the clear, or encrypted to our key.
+  const int clear = static_cast<int>(g_list_length(response->Assertion));
+  const int encrypted = static_cast<int>(g_list_length(response->EncryptedAssertion));
+  KP_ENSURE(clear + encrypted == 1, "eh-response-invalid", "the response must carry exactly one assertion");
+  std::unique_ptr<LassoNode, GObjectUnref> decrypted;
+  LassoSaml2Assertion* assertion = nullptr;
+  if (encrypted) {
+    std::string why;
+    decrypted.reset(decrypt_assertion(LASSO_SAML2_ENCRYPTED_ELEMENT(response->EncryptedAssertion->data), unwrap, why));
+    if (!decrypted) return refused("eh-decryption-failed", why);
+    assertion = LASSO_SAML2_ASSERTION(decrypted.get());
+  } else {
+    KP_ENSURE(LASSO_IS_SAML2_ASSERTION(response->Assertion->data), "eh-response-invalid", "not an assertion");
+    assertion = LASSO_SAML2_ASSERTION(response->Assertion->data);
+  }
   LassoProvider* broker = lasso_server_get_provider(server, broker_id_.c_str());
   KP_ENSURE(broker, "eh-issuer-unknown", "the broker is not loaded");
   KP_ENSURE(assertion->Issuer && assertion->Issuer->content && broker_id_ == assertion->Issuer->content,
@@ -332,6 +418,21 @@ Result<policy::LoginFacts> SamlSp::verify(const std::string& saml_response, int6
   KP_ENSURE(now_ms + skew >= not_before, "eh-not-yet-valid", "the assertion is not valid yet");
 
   policy::LoginFacts f;
+  // The request this answers: the Response's InResponseTo, and the bearer
+  // confirmation's, which must agree when both are given.
+  const char* to = LASSO_SAMLP2_STATUS_RESPONSE(response)->InResponseTo;
+  f.in_response_to = to ? to : "";
+  if (assertion->Subject && assertion->Subject->SubjectConfirmation &&
+      assertion->Subject->SubjectConfirmation->SubjectConfirmationData) {
+    const char* confirmed = assertion->Subject->SubjectConfirmation->SubjectConfirmationData->InResponseTo;
+    if (confirmed && *confirmed) {
+      KP_ENSURE(f.in_response_to.empty() || f.in_response_to == confirmed, "eh-response-invalid",
+                "the response and its assertion answer different requests");
+      f.in_response_to = confirmed;
+    }
+  }
+  KP_ENSURE(f.in_response_to.size() <= policy::kMaxAssertionIdBytes, "eh-response-invalid",
+            "the InResponseTo is too long");
   f.assertion_id = assertion->ID ? assertion->ID : "";
   f.expires_ms = not_after + skew;
   for (GList* s = assertion->AuthnStatement; s; s = s->next) {

@@ -24,9 +24,18 @@
 //   eh-expired              NotOnOrAfter has passed (beyond the clock skew)
 //   eh-not-yet-valid        NotBefore is still ahead (beyond the clock skew)
 //   eh-attribute-missing    no AuthnContextClassRef, LegalSubjectID or ActingSubjectID
+//   eh-decryption-failed    an encrypted assertion that is not encrypted to
+//                           our key (or damaged), or in an algorithm we do
+//                           not take (key transport other than RSA-OAEP,
+//                           data other than AES)
+//   eh-response-invalid     also: the Response's InResponseTo and its
+//                           SubjectConfirmationData's differ
+// Which request a Response answers (InResponseTo) is a fact for the
+// monitor, which issued the request and decides (saml_requests.h).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,6 +51,7 @@ struct SamlSpConfig {
   std::string entity_id;         // ours
   std::string acs_url;           // base URL + /eherkenning/acs
   std::string cert_pem;          // public/saml-sp.crt
+  std::string key_pem;           // keys/saml-sp.key: only in the monitor, which signs AuthnRequests
   std::string broker_metadata;   // the broker's metadata (XML text)
   std::string service_id;        // eHerkenning ServiceID (urn:etoegang:DV:...:services:...)
   std::string service_uuid;      // eHerkenning ServiceUUID
@@ -70,14 +80,32 @@ class SamlSp {
 
   // The broker's single sign-on URL with an AuthnRequest (HTTP-Redirect
   // binding) asking for at least the minimum level, answered by HTTP-POST
-  // to our ACS. Errors: "eh-config-invalid".
-  Result<std::string> login_url();
+  // to our ACS, signed with our key (SigAlg RSA-SHA256, Signature in the
+  // query), and the request's ID. Runs in the monitor, which holds the key
+  // and remembers the ID (saml_requests.h). Errors: "eh-config-invalid"
+  // (also: loaded without the key).
+  struct AuthnRequest {
+    std::string url, id;
+  };
+  Result<AuthnRequest> authn_request();
+
+  // True when our ACS is https (the login cookie is then SameSite=None;
+  // Secure, so that the broker's cross-site POST carries it).
+  bool https() const { return config_.acs_url.rfind("https://", 0) == 0; }
 
   // Verifies a SAMLResponse (the POST parameter, base64) at `now_ms`;
-  // refusal codes above.
-  Result<policy::LoginFacts> verify(const std::string& saml_response, int64_t now_ms);
+  // refusal codes above. An EncryptedAssertion (AES-CBC or AES-GCM, its key
+  // wrapped with RSA-OAEP to our certificate) is decrypted here with the AES
+  // key `unwrap` returns for the EncryptedKey's CipherValue (the monitor's
+  // eh_unwrap): eh-decryption-failed when it cannot.
+  using Unwrap = std::function<Result<std::string>(const std::string& wrapped)>;
+  Result<policy::LoginFacts> verify(const std::string& saml_response, int64_t now_ms, const Unwrap& unwrap = {});
 
   const std::string& broker() const { return broker_id_; }
+
+  // The AES key wrapped in an encrypted assertion's EncryptedKey
+  // (keys::saml_sp_unwrap); the monitor's SP only (it has the key).
+  Result<std::string> unwrap(std::string_view wrapped) const;
 
  private:
   SamlSp() = default;
@@ -86,6 +114,7 @@ class SamlSp {
   void* server_ = nullptr;  // LassoServer*
   std::string broker_id_;
   std::string broker_cert_;  // base64 DER of the broker's signing certificate(s), concatenated
+  std::string own_cert_;     // base64 DER of our certificate (public/saml-sp.crt)
 };
 
 }  // namespace kp::gateway

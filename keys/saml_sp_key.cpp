@@ -81,6 +81,40 @@ Result<std::string> saml_sp_certificate(const DataDir& d) {
   return s.str();
 }
 
+Result<std::string> saml_sp_private_key(const DataDir& d) {
+  std::ifstream in(saml_sp_key_path(d));
+  KP_ENSURE(in, "saml-sp-key-missing", "no SAML SP key at " + saml_sp_key_path(d) + " (made by `knooppunt init`)");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Result<std::string> saml_sp_unwrap(const std::string& key_pem, std::string_view wrapped) {
+  KP_ENSURE(!wrapped.empty() && wrapped.size() <= kMaxWrappedKey, "eh-decryption-failed", "no wrapped key");
+  Bio in(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  Pkey key(in ? PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr) : nullptr);
+  KP_ENSURE(key, "crypto-failed", "the SAML SP key does not read");
+  struct CtxFree {
+    void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+  };
+  std::unique_ptr<EVP_PKEY_CTX, CtxFree> ctx(EVP_PKEY_CTX_new(key.get(), nullptr));
+  // RSA-OAEP with SHA-1 and MGF1-SHA-1 (xmlenc#rsa-oaep-mgf1p), no label;
+  // never PKCS#1 v1.5 (rsa-1_5), whose padding check is an oracle.
+  KP_ENSURE(ctx && EVP_PKEY_decrypt_init(ctx.get()) == 1 &&
+                EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1 &&
+                EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha1()) == 1 &&
+                EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha1()) == 1,
+            "crypto-failed", "cannot set up RSA-OAEP");
+  std::string out(kMaxWrappedKey, '\0');
+  std::size_t n = out.size();
+  const auto* c = reinterpret_cast<const unsigned char*>(wrapped.data());
+  int rc = EVP_PKEY_decrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &n, c, wrapped.size());
+  KP_ENSURE(rc == 1 && (n == 16 || n == 24 || n == 32), "eh-decryption-failed",
+            "the assertion's key is not encrypted to our key");
+  out.resize(n);
+  return out;
+}
+
 Result<std::string> certificate_base64(const std::string& pem) {
   Bio in(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   Cert cert(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/datadir.h"
 #include "common/result.h"
@@ -26,6 +27,20 @@ Status ensure_saml_sp_key(const DataDir& d, const std::string& common_name = "kn
 
 // The certificate's PEM text. Errors: "saml-sp-key-missing" (run `init`).
 Result<std::string> saml_sp_certificate(const DataDir& d);
+
+// The private key's PEM text, for the HTTP monitor only (it signs our
+// AuthnRequests). Errors: "saml-sp-key-missing".
+Result<std::string> saml_sp_private_key(const DataDir& d);
+
+// An encrypted assertion's key, wrapped with RSA-OAEP (xmlenc#rsa-oaep-mgf1p)
+// to our certificate, unwrapped with the private key `key_pem`: 16, 24 or
+// 32 bytes (an AES key). Done by the HTTP monitor only (op eh_unwrap): the
+// sandboxed HTTP process parses the XML and decrypts the assertion with the
+// AES key, and never holds the RSA key. Errors: "eh-decryption-failed" (not
+// encrypted to our key, or not an AES key; one reason for every failure),
+// "crypto-failed" (the key does not read).
+inline constexpr std::size_t kMaxWrappedKey = 512;  // RSA-4096
+Result<std::string> saml_sp_unwrap(const std::string& key_pem, std::string_view wrapped);
 
 // The certificate's DER bytes in base64 (no PEM armour, no line breaks), as
 // metadata's ds:X509Certificate wants it. Errors: "crypto-failed".

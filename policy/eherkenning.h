@@ -38,6 +38,7 @@ struct LoginFacts {
   std::string org_number;     // the LegalSubjectID
   std::string pseudonym;      // the ActingSubjectID
   std::string intermediary;   // KvK number of the chain mandate's intermediary, or ""
+  std::string in_response_to;  // the AuthnRequest it answers (InResponseTo), or "" (unsolicited)
 };
 
 // The level an AuthnContextClassRef names, or nothing when it names none.

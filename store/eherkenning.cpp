@@ -30,6 +30,12 @@ Result<std::optional<std::string>> municipality_by_org(Db& db, const std::string
   return std::optional<std::string>(st.col_text(0));
 }
 
+Result<bool> assertion_seen(Db& db, const std::string& id, int64_t now_ms) {
+  KP_TRY(Stmt st, db.prepare("SELECT 1 FROM saml_assertions WHERE id = ? AND expires_ms >= ?"));
+  st.bind(1, id).bind(2, now_ms);
+  return st.step();
+}
+
 namespace {
 
 // False when the id was seen before (and has not expired yet).
@@ -176,6 +182,54 @@ Result<std::optional<int64_t>> municipal_key_mandate(Db& db, const std::string& 
   KP_TRY(bool row, st.step());
   if (!row) return std::optional<int64_t>();
   return std::optional<int64_t>(st.col_int(0));
+}
+
+Result<std::vector<MunicipalKey>> municipal_keys_of(Db& db, const std::string& person) {
+  KP_TRY(Stmt st, db.prepare("SELECT k.municipality, k.key_type, k.fingerprint, k.mandate_id, k.created_ms, "
+                             "m.valid_until_ms, m.revoked_ms FROM municipal_keys k JOIN mandates m ON m.id = k.mandate_id "
+                             "WHERE k.account = ? ORDER BY k.municipality, k.created_ms, k.fingerprint"));
+  st.bind(1, person);
+  std::vector<MunicipalKey> out;
+  for (;;) {
+    KP_TRY(bool row, st.step());
+    if (!row) break;
+    MunicipalKey k;
+    k.municipality = st.col_text(0);
+    k.key_type = st.col_text(1);
+    k.fingerprint = st.col_text(2);
+    k.mandate_id = st.col_int(3);
+    k.created_ms = st.col_int(4);
+    k.mandate_until_ms = st.col_opt_int(5);
+    k.mandate_revoked = st.col_opt_int(6).has_value();
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+Status remove_municipal_key(Db& db, const std::string& person, const std::string& municipality,
+                            const std::string& fingerprint, const std::string& source) {
+  KP_TRY(Transaction tx, Transaction::begin(db));
+  KP_TRY(Stmt find, db.prepare("SELECT mandate_id FROM municipal_keys WHERE account = ? AND municipality = ? "
+                               "AND fingerprint = ?"));
+  find.bind(1, person).bind(2, municipality).bind(3, fingerprint);
+  KP_TRY(bool row, find.step());
+  KP_ENSURE(row, "system-key-unknown", "no municipal system key " + fingerprint + " of yours for " + municipality);
+  const int64_t mandate_id = find.col_int(0);
+  KP_TRY(Stmt del, db.prepare("DELETE FROM municipal_keys WHERE account = ? AND municipality = ? AND fingerprint = ?"));
+  del.bind(1, person).bind(2, municipality).bind(3, fingerprint);
+  KP_GUARD(del.run());
+  AuditEvent e;
+  e.event = "eherkenning.system_key_removed";
+  e.outcome = "success";
+  e.actor = person;
+  e.role = "person";
+  e.municipality = municipality;
+  e.object = "municipal system key " + fingerprint + " bound to mandate " + std::to_string(mandate_id);
+  e.source = source;
+  e.channel = "http";
+  KP_TRY(int64_t audit_id, append_audit(db, e));
+  (void)audit_id;
+  return tx.commit();
 }
 
 }  // namespace kp::store

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "policy/eherkenning.h"
@@ -23,6 +24,11 @@ Status set_municipality_org(Db& db, const std::string& code, const std::optional
 // "rsin"), if any.
 Result<std::optional<std::string>> municipality_by_org(Db& db, const std::string& kind,
                                                        const std::string& number);
+
+// True when assertion `id` was accepted before and its entry has not
+// expired: a read, so the monitor can name a replay before it looks at
+// anything else (record_eh_login still refuses it, in its transaction).
+Result<bool> assertion_seen(Db& db, const std::string& id, int64_t now_ms);
 
 struct EhLogin {
   policy::LoginFacts facts;
@@ -72,5 +78,27 @@ Status add_municipal_key(Db& db, const std::string& person, const std::string& m
 Result<std::optional<int64_t>> municipal_key_mandate(Db& db, const std::string& person,
                                                      const std::string& municipality,
                                                      const std::string& key_base64);
+
+// A municipal system's key as the person's page lists it, with the end of
+// the mandate it is bound to (nullopt: no end date).
+struct MunicipalKey {
+  std::string municipality, key_type, fingerprint;
+  int64_t mandate_id = 0;
+  int64_t created_ms = 0;
+  std::optional<int64_t> mandate_until_ms;
+  bool mandate_revoked = false;
+};
+
+// The municipal systems' keys `person` registered, by municipality, then
+// registration time.
+Result<std::vector<MunicipalKey>> municipal_keys_of(Db& db, const std::string& person);
+
+// Removes the municipal system's key with `fingerprint` that `person`
+// registered for `municipality` and appends `eherkenning.system_key_removed`
+// (fingerprint, mandate) in one transaction; the key logs in no more.
+// Errors: "system-key-unknown" (no such key of this person there: also for
+// another person's key, which is never named).
+Status remove_municipal_key(Db& db, const std::string& person, const std::string& municipality,
+                            const std::string& fingerprint, const std::string& source);
 
 }  // namespace kp::store

@@ -63,19 +63,24 @@ def env(tmp_path_factory, template):
     broker.close()
 
 
-def post_acs(port, saml_response):
+def post_acs(port, saml_response, login_cookie=None):
+    """POSTs a Response to our ACS, as the browser would (with the login
+    cookie /eherkenning/login set, when given)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if login_cookie:
+        headers["Cookie"] = "kp_eh_login=" + login_cookie
     conn.request("POST", "/eherkenning/acs", body=urllib.parse.urlencode({"SAMLResponse": saml_response}),
-                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+                 headers=headers)
     r = conn.getresponse()
     body = r.read().decode()
     conn.close()
     return r.status, body
 
 
-def login(env, person, variant=None):
-    """The redirect flow without a browser: our /eherkenning/login -> the
-    broker's /sso (which builds the signed Response) -> POST to our ACS."""
+def start_login(env):
+    """GET /eherkenning/login: the broker's URL with our AuthnRequest, and
+    the login cookie that binds the answer to this 'browser'."""
     data, server, broker, _ = env
     conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=60)
     conn.request("GET", "/eherkenning/login")
@@ -84,10 +89,25 @@ def login(env, person, variant=None):
     assert r.status == 303, r.status
     location = r.getheader("Location")
     assert location.startswith(broker.base + "/sso?SAMLRequest="), location
+    m = re.match(r"kp_eh_login=([0-9a-f]{64}); Path=/eherkenning/acs;", r.getheader("Set-Cookie") or "")
+    assert m, r.getheader("Set-Cookie")
+    conn.close()
+    return location, m.group(1)
+
+
+def broker_answer(env, location, person, variant=None):
+    """The broker's Response (base64) to the AuthnRequest in `location`."""
+    broker = env[2]
     broker.next, broker.variant = person, variant
     page = urllib.request.urlopen(location, timeout=60).read().decode()
-    saml = re.search(r'name="SAMLResponse" value="([^"]+)"', page).group(1)
-    return post_acs(server.http_port, saml)
+    return re.search(r'name="SAMLResponse" value="([^"]+)"', page).group(1)
+
+
+def login(env, person, variant=None):
+    """The redirect flow without a browser: our /eherkenning/login -> the
+    broker's /sso (which builds the signed Response) -> POST to our ACS."""
+    location, cookie = start_login(env)
+    return post_acs(env[1].http_port, broker_answer(env, location, person, variant), cookie)
 
 
 def reason_of(body):
@@ -208,7 +228,7 @@ def test_municipality_add_checks_kvk_and_rsin(env):
 
 # ---------------------------------------------------------------- from web login to SFTP
 
-def request(port, method, path, form=None, cookie=None):
+def request(port, method, path, form=None, cookie=None, login_cookie=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {}
     body = None
@@ -217,6 +237,8 @@ def request(port, method, path, form=None, cookie=None):
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     if cookie:
         headers["Cookie"] = "kp_eh=" + cookie
+    if login_cookie:
+        headers["Cookie"] = "kp_eh_login=" + login_cookie
     conn.request(method, path, body=body, headers=headers)
     r = conn.getresponse()
     text = r.read().decode()
@@ -228,16 +250,10 @@ def request(port, method, path, form=None, cookie=None):
 def web_login(env, person):
     """Like login(), but keeps the session cookie the ACS sets."""
     data, server, broker, _ = env
-    status, _, _ = request(server.http_port, "GET", "/eherkenning/login")
-    assert status == 303
-    conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=60)
-    conn.request("GET", "/eherkenning/login")
-    location = conn.getresponse().getheader("Location")
-    conn.close()
-    broker.next, broker.variant = person, None
-    page = urllib.request.urlopen(location, timeout=60).read().decode()
-    saml = re.search(r'name="SAMLResponse" value="([^"]+)"', page).group(1)
-    status, body, set_cookie = request(server.http_port, "POST", "/eherkenning/acs", form={"SAMLResponse": saml})
+    location, login_cookie = start_login(env)
+    saml = broker_answer(env, location, person)
+    status, body, set_cookie = request(server.http_port, "POST", "/eherkenning/acs", form={"SAMLResponse": saml},
+                                       login_cookie=login_cookie)
     assert status == 200, body
     m = re.match(r"kp_eh=([0-9a-f]+);", set_cookie)
     assert m and "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie, set_cookie

@@ -189,3 +189,79 @@ def test_municipal_system_key_lives_and_dies_with_the_mandate(env, tmp_path):
     rc, reasons = upload("never.bin")
     assert rc != 0 and "key-mandate-ended" in reasons, reasons
     assert not [u for u in data.uploads(MUNI) if u["name"] == "never.bin"]
+
+
+def test_municipal_system_keys_are_listed_and_removed_by_their_owner_only(env, tmp_path):
+    import html as htmllib
+    import re
+
+    data, server, broker, _ = env
+    cookie_a, body_a = web_login(env, eh_broker.Person("pseudo-keys-a", KVK_A))
+    cookie_b, body_b = web_login(env, eh_broker.Person("pseudo-keys-b", KVK_A))
+    person_a = data.sql("SELECT id FROM accounts WHERE pseudonym = 'pseudo-keys-a'")[0]["id"]
+
+    def register(cookie, body, name):
+        key = ssh_key(tmp_path, name)
+        status, page, _ = request(server.http_port, "POST", "/eherkenning/system-key", cookie=cookie,
+                                  form={"csrf": csrf_of(body), "municipality": MUNI,
+                                        "public_key": open(key + ".pub").read()})
+        assert status == 200, page
+        return key, re.search(r'id="system-key">([^<]+)<', page).group(1)
+
+    key_a1, fp_a1 = register(cookie_a, body_a, "keys-a1")
+    _, fp_a2 = register(cookie_a, body_a, "keys-a2")
+    _, fp_b = register(cookie_b, body_b, "keys-b")
+    # The page lists the person's own keys, never another person's.
+    status, home, _ = request(server.http_port, "GET", "/eherkenning/home", cookie=cookie_a)
+    listed = [htmllib.unescape(x) for x in re.findall(r'<code class="system-key">([^<]+)</code>', home)]
+    assert status == 200 and sorted(listed) == sorted([fp_a1, fp_a2]), home
+
+    def remove(cookie, body, fingerprint, municipality=MUNI, csrf=None):
+        return request(server.http_port, "POST", "/eherkenning/system-key/remove", cookie=cookie,
+                       form={"csrf": csrf if csrf is not None else csrf_of(body), "municipality": municipality,
+                             "fingerprint": fingerprint})
+
+    since = data.last_audit_id()
+    # Another person's key, a key that is not registered, another municipality: refused alike.
+    for fingerprint, municipality in [(fp_b, MUNI), ("SHA256:" + "A" * 43, MUNI), (fp_a1, "GM0002")]:
+        status, page, _ = remove(cookie_a, body_a, fingerprint, municipality)
+        assert status == 403 and reason_of(page) == "system-key-unknown", page
+    # No session, a wrong CSRF token: refused before the monitor is asked.
+    status, page, _ = remove(None, body_a, fp_a1, csrf="00")
+    assert reason_of(page) == "session-missing"
+    status, page, _ = remove(cookie_a, body_a, fp_a1, csrf="00")
+    assert reason_of(page) == "csrf-invalid"
+    assert len(data.sql("SELECT 1 FROM municipal_keys")) >= 3
+    # The owner removes one: gone from the page and the store, audited; an SFTP session it opened
+    # before ends at its next operation, and it logs in no more.
+    import paramiko
+    conn = kp.connect(server.port, f"{person_a}@{MUNI}", paramiko.Ed25519Key.from_private_key_file(key_a1))
+    try:
+        kp.upload(conn.sftp, "/inbox/before-removal.bin", b"before")
+        status, page, _ = remove(cookie_a, body_a, fp_a1)
+        mark = data.last_audit_id()
+        assert kp.fails(kp.upload, conn.sftp, "/inbox/after-removal.bin", b"after")
+        assert "system-key-removed" in [e["reason"] for e in data.audit(since_id=mark) if e["outcome"] == "refused"]
+    finally:
+        conn.close()
+    assert status == 200 and f'id="system-key">{fp_a1}<' in page, page
+    assert fp_a2 in page and fp_a1 not in page.split('id="system-keys"')[1]
+    rows = data.sql("SELECT fingerprint FROM municipal_keys WHERE account = ?", (person_a,))
+    assert [r["fingerprint"] for r in rows] == [fp_a2]
+    assert data.sql("SELECT 1 FROM municipal_keys WHERE fingerprint = ?", (fp_b,))
+    recs = [(r["outcome"], r["reason"], r["actor"]) for r in
+            data.audit(event="eherkenning.system_key_removed", since_id=since)]
+    assert recs == [("refused", "system-key-unknown", person_a)] * 3 + [("success", None, person_a)], recs
+    assert [u["name"] for u in data.uploads(MUNI) if "removal" in u["name"]] == ["before-removal.bin"]
+    [done] = data.audit(event="eherkenning.system_key_removed", outcome="success", since_id=since)
+    assert fp_a1 in done["object"] and done["municipality"] == MUNI
+    status, page, _ = remove(cookie_a, body_a, fp_a1)
+    assert status == 403 and reason_of(page) == "system-key-unknown"
+    local = os.path.join(str(tmp_path), "removed.bin")
+    with open(local, "wb") as f:
+        f.write(b"x" * 64)
+    mark = data.last_audit_id()
+    r = sftp_plain(server, key_a1, f"{person_a}@{MUNI}", local, "/inbox/removed.bin", str(tmp_path))
+    assert r.returncode != 0
+    assert "key-not-registered" in [x["reason"] for x in data.audit(event="auth.login", outcome="refused",
+                                                                    since_id=mark)]
