@@ -16,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/digest.h"
@@ -250,6 +251,44 @@ TEST_CASE("package: a large package's chunks are opened on both threads, a small
           const off_t end = ::lseek(fd, 0, SEEK_END);
           REQUIRE(::pwrite(fd, "x", 1, end) == 1);
         }) == "age-payload-invalid");
+}
+
+TEST_CASE("package: an upload from a pipe (short reads, no seeking) opens the same, and a cut one is refused") {
+  World w;
+  std::string big(2u << 20, '\0');
+  randombytes_buf_deterministic(big.data(), big.size(), std::array<unsigned char, 32>{9}.data());
+  auto entries = w.valid();
+  entries.push_back({"files/groot.csv", big});
+  const std::string tar = tar_of(entries);
+  for (bool cut : {false, true}) {
+    CAPTURE(cut);
+    Fd file = sealed(tar, w.id.public_key);
+    std::string bytes(static_cast<std::size_t>(::lseek(file.get(), 0, SEEK_END)), '\0');
+    REQUIRE(::pread(file.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+    if (cut) bytes.resize(bytes.size() - 100);
+    int ends[2];
+    REQUIRE(::pipe(ends) == 0);
+    Fd in(ends[0]), out(ends[1]);
+    std::thread writer([&] {
+      for (std::size_t at = 0; at < bytes.size();) {
+        const ssize_t n = ::write(out.get(), bytes.data() + at, bytes.size() - at);
+        if (n <= 0) break;
+        at += static_cast<std::size_t>(n);
+      }
+      out.reset();
+    });
+    Collect sink;
+    auto pkg = workers::open_package(in.get(), {&w.id}, w.rules, &sink);
+    writer.join();  // both cases read to the end: the damage is at the end
+    if (cut) {
+      REQUIRE(!pkg.ok());
+      CHECK(pkg.error().code.rfind("age-", 0) == 0);
+    } else {
+      REQUIRE_MESSAGE(pkg.ok(), pkg.error().message());
+      CHECK(pkg->files.at("files/groot.csv").sha256 == to_hex(sha256(big)));
+      CHECK(sink.data[1] == big);
+    }
+  }
 }
 
 TEST_CASE("package: what the package rules refuse, with their reason codes") {
