@@ -49,6 +49,12 @@ constexpr std::size_t kReadBlock = 256 * 1024;
 // finds chunks left to open; small enough that a batch's plaintext (1 MiB)
 // is released to the tar reader soon.
 constexpr std::size_t kCipherBlock = 16 * age::kChunkCipherSize;
+// The first MiB is read 4 chunks at a time: until then the reader works
+// alone (FileFanout starts its helper after that), and a fresh parser
+// child pays a page fault for every buffer page it touches, so a package
+// under 1 MiB touches a quarter of the read buffer and of the batch.
+constexpr std::size_t kFirstReads = 4 * age::kChunkCipherSize;
+constexpr uint64_t kFirstReadsUpTo = 1 << 20;
 
 // A read block left uninitialised: a page is faulted in only when a read
 // fills it, so a package of a few KiB does not pay for zeroing (and
@@ -75,6 +81,7 @@ struct Pull {
   std::size_t plain_n = 0;
   std::unique_ptr<uint8_t[]> cipher = std::make_unique_for_overwrite<uint8_t[]>(kCipherBlock);
   uint64_t sealed = 0;
+  uint64_t already_read = 0;  // before the payload's first chunk (the header)
   uint64_t max_sealed = 0;
   bool eof = false;
   std::optional<Error> error;
@@ -91,7 +98,8 @@ struct Pull {
   void next() {
     plain_n = 0;
     while (plain_n == 0 && !eof && !error) {
-      ssize_t n = ::read(fd, cipher.get(), kCipherBlock);
+      const std::size_t want = sealed - already_read < kFirstReadsUpTo ? kFirstReads : kCipherBlock;
+      ssize_t n = ::read(fd, cipher.get(), want);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         error = make_error("io-failed", "cannot read the upload");
@@ -149,22 +157,27 @@ struct Pull {
 // It is also the Decryptor's Parallel: run() lends the helper to the
 // chunks of one read (a batch), which the helper takes before any stream
 // work while the reader opens chunks too; the reader then waits only for
-// the chunk the helper is still on. The helper is started on the first
-// batch of kHelperFrom chunks or more, so a package of a few chunks (most
-// are a few KiB) starts no thread: until then all work runs inline.
+// the chunk the helper is still on. The helper is started only once the
+// reader has opened kInlineChunks chunks alone (the first read's batch,
+// 1 MiB), so a package of up to about 1 MiB (most are a few KiB) starts no
+// thread: until then all work runs inline. Starting and joining a thread
+// costs about a millisecond of wall time on the shared 2-core VM (0.9 ms
+// per package measured), more than two threads save on a package that
+// small (bench/README.md, "Decrypting in parallel").
 class FileFanout : public Parallel {
  public:
   explicit FileFanout(EntrySink* sink, bool helper_thread = true)
       : sink_(sink), streams_(sink ? 2 : 1), helper_allowed_(helper_thread) {
-    for (int i = 0; i < kSlots; ++i) free_.push_back(i);
+    for (int i = kSlots; i-- > 0;) free_.push_back(i);
   }
   ~FileFanout() override { (void)finish(); }
 
   std::size_t width() const override { return helper_allowed_ ? 2 : 1; }
 
   void run(std::size_t n, const Step& step) override {
-    if (n < 2 || !start_helper(n)) {
+    if (n < 2 || !start_helper()) {
       for (std::size_t i = 0; i < n; ++i) step(i, 0);
+      inline_steps_ += n;
       return;
     }
     std::unique_lock<std::mutex> lock(mu_);
@@ -195,8 +208,8 @@ class FileFanout : public Parallel {
       if (!run_one(lock, kHash)) reader_wake_.wait(lock);
     }
     if (error_) return *error_;
-    held_ = free_.front();
-    free_.pop_front();
+    held_ = free_.back();
+    free_.pop_back();
     return slots_[static_cast<std::size_t>(held_)].data();
   }
 
@@ -233,7 +246,7 @@ class FileFanout : public Parallel {
 
  private:
   static constexpr int kSlots = 16;
-  static constexpr std::size_t kHelperFrom = 4;  // chunks in a batch
+  static constexpr std::size_t kInlineChunks = 15;  // the first read's batch
   static constexpr int kHash = 0;
   static constexpr int kSink = 1;
   struct Item {
@@ -257,10 +270,10 @@ class FileFanout : public Parallel {
   };
 
   // Whether the helper runs (reader thread only: the helper never touches
-  // helper_); starts it for a batch of kHelperFrom chunks or more.
-  bool start_helper(std::size_t n) {
+  // helper_); starts it once kInlineChunks chunks were opened inline.
+  bool start_helper() {
     if (helper_.joinable()) return true;
-    if (!helper_allowed_ || helper_failed_ || n < kHelperFrom) return false;
+    if (!helper_allowed_ || helper_failed_ || inline_steps_ < kInlineChunks) return false;
     try {
       helper_ = std::thread([this] { help(); });
     } catch (const std::system_error&) {
@@ -373,10 +386,15 @@ class FileFanout : public Parallel {
   std::condition_variable reader_wake_;  // a slot or a stream became free, or an error
   std::condition_variable helper_wake_;  // work was queued or a stream became free, or stop
   std::array<Stream, 2> stream_;
-  std::deque<int> free_;
+  // Free slots, the most recently freed last and taken first: a package
+  // the reader hashes inline reuses one slot, so only the slots actually
+  // in flight are ever faulted in (a fresh parser child per package pays
+  // for every page it touches).
+  std::vector<int> free_;
   std::optional<Error> error_;
   bool stopping_ = false;
   Job job_;
+  std::size_t inline_steps_ = 0;  // chunks opened before the helper started
   const bool helper_allowed_;
   bool helper_failed_ = false;
   std::thread helper_;  // last: started (lazily) after everything it uses exists
@@ -429,6 +447,7 @@ Result<OpenedPackage> read_package(int fd, const MakeDecryptor& make_decryptor, 
   pull.fd = fd;
   pull.max_sealed = rules.max_package_bytes;
   pull.sealed = already_read;
+  pull.already_read = already_read;
   KP_TRY(age::Decryptor dec,
          make_decryptor([&pull](const uint8_t* p, std::size_t n) { return pull.take(p, n); }, &files));
   pull.dec.emplace(std::move(dec));

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -148,14 +149,20 @@ std::size_t threads_now() {
   return n;
 }
 
-// Collect, noting how many threads the process had at each file's start.
+// Collect, noting how many threads the process had at each file's start
+// and at most while the files were written.
 class CountThreads : public Collect {
  public:
   Status begin_entry(const std::string& name, uint64_t size, int64_t mtime) override {
     threads.push_back(threads_now());
     return Collect::begin_entry(name, size, mtime);
   }
+  Status write(const void* p, std::size_t n) override {
+    most = std::max(most, threads_now());
+    return Collect::write(p, n);
+  }
   std::vector<std::size_t> threads;
+  std::size_t most = 0;
 };
 
 }  // namespace
@@ -195,7 +202,7 @@ TEST_CASE("package: the parser child's path (open_header, then open_payload) wit
   }
 }
 
-TEST_CASE("package: a large package's chunks are opened on both threads, a small one starts no thread") {
+TEST_CASE("package: a large package's chunks are opened on both threads, one up to 1 MiB starts no thread") {
   World w;
   std::string big(3u << 20, '\0');  // three reads of 16 chunks and a bit
   randombytes_buf_deterministic(big.data(), big.size(), std::array<unsigned char, 32>{7}.data());
@@ -212,16 +219,21 @@ TEST_CASE("package: a large package's chunks are opened on both threads, a small
     CHECK(pkg->files.at("files/groot.csv").sha256 == to_hex(sha256(big)));
     REQUIRE(sink.data.size() == 2);
     CHECK(sink.data[1] == big);
-    // The helper started with the first read (16 chunks), before any file.
-    CHECK(sink.threads == std::vector<std::size_t>{before + (helper ? 1 : 0), before + (helper ? 1 : 0)});
+    // The first read (1 MiB, both files' start) is opened alone; the
+    // helper starts with the second.
+    CHECK(sink.threads == std::vector<std::size_t>{before, before});
+    CHECK(sink.most == before + (helper ? 1 : 0));
   }
   CHECK(threads_now() == before);  // joined
-  {
-    Fd fd = sealed(tar_of(w.valid()), w.id.public_key);  // one chunk
+  for (std::size_t size : {std::size_t(100), std::size_t(900) << 10}) {
+    auto small = w.valid();
+    small.push_back({"files/klein.csv", std::string(size, 'k')});
+    Fd fd = sealed(tar_of(small), w.id.public_key);
     CountThreads sink;
     auto pkg = open_as_child(w, fd.get(), &sink, true);
     REQUIRE(pkg.ok());
-    CHECK(sink.threads == std::vector<std::size_t>{before});
+    CHECK(sink.threads == std::vector<std::size_t>{before, before});
+    CHECK(sink.most == before);
   }
 
   // Damage in a later read, a cut at a chunk boundary, a byte too many:
