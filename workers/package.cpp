@@ -158,8 +158,8 @@ struct Pull {
 // chunks of one read (a batch), which the helper takes before any stream
 // work while the reader opens chunks too; the reader then waits only for
 // the chunk the helper is still on. The helper is started only once the
-// reader has opened kInlineChunks chunks alone (the first read's batch,
-// 1 MiB), so a package of up to about 1 MiB (most are a few KiB) starts no
+// reader has opened kInlineChunks chunks alone (about the first MiB, which
+// Pull reads 4 chunks at a time), so a package of up to about 1 MiB (most are a few KiB) starts no
 // thread: until then all work runs inline. Starting and joining a thread
 // costs about a millisecond of wall time on the shared 2-core VM (0.9 ms
 // per package measured), more than two threads save on a package that
@@ -246,7 +246,7 @@ class FileFanout : public Parallel {
 
  private:
   static constexpr int kSlots = 16;
-  static constexpr std::size_t kInlineChunks = 15;  // the first read's batch
+  static constexpr std::size_t kInlineChunks = 15;  // about the first MiB
   static constexpr int kHash = 0;
   static constexpr int kSink = 1;
   struct Item {
