@@ -751,6 +751,20 @@ struct Decryptor::State {
   std::vector<uint8_t> pt;
   std::size_t ct_len = 0;
   uint64_t counter = 0;
+  // Batches (with a Parallel only): the other workers' contexts, the
+  // plaintext of one batch (left uninitialised; `batch_touched` bytes of it
+  // ever written, wiped at the end) and each chunk's verdict.
+  Parallel* parallel = nullptr;
+  std::vector<ChunkAead> worker_aead;
+  std::unique_ptr<uint8_t[]> batch;
+  std::size_t batch_chunks = 0;
+  std::size_t batch_touched = 0;
+  std::vector<uint8_t> verdicts;
+
+  ~State() {
+    if (!pt.empty()) sodium_memzero(pt.data(), pt.size());
+    if (batch) sodium_memzero(batch.get(), batch_touched);
+  }
 
   Status feed(const uint8_t* p, std::size_t n) {
     if (format == InputFormat::detect) {
@@ -940,12 +954,16 @@ struct Decryptor::State {
     return ok_status();
   }
 
-  // Opens c[0..len) as chunk `counter` with the given final flag into pt.
-  bool open(const uint8_t* c, std::size_t len, bool final) {
+  // Opens c[0..len) as chunk `index` with the given final flag into out.
+  static bool open_chunk(ChunkAead& a, uint64_t index, const uint8_t* c, std::size_t len, bool final,
+                         uint8_t* out) {
     if (len < kTagSize) return false;
     uint8_t nonce12[12];
-    chunk_nonce(counter, final, nonce12);
-    return aead.open(nonce12, c, len, pt.data());
+    chunk_nonce(index, final, nonce12);
+    return a.open(nonce12, c, len, out);
+  }
+  bool open(const uint8_t* c, std::size_t len, bool final) {
+    return open_chunk(aead, counter, c, len, final, pt.data());
   }
 
   Status deliver(std::size_t n) {
@@ -954,21 +972,33 @@ struct Decryptor::State {
     return sink(pt.data(), n);
   }
 
-  // A full-size chunk with more input after it must be non-final. If it
-  // verifies only as final, it is authentic but data trails it.
+  // The rule for a full-size chunk with more input after it: it must open
+  // as non-final. One that verifies only as final is authentic, but data
+  // trails it (its plaintext is in `out` then, and may be released).
+  enum Inner : uint8_t { inner_ok, inner_trailing, inner_bad };
+  static Inner open_inner(ChunkAead& a, uint64_t index, const uint8_t* c, uint8_t* out) {
+    if (open_chunk(a, index, c, kChunkCipherSize, false, out)) return inner_ok;
+    if (open_chunk(a, index, c, kChunkCipherSize, true, out)) return inner_trailing;
+    return inner_bad;
+  }
+  static Error inner_error(Inner v) {
+    if (v == inner_trailing) return make_error("age-trailing-data", "data follows the final payload chunk");
+    return payload_invalid("payload chunk failed authentication");
+  }
+
   Status open_full_chunk(const uint8_t* c) {
     KP_ENSURE(counter != UINT64_MAX, "age-payload-invalid", "chunk counter exhausted");
-    if (open(c, kChunkCipherSize, false)) return deliver(kChunkSize);
-    if (open(c, kChunkCipherSize, true)) {
-      KP_GUARD(deliver(kChunkSize));
-      return make_error("age-trailing-data", "data follows the final payload chunk");
-    }
-    return payload_invalid("payload chunk failed authentication");
+    const Inner v = open_inner(aead, counter, c, pt.data());
+    if (v == inner_bad) return inner_error(v);
+    KP_GUARD(deliver(kChunkSize));
+    if (v == inner_trailing) return inner_error(v);
+    return ok_status();
   }
 
   // Buffers ciphertext; a full chunk is opened only when at least one more
   // byte arrives, so the last chunk is always opened in finish().
   Status payload_feed(const uint8_t* p, std::size_t n) {
+    if (parallel) return payload_feed_batch(p, n);
     while (n > 0) {
       if (ct_len == kChunkCipherSize) {
         KP_GUARD(open_full_chunk(ct.data()));
@@ -987,6 +1017,64 @@ struct Decryptor::State {
       n -= take;
     }
     return ok_status();
+  }
+
+  // payload_feed with a Parallel. The same rules, applied to every full
+  // chunk known not to be the last at once: the one held back from the
+  // previous call (once it is complete and more bytes follow) and each one
+  // in the caller's buffer that more bytes follow. They are opened spread
+  // over the Parallel's threads, each with its own counter into its own
+  // place in `batch`, and passed to the sink in one call only after every
+  // one of them verified; a batch with a chunk that fails (or that verifies
+  // only as final) releases nothing and gives that chunk's error, the first
+  // in stream order. The last bytes (up to a chunk) are held back as before.
+  Status payload_feed_batch(const uint8_t* p, std::size_t n) {
+    std::size_t held = 0;
+    if (ct_len > 0) {
+      const std::size_t take = std::min(n, kChunkCipherSize - ct_len);
+      std::memcpy(ct.data() + ct_len, p, take);
+      ct_len += take;
+      p += take;
+      n -= take;
+      if (ct_len < kChunkCipherSize || n == 0) return ok_status();
+      held = 1;
+    }
+    const std::size_t inner = n > 0 ? (n - 1) / kChunkCipherSize : 0;
+    if (held + inner > 0) KP_GUARD(open_batch(held, p, held + inner));
+    const std::size_t rest = n - inner * kChunkCipherSize;
+    std::memcpy(ct.data(), p + inner * kChunkCipherSize, rest);
+    ct_len = rest;
+    return ok_status();
+  }
+
+  // Opens `total` inner chunks (the first `held` of them from ct, the rest
+  // from p on) as described above.
+  Status open_batch(std::size_t held, const uint8_t* p, std::size_t total) {
+    KP_ENSURE(UINT64_MAX - counter >= total, "age-payload-invalid", "chunk counter exhausted");
+    if (total > batch_chunks) {
+      if (batch) sodium_memzero(batch.get(), batch_touched);
+      batch = std::make_unique_for_overwrite<uint8_t[]>(total * kChunkSize);
+      batch_chunks = total;
+      batch_touched = 0;
+    }
+    batch_touched = std::max(batch_touched, total * kChunkSize);
+    const std::size_t workers = std::max<std::size_t>(parallel->width(), 1);
+    while (worker_aead.size() + 1 < workers) {
+      worker_aead.emplace_back();
+      KP_ENSURE(worker_aead.back().init(payload_key.data(), false), "crypto-init-failed",
+                "libcrypto has no ChaCha20-Poly1305");
+    }
+    verdicts.assign(total, inner_bad);
+    const uint64_t first = counter;
+    parallel->run(total, [&](std::size_t i, std::size_t worker) {
+      const uint8_t* c = i < held ? ct.data() : p + (i - held) * kChunkCipherSize;
+      ChunkAead& a = worker == 0 ? aead : worker_aead[worker - 1];
+      verdicts[i] = open_inner(a, first + i, c, batch.get() + i * kChunkSize);
+    });
+    for (std::size_t i = 0; i < total; ++i)
+      if (verdicts[i] != inner_ok) return inner_error(static_cast<Inner>(verdicts[i]));
+    counter += total;
+    return sink(batch.get(), total * kChunkSize);
   }
 
   Status binary_finish() {
@@ -1017,26 +1105,26 @@ struct Decryptor::State {
 Decryptor::Decryptor(std::unique_ptr<State> s) : s_(std::move(s)) {}
 Decryptor::Decryptor(Decryptor&&) noexcept = default;
 Decryptor& Decryptor::operator=(Decryptor&&) noexcept = default;
-Decryptor::~Decryptor() {
-  if (s_ && !s_->pt.empty()) sodium_memzero(s_->pt.data(), s_->pt.size());
-}
+Decryptor::~Decryptor() = default;  // State wipes the plaintext it held
 
 Result<Decryptor> Decryptor::create(std::vector<const Identity*> identities, Sink sink,
-                                    InputFormat format) {
+                                    InputFormat format, Parallel* parallel) {
   KP_GUARD(sodium_ready());
   KP_ENSURE(static_cast<bool>(sink), "age-misuse", "no sink");
   auto st = std::make_unique<State>();
   st->ids = std::move(identities);
   st->sink = std::move(sink);
   st->format = format;
+  st->parallel = parallel;
   return Decryptor(std::move(st));
 }
 
-Result<Decryptor> Decryptor::for_payload(const uint8_t* payload_key, Sink sink) {
+Result<Decryptor> Decryptor::for_payload(const uint8_t* payload_key, Sink sink, Parallel* parallel) {
   KP_GUARD(sodium_ready());
   KP_ENSURE(static_cast<bool>(sink) && payload_key != nullptr, "age-misuse", "no sink or key");
   auto st = std::make_unique<State>();
   st->sink = std::move(sink);
+  st->parallel = parallel;
   st->format = InputFormat::binary;
   st->payload_key = SecretBytes(kKeySize);
   KP_ENSURE(st->payload_key.valid(), "age-payload-invalid", "cannot allocate secure memory");

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "common/handles.h"
+#include "common/parallel.h"
 #include "common/result.h"
 
 namespace kp::age {
@@ -152,14 +153,29 @@ enum class InputFormat {
 //
 // The identities must outlive the Decryptor. The first error is sticky:
 // later feed()/finish() calls return it again.
+//
+// With a Parallel (which must outlive the Decryptor; its run() is called
+// from feed() only), the chunks a feed() completes are opened as one batch
+// on the Parallel's threads: every full chunk known not to be the last
+// (the one held back from the previous feed, once more bytes follow it,
+// and each one in the fed buffer that more bytes follow), each with its
+// own counter. The same rules hold chunk by chunk, but the batch reaches
+// the sink in one call and only after every chunk in it verified; if one
+// fails, nothing of that batch is passed on (so less may have been
+// delivered before an error than without a Parallel, never more). For
+// binary input the sink is called at most once per feed() and once in
+// finish(), and the bytes it is given stay valid until the next call of
+// feed() or finish() (the package reader hands them to libarchive without
+// a copy). Memory: the batch's plaintext, kChunkSize per chunk the largest
+// feed() completes (left uninitialised until written, wiped at the end).
 class Decryptor {
  public:
   static Result<Decryptor> create(std::vector<const Identity*> identities, Sink sink,
-                                  InputFormat format = InputFormat::detect);
+                                  InputFormat format = InputFormat::detect, Parallel* parallel = nullptr);
   // A Decryptor for the payload alone (the chunks after the nonce), given
   // its payload key (kPayloadKeySize bytes): the parser child's, which gets
   // no identity. Same contract as above from the first chunk on.
-  static Result<Decryptor> for_payload(const uint8_t* payload_key, Sink sink);
+  static Result<Decryptor> for_payload(const uint8_t* payload_key, Sink sink, Parallel* parallel = nullptr);
 
   Status feed(const uint8_t* p, std::size_t n);
   Status feed(std::string_view s) {

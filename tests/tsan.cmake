@@ -10,7 +10,7 @@ set(KP_TSAN_UNITS
   common/confine
   keys/age keys/bech32 keys/minisign keys/signed_note
   policy/identifiers policy/mandate policy/manifest policy/package_rules policy/retention
-  workers/notifier workers/package workers/reseal workers/smtp)
+  workers/contact_mail workers/notifier workers/package workers/reseal workers/smtp)
 file(GLOB KP_TSAN_STORE CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/store/*.cpp)
 list(TRANSFORM KP_TSAN_UNITS PREPEND ${CMAKE_SOURCE_DIR}/)
 list(TRANSFORM KP_TSAN_UNITS APPEND .cpp)

@@ -1,12 +1,13 @@
 // Streaming package opening and sealing; see package.h.
 //
-// Opening is one pass with bounded memory (about 5 MiB whatever the package
-// size): read(2) -> age Decryptor -> libarchive tar reader -> per file,
-// SHA-256 and the caller's sink (the intake worker's TarSealer). Reading
-// runs on the calling thread; hashing and the sink are shared between it
-// and one helper thread (FileFanout below), so the intake worker uses both
-// cores of the reference VM and keeps pace with the stock `age -d` CLI
-// decrypting alone (bench/README.md, "intake").
+// Opening is one pass with bounded memory (about 6.5 MiB whatever the
+// package size: 1 MiB of ciphertext per read, its 1 MiB of plaintext, 4 MiB
+// of file-data slots, libarchive's buffers): read(2) -> age Decryptor ->
+// libarchive tar reader -> per file, SHA-256 and the caller's sink (a staff
+// submission's TarSealer). Reading runs on the calling thread; opening the
+// chunks of each read, hashing and the sink are shared between it and one
+// helper thread (FileFanout below), so the parser child uses both cores of
+// the reference VM (bench/README.md, "intake").
 #include "workers/package.h"
 
 #include <Poco/Exception.h>
@@ -35,16 +36,25 @@
 #include "common/digest.h"
 #include "common/handles.h"
 #include "common/confine.h"
+#include "common/parallel.h"
 
 namespace kp::workers {
 
 namespace {
 
 constexpr std::size_t kReadBlock = 256 * 1024;
-// Plaintext one feed can release: the chunks of one read plus the one the
-// decryptor held back from the read before (reserved once, so appending
-// never reallocates).
-constexpr std::size_t kPlainMax = kReadBlock + age::kChunkSize;
+// Ciphertext one read(2) takes: 16 chunks, which the Decryptor opens as one
+// batch on both threads (with the chunk it held back from the read before).
+// Large enough that the helper, finishing whatever it was hashing, still
+// finds chunks left to open; small enough that a batch's plaintext (1 MiB)
+// is released to the tar reader soon.
+constexpr std::size_t kCipherBlock = 16 * age::kChunkCipherSize;
+// The first MiB is read 4 chunks at a time: until then the reader works
+// alone (FileFanout starts its helper after that), and a fresh parser
+// child pays a page fault for every buffer page it touches, so a package
+// under 1 MiB touches a quarter of the read buffer and of the batch.
+constexpr std::size_t kFirstReads = 4 * age::kChunkCipherSize;
+constexpr uint64_t kFirstReadsUpTo = 1 << 20;
 
 // A read block left uninitialised: a page is faulted in only when a read
 // fills it, so a package of a few KiB does not pay for zeroing (and
@@ -60,21 +70,36 @@ class Block {
 
 // Adapts the push-style age Decryptor to libarchive's pull-style reader:
 // each read callback feeds ciphertext until verified plaintext is ready.
+// The Decryptor runs with a Parallel (batches), so it delivers at most once
+// per feed() or finish(), and what it delivers stays valid until its next
+// call: `plain` points into the Decryptor's batch, no copy. The ciphertext
+// buffer is left uninitialised (a package of a few KiB touches one page).
 struct Pull {
   int fd = -1;
   std::optional<age::Decryptor> dec;
-  std::vector<uint8_t> plain;
-  Block cipher;
+  const uint8_t* plain = nullptr;
+  std::size_t plain_n = 0;
+  std::unique_ptr<uint8_t[]> cipher = std::make_unique_for_overwrite<uint8_t[]>(kCipherBlock);
   uint64_t sealed = 0;
+  uint64_t already_read = 0;  // before the payload's first chunk (the header)
   uint64_t max_sealed = 0;
   bool eof = false;
   std::optional<Error> error;
 
-  // Fills `plain` with the next verified plaintext; empty at the end.
+  // The Decryptor's sink.
+  Status take(const uint8_t* p, std::size_t n) {
+    KP_ENSURE(plain_n == 0, "age-misuse", "two deliveries of plaintext in one read");  // defensive
+    plain = p;
+    plain_n = n;
+    return ok_status();
+  }
+
+  // Points `plain` at the next verified plaintext; plain_n is 0 at the end.
   void next() {
-    plain.clear();
-    while (plain.empty() && !eof && !error) {
-      ssize_t n = ::read(fd, cipher.data(), cipher.size());
+    plain_n = 0;
+    while (plain_n == 0 && !eof && !error) {
+      const std::size_t want = sealed - already_read < kFirstReadsUpTo ? kFirstReads : kCipherBlock;
+      ssize_t n = ::read(fd, cipher.get(), want);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         error = make_error("io-failed", "cannot read the upload");
@@ -91,16 +116,17 @@ struct Pull {
         error = make_error("package-too-large", "the package is larger than " + std::to_string(max_sealed) + " bytes");
         return;
       }
-      Status s = dec->feed(cipher.data(), static_cast<std::size_t>(n));
+      Status s = dec->feed(cipher.get(), static_cast<std::size_t>(n));
       if (!s.ok()) error = s.error();
     }
   }
 };
 
 // The bytes of every file below files/ go through two ordered streams of
-// work: hashing (SHA-256 per file) and the caller's sink (for the intake
-// worker: tar write, ChaCha20-Poly1305 sealing, write(2)). Reading -- read(2),
-// ChaCha20-Poly1305 opening, tar parsing -- stays on the calling thread.
+// work: hashing (SHA-256 per file) and the caller's sink (for a staff
+// submission: tar write, ChaCha20-Poly1305 sealing, write(2)). Reading --
+// read(2) and tar parsing -- stays on the calling thread; ChaCha20-Poly1305
+// opening is shared, see run() below.
 // The three cost about the same CPU per byte, each about what the stock
 // `age -d` spends on decryption alone, so the pipeline only keeps pace with
 // a decrypt-only pass if both cores are busy all the time.
@@ -127,18 +153,45 @@ struct Pull {
 // open_package gives a sink error precedence over the reader's, which is
 // what the single-threaded loop (stopping at the failing write) returned.
 // If the helper cannot be started, the reader does all the work inline.
-class FileFanout {
+//
+// It is also the Decryptor's Parallel: run() lends the helper to the
+// chunks of one read (a batch), which the helper takes before any stream
+// work while the reader opens chunks too; the reader then waits only for
+// the chunk the helper is still on. The helper is started only once the
+// reader has opened kInlineChunks chunks alone (about the first MiB, which
+// Pull reads 4 chunks at a time), so a package of up to about 1 MiB (most are a few KiB) starts no
+// thread: until then all work runs inline. Starting and joining a thread
+// costs about a millisecond of wall time on the shared 2-core VM (0.9 ms
+// per package measured), more than two threads save on a package that
+// small (bench/README.md, "Decrypting in parallel").
+class FileFanout : public Parallel {
  public:
-  explicit FileFanout(EntrySink* sink, bool helper_thread = true) : sink_(sink), streams_(sink ? 2 : 1) {
-    for (int i = 0; i < kSlots; ++i) free_.push_back(i);
-    if (!helper_thread) return;  // push() runs the work inline
-    try {
-      helper_ = std::thread([this] { help(); });
-    } catch (const std::system_error&) {
-      // Degraded but correct: push() runs the work inline.
-    }
+  explicit FileFanout(EntrySink* sink, bool helper_thread = true)
+      : sink_(sink), streams_(sink ? 2 : 1), helper_allowed_(helper_thread) {
+    for (int i = kSlots; i-- > 0;) free_.push_back(i);
   }
-  ~FileFanout() { (void)finish(); }
+  ~FileFanout() override { (void)finish(); }
+
+  std::size_t width() const override { return helper_allowed_ ? 2 : 1; }
+
+  void run(std::size_t n, const Step& step) override {
+    if (n < 2 || !start_helper()) {
+      for (std::size_t i = 0; i < n; ++i) step(i, 0);
+      inline_steps_ += n;
+      return;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    job_ = Job{&step, n, 0, 0};
+    helper_wake_.notify_one();
+    while (job_.next < job_.n) {
+      const std::size_t i = job_.next++;
+      lock.unlock();
+      step(i, 0);
+      lock.lock();
+    }
+    while (job_.on_helper > 0) reader_wake_.wait(lock);
+    job_ = Job{};
+  }
   FileFanout(const FileFanout&) = delete;
   FileFanout& operator=(const FileFanout&) = delete;
 
@@ -155,8 +208,8 @@ class FileFanout {
       if (!run_one(lock, kHash)) reader_wake_.wait(lock);
     }
     if (error_) return *error_;
-    held_ = free_.front();
-    free_.pop_front();
+    held_ = free_.back();
+    free_.pop_back();
     return slots_[static_cast<std::size_t>(held_)].data();
   }
 
@@ -193,6 +246,7 @@ class FileFanout {
 
  private:
   static constexpr int kSlots = 16;
+  static constexpr std::size_t kInlineChunks = 15;  // about the first MiB
   static constexpr int kHash = 0;
   static constexpr int kSink = 1;
   struct Item {
@@ -207,6 +261,41 @@ class FileFanout {
     std::deque<Item> items;
     bool busy = false;  // an item of this stream is being run
   };
+  // The batch run() shares (mu_ held to read or change it).
+  struct Job {
+    const Step* step = nullptr;
+    std::size_t n = 0;
+    std::size_t next = 0;       // the first step nobody took yet
+    std::size_t on_helper = 0;  // steps the helper is running
+  };
+
+  // Whether the helper runs (reader thread only: the helper never touches
+  // helper_); starts it once kInlineChunks chunks were opened inline.
+  bool start_helper() {
+    if (helper_.joinable()) return true;
+    if (!helper_allowed_ || helper_failed_ || inline_steps_ < kInlineChunks) return false;
+    try {
+      helper_ = std::thread([this] { help(); });
+    } catch (const std::system_error&) {
+      helper_failed_ = true;  // degraded but correct: everything inline
+      return false;
+    }
+    return true;
+  }
+
+  // Runs one step of run()'s batch on the helper, if one is left (mu_
+  // held; the step itself runs unlocked).
+  bool run_step(std::unique_lock<std::mutex>& lock) {
+    if (!job_.step || job_.next >= job_.n) return false;
+    const Step* step = job_.step;
+    const std::size_t i = job_.next++;
+    ++job_.on_helper;
+    lock.unlock();
+    (*step)(i, 1);
+    lock.lock();
+    if (--job_.on_helper == 0) reader_wake_.notify_one();
+    return true;
+  }
 
   // Whether any stream has work queued or running (mu_ held).
   bool pending() const {
@@ -280,7 +369,7 @@ class FileFanout {
   void help() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      if (run_one(lock, kSink)) continue;
+      if (run_step(lock) || run_one(lock, kSink)) continue;
       if (stopping_) return;
       helper_wake_.wait(lock);
     }
@@ -297,18 +386,26 @@ class FileFanout {
   std::condition_variable reader_wake_;  // a slot or a stream became free, or an error
   std::condition_variable helper_wake_;  // work was queued or a stream became free, or stop
   std::array<Stream, 2> stream_;
-  std::deque<int> free_;
+  // Free slots, the most recently freed last and taken first: a package
+  // the reader hashes inline reuses one slot, so only the slots actually
+  // in flight are ever faulted in (a fresh parser child per package pays
+  // for every page it touches).
+  std::vector<int> free_;
   std::optional<Error> error_;
   bool stopping_ = false;
-  std::thread helper_;  // last: started after everything it uses exists
+  Job job_;
+  std::size_t inline_steps_ = 0;  // chunks opened before the helper started
+  const bool helper_allowed_;
+  bool helper_failed_ = false;
+  std::thread helper_;  // last: started (lazily) after everything it uses exists
 };
 
 la_ssize_t pull_read(struct archive*, void* ctx, const void** buf) {
   Pull* p = static_cast<Pull*>(ctx);
   p->next();
   if (p->error) return -1;
-  *buf = p->plain.data();
-  return static_cast<la_ssize_t>(p->plain.size());
+  *buf = p->plain;
+  return static_cast<la_ssize_t>(p->plain_n);
 }
 
 policy::EntryInfo entry_info(archive_entry* e) {
@@ -337,10 +434,11 @@ namespace {
 // The reading half of open_package: file bytes go to `files`, which hashes
 // them and passes them on; the name of each file it was given is appended
 // to `hashed` (its size is in the result, its hash comes from `files`).
-// `make_decryptor` builds the age layer around the sink it is given;
+// `make_decryptor` builds the age layer around the sink and the Parallel
+// (`files`, which lends its helper thread to the chunks) it is given;
 // `already_read` is what was consumed from the upload before `fd`'s offset
 // (the header, when the caller opened it), counted against the size limit.
-using MakeDecryptor = std::function<Result<age::Decryptor>(age::Sink)>;
+using MakeDecryptor = std::function<Result<age::Decryptor>(age::Sink, Parallel*)>;
 
 Result<OpenedPackage> read_package(int fd, const MakeDecryptor& make_decryptor, uint64_t already_read,
                                    const policy::PackageRules& rules, FileFanout& files,
@@ -349,11 +447,9 @@ Result<OpenedPackage> read_package(int fd, const MakeDecryptor& make_decryptor, 
   pull.fd = fd;
   pull.max_sealed = rules.max_package_bytes;
   pull.sealed = already_read;
-  pull.plain.reserve(kPlainMax);
-  KP_TRY(age::Decryptor dec, make_decryptor([&pull](const uint8_t* p, std::size_t n) -> Status {
-           pull.plain.insert(pull.plain.end(), p, p + n);
-           return ok_status();
-         }));
+  pull.already_read = already_read;
+  KP_TRY(age::Decryptor dec,
+         make_decryptor([&pull](const uint8_t* p, std::size_t n) { return pull.take(p, n); }, &files));
   pull.dec.emplace(std::move(dec));
 
   ArchiveReader tar(archive_read_new());
@@ -455,15 +551,17 @@ Result<OpenedPackage> open_with(int fd, const MakeDecryptor& make_decryptor, uin
 
 Result<OpenedPackage> open_package(int fd, const std::vector<const age::Identity*>& identities,
                                    const policy::PackageRules& rules, EntrySink* reseal) {
-  auto make = [&identities](age::Sink sink) {
-    return age::Decryptor::create(identities, std::move(sink), age::InputFormat::binary);
+  auto make = [&identities](age::Sink sink, Parallel* parallel) {
+    return age::Decryptor::create(identities, std::move(sink), age::InputFormat::binary, parallel);
   };
   return open_with(fd, make, 0, rules, reseal);
 }
 
 Result<OpenedPackage> open_payload(int fd, const uint8_t* payload_key, uint64_t header_bytes,
                                    const policy::PackageRules& rules, EntrySink* reseal, bool helper_thread) {
-  auto make = [payload_key](age::Sink sink) { return age::Decryptor::for_payload(payload_key, std::move(sink)); };
+  auto make = [payload_key](age::Sink sink, Parallel* parallel) {
+    return age::Decryptor::for_payload(payload_key, std::move(sink), parallel);
+  };
   return open_with(fd, make, header_bytes, rules, reseal, helper_thread);
 }
 

@@ -3,7 +3,10 @@
 // payload. The identity is the C2SP CCTV test identity, so the vectors in
 // tests/data/age (and the seeds made from them) reach past the header.
 //   mode 0: the input decrypted as a whole file, fed in uneven pieces; the
-//           plaintext is final only when finish() succeeds;
+//           plaintext is final only when finish() succeeds; again in
+//           batches (a Parallel running each batch's chunks backwards),
+//           which must give the same code and the same plaintext, or on an
+//           error a prefix of it;
 //   mode 1: the input's header opened (age::open_header, the worker's path);
 //   mode 2: round trip: the input encrypted to the identity decrypts to
 //           itself, and with one byte changed (chosen by the input) it
@@ -29,11 +32,24 @@ const Identity& identity() {
   return id;
 }
 
-kp::Status decrypt(std::string_view file, std::string& out, const uint8_t* split_from, std::size_t split_n) {
-  auto d = Decryptor::create({&identity()}, [&](const uint8_t* p, std::size_t n) {
-    out.append(reinterpret_cast<const char*>(p), n);
-    return kp::ok_status();
-  });
+// Runs a batch's steps on the calling thread, last first.
+class Backwards : public kp::Parallel {
+ public:
+  std::size_t width() const override { return 2; }
+  void run(std::size_t n, const Step& step) override {
+    for (std::size_t i = n; i-- > 0;) step(i, i % 2);
+  }
+};
+
+kp::Status decrypt(std::string_view file, std::string& out, const uint8_t* split_from, std::size_t split_n,
+                   kp::Parallel* parallel = nullptr) {
+  auto d = Decryptor::create(
+      {&identity()},
+      [&](const uint8_t* p, std::size_t n) {
+        out.append(reinterpret_cast<const char*>(p), n);
+        return kp::ok_status();
+      },
+      InputFormat::detect, parallel);
   if (!d.ok()) return d.error();
   std::size_t pos = 0, k = 0;
   while (pos < file.size()) {
@@ -55,6 +71,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       std::string out;
       auto st = decrypt(s, out, in.data, std::min<std::size_t>(in.size, 8));
       if (!st.ok()) FUZZ_ASSERT(!st.error().code.empty());
+      Backwards backwards;
+      std::string batched;
+      auto bst = decrypt(s, batched, in.data, std::min<std::size_t>(in.size, 8), &backwards);
+      FUZZ_ASSERT(bst.ok() == st.ok());
+      if (st.ok()) {
+        FUZZ_ASSERT(batched == out);
+      } else {
+        FUZZ_ASSERT(bst.error().code == st.error().code);
+        FUZZ_ASSERT(out.compare(0, batched.size(), batched) == 0);
+      }
       break;
     }
     case 1: {

@@ -7,7 +7,10 @@
 // class with the expected released plaintext. Around that: Bech32 (BIP173
 // vectors), identity and recipient strings, round trips at chunk-boundary
 // sizes with random feeding, and tampering (header, payload, last chunk,
-// truncation, trailing bytes).
+// truncation, trailing bytes). The vectors and the tampering cases run
+// again with a Parallel (batches of chunks opened at once), once on two
+// real threads and once in a shuffled order, and a randomized test opens
+// damaged payloads in both ways and compares.
 #include "keys/age.h"
 
 #include <doctest/doctest.h>
@@ -15,6 +18,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -26,6 +30,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/digest.h"
@@ -85,18 +90,80 @@ struct Outcome {
   std::string plaintext;  // everything the sink received
 };
 
+// A Parallel on real threads: the caller and one thread started per run()
+// of two steps or more take steps from a shared counter.
+class ThreadedParallel : public kp::Parallel {
+ public:
+  std::size_t width() const override { return 2; }
+  void run(std::size_t n, const Step& step) override {
+    ++runs;
+    if (n < 2) {
+      if (n == 1) step(0, 1);
+      return;
+    }
+    std::atomic<std::size_t> next{0};
+    std::thread helper([&] {
+      for (std::size_t i; (i = next++) < n;) step(i, 1);
+    });
+    for (std::size_t i; (i = next++) < n;) step(i, 0);
+    helper.join();
+  }
+  int runs = 0;
+};
+
+// A Parallel on the calling thread that runs the steps in a random order,
+// each as a random one of three workers: the chunks of a batch must not
+// depend on each other or on who opens them.
+class ShuffledParallel : public kp::Parallel {
+ public:
+  std::size_t width() const override { return 3; }
+  void run(std::size_t n, const Step& step) override {
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), rng_);
+    for (std::size_t i : order) step(i, std::uniform_int_distribution<std::size_t>(0, 2)(rng_));
+  }
+
+ private:
+  std::mt19937 rng_{42};
+};
+
+// How a test opens: chunk by chunk (no Parallel) or in batches.
+enum class Mode { sequential, threaded, shuffled };
+const Mode kModes[] = {Mode::sequential, Mode::threaded, Mode::shuffled};
+
+std::unique_ptr<kp::Parallel> parallel_for(Mode m) {
+  if (m == Mode::threaded) return std::make_unique<ThreadedParallel>();
+  if (m == Mode::shuffled) return std::make_unique<ShuffledParallel>();
+  return nullptr;
+}
+
 // Feeds `ct` through a Decryptor in pieces whose sizes come from `split`
-// (0 = all at once), collecting what the sink receives.
+// (0 = all at once), collecting what the sink receives. With a batch mode
+// it also checks the batch contract: at most one delivery per call, whose
+// bytes are still intact when the next call begins.
 Outcome open_with(const std::vector<const Identity*>& ids, const std::string& ct, InputFormat fmt,
-                  std::size_t split, uint32_t seed = 1) {
+                  std::size_t split, uint32_t seed = 1, Mode mode = Mode::sequential) {
   Outcome o;
+  std::unique_ptr<kp::Parallel> parallel = parallel_for(mode);
+  const uint8_t* last = nullptr;  // the previous call's delivery
+  std::size_t last_n = 0;
+  int deliveries = 0;
+  auto before_call = [&] {
+    if (last_n > 0) CHECK(std::memcmp(last, o.plaintext.data() + o.plaintext.size() - last_n, last_n) == 0);
+    last_n = 0;
+    deliveries = 0;
+  };
   auto d = Decryptor::create(
       ids,
       [&](const uint8_t* p, std::size_t n) {
         o.plaintext.append(reinterpret_cast<const char*>(p), n);
+        last = p;
+        last_n = n;
+        if (parallel && fmt == InputFormat::binary) CHECK(++deliveries == 1);
         return kp::ok_status();
       },
-      fmt);
+      fmt, parallel.get());
   REQUIRE(d.ok());
   std::mt19937 rng(seed);
   std::size_t at = 0;
@@ -107,6 +174,7 @@ Outcome open_with(const std::vector<const Identity*>& ids, const std::string& ct
     } else if (split > 1) {
       n = std::min(n, std::uniform_int_distribution<std::size_t>(1, split)(rng));
     }
+    if (parallel) before_call();
     kp::Status st = d->feed(reinterpret_cast<const uint8_t*>(ct.data() + at), n);
     at += n;
     if (!st.ok()) {
@@ -116,8 +184,18 @@ Outcome open_with(const std::vector<const Identity*>& ids, const std::string& ct
       return o;
     }
   }
+  if (parallel) before_call();
   o.status = d->finish();
   return o;
+}
+
+// What a batch mode may deliver, given what the sequential Decryptor
+// delivered on the same input: the same on success, else a prefix.
+bool batch_agrees(const Outcome& batch, const Outcome& seq) {
+  if (batch.status.ok() != seq.status.ok()) return false;
+  if (!seq.status.ok() && batch.status.error().code != seq.status.error().code) return false;
+  if (seq.status.ok()) return batch.plaintext == seq.plaintext;
+  return seq.plaintext.compare(0, batch.plaintext.size(), batch.plaintext) == 0;
 }
 
 std::string seal(const std::vector<kp::age::PublicKey>& to, const std::string& pt,
@@ -440,6 +518,14 @@ TEST_CASE("age cctv: every applicable vector") {
                     (o.status.ok() ? std::string("ok") : o.status.error().message()));
       if (!v.payload_sha256.empty()) CHECK(hex_sha256(o.plaintext) == v.payload_sha256);
       if (v.expect != "success" && v.payload_sha256.empty()) CHECK(o.plaintext.empty());
+      // In batches: the same verdict and code, the same plaintext on
+      // success, a prefix of it otherwise (byte by byte only in the test
+      // of every rule below: it costs as much as the rest).
+      if (split == 1) continue;
+      for (Mode mode : {Mode::threaded, Mode::shuffled}) {
+        CAPTURE(static_cast<int>(mode));
+        CHECK(batch_agrees(open_with(ptrs, v.body, fmt, split, 1, mode), o));
+      }
     }
     // Format detection must agree, except where garbage precedes the armor:
     // detection then sees a binary file, which fails as a header instead.
@@ -482,10 +568,12 @@ TEST_CASE("age stream: round trip at chunk-boundary sizes with random feeding") 
     CHECK(header < 400);
     CHECK(std::string_view(ct).starts_with("age-encryption.org/v1\n-> X25519 "));
     for (std::size_t split : {std::size_t{0}, std::size_t{70000}, std::size_t{4097}}) {
-      const Outcome o =
-          open_with(ids, ct, InputFormat::detect, split, static_cast<uint32_t>(n + split));
-      CHECK_MESSAGE(o.status.ok(), (o.status.ok() ? "" : o.status.error().message()));
-      CHECK(o.plaintext == pt);
+      for (Mode mode : kModes) {
+        const Outcome o =
+            open_with(ids, ct, InputFormat::detect, split, static_cast<uint32_t>(n + split), mode);
+        CHECK_MESSAGE(o.status.ok(), (o.status.ok() ? "" : o.status.error().message()));
+        CHECK(o.plaintext == pt);
+      }
     }
     // The other recipient opens it too; a stranger does not.
     const std::vector<const Identity*> ids2 = {&*other};
@@ -604,6 +692,10 @@ TEST_CASE("age stream: encryptor refusals") {
 }
 
 TEST_CASE("age stream: tampering, truncation and trailing data are refused") {
+  Mode mode = Mode::sequential;
+  SUBCASE("chunk by chunk") {}
+  SUBCASE("in batches on two threads") { mode = Mode::threaded; }
+  SUBCASE("in batches, shuffled") { mode = Mode::shuffled; }
   Identity id = cctv_identity();
   const std::vector<const Identity*> ids = {&id};
   const std::string pt = pseudo_random(2 * 65536 + 1000, 5);  // two full chunks + a short one
@@ -618,7 +710,7 @@ TEST_CASE("age stream: tampering, truncation and trailing data are refused") {
     return t;
   };
   auto code_of = [&](const std::string& t, std::size_t split = 0) {
-    const Outcome o = open_with(ids, t, InputFormat::binary, split);
+    const Outcome o = open_with(ids, t, InputFormat::binary, split, 1, mode);
     CHECK(o.plaintext.size() < pt.size());  // never the whole plaintext
     return o.status.ok() ? std::string("ok") : o.status.error().code;
   };
@@ -652,7 +744,7 @@ TEST_CASE("age stream: tampering, truncation and trailing data are refused") {
   CHECK(code_of(ct.substr(0, payload_at + 65552 + 500)) == "age-payload-invalid");
   CHECK(code_of(ct.substr(0, ct.size() - 1)) == "age-payload-invalid");
   {
-    const Outcome o = open_with(ids, ct.substr(0, payload_at + 2 * 65552), InputFormat::binary, 0);
+    const Outcome o = open_with(ids, ct.substr(0, payload_at + 2 * 65552), InputFormat::binary, 0, 1, mode);
     CHECK(o.plaintext == pt.substr(0, 2 * 65536));  // authentic, but the error says "truncated"
   }
 
@@ -664,7 +756,7 @@ TEST_CASE("age stream: tampering, truncation and trailing data are refused") {
   const std::string pt2 = pseudo_random(65536, 6);
   const std::string ct2 = seal({id.public_key}, pt2);
   for (std::size_t split : {std::size_t{0}, std::size_t{1000}}) {
-    const Outcome o = open_with(ids, ct2 + "\n", InputFormat::binary, split);
+    const Outcome o = open_with(ids, ct2 + "\n", InputFormat::binary, split, 1, mode);
     CHECK(o.status.error().code == "age-trailing-data");
   }
   // Any bytes after a full final chunk, even a tag-sized run (which would be
@@ -681,6 +773,266 @@ TEST_CASE("age stream: tampering, truncation and trailing data are refused") {
     REQUIRE(d->feed(ct.substr(cut)).ok());
     CHECK(d->finish().ok());
   }
+}
+
+// ---------------------------------------------------------------------------
+// Batches (a Decryptor with a Parallel): every STREAM rule on payloads
+// forged chunk by chunk with a known payload key, the release rule, and a
+// randomized comparison with the chunk-by-chunk Decryptor.
+
+namespace {
+
+struct ForgedChunk {
+  std::string plain;
+  uint64_t counter;
+  bool final;
+};
+
+// The payload (chunks after the nonce) of the given chunks, each sealed
+// with its own counter and final flag (the STREAM nonce: 11-byte
+// big-endian counter, then the flag), whatever the rules say of them.
+std::string forge(const uint8_t* key, const std::vector<ForgedChunk>& chunks) {
+  std::string out;
+  for (const ForgedChunk& c : chunks) {
+    uint8_t nonce[12] = {};
+    for (int i = 0; i < 8; ++i) nonce[10 - i] = static_cast<uint8_t>(c.counter >> (8 * i));
+    nonce[11] = c.final ? 1 : 0;
+    std::string sealed(c.plain.size() + 16, '\0');
+    unsigned long long len = 0;
+    crypto_aead_chacha20poly1305_ietf_encrypt(reinterpret_cast<unsigned char*>(sealed.data()), &len,
+                                              reinterpret_cast<const unsigned char*>(c.plain.data()),
+                                              c.plain.size(), nullptr, 0, nullptr, nonce, key);
+    out += sealed;
+  }
+  return out;
+}
+
+// `n` well-formed chunks: full ones, then a last one of `last` bytes.
+std::vector<ForgedChunk> chunks_of(std::size_t n, std::size_t last) {
+  std::vector<ForgedChunk> v;
+  for (std::size_t i = 0; i < n; ++i)
+    v.push_back({pseudo_random(i + 1 == n ? last : 65536, static_cast<uint8_t>(i)), i, i + 1 == n});
+  return v;
+}
+
+// Opens a payload alone in pieces of up to `split` bytes (0: at once).
+Outcome open_payload_mode(const uint8_t* key, const std::string& payload, std::size_t split, Mode mode,
+                          uint32_t seed = 3) {
+  Outcome o;
+  std::unique_ptr<kp::Parallel> parallel = parallel_for(mode);
+  auto d = Decryptor::for_payload(
+      key,
+      [&](const uint8_t* p, std::size_t n) {
+        o.plaintext.append(reinterpret_cast<const char*>(p), n);
+        return kp::ok_status();
+      },
+      parallel.get());
+  REQUIRE(d.ok());
+  std::mt19937 rng(seed);
+  for (std::size_t at = 0; at < payload.size();) {
+    std::size_t n = payload.size() - at;
+    if (split > 0) n = std::min(n, std::uniform_int_distribution<std::size_t>(1, split)(rng));
+    o.status = d->feed(reinterpret_cast<const uint8_t*>(payload.data() + at), n);
+    at += n;
+    if (!o.status.ok()) return o;
+  }
+  o.status = d->finish();
+  return o;
+}
+
+std::string code_or_ok(const kp::Status& st) { return st.ok() ? "ok" : st.error().code; }
+
+}  // namespace
+
+TEST_CASE("age batches: every final-chunk, truncation and tag rule, in every mode and split") {
+  uint8_t key[32];
+  randombytes_buf(key, sizeof key);
+  const std::string full20 = forge(key, chunks_of(20, 65536));  // 20 full chunks, the last final
+  struct Case {
+    const char* what;
+    std::string payload;
+    std::string expect;
+  };
+  std::vector<Case> cases = {
+      {"no chunk at all", "", "age-truncated"},
+      {"an empty final chunk alone (empty payload)", forge(key, {{"", 0, true}}), "ok"},
+      {"one short final chunk", forge(key, chunks_of(1, 100)), "ok"},
+      {"one full final chunk", forge(key, chunks_of(1, 65536)), "ok"},
+      {"twenty chunks, the last short", forge(key, chunks_of(20, 7)), "ok"},
+      {"twenty full chunks, the last final", full20, "ok"},
+      {"an empty final chunk after full ones", forge(key, [] {
+         auto v = chunks_of(6, 65536);
+         v.back().final = false;
+         v.push_back({"", 6, true});
+         return v;
+       }()),
+       "age-payload-invalid"},
+      {"the last chunk not final (full): truncated", full20.substr(0, 10 * 65552), "age-truncated"},
+      {"the last chunk not final (short)", forge(key, [] {
+         auto v = chunks_of(9, 300);
+         v.back().final = false;
+         return v;
+       }()),
+       "age-payload-invalid"},
+      {"a final chunk in the middle, more after it", forge(key, [] {
+         auto v = chunks_of(12, 500);
+         v[5].final = true;
+         return v;
+       }()),
+       "age-trailing-data"},
+      {"one byte after a full final chunk", full20 + "x", "age-trailing-data"},
+      {"a tag's worth after a full final chunk", full20 + std::string(16, '\0'), "age-trailing-data"},
+      {"one byte after a short final chunk", forge(key, chunks_of(7, 10)) + "x", "age-payload-invalid"},
+      {"cut inside a chunk", full20.substr(0, 5 * 65552 + 1000), "age-payload-invalid"},
+      {"cut inside the last tag", full20.substr(0, full20.size() - 1), "age-payload-invalid"},
+      {"a last chunk shorter than a tag", full20.substr(0, 8 * 65552 + 15), "age-payload-invalid"},
+      {"two chunks swapped", [&] {
+         std::string t = full20;
+         t.replace(3 * 65552, 65552, full20.substr(4 * 65552, 65552));
+         t.replace(4 * 65552, 65552, full20.substr(3 * 65552, 65552));
+         return t;
+       }(),
+       "age-payload-invalid"},
+      {"a chunk repeated", full20.substr(0, 4 * 65552) + full20.substr(3 * 65552), "age-payload-invalid"},
+      {"a chunk dropped", full20.substr(0, 4 * 65552) + full20.substr(5 * 65552), "age-payload-invalid"},
+      {"counters starting at 1", forge(key, [] {
+         auto v = chunks_of(5, 9);
+         for (auto& c : v) ++c.counter;
+         return v;
+       }()),
+       "age-payload-invalid"},
+      {"a flipped bit in the middle", [&] {
+         std::string t = full20;
+         t[11 * 65552 + 77] ^= 0x10;
+         return t;
+       }(),
+       "age-payload-invalid"},
+      {"a flipped bit in the last tag", [&] {
+         std::string t = full20;
+         t.back() ^= 0x01;
+         return t;
+       }(),
+       "age-payload-invalid"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    for (std::size_t split : {std::size_t{0}, std::size_t{1}, std::size_t{1000}, std::size_t{65552},
+                              std::size_t{70000}, std::size_t{3u << 20}}) {
+      if (split == 1 && c.payload.size() > 200000) continue;
+      CAPTURE(split);
+      const Outcome seq = open_payload_mode(key, c.payload, split, Mode::sequential);
+      CHECK(code_or_ok(seq.status) == c.expect);
+      for (Mode mode : {Mode::threaded, Mode::shuffled}) {
+        CAPTURE(static_cast<int>(mode));
+        const Outcome b = open_payload_mode(key, c.payload, split, mode);
+        CHECK(code_or_ok(b.status) == c.expect);
+        CHECK(batch_agrees(b, seq));
+      }
+    }
+  }
+}
+
+TEST_CASE("age batches: a batch reaches the sink whole and only when every chunk in it verified") {
+  uint8_t key[32];
+  randombytes_buf(key, sizeof key);
+  auto chunks = chunks_of(8, 1234);
+  const std::string good = forge(key, chunks);
+  std::string all;
+  for (const auto& c : chunks) all += c.plain;
+
+  ThreadedParallel threads;
+  std::vector<std::size_t> deliveries;
+  std::string got;
+  auto open = [&](const std::string& payload) {
+    deliveries.clear();
+    got.clear();
+    auto d = Decryptor::for_payload(
+        key,
+        [&](const uint8_t* p, std::size_t n) {
+          deliveries.push_back(n);
+          got.append(reinterpret_cast<const char*>(p), n);
+          return kp::ok_status();
+        },
+        &threads);
+    REQUIRE(d.ok());
+    kp::Status st = d->feed(payload);
+    return st.ok() ? d->finish() : st;
+  };
+  // Seven inner chunks in one batch, on two threads; the last at finish.
+  REQUIRE(open(good).ok());
+  CHECK(deliveries == std::vector<std::size_t>{7 * 65536, 1234});
+  CHECK(got == all);
+  CHECK(threads.runs == 1);
+  // Chunk 5 damaged: none of the batch is released (chunk by chunk, 0-4 would be).
+  std::string bad = good;
+  bad[5 * 65552 + 9] ^= 1;
+  CHECK(open(bad).error().code == "age-payload-invalid");
+  CHECK(deliveries.empty());
+  // The last chunk damaged: the batch was whole and verified, the last is not released.
+  bad = good;
+  bad[bad.size() - 20] ^= 1;
+  CHECK(open(bad).error().code == "age-payload-invalid");
+  CHECK(deliveries == std::vector<std::size_t>{7 * 65536});
+
+  // A payload of one chunk never asks for threads; neither does a feed
+  // that completes no chunk.
+  ThreadedParallel idle;
+  auto d = Decryptor::for_payload(key, [](const uint8_t*, std::size_t) { return kp::ok_status(); }, &idle);
+  REQUIRE(d.ok());
+  const std::string one = forge(key, chunks_of(1, 65536));
+  REQUIRE(d->feed(one.substr(0, 40000)).ok());
+  REQUIRE(d->feed(one.substr(40000)).ok());
+  REQUIRE(d->finish().ok());
+  CHECK(idle.runs == 0);
+}
+
+TEST_CASE("age batches: randomized damage and splits agree with the chunk-by-chunk Decryptor") {
+  Identity id = cctv_identity();
+  const std::vector<const Identity*> ids = {&id};
+  std::mt19937 rng(20261207);
+  auto uniform = [&](std::size_t lo, std::size_t hi) { return std::uniform_int_distribution<std::size_t>(lo, hi)(rng); };
+  std::map<std::string, int> seen;
+  for (int round = 0; round < 60; ++round) {
+    CAPTURE(round);
+    const std::size_t size = uniform(0, 3) == 0 ? uniform(0, 3) * 65536 : uniform(0, 24 * 65536);
+    const std::string pt = pseudo_random(size, static_cast<uint8_t>(round));
+    std::string ct = seal({id.public_key}, pt);
+    const std::size_t payload_at = ct.size() - (size + 16 * std::max<std::size_t>(1, (size + 65535) / 65536));
+    switch (uniform(0, 5)) {
+      case 0:
+        break;  // intact
+      case 1:
+        ct[uniform(payload_at, ct.size() - 1)] ^= static_cast<char>(1u << uniform(0, 7));
+        break;
+      case 2:
+        ct.resize(uniform(payload_at, ct.size() - 1));
+        break;
+      case 3:
+        ct += pseudo_random(uniform(1, 70000), static_cast<uint8_t>(round + 100));
+        break;
+      case 4: {  // a chunk-aligned cut, the classic truncation
+        const std::size_t chunks = (ct.size() - payload_at) / 65552;
+        ct.resize(payload_at + 65552 * uniform(0, chunks));
+        break;
+      }
+      default:  // bytes swapped across a chunk boundary
+        if (ct.size() > payload_at + 65552 + 8) std::swap(ct[payload_at + 65552 - 3], ct[payload_at + 65552 + 5]);
+        break;
+    }
+    const std::size_t split = uniform(0, 2) == 0 ? 0 : uniform(1, 3u << 20);
+    CAPTURE(split);
+    const Outcome seq = open_with(ids, ct, InputFormat::binary, split, static_cast<uint32_t>(round));
+    ++seen[code_or_ok(seq.status)];
+    if (seq.status.ok()) CHECK(seq.plaintext == pt);
+    for (Mode mode : {Mode::threaded, Mode::shuffled}) {
+      CAPTURE(static_cast<int>(mode));
+      CHECK(batch_agrees(open_with(ids, ct, InputFormat::binary, split, static_cast<uint32_t>(round), mode), seq));
+    }
+  }
+  // The damage reached each kind of outcome.
+  CHECK(seen["ok"] > 0);
+  CHECK(seen["age-payload-invalid"] > 0);
+  CHECK(seen["age-truncated"] + seen["age-trailing-data"] > 0);
 }
 
 TEST_CASE("age stream: hostile headers") {

@@ -11,8 +11,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/digest.h"
@@ -121,6 +126,45 @@ class Collect : public workers::EntrySink {
   int fail_at = 0;  // begin_entry number that fails (1-based); 0: none
 };
 
+// Opens the sealed package in `fd` the parser child's way: the header
+// here, the payload from its first chunk with open_payload.
+Result<OpenedPackage> open_as_child(const World& w, int fd, workers::EntrySink* sink, bool helper,
+                                    uint64_t* payload_offset = nullptr) {
+  REQUIRE(::lseek(fd, 0, SEEK_SET) == 0);
+  auto header = age::open_header(
+      [&](uint8_t* buf, std::size_t cap) -> Result<std::size_t> {
+        return static_cast<std::size_t>(::read(fd, buf, cap));
+      },
+      {&w.id});
+  REQUIRE(header.ok());
+  if (payload_offset) *payload_offset = header->payload_offset;
+  REQUIRE(::lseek(fd, static_cast<off_t>(header->payload_offset), SEEK_SET) > 0);
+  return workers::open_payload(fd, header->payload_key.data(), header->header_bytes, w.rules, sink, helper);
+}
+
+// The threads of this process now.
+std::size_t threads_now() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// Collect, noting how many threads the process had at each file's start
+// and at most while the files were written.
+class CountThreads : public Collect {
+ public:
+  Status begin_entry(const std::string& name, uint64_t size, int64_t mtime) override {
+    threads.push_back(threads_now());
+    return Collect::begin_entry(name, size, mtime);
+  }
+  Status write(const void* p, std::size_t n) override {
+    most = std::max(most, threads_now());
+    return Collect::write(p, n);
+  }
+  std::vector<std::size_t> threads;
+  std::size_t most = 0;
+};
+
 }  // namespace
 
 TEST_CASE("package: a valid package opens with its manifest, signature, sizes and hashes") {
@@ -150,19 +194,112 @@ TEST_CASE("package: the parser child's path (open_header, then open_payload) wit
   std::string tar = tar_of(w.valid());
   for (bool helper : {true, false}) {
     Fd fd = sealed(tar, w.id.public_key);
-    auto header = age::open_header(
-        [&](uint8_t* buf, std::size_t cap) -> Result<std::size_t> {
-          return static_cast<std::size_t>(::read(fd.get(), buf, cap));
-        },
-        {&w.id});
-    REQUIRE(header.ok());
-    REQUIRE(::lseek(fd.get(), static_cast<off_t>(header->payload_offset), SEEK_SET) > 0);
     Collect sink;
-    auto pkg = workers::open_payload(fd.get(), header->payload_key.data(), header->header_bytes, w.rules, &sink,
-                                     helper);
+    auto pkg = open_as_child(w, fd.get(), &sink, helper);
     REQUIRE_MESSAGE(pkg.ok(), pkg.error().message());
     CHECK(pkg->files.at("files/rapport.pdf").sha256 == to_hex(sha256("%PDF-1.7 rapport")));
     CHECK(sink.data == std::vector<std::string>{"%PDF-1.7 rapport"});
+  }
+}
+
+TEST_CASE("package: a large package's chunks are opened on both threads, one up to 1 MiB starts no thread") {
+  World w;
+  std::string big(3u << 20, '\0');  // three reads of 16 chunks and a bit
+  randombytes_buf_deterministic(big.data(), big.size(), std::array<unsigned char, 32>{7}.data());
+  auto entries = w.valid();
+  entries.push_back({"files/groot.csv", big});
+  const std::string tar = tar_of(entries);
+  const std::size_t before = threads_now();
+  for (bool helper : {true, false}) {
+    CAPTURE(helper);
+    Fd fd = sealed(tar, w.id.public_key);
+    CountThreads sink;
+    auto pkg = open_as_child(w, fd.get(), &sink, helper);
+    REQUIRE_MESSAGE(pkg.ok(), pkg.error().message());
+    CHECK(pkg->files.at("files/groot.csv").sha256 == to_hex(sha256(big)));
+    REQUIRE(sink.data.size() == 2);
+    CHECK(sink.data[1] == big);
+    // The first read (1 MiB, both files' start) is opened alone; the
+    // helper starts with the second.
+    CHECK(sink.threads == std::vector<std::size_t>{before, before});
+    CHECK(sink.most == before + (helper ? 1 : 0));
+  }
+  CHECK(threads_now() == before);  // joined
+  for (std::size_t size : {std::size_t(100), std::size_t(900) << 10}) {
+    auto small = w.valid();
+    small.push_back({"files/klein.csv", std::string(size, 'k')});
+    Fd fd = sealed(tar_of(small), w.id.public_key);
+    CountThreads sink;
+    auto pkg = open_as_child(w, fd.get(), &sink, true);
+    REQUIRE(pkg.ok());
+    CHECK(sink.threads == std::vector<std::size_t>{before, before});
+    CHECK(sink.most == before);
+  }
+
+  // Damage in a later read, a cut at a chunk boundary, a byte too many:
+  // each refused with the age layer's code.
+  auto damaged = [&](const std::function<void(int fd, uint64_t payload)>& harm) {
+    Fd fd = sealed(tar, w.id.public_key);
+    uint64_t payload = 0;
+    REQUIRE(open_as_child(w, fd.get(), nullptr, true, &payload).ok());
+    harm(fd.get(), payload);
+    Collect sink;
+    auto r = open_as_child(w, fd.get(), &sink, true);
+    REQUIRE(!r.ok());
+    CHECK((sink.data.empty() || sink.data.back().size() < big.size()));
+    return r.error().code;
+  };
+  const off_t chunk = static_cast<off_t>(age::kChunkCipherSize);
+  CHECK(damaged([&](int fd, uint64_t p) {
+          const off_t at = static_cast<off_t>(p) + 37 * chunk + 100;
+          char c = 0;
+          REQUIRE(::pread(fd, &c, 1, at) == 1);
+          c ^= 4;
+          REQUIRE(::pwrite(fd, &c, 1, at) == 1);
+        }) == "age-payload-invalid");
+  CHECK(damaged([&](int fd, uint64_t p) { REQUIRE(::ftruncate(fd, static_cast<off_t>(p) + 40 * chunk) == 0); }) ==
+        "age-truncated");
+  CHECK(damaged([&](int fd, uint64_t) {
+          const off_t end = ::lseek(fd, 0, SEEK_END);
+          REQUIRE(::pwrite(fd, "x", 1, end) == 1);
+        }) == "age-payload-invalid");
+}
+
+TEST_CASE("package: an upload from a pipe (short reads, no seeking) opens the same, and a cut one is refused") {
+  World w;
+  std::string big(2u << 20, '\0');
+  randombytes_buf_deterministic(big.data(), big.size(), std::array<unsigned char, 32>{9}.data());
+  auto entries = w.valid();
+  entries.push_back({"files/groot.csv", big});
+  const std::string tar = tar_of(entries);
+  for (bool cut : {false, true}) {
+    CAPTURE(cut);
+    Fd file = sealed(tar, w.id.public_key);
+    std::string bytes(static_cast<std::size_t>(::lseek(file.get(), 0, SEEK_END)), '\0');
+    REQUIRE(::pread(file.get(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+    if (cut) bytes.resize(bytes.size() - 100);
+    int ends[2];
+    REQUIRE(::pipe(ends) == 0);
+    Fd in(ends[0]), out(ends[1]);
+    std::thread writer([&] {
+      for (std::size_t at = 0; at < bytes.size();) {
+        const ssize_t n = ::write(out.get(), bytes.data() + at, bytes.size() - at);
+        if (n <= 0) break;
+        at += static_cast<std::size_t>(n);
+      }
+      out.reset();
+    });
+    Collect sink;
+    auto pkg = workers::open_package(in.get(), {&w.id}, w.rules, &sink);
+    writer.join();  // both cases read to the end: the damage is at the end
+    if (cut) {
+      REQUIRE(!pkg.ok());
+      CHECK(pkg.error().code.rfind("age-", 0) == 0);
+    } else {
+      REQUIRE_MESSAGE(pkg.ok(), pkg.error().message());
+      CHECK(pkg->files.at("files/groot.csv").sha256 == to_hex(sha256(big)));
+      CHECK(sink.data[1] == big);
+    }
   }
 }
 
