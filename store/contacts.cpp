@@ -1,6 +1,8 @@
 // Contact details and their confirmation; see contacts.h.
 #include "store/contacts.h"
 
+#include "store/claims.h"
+
 namespace kp::store {
 
 namespace {
@@ -172,23 +174,7 @@ Result<std::optional<ConfirmationJob>> claim_confirmation_mail(Db& db, int64_t p
 }
 
 Result<int> release_dead_confirmation_claims(Db& db, const std::function<bool(int64_t)>& alive) {
-  KP_TRY(
-      Stmt st,
-      db.prepare("SELECT id, claim_pid FROM contact_confirmations WHERE mail_state = 'sending'"));
-  std::vector<std::pair<int64_t, int64_t>> dead;
-  for (;;) {
-    KP_TRY(bool row, st.step());
-    if (!row) break;
-    if (!alive(st.col_int(1))) dead.emplace_back(st.col_int(0), st.col_int(1));
-  }
-  for (const auto& [id, pid] : dead) {
-    KP_TRY(Stmt up,
-           db.prepare("UPDATE contact_confirmations SET mail_state = 'pending', claim_pid = NULL "
-                      "WHERE id = ? AND mail_state = 'sending' AND claim_pid = ?"));
-    up.bind(1, id).bind(2, pid);
-    KP_GUARD(up.run());
-  }
-  return static_cast<int>(dead.size());
+  return release_dead_claims(db, {"contact_confirmations", "mail_state", "sending", "pending"}, alive);
 }
 
 Status mark_confirmation_mail(Db& db, const NotificationUpdate& u,

@@ -1,6 +1,7 @@
 // Notification queue; see notifications.h.
 #include "store/notifications.h"
 
+#include "store/claims.h"
 #include "store/registry.h"
 
 namespace kp::store {
@@ -110,21 +111,7 @@ Result<std::optional<NotificationJob>> claim_notification(Db& db, int64_t pid, i
 }
 
 Result<int> release_dead_notification_claims(Db& db, const std::function<bool(int64_t)>& alive) {
-  KP_TRY(Stmt st, db.prepare("SELECT id, claim_pid FROM notifications WHERE state = 'sending'"));
-  std::vector<std::pair<int64_t, int64_t>> dead;
-  for (;;) {
-    KP_TRY(bool row, st.step());
-    if (!row) break;
-    if (!alive(st.col_int(1))) dead.emplace_back(st.col_int(0), st.col_int(1));
-  }
-  for (const auto& [id, pid] : dead) {
-    KP_TRY(Stmt up, db.prepare("UPDATE notifications SET state = 'pending', claim_pid = NULL WHERE "
-                               "id = ? AND state = 'sending' "
-                               "AND claim_pid = ?"));
-    up.bind(1, id).bind(2, pid);
-    KP_GUARD(up.run());
-  }
-  return static_cast<int>(dead.size());
+  return release_dead_claims(db, {"notifications", "state", "sending", "pending"}, alive);
 }
 
 Status mark_notification(Db& db, const NotificationUpdate& u,
