@@ -179,29 +179,8 @@ Result<int> release_dead_confirmation_claims(Db& db, const std::function<bool(in
 
 Status mark_confirmation_mail(Db& db, const NotificationUpdate& u,
                               const std::vector<AuditEvent>& events) {
-  KP_ENSURE(
-      u.state == "sent" || u.state == "pending" || u.state == "failed" || u.state == "cancelled",
-      "store-failed", "bad mail state " + u.state);
-  KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(
-      Stmt st,
-      db.prepare(
-          "UPDATE contact_confirmations SET mail_state = ?, last_error = ?, next_attempt_ms = ?, "
-          "claim_pid = NULL, mail_done_ms = ? WHERE id = ? AND mail_state = 'sending' "
-          "AND claim_pid = ?"));
-  std::optional<int64_t> done;
-  if (u.state != "pending") done = u.now_ms;
-  st.bind(1, u.state)
-      .bind(2, u.error)
-      .bind(3, u.state == "pending" ? u.next_attempt_ms : u.now_ms)
-      .bind(4, done)
-      .bind(5, u.id)
-      .bind(6, u.pid);
-  KP_GUARD(st.run());
-  KP_ENSURE(db.changes() == 1, "claim-lost",
-            "confirmation " + std::to_string(u.id) + " is no longer claimed by this notifier");
-  for (const auto& e : events) KP_GUARD(append_audit(db, e));
-  return tx.commit();
+  return mark_mail_attempt(db, {"contact_confirmations", "mail_state", "mail_done_ms", "confirmation"},
+                           u, events);
 }
 
 }  // namespace kp::store

@@ -114,15 +114,17 @@ Result<int> release_dead_notification_claims(Db& db, const std::function<bool(in
   return release_dead_claims(db, {"notifications", "state", "sending", "pending"}, alive);
 }
 
-Status mark_notification(Db& db, const NotificationUpdate& u,
+Status mark_mail_attempt(Db& db, const MailQueue& q, const NotificationUpdate& u,
                          const std::vector<AuditEvent>& events) {
   KP_ENSURE(
       u.state == "sent" || u.state == "pending" || u.state == "failed" || u.state == "cancelled",
-      "store-failed", "bad notification state " + u.state);
+      "store-failed", "bad " + std::string(q.noun) + " state " + u.state);
   KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(Stmt st, db.prepare("UPDATE notifications SET state = ?, last_error = ?, next_attempt_ms "
-                             "= ?, claim_pid = NULL, "
-                             "done_ms = ? WHERE id = ? AND state = 'sending' AND claim_pid = ?"));
+  const std::string state = q.state;
+  KP_TRY(Stmt st, db.prepare("UPDATE " + std::string(q.table) + " SET " + state +
+                             " = ?, last_error = ?, next_attempt_ms = ?, claim_pid = NULL, " +
+                             q.done + " = ? WHERE id = ? AND " + state +
+                             " = 'sending' AND claim_pid = ?"));
   std::optional<int64_t> done;
   if (u.state != "pending") done = u.now_ms;
   st.bind(1, u.state)
@@ -133,9 +135,14 @@ Status mark_notification(Db& db, const NotificationUpdate& u,
       .bind(6, u.pid);
   KP_GUARD(st.run());
   KP_ENSURE(db.changes() == 1, "claim-lost",
-            "notification " + std::to_string(u.id) + " is no longer claimed by this notifier");
+            q.noun + (" " + std::to_string(u.id)) + " is no longer claimed by this notifier");
   for (const auto& e : events) KP_GUARD(append_audit(db, e));
   return tx.commit();
+}
+
+Status mark_notification(Db& db, const NotificationUpdate& u,
+                         const std::vector<AuditEvent>& events) {
+  return mark_mail_attempt(db, {"notifications", "state", "done_ms", "notification"}, u, events);
 }
 
 Result<std::vector<Notification>> notifications_of_item(Db& db, int64_t outbox_item) {
