@@ -79,6 +79,17 @@ MonitorReply person_refused(store::Db& db, const std::string& event, const std::
   return out;
 }
 
+// Refuses a request about the system keys of municipality `code` as
+// `event`, naming the municipality in the audit record when the code is
+// valid.
+auto system_key_refusal(store::Db& db, const char* event, const std::string& code, const std::string& source) {
+  std::optional<std::string> municipality;
+  if (policy::valid_municipality_code(code)) municipality = code;
+  return [&db, event, municipality, source](const std::optional<std::string>& person, const std::string& reason) {
+    return person_refused(db, event, person, municipality, source, reason);
+  };
+}
+
 MonitorReply cert_refused(store::Db& db, const EhCertRequest& r, const std::optional<std::string>& person,
                           const std::string& reason) {
   std::optional<std::string> municipality;
@@ -170,10 +181,15 @@ MonitorReply EhMonitor::login(const EhLoginRequest& r, int64_t now_ms) {
   return reply;
 }
 
+std::string EhMonitor::granted_person(const Grant& grant, int64_t now_ms) const {
+  auto it = grants_.find(grant_key(grant));
+  if (it == grants_.end() || it->second.expires_ms <= now_ms) return {};
+  return it->second.person;
+}
+
 MonitorReply EhMonitor::certificate(const EhCertRequest& r, int64_t now_ms) {
-  auto it = grants_.find(grant_key(r.grant));
-  if (it == grants_.end() || it->second.expires_ms <= now_ms) return cert_refused(db_, r, std::nullopt, "grant-unknown");
-  const std::string person = it->second.person;
+  const std::string person = granted_person(r.grant, now_ms);
+  if (person.empty()) return cert_refused(db_, r, std::nullopt, "grant-unknown");
   if (!policy::valid_municipality_code(r.municipality))
     return cert_refused(db_, r, person, "municipality-code-invalid");
   auto mandate = store::latest_mandate(db_, person, r.municipality);
@@ -212,10 +228,8 @@ MonitorReply EhMonitor::certificate(const EhCertRequest& r, int64_t now_ms) {
 
 MonitorReply EhMonitor::sign_key(const EhSignKeyRequest& r, int64_t now_ms) {
   const char* event = "eherkenning.sign_key";
-  auto it = grants_.find(grant_key(r.grant));
-  if (it == grants_.end() || it->second.expires_ms <= now_ms)
-    return person_refused(db_, event, std::nullopt, std::nullopt, r.source, "grant-unknown");
-  const std::string person = it->second.person;
+  const std::string person = granted_person(r.grant, now_ms);
+  if (person.empty()) return person_refused(db_, event, std::nullopt, std::nullopt, r.source, "grant-unknown");
   // What a browser's textarea sends: the key file (CRLF or LF) or the bare
   // base64 line, perhaps with blank lines or spaces around it.
   std::string text = r.public_key;
@@ -243,15 +257,10 @@ MonitorReply EhMonitor::sign_key(const EhSignKeyRequest& r, int64_t now_ms) {
 
 MonitorReply EhMonitor::system_key(const EhSystemKeyRequest& r, int64_t now_ms) {
   const char* event = "eherkenning.system_key";
-  std::optional<std::string> municipality;
-  if (policy::valid_municipality_code(r.municipality)) municipality = r.municipality;
-  auto refused = [&](const std::optional<std::string>& person, const std::string& reason) {
-    return person_refused(db_, event, person, municipality, r.source, reason);
-  };
-  auto it = grants_.find(grant_key(r.grant));
-  if (it == grants_.end() || it->second.expires_ms <= now_ms) return refused(std::nullopt, "grant-unknown");
-  const std::string person = it->second.person;
-  if (!municipality) return refused(person, "municipality-code-invalid");
+  auto refused = system_key_refusal(db_, event, r.municipality, r.source);
+  const std::string person = granted_person(r.grant, now_ms);
+  if (person.empty()) return refused(std::nullopt, "grant-unknown");
+  if (!policy::valid_municipality_code(r.municipality)) return refused(person, "municipality-code-invalid");
   auto mandate = store::latest_mandate(db_, person, r.municipality);
   if (!mandate.ok()) return refused(person, "store-failed");
   if (!*mandate) return refused(person, "mandate-missing");
@@ -276,15 +285,10 @@ MonitorReply EhMonitor::system_key(const EhSystemKeyRequest& r, int64_t now_ms) 
 
 MonitorReply EhMonitor::system_key_remove(const EhSystemKeyRemoveRequest& r, int64_t now_ms) {
   const char* event = "eherkenning.system_key_removed";
-  std::optional<std::string> municipality;
-  if (policy::valid_municipality_code(r.municipality)) municipality = r.municipality;
-  auto refused = [&](const std::optional<std::string>& person, const std::string& reason) {
-    return person_refused(db_, event, person, municipality, r.source, reason);
-  };
-  auto it = grants_.find(grant_key(r.grant));
-  if (it == grants_.end() || it->second.expires_ms <= now_ms) return refused(std::nullopt, "grant-unknown");
-  const std::string person = it->second.person;
-  if (!municipality) return refused(person, "municipality-code-invalid");
+  auto refused = system_key_refusal(db_, event, r.municipality, r.source);
+  const std::string person = granted_person(r.grant, now_ms);
+  if (person.empty()) return refused(std::nullopt, "grant-unknown");
+  if (!policy::valid_municipality_code(r.municipality)) return refused(person, "municipality-code-invalid");
   Status done = store::remove_municipal_key(db_, person, r.municipality, r.fingerprint, r.source);
   if (!done.ok()) {
     const bool known = done.error().code == "system-key-unknown";
@@ -299,10 +303,8 @@ MonitorReply EhMonitor::system_key_remove(const EhSystemKeyRemoveRequest& r, int
 
 MonitorReply EhMonitor::contact(const EhContactRequest& r, int64_t now_ms) {
   const char* event = "eherkenning.contact";
-  auto it = grants_.find(grant_key(r.grant));
-  if (it == grants_.end() || it->second.expires_ms <= now_ms)
-    return person_refused(db_, event, std::nullopt, std::nullopt, r.source, "grant-unknown");
-  const std::string person = it->second.person;
+  const std::string person = granted_person(r.grant, now_ms);
+  if (person.empty()) return person_refused(db_, event, std::nullopt, std::nullopt, r.source, "grant-unknown");
   auto name = policy::check_contact_name(r.name);
   if (!name.ok()) return person_refused(db_, event, person, std::nullopt, r.source, name.error().code);
   auto email = policy::check_email_address(r.email);

@@ -115,6 +115,8 @@ class EhMonitor {
     std::string person;
     int64_t expires_ms = 0;
   };
+  // The person `grant` was given to, while it lives; "" when none.
+  std::string granted_person(const Grant& grant, int64_t now_ms) const;
   store::Db& db_;
   const Settings& settings_;
   std::optional<std::array<uint8_t, 64>> ca_;

@@ -72,8 +72,13 @@ Status defer_claim(Db& db, ClaimTable table, int64_t id, int64_t pid, int64_t re
 
 Result<int> release_dead(Db& db, ClaimTable table, const std::function<bool(int64_t)>& alive) {
   const TableSql t = sql_of(table);
-  KP_TRY(Stmt st, db.prepare(std::string("SELECT id, claim_pid FROM ") + t.name +
-                             " WHERE state = 'processing' AND " + t.indexed));
+  return release_dead_claims(db, {t.name, "state", "processing", "received", t.indexed}, alive);
+}
+
+Result<int> release_dead_claims(Db& db, const ClaimColumns& c, const std::function<bool(int64_t)>& alive) {
+  const std::string state = std::string(c.state);
+  KP_TRY(Stmt st, db.prepare("SELECT id, claim_pid FROM " + std::string(c.table) + " WHERE " + state +
+                             " = '" + c.claimed + "' AND " + c.filter));
   std::vector<std::pair<int64_t, int64_t>> dead;
   for (;;) {
     KP_TRY(bool row, st.step());
@@ -81,11 +86,9 @@ Result<int> release_dead(Db& db, ClaimTable table, const std::function<bool(int6
     if (!alive(st.col_int(1))) dead.emplace_back(st.col_int(0), st.col_int(1));
   }
   for (const auto& [id, pid] : dead) {
-    KP_TRY(Stmt up,
-           db.prepare(
-               std::string("UPDATE ") + t.name +
-               " SET state = 'received', claim_pid = NULL WHERE id = ? AND state = 'processing' "
-               "AND claim_pid = ?"));
+    KP_TRY(Stmt up, db.prepare("UPDATE " + std::string(c.table) + " SET " + state + " = '" + c.released +
+                               "', claim_pid = NULL WHERE id = ? AND " + state + " = '" + c.claimed +
+                               "' AND claim_pid = ?"));
     up.bind(1, id).bind(2, pid);
     KP_GUARD(up.run());
   }

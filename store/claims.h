@@ -35,4 +35,21 @@ Status defer_claim(Db& db, ClaimTable table, int64_t id, int64_t pid, int64_t re
 // Puts rows claimed by pids for which `alive(pid)` is false back to 'received'.
 Result<int> release_dead(Db& db, ClaimTable table, const std::function<bool(int64_t)>& alive);
 
+// Any table whose rows a process claims under its pid (column claim_pid):
+// the column holding the row's state, the state of a claimed row and the
+// one a released row goes back to. Names come from fixed strings in the
+// store only (they cannot be bound).
+struct ClaimColumns {
+  const char* table;
+  const char* state;         // the state column
+  const char* claimed;       // e.g. 'processing', 'sending'
+  const char* released;      // e.g. 'received', 'pending'
+  const char* filter = "1";  // ANDed to the search, to match the table's index
+};
+
+// Puts the rows of `c` claimed by pids for which `alive(pid)` is false back
+// to `c.released`, each only if that pid still holds it. Returns how many.
+// Used by release_dead, the notifications and the contact confirmations.
+Result<int> release_dead_claims(Db& db, const ClaimColumns& c, const std::function<bool(int64_t)>& alive);
+
 }  // namespace kp::store

@@ -1,6 +1,8 @@
 // Contact details and their confirmation; see contacts.h.
 #include "store/contacts.h"
 
+#include "store/claims.h"
+
 namespace kp::store {
 
 namespace {
@@ -172,50 +174,13 @@ Result<std::optional<ConfirmationJob>> claim_confirmation_mail(Db& db, int64_t p
 }
 
 Result<int> release_dead_confirmation_claims(Db& db, const std::function<bool(int64_t)>& alive) {
-  KP_TRY(
-      Stmt st,
-      db.prepare("SELECT id, claim_pid FROM contact_confirmations WHERE mail_state = 'sending'"));
-  std::vector<std::pair<int64_t, int64_t>> dead;
-  for (;;) {
-    KP_TRY(bool row, st.step());
-    if (!row) break;
-    if (!alive(st.col_int(1))) dead.emplace_back(st.col_int(0), st.col_int(1));
-  }
-  for (const auto& [id, pid] : dead) {
-    KP_TRY(Stmt up,
-           db.prepare("UPDATE contact_confirmations SET mail_state = 'pending', claim_pid = NULL "
-                      "WHERE id = ? AND mail_state = 'sending' AND claim_pid = ?"));
-    up.bind(1, id).bind(2, pid);
-    KP_GUARD(up.run());
-  }
-  return static_cast<int>(dead.size());
+  return release_dead_claims(db, {"contact_confirmations", "mail_state", "sending", "pending"}, alive);
 }
 
 Status mark_confirmation_mail(Db& db, const NotificationUpdate& u,
                               const std::vector<AuditEvent>& events) {
-  KP_ENSURE(
-      u.state == "sent" || u.state == "pending" || u.state == "failed" || u.state == "cancelled",
-      "store-failed", "bad mail state " + u.state);
-  KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(
-      Stmt st,
-      db.prepare(
-          "UPDATE contact_confirmations SET mail_state = ?, last_error = ?, next_attempt_ms = ?, "
-          "claim_pid = NULL, mail_done_ms = ? WHERE id = ? AND mail_state = 'sending' "
-          "AND claim_pid = ?"));
-  std::optional<int64_t> done;
-  if (u.state != "pending") done = u.now_ms;
-  st.bind(1, u.state)
-      .bind(2, u.error)
-      .bind(3, u.state == "pending" ? u.next_attempt_ms : u.now_ms)
-      .bind(4, done)
-      .bind(5, u.id)
-      .bind(6, u.pid);
-  KP_GUARD(st.run());
-  KP_ENSURE(db.changes() == 1, "claim-lost",
-            "confirmation " + std::to_string(u.id) + " is no longer claimed by this notifier");
-  for (const auto& e : events) KP_GUARD(append_audit(db, e));
-  return tx.commit();
+  return mark_mail_attempt(db, {"contact_confirmations", "mail_state", "mail_done_ms", "confirmation"},
+                           u, events);
 }
 
 }  // namespace kp::store

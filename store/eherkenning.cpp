@@ -142,6 +142,27 @@ Status register_eh_sign_key(Db& db, const std::string& person, const std::string
   return tx.commit();
 }
 
+namespace {
+
+// A person's municipal system key added or removed (`event`), audited.
+Status audit_system_key(Db& db, const char* event, const std::string& person, const std::string& municipality,
+                        const std::string& fingerprint, int64_t mandate_id, const std::string& source) {
+  AuditEvent e;
+  e.event = event;
+  e.outcome = "success";
+  e.actor = person;
+  e.role = "person";
+  e.municipality = municipality;
+  e.object = "municipal system key " + fingerprint + " bound to mandate " + std::to_string(mandate_id);
+  e.source = source;
+  e.channel = "http";
+  KP_TRY(int64_t audit_id, append_audit(db, e));
+  (void)audit_id;
+  return ok_status();
+}
+
+}  // namespace
+
 Status add_municipal_key(Db& db, const std::string& person, const std::string& municipality, int64_t mandate_id,
                          const SshKeyRecord& key, const std::string& source, int64_t now_ms) {
   KP_TRY(Transaction tx, Transaction::begin(db));
@@ -159,17 +180,8 @@ Status add_municipal_key(Db& db, const std::string& person, const std::string& m
       return make_error("already-exists", "the key " + key.fingerprint + " is registered for " + municipality);
     return s;
   }
-  AuditEvent e;
-  e.event = "eherkenning.system_key";
-  e.outcome = "success";
-  e.actor = person;
-  e.role = "person";
-  e.municipality = municipality;
-  e.object = "municipal system key " + key.fingerprint + " bound to mandate " + std::to_string(mandate_id);
-  e.source = source;
-  e.channel = "http";
-  KP_TRY(int64_t audit_id, append_audit(db, e));
-  (void)audit_id;
+  KP_GUARD(audit_system_key(db, "eherkenning.system_key", person, municipality, key.fingerprint,
+                            mandate_id, source));
   return tx.commit();
 }
 
@@ -218,17 +230,8 @@ Status remove_municipal_key(Db& db, const std::string& person, const std::string
   KP_TRY(Stmt del, db.prepare("DELETE FROM municipal_keys WHERE account = ? AND municipality = ? AND fingerprint = ?"));
   del.bind(1, person).bind(2, municipality).bind(3, fingerprint);
   KP_GUARD(del.run());
-  AuditEvent e;
-  e.event = "eherkenning.system_key_removed";
-  e.outcome = "success";
-  e.actor = person;
-  e.role = "person";
-  e.municipality = municipality;
-  e.object = "municipal system key " + fingerprint + " bound to mandate " + std::to_string(mandate_id);
-  e.source = source;
-  e.channel = "http";
-  KP_TRY(int64_t audit_id, append_audit(db, e));
-  (void)audit_id;
+  KP_GUARD(audit_system_key(db, "eherkenning.system_key_removed", person, municipality, fingerprint,
+                            mandate_id, source));
   return tx.commit();
 }
 

@@ -1,6 +1,7 @@
 // Notification queue; see notifications.h.
 #include "store/notifications.h"
 
+#include "store/claims.h"
 #include "store/registry.h"
 
 namespace kp::store {
@@ -110,32 +111,20 @@ Result<std::optional<NotificationJob>> claim_notification(Db& db, int64_t pid, i
 }
 
 Result<int> release_dead_notification_claims(Db& db, const std::function<bool(int64_t)>& alive) {
-  KP_TRY(Stmt st, db.prepare("SELECT id, claim_pid FROM notifications WHERE state = 'sending'"));
-  std::vector<std::pair<int64_t, int64_t>> dead;
-  for (;;) {
-    KP_TRY(bool row, st.step());
-    if (!row) break;
-    if (!alive(st.col_int(1))) dead.emplace_back(st.col_int(0), st.col_int(1));
-  }
-  for (const auto& [id, pid] : dead) {
-    KP_TRY(Stmt up, db.prepare("UPDATE notifications SET state = 'pending', claim_pid = NULL WHERE "
-                               "id = ? AND state = 'sending' "
-                               "AND claim_pid = ?"));
-    up.bind(1, id).bind(2, pid);
-    KP_GUARD(up.run());
-  }
-  return static_cast<int>(dead.size());
+  return release_dead_claims(db, {"notifications", "state", "sending", "pending"}, alive);
 }
 
-Status mark_notification(Db& db, const NotificationUpdate& u,
+Status mark_mail_attempt(Db& db, const MailQueue& q, const NotificationUpdate& u,
                          const std::vector<AuditEvent>& events) {
   KP_ENSURE(
       u.state == "sent" || u.state == "pending" || u.state == "failed" || u.state == "cancelled",
-      "store-failed", "bad notification state " + u.state);
+      "store-failed", "bad " + std::string(q.noun) + " state " + u.state);
   KP_TRY(Transaction tx, Transaction::begin(db));
-  KP_TRY(Stmt st, db.prepare("UPDATE notifications SET state = ?, last_error = ?, next_attempt_ms "
-                             "= ?, claim_pid = NULL, "
-                             "done_ms = ? WHERE id = ? AND state = 'sending' AND claim_pid = ?"));
+  const std::string state = q.state;
+  KP_TRY(Stmt st, db.prepare("UPDATE " + std::string(q.table) + " SET " + state +
+                             " = ?, last_error = ?, next_attempt_ms = ?, claim_pid = NULL, " +
+                             q.done + " = ? WHERE id = ? AND " + state +
+                             " = 'sending' AND claim_pid = ?"));
   std::optional<int64_t> done;
   if (u.state != "pending") done = u.now_ms;
   st.bind(1, u.state)
@@ -146,9 +135,14 @@ Status mark_notification(Db& db, const NotificationUpdate& u,
       .bind(6, u.pid);
   KP_GUARD(st.run());
   KP_ENSURE(db.changes() == 1, "claim-lost",
-            "notification " + std::to_string(u.id) + " is no longer claimed by this notifier");
+            q.noun + (" " + std::to_string(u.id)) + " is no longer claimed by this notifier");
   for (const auto& e : events) KP_GUARD(append_audit(db, e));
   return tx.commit();
+}
+
+Status mark_notification(Db& db, const NotificationUpdate& u,
+                         const std::vector<AuditEvent>& events) {
+  return mark_mail_attempt(db, {"notifications", "state", "done_ms", "notification"}, u, events);
 }
 
 Result<std::vector<Notification>> notifications_of_item(Db& db, int64_t outbox_item) {

@@ -93,6 +93,20 @@ struct NotificationUpdate {
 Status mark_notification(Db& db, const NotificationUpdate& u,
                          const std::vector<AuditEvent>& events);
 
+// A queue of mails claimed by pid, each row with last_error,
+// next_attempt_ms and claim_pid: the notifications and the contact
+// confirmations (store/contacts.h). Names from fixed strings only.
+struct MailQueue {
+  const char* table;
+  const char* state;  // the state column ("sending" while claimed)
+  const char* done;   // the column of when the mail was done with
+  const char* noun;   // a row's name in error messages
+};
+
+// mark_notification for any MailQueue (the same rules, the same errors).
+Status mark_mail_attempt(Db& db, const MailQueue& q, const NotificationUpdate& u,
+                         const std::vector<AuditEvent>& events);
+
 // Notifications of one outbox item, oldest first (tests, listings).
 Result<std::vector<Notification>> notifications_of_item(Db& db, int64_t outbox_item);
 

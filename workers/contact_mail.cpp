@@ -43,23 +43,18 @@ Result<bool> handle(store::Db& db, const NotifyConfig& c, const store::Confirmat
     return true;
   }
   const Error& err = sent.error();
-  u.error = err.code;
   std::vector<store::AuditEvent> events = {mail_event(job, "notify.attempt", "failed", err.code)};
-  const bool permanent = err.code == "confirm-base-url-missing" || !retryable(err);
-  if (permanent || job.attempts >= c.max_attempts) {
-    u.state = "failed";
+  settle_failed_attempt(c, err, job.attempts, now_ms, u);
+  if (u.state == "failed") {
     events.push_back(mail_event(job, "notify.gave_up", "failed", err.code));
     log::event("notify.gave_up",
                {{"confirmation", std::to_string(job.id)}, {"error", err.message()}});
   } else {
-    u.state = "pending";
-    u.next_attempt_ms = now_ms + retry_delay_ms(c, job.attempts);
     log::event("notify.retry_later",
                {{"confirmation", std::to_string(job.id)}, {"error", err.message()}});
   }
   KP_GUARD(store::mark_confirmation_mail(db, u, events));
-  return err.code == "smtp-temporary-failure" || err.code == "smtp-rejected" ||
-         err.code == "notify-unsafe-value" || err.code == "confirm-base-url-missing";
+  return server_reached(err);
 }
 
 }  // namespace
@@ -93,12 +88,8 @@ Result<Mail> compose_confirmation_mail(const store::ConfirmationJob& job, const 
            "link to confirm it (works until " +
            until + ", once):\n\n  " + link +
            "\n\n"
-           "If you did not ask for this, ignore this email.\n\n"
-           "-- \n"
-           "knooppunt (automatisch bericht / automated message)\n";
-  KP_GUARD(check_mail_value("the sender address", m.from));
-  KP_GUARD(check_mail_value("the recipient address", m.to));
-  return m;
+           "If you did not ask for this, ignore this email.\n\n";
+  return signed_mail(std::move(m));
 }
 
 Result<int> send_due_confirmations(store::Db& db, const NotifyConfig& c, int64_t pid,

@@ -86,27 +86,20 @@ Result<bool> handle(store::Db& db, const NotifyConfig& c, const store::Notificat
     return true;
   }
   const Error& err = sent.error();
-  u.error = err.code;
   std::vector<store::AuditEvent> events = {notify_event(job, "notify.attempt", "failed", err.code)};
-  if (!retryable(err) || job.n.attempts >= c.max_attempts) {
-    u.state = "failed";
+  settle_failed_attempt(c, err, job.n.attempts, now_ms, u);
+  if (u.state == "failed") {
     events.push_back(notify_event(job, "notify.gave_up", "failed", err.code));
     log::event("notify.gave_up", {{"notification", std::to_string(job.n.id)},
                                   {"attempts", std::to_string(job.n.attempts)},
                                   {"error", err.message()}});
   } else {
-    u.state = "pending";
-    u.next_attempt_ms = now_ms + retry_delay_ms(c, job.n.attempts);
     log::event("notify.retry_later", {{"notification", std::to_string(job.n.id)},
                                       {"attempt", std::to_string(job.n.attempts)},
                                       {"error", err.message()}});
   }
   KP_GUARD(store::mark_notification(db, u, events));
-  // A server that cannot be reached now will not be reachable for the
-  // next mail of this pass either.
-  bool reached = err.code == "smtp-temporary-failure" || err.code == "smtp-rejected" ||
-                 err.code == "notify-unsafe-value";
-  return reached;
+  return server_reached(err);
 }
 
 }  // namespace
@@ -131,6 +124,32 @@ int64_t retry_delay_ms(const NotifyConfig& c, int64_t attempts) {
   int64_t delay = c.retry_ms;
   for (int64_t i = 1; i < attempts && delay < c.retry_max_ms; ++i) delay *= 2;
   return std::min(delay, c.retry_max_ms);
+}
+
+void settle_failed_attempt(const NotifyConfig& c, const Error& err, int64_t attempts,
+                           int64_t now_ms, store::NotificationUpdate& u) {
+  u.error = err.code;
+  const bool permanent = err.code == "confirm-base-url-missing" || !retryable(err);
+  if (permanent || attempts >= c.max_attempts) {
+    u.state = "failed";
+  } else {
+    u.state = "pending";
+    u.next_attempt_ms = now_ms + retry_delay_ms(c, attempts);
+  }
+}
+
+bool server_reached(const Error& err) {
+  // A server that cannot be reached now will not be reachable for the
+  // next mail of this pass either.
+  return err.code == "smtp-temporary-failure" || err.code == "smtp-rejected" ||
+         err.code == "notify-unsafe-value" || err.code == "confirm-base-url-missing";
+}
+
+Result<Mail> signed_mail(Mail m) {
+  m.body += "-- \nknooppunt (automatisch bericht / automated message)\n";
+  KP_GUARD(check_mail_value("the sender address", m.from));
+  KP_GUARD(check_mail_value("the recipient address", m.to));
+  return m;
 }
 
 Result<Mail> compose_mail(const store::NotificationJob& job, const std::string& sender) {
@@ -166,12 +185,8 @@ Result<Mail> compose_mail(const store::NotificationJob& job, const std::string& 
            kind.en +
            "\n\n"
            "Download it with your SFTP client (folder /outbox), then remove it from the\n"
-           "outbox to acknowledge receipt. This email deliberately holds no content.\n\n"
-           "-- \n"
-           "knooppunt (automatisch bericht / automated message)\n";
-  KP_GUARD(check_mail_value("the sender address", m.from));
-  KP_GUARD(check_mail_value("the recipient address", m.to));
-  return m;
+           "outbox to acknowledge receipt. This email deliberately holds no content.\n\n";
+  return signed_mail(std::move(m));
 }
 
 Result<int> send_due_notifications(store::Db& db, const NotifyConfig& c, int64_t pid,

@@ -51,6 +51,23 @@ NotifyConfig notify_config(const Settings& s);
 // most retry_max_ms.
 int64_t retry_delay_ms(const NotifyConfig& c, int64_t attempts);
 
+// How an attempt that failed with `err` ends, for every mail the notifier
+// sends: "failed" (given up) when no retry can help (not retryable(), or
+// "confirm-base-url-missing") or this was attempt c.max_attempts, else
+// "pending" again after retry_delay_ms. Sets u.state, u.error and
+// u.next_attempt_ms.
+void settle_failed_attempt(const NotifyConfig& c, const Error& err, int64_t attempts,
+                           int64_t now_ms, store::NotificationUpdate& u);
+
+// Whether the mail server answered the failed attempt, or the mail was
+// refused before it was sent: the pass goes on with the next mail. Else the
+// server could not be reached and the pass ends.
+bool server_reached(const Error& err);
+
+// `m` with the signature every mail of the notifier ends with appended to
+// its body, its sender and recipient checked (check_mail_value).
+Result<Mail> signed_mail(Mail m);
+
 // The mail for a job: subject "[knooppunt] Nieuw in uw outbox / New in your
 // outbox: GMxxxx", a short Dutch and English body naming the municipality,
 // the file name and the kind. Refused ("notify-unsafe-value") when a value

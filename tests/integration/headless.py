@@ -37,3 +37,15 @@ def screenshot_dir():
     d = os.environ.get("KP_SCREENSHOTS") or os.path.join(os.getcwd(), "screenshots")
     os.makedirs(d, exist_ok=True)
     return d
+
+
+def wait_for_id(browser, element_id, timeout=30):
+    """The element with id `element_id`, once the page has it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(browser, timeout).until(lambda d: d.find_element(By.ID, element_id))
+
+
+def save_screenshot(browser, name):
+    """Saves what the browser shows as `name` in screenshot_dir()."""
+    browser.save_screenshot(os.path.join(screenshot_dir(), name))

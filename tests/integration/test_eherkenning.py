@@ -14,6 +14,7 @@ broker (eh_broker.py: python3-pysaml2 on loopback, its own keys).
   assertion, an unknown organisation.
 """
 
+import functools
 import http.client
 import os
 import re
@@ -387,22 +388,15 @@ def test_certificate_flow_upload_and_refusals(env, tmp_path):
 import headless  # noqa: E402
 from test_auditor_web import browser  # noqa: E402,F401  (the shared headless Chromium fixture)
 
-SCREENSHOTS = headless.screenshot_dir()
-
 
 def test_browser_flow_with_screenshots(env, browser, tmp_path):  # noqa: F811
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import Select
 
     data, server, broker, _ = env
-    os.makedirs(SCREENSHOTS, exist_ok=True)
     browser.set_window_size(1000, 700)
-
-    def shot(name):
-        browser.save_screenshot(os.path.join(SCREENSHOTS, name))
-
-    def wait_for(element_id):
-        return WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, element_id))
+    shot = functools.partial(headless.save_screenshot, browser)
+    wait_for = functools.partial(headless.wait_for_id, browser)
 
     base = f"http://127.0.0.1:{server.http_port}"
     pseudonym = "pseudo-browser"

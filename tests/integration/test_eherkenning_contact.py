@@ -13,6 +13,7 @@ worker's notifier mailing through a real SMTP server: tests/support/smtp_sink.py
 """
 
 import email
+import functools
 import os
 import re
 import types
@@ -69,18 +70,12 @@ def person_of(data, pseudonym):
 
 def test_browser_contact_confirmed_by_mail_then_notified(ctx, browser):  # noqa: F811
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     data, server, broker, _ = ctx.env
     address = "anna.eh@gemeente.test"
-    shots = headless.screenshot_dir()
     browser.set_window_size(1000, 700)
-
-    def shot(name):
-        browser.save_screenshot(os.path.join(shots, name))
-
-    def wait_for(element_id):
-        return WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, element_id))
+    shot = functools.partial(headless.save_screenshot, browser)
+    wait_for = functools.partial(headless.wait_for_id, browser)
 
     base = f"http://127.0.0.1:{server.http_port}"
     broker.next, broker.variant, broker.auto_submit = eh_broker.Person("pseudo-contact", KVK), None, False
