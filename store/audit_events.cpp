@@ -58,6 +58,23 @@ Result<int64_t> append_audit(Db& db, AuditEvent e) {
   return id;
 }
 
+Status audit_person_success(Db& db, const std::string& event, const std::string& person,
+                            const std::optional<std::string>& municipality, const std::string& object,
+                            const std::string& source) {
+  AuditEvent e;
+  e.event = event;
+  e.outcome = "success";
+  e.actor = person;
+  e.role = "person";
+  e.municipality = municipality;
+  e.object = object;
+  e.source = source;
+  e.channel = "http";
+  KP_TRY(int64_t id, append_audit(db, std::move(e)));
+  (void)id;
+  return ok_status();
+}
+
 Status rebuild_tree_leaves(Db& db) {
   KP_TRY(auto events, list_audit(db, std::nullopt));
   for (const auto& e : events) {

@@ -30,6 +30,12 @@ struct AuditEvent {
 // Appends one event (ts_ms = now when 0). Returns its id.
 Result<int64_t> append_audit(Db& db, AuditEvent e);
 
+// Appends a person's successful request through the web pages
+// (eHerkenning): outcome success, role person, channel http.
+Status audit_person_success(Db& db, const std::string& event, const std::string& person,
+                            const std::optional<std::string>& municipality, const std::string& object,
+                            const std::string& source);
+
 // Appends the tree leaves of every record that has none (migration 3).
 Status rebuild_tree_leaves(Db& db);
 

@@ -11,17 +11,7 @@ constexpr int64_t kHourMs = 3600 * 1000;
 
 Status audit_contact(Db& db, const std::string& event, const std::string& person,
                      const std::string& object, const std::string& source) {
-  AuditEvent e;
-  e.event = event;
-  e.outcome = "success";
-  e.actor = person;
-  e.role = "person";
-  e.object = object;
-  e.source = source;
-  e.channel = "http";
-  KP_TRY(int64_t id, append_audit(db, e));
-  (void)id;
-  return ok_status();
+  return audit_person_success(db, event, person, std::nullopt, object, source);
 }
 
 }  // namespace

@@ -105,18 +105,11 @@ Result<EhLoginResult> record_eh_login(Db& db, const EhLogin& l, int64_t now_ms) 
     r.mandate_id = db.last_insert_rowid();
     r.first_login = true;
   }
-  AuditEvent e;
-  e.event = "eherkenning.login";
-  e.outcome = "success";
-  e.actor = r.person;
-  e.role = "person";
-  e.municipality = l.municipality;
-  e.object = (r.first_login ? "mandate granted by eHerkenning assertion " : "mandate refreshed by eHerkenning assertion ") +
-             l.facts.assertion_id + " (" + l.level + (intermediary ? ", chain mandate via KvK " + *intermediary : "") + ")";
-  e.source = l.source;
-  e.channel = "http";
-  KP_TRY(int64_t audit_id, append_audit(db, e));
-  (void)audit_id;
+  KP_GUARD(audit_person_success(
+      db, "eherkenning.login", r.person, l.municipality,
+      (r.first_login ? "mandate granted by eHerkenning assertion " : "mandate refreshed by eHerkenning assertion ") +
+          l.facts.assertion_id + " (" + l.level + (intermediary ? ", chain mandate via KvK " + *intermediary : "") + ")",
+      l.source));
   KP_GUARD(tx.commit());
   return r;
 }
@@ -129,16 +122,9 @@ Status register_eh_sign_key(Db& db, const std::string& person, const std::string
   up.bind(1, key_text).bind(2, person);
   KP_GUARD(up.run());
   KP_ENSURE(db.changes() > 0, "eh-account-disabled", "this person's account is disabled at the hub");
-  AuditEvent e;
-  e.event = "eherkenning.sign_key";
-  e.outcome = "success";
-  e.actor = person;
-  e.role = "person";
-  e.object = "minisign key " + key_id + (replaced_id.empty() ? "" : " (replaces " + replaced_id + ")");
-  e.source = source;
-  e.channel = "http";
-  KP_TRY(int64_t audit_id, append_audit(db, e));
-  (void)audit_id;
+  KP_GUARD(audit_person_success(db, "eherkenning.sign_key", person, std::nullopt,
+                                "minisign key " + key_id + (replaced_id.empty() ? "" : " (replaces " + replaced_id + ")"),
+                                source));
   return tx.commit();
 }
 
@@ -147,18 +133,10 @@ namespace {
 // A person's municipal system key added or removed (`event`), audited.
 Status audit_system_key(Db& db, const char* event, const std::string& person, const std::string& municipality,
                         const std::string& fingerprint, int64_t mandate_id, const std::string& source) {
-  AuditEvent e;
-  e.event = event;
-  e.outcome = "success";
-  e.actor = person;
-  e.role = "person";
-  e.municipality = municipality;
-  e.object = "municipal system key " + fingerprint + " bound to mandate " + std::to_string(mandate_id);
-  e.source = source;
-  e.channel = "http";
-  KP_TRY(int64_t audit_id, append_audit(db, e));
-  (void)audit_id;
-  return ok_status();
+  return audit_person_success(db, event, person, municipality,
+                              "municipal system key " + fingerprint + " bound to mandate " +
+                                  std::to_string(mandate_id),
+                              source);
 }
 
 }  // namespace
