@@ -77,8 +77,11 @@ Result<int> release_dead(Db& db, ClaimTable table, const std::function<bool(int6
 
 Result<int> release_dead_claims(Db& db, const ClaimColumns& c, const std::function<bool(int64_t)>& alive) {
   const std::string state = std::string(c.state);
+  // Only the table and column names are spliced in (fixed strings of the
+  // store); the state values are bound.
   KP_TRY(Stmt st, db.prepare("SELECT id, claim_pid FROM " + std::string(c.table) + " WHERE " + state +
-                             " = '" + c.claimed + "' AND " + c.filter));
+                             " = ? AND " + c.filter));
+  st.bind(1, c.claimed);
   std::vector<std::pair<int64_t, int64_t>> dead;
   for (;;) {
     KP_TRY(bool row, st.step());
@@ -86,10 +89,9 @@ Result<int> release_dead_claims(Db& db, const ClaimColumns& c, const std::functi
     if (!alive(st.col_int(1))) dead.emplace_back(st.col_int(0), st.col_int(1));
   }
   for (const auto& [id, pid] : dead) {
-    KP_TRY(Stmt up, db.prepare("UPDATE " + std::string(c.table) + " SET " + state + " = '" + c.released +
-                               "', claim_pid = NULL WHERE id = ? AND " + state + " = '" + c.claimed +
-                               "' AND claim_pid = ?"));
-    up.bind(1, id).bind(2, pid);
+    KP_TRY(Stmt up, db.prepare("UPDATE " + std::string(c.table) + " SET " + state +
+                               " = ?, claim_pid = NULL WHERE id = ? AND " + state + " = ? AND claim_pid = ?"));
+    up.bind(1, c.released).bind(2, id).bind(3, c.claimed).bind(4, pid);
     KP_GUARD(up.run());
   }
   return static_cast<int>(dead.size());
